@@ -1,0 +1,64 @@
+/* dmmp: the command-line entry point; dispatches to one subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "simd/isa.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: dmmp <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'dmmp <command> --help' describes a command's options.\n"
+                 "DMMP_ISA=scalar|avx2|avx512 forces a kernel path; DMMP_LOG=debug|info|warn|error|quiet.\n");
+}
+
+int cli_exit_code(dmmp_status s)
+{
+    switch (s) {
+    case DMMP_OK: return 0;
+    case DMMP_EINVAL:
+    case DMMP_EFORMAT:
+    case DMMP_EUNSUPPORTED: return 2;
+    default: return 1;
+    }
+}
+
+int cli_report_error(const char *cmd, dmmp_status s)
+{
+    fprintf(stderr, "dmmp %s: %s\n", cmd, dmmp_errmsg());
+    return cli_exit_code(s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    dmmp_status s = isa_init();
+    if (s != DMMP_OK) {
+        fprintf(stderr, "dmmp: %s\n", dmmp_errmsg());
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "dmmp: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

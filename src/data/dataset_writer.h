@@ -1,0 +1,90 @@
+/* Streaming writer of the HDF5 dataset layout (../spec: DATA.md, format 1).
+ *
+ * Importers and the synthetic generator describe their fields once, append
+ * rows in blocks of any size (the writer buffers whole chunks and never holds
+ * the dataset in memory), write the item and user tables, then commit. The
+ * file is written under "<path>.tmp-<pid>" and renamed to path only by a
+ * successful commit; abort (or a crash) never leaves a file under path. */
+#ifndef DMMP_DATA_DATASET_WRITER_H
+#define DMMP_DATA_DATASET_WRITER_H
+
+#include <stdint.h>
+
+#include "core/status.h"
+
+#define DATASET_FORMAT_VERSION 1
+#define DATASET_NAME_LEN 64
+
+typedef enum field_side {
+    SIDE_USER = 0,    /* user profile fields: the user tower reads them */
+    SIDE_ITEM = 1,    /* item fields: the item towers read them */
+    SIDE_CONTEXT = 2, /* query-side context (scenario, position): the user tower reads them */
+    SIDE_CROSS = 3    /* user-item cross features: only the teacher reads them */
+} field_side;
+
+typedef enum data_split { SPLIT_TRAIN = 0, SPLIT_VAL = 1, SPLIT_TEST = 2 } data_split;
+
+typedef struct dataset_field {
+    char name[DATASET_NAME_LEN];
+    field_side side;
+    int multi;          /* 1: multi-valued weighted field stored as CSR; 0: one id per row */
+    int64_t vocab_size; /* ids are in [0, vocab_size); 0 means unknown/missing */
+} dataset_field;
+
+typedef struct dataset_schema {
+    int n_fields;          /* all fields, in file order */
+    dataset_field *fields; /* single-valued ones form /samples/sparse's columns in this order */
+    int n_dense;           /* columns of /samples/dense (0: none) */
+    char (*dense_names)[DATASET_NAME_LEN];
+} dataset_schema;
+
+/* A block of rows. Arrays are indexed by row; `sparse` holds the
+ * single-valued fields in schema order (n x n_single); for the k-th
+ * multi-valued field, multi_offsets[k] has n+1 entries starting at 0 and
+ * indexes multi_indices[k] / multi_weights[k]. dense is n x n_dense or NULL. */
+typedef struct dataset_rows {
+    int64_t n;
+    const uint8_t *click;
+    const uint8_t *conversion;
+    const uint8_t *split;
+    const int32_t *user;
+    const int32_t *item;
+    const int32_t *sparse;
+    const int64_t *const *multi_offsets;
+    const int32_t *const *multi_indices;
+    const float *const *multi_weights;
+    const float *dense;
+} dataset_rows;
+
+typedef struct dataset_writer dataset_writer;
+
+/* Creates the temporary file and the datasets for schema. name and source
+ * become attributes of / ("synthetic", "aliccp-raw", ...). */
+dmmp_status dataset_writer_open(dataset_writer **out, const char *path, const dataset_schema *schema,
+                                const char *name, const char *source);
+
+/* Appends a block; checks ids against vocab sizes set so far only at commit. */
+dmmp_status dataset_writer_append(dataset_writer *w, const dataset_rows *rows);
+
+/* Sets the final vocabulary size of field (known only after streaming). */
+dmmp_status dataset_writer_set_vocab(dataset_writer *w, int field, int64_t vocab_size);
+
+/* Writes /items/sparse: n_items rows of the single-valued item-side fields in
+ * schema order (item index i is row i). */
+dmmp_status dataset_writer_write_items(dataset_writer *w, int64_t n_items, const int32_t *item_sparse);
+
+/* Writes /users/sparse: n_users rows of the single-valued user-side fields in
+ * schema order (user index u is row u). */
+dmmp_status dataset_writer_write_users(dataset_writer *w, int64_t n_users, const int32_t *user_sparse);
+
+/* The open HDF5 file id (hid_t as int64_t), for extra groups such as /truth. */
+int64_t dataset_writer_file(dataset_writer *w);
+
+/* Flushes, writes the attributes (format_version, name, n_samples, n_users,
+ * n_items, source, created_with), closes and renames into place; frees w. */
+dmmp_status dataset_writer_commit(dataset_writer *w);
+
+/* Closes and deletes the temporary file; frees w. NULL is fine. */
+void dataset_writer_abort(dataset_writer *w);
+
+#endif

@@ -1,0 +1,7 @@
+/* Every suite registration function; tests/test_main.c calls them in order. */
+#ifndef DMMP_TESTS_SUITES_H
+#define DMMP_TESTS_SUITES_H
+
+int register_core_suites(void);
+
+#endif
