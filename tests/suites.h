@@ -3,5 +3,7 @@
 #define DMMP_TESTS_SUITES_H
 
 int register_core_suites(void);
+int register_optim_kernel_suites(void);
+int register_optim_suites(void);
 
 #endif

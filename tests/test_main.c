@@ -14,6 +14,8 @@
 
 static const tu_register_fn registrations[] = {
     register_core_suites,
+    register_optim_kernel_suites,
+    register_optim_suites,
 };
 
 static int matches(const char *name, const char *only)
