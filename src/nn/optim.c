@@ -106,21 +106,28 @@ dmmp_status adam_init(adam_state *s, size_t n, const adam_config *c)
     return DMMP_OK;
 }
 
-dmmp_status adam_step(adam_state *s, float *w, const float *g)
+static dmmp_status adam_check_call(const adam_state *s, const float *w, const float *g)
 {
     if (!s || !s->m || !s->v) return dmmp_fail(DMMP_EINVAL, "adam_step: state is not initialised");
     if (s->n > 0 && (!w || !g)) return dmmp_fail(DMMP_EINVAL, "adam_step: weights or gradient is NULL");
-    DMMP_TRY(adam_config_check(&s->cfg));
+    return adam_config_check(&s->cfg);
+}
+
+/* Records the gradient norm and turns it into the clip factor. */
+static dmmp_status adam_clip_scale(adam_state *s, double norm, float *grad_scale)
+{
+    *grad_scale = 1.0f;
+    if (!isfinite(norm) || norm < 0)
+        return dmmp_fail(DMMP_ENUMERIC, "adam_step: gradient norm %g is not finite at step %lld (%zu parameters)",
+                         norm, (long long)s->step + 1, s->n);
+    s->last_grad_norm = norm;
+    if (s->cfg.clip_norm > 0 && norm > s->cfg.clip_norm) *grad_scale = (float)(s->cfg.clip_norm / norm);
+    return DMMP_OK;
+}
+
+static void adam_apply(adam_state *s, float *w, const float *g, float grad_scale)
+{
     const adam_config *cfg = &s->cfg;
-    float grad_scale = 1.0f;
-    if (cfg->clip_norm > 0) {
-        double norm = sqrt(optim_sum_squares(g, s->n));
-        if (!isfinite(norm))
-            return dmmp_fail(DMMP_ENUMERIC, "adam_step: gradient norm is not finite at step %lld (%zu parameters)",
-                             (long long)s->step + 1, s->n);
-        s->last_grad_norm = norm;
-        if (norm > cfg->clip_norm) grad_scale = (float)(cfg->clip_norm / norm);
-    }
     int64_t t = s->step + 1;
     adam_coeffs c = adam_coeffs_at(cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, t);
     c.grad_scale = grad_scale;
@@ -138,6 +145,23 @@ dmmp_status adam_step(adam_state *s, float *w, const float *g)
         k->adam_update(w + off, m + off, v + off, g + off, len, &c);
     }
     s->step = t;
+}
+
+dmmp_status adam_step(adam_state *s, float *w, const float *g)
+{
+    DMMP_TRY(adam_check_call(s, w, g));
+    float grad_scale = 1.0f;
+    if (s->cfg.clip_norm > 0) DMMP_TRY(adam_clip_scale(s, sqrt(optim_sum_squares(g, s->n)), &grad_scale));
+    adam_apply(s, w, g, grad_scale);
+    return DMMP_OK;
+}
+
+dmmp_status adam_step_with_norm(adam_state *s, float *w, const float *g, double grad_norm)
+{
+    DMMP_TRY(adam_check_call(s, w, g));
+    float grad_scale;
+    DMMP_TRY(adam_clip_scale(s, grad_norm, &grad_scale));
+    adam_apply(s, w, g, grad_scale);
     return DMMP_OK;
 }
 

@@ -37,8 +37,8 @@ typedef struct adam_state {
     float *m;              /* first moments, n floats (64-byte aligned) */
     float *v;              /* second moments, n floats */
     int64_t step;          /* updates applied so far (t of the bias correction) */
-    double last_grad_norm; /* ||g||_2 before clipping of the last step (0 when
-                            * clipping is off: the norm is then not computed) */
+    double last_grad_norm; /* ||g||_2 before clipping of the last step (adam_step
+                            * computes it only when clipping is on) */
 } adam_state;
 
 /* Adam defaults of Kingma & Ba: lr 1e-3, betas 0.9/0.999, eps 1e-8, no decay, no clipping. */
@@ -51,6 +51,12 @@ dmmp_status adam_init(adam_state *s, size_t n, const adam_config *c);
  * Fails with DMMP_ENUMERIC, leaving w and the state untouched, when clipping
  * is on and ||g|| is not finite. */
 dmmp_status adam_step(adam_state *s, float *w, const float *g);
+
+/* adam_step with clipping against a norm the caller computed (e.g. over the
+ * dense and embedding gradients together, with optim_sum_squares); the norm
+ * is recorded even when clipping is off. DMMP_ENUMERIC, changing nothing, if
+ * grad_norm is negative or not finite. */
+dmmp_status adam_step_with_norm(adam_state *s, float *w, const float *g, double grad_norm);
 
 /* Frees the moments (the struct itself is the caller's). */
 void adam_free(adam_state *s);
