@@ -2,7 +2,6 @@
  * maskload/maskstore so no element is read or written past n and the tail
  * computes exactly like the body. */
 #include <immintrin.h>
-#include <stdint.h>
 
 #include "simd/optim.h"
 

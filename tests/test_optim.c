@@ -229,6 +229,14 @@ static void test_dense_parallel_deterministic(void)
     double ss = 0;
     for (size_t i = 0; i < n; i++) ss += (double)g[i] * g[i];
     TU_ASSERT_NEAR(s.last_grad_norm, sqrt(ss), 1e-9 * sqrt(ss));
+    /* The blocked reduction gives the same bits with one thread or two. */
+    omp_set_num_threads(1);
+    double ss1 = optim_sum_squares(g, n);
+    omp_set_num_threads(2);
+    double ss2 = optim_sum_squares(g, n);
+    omp_set_num_threads(threads);
+    CU_ASSERT(ss1 == ss2);
+    TU_ASSERT_NEAR(ss1, ss, 1e-12 * ss);
     adam_coeffs k = {.beta1 = 0.9f, .one_minus_beta1 = (float)(1 - (double)0.9f), .beta2 = 0.999f,
                      .one_minus_beta2 = (float)(1 - (double)0.999f),
                      .step_size = (float)(1e-3f / (1 - (double)0.9f)),
