@@ -9,8 +9,9 @@
 /* Below these sizes a parallel region costs more than it saves. */
 enum { PAR_MIN_ROWS = 256, GATHER_CHUNK = 128, PAR_MIN_IDS = 4096, GRAD_CHUNK_ROWS = 64 };
 
-/* Radix digits of at most 11 bits keep the histogram (8 KiB) in L1. */
-enum { RADIX_MAX_BITS = 11 };
+/* Radix digits of at most 12 bits keep a pass's histogram (16 KiB) in L1 and
+ * sort the ids of tables up to 16M rows in two passes (32 bits: three). */
+enum { RADIX_MAX_BITS = 11, RADIX_MAX_PASSES = 3 };
 
 dmmp_status embedding_init(embedding_table *t, const char *name, int64_t rows, int dim, float *weight)
 {
@@ -130,13 +131,16 @@ dmmp_status embedding_forward_bag(const embedding_table *t, const int64_t *offse
 
 static void scratch_release_ids(embedding_scratch *s)
 {
-    int32_t **i32[] = {&s->keys, &s->keys_tmp, &s->pos, &s->pos_tmp, &s->src_row, &s->slot, &s->bag_of};
+    int32_t **i32[] = {&s->src_row, &s->slot, &s->bag_of};
     for (size_t i = 0; i < sizeof i32 / sizeof i32[0]; i++) {
         mem_free(*i32[i]);
         *i32[i] = NULL;
     }
+    mem_free(s->pairs);
+    mem_free(s->pairs_tmp);
     mem_free(s->coef);
     mem_free(s->run_start);
+    s->pairs = s->pairs_tmp = NULL;
     s->coef = NULL;
     s->run_start = NULL;
     s->capacity = 0;
@@ -145,11 +149,12 @@ static void scratch_release_ids(embedding_scratch *s)
 /* Makes room for n_ids ids and batch rows; contents are not kept. */
 static dmmp_status scratch_reserve(embedding_scratch *s, int64_t n_ids, int64_t batch)
 {
-    if (n_ids > s->capacity || !s->keys) {
+    if (n_ids > s->capacity || !s->pairs) {
         scratch_release_ids(s);
         size_t n = (size_t)n_ids, b32 = n * sizeof(int32_t);
-        int32_t **i32[] = {&s->keys, &s->keys_tmp, &s->pos, &s->pos_tmp, &s->src_row, &s->slot, &s->bag_of};
-        dmmp_status st = DMMP_OK;
+        int32_t **i32[] = {&s->src_row, &s->slot, &s->bag_of};
+        dmmp_status st = mem_alloc((void **)&s->pairs, n * sizeof(uint64_t), "embedding scratch ids");
+        if (st == DMMP_OK) st = mem_alloc((void **)&s->pairs_tmp, n * sizeof(uint64_t), "embedding scratch ids");
         for (size_t i = 0; i < sizeof i32 / sizeof i32[0] && st == DMMP_OK; i++)
             st = mem_alloc((void **)i32[i], b32, "embedding scratch ids");
         if (st == DMMP_OK) st = mem_alloc((void **)&s->coef, n * sizeof(float), "embedding scratch coefficients");
@@ -176,7 +181,8 @@ dmmp_status embedding_scratch_init(embedding_scratch *s, int64_t max_ids, int ma
     if (max_ids < 0 || max_batch < 0)
         return dmmp_fail(DMMP_EINVAL, "embedding_scratch_init: negative size (max_ids %lld, max_batch %d)",
                          (long long)max_ids, max_batch);
-    DMMP_TRY(mem_alloc((void **)&s->hist, ((size_t)1 << RADIX_MAX_BITS) * sizeof(uint32_t), "radix histogram"));
+    DMMP_TRY(mem_alloc((void **)&s->hist, ((size_t)RADIX_MAX_PASSES << RADIX_MAX_BITS) * sizeof(uint32_t),
+                       "radix histograms"));
     dmmp_status st = scratch_reserve(s, max_ids, max_batch);
     if (st != DMMP_OK) embedding_scratch_free(s);
     return st;
@@ -190,9 +196,10 @@ void embedding_scratch_free(embedding_scratch *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Stable LSD radix sort of (s->keys, s->pos)[0..n) by key, keys in
- * [0, max_key]. Stability keeps each id's occurrences in input order, which is
- * what makes the gradient sums deterministic. */
+/* Stable LSD radix sort of s->pairs[0..n) (id << 32 | position) by id, ids
+ * in [0, max_key]. Stability keeps each id's occurrences in input order, which
+ * is what makes the gradient sums deterministic. One read of the pairs fills
+ * the histograms of every pass. */
 static void radix_sort_ids(embedding_scratch *s, int64_t n, uint32_t max_key)
 {
     int bits = 0;
@@ -201,35 +208,33 @@ static void radix_sort_ids(embedding_scratch *s, int64_t n, uint32_t max_key)
     if (n < 2 || passes == 0) return;
     const int digit = (bits + passes - 1) / passes;
     const uint32_t n_buckets = 1u << digit, mask = n_buckets - 1;
-    uint32_t *hist = s->hist;
+    uint32_t *restrict hist = s->hist;
+    memset(hist, 0, (size_t)passes * n_buckets * sizeof *hist);
+    const uint64_t *restrict in = s->pairs;
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t key = (uint32_t)(in[i] >> 32);
+        for (int pass = 0; pass < passes; pass++) hist[pass * n_buckets + ((key >> (pass * digit)) & mask)]++;
+    }
     for (int pass = 0; pass < passes; pass++) {
-        const int shift = pass * digit;
-        const int32_t *key = s->keys, *pos = s->pos;
-        memset(hist, 0, n_buckets * sizeof *hist);
-        for (int64_t i = 0; i < n; i++) hist[((uint32_t)key[i] >> shift) & mask]++;
-        if (hist[((uint32_t)key[0] >> shift) & mask] == (uint32_t)n) continue; /* one digit: order unchanged */
+        const int shift = 32 + pass * digit;
+        uint32_t *restrict h = hist + pass * n_buckets;
+        const uint64_t *restrict src = s->pairs;
+        uint64_t *restrict dst = s->pairs_tmp;
+        if (h[(src[0] >> shift) & mask] == (uint32_t)n) continue; /* one digit: order unchanged */
         uint32_t sum = 0;
         for (uint32_t d = 0; d < n_buckets; d++) {
-            uint32_t c = hist[d];
-            hist[d] = sum;
+            uint32_t c = h[d];
+            h[d] = sum;
             sum += c;
         }
-        for (int64_t i = 0; i < n; i++) {
-            uint32_t dst = hist[((uint32_t)key[i] >> shift) & mask]++;
-            s->keys_tmp[dst] = key[i];
-            s->pos_tmp[dst] = pos[i];
-        }
-        int32_t *swap = s->keys;
-        s->keys = s->keys_tmp;
-        s->keys_tmp = swap;
-        swap = s->pos;
-        s->pos = s->pos_tmp;
-        s->pos_tmp = swap;
+        for (int64_t i = 0; i < n; i++) dst[h[(src[i] >> shift) & mask]++] = src[i];
+        s->pairs_tmp = s->pairs;
+        s->pairs = dst;
     }
 }
 
-/* Shared tail of both backward passes: s->keys / s->pos hold the n ids and
- * their positions; with use_bags, s->bag_of maps a position to its batch
+/* Shared tail of both backward passes: s->pairs holds the n ids and
+ * their positions (s->pairs); with use_bags, s->bag_of maps a position to its batch
  * row (otherwise the position is the row); weighted says whether ids carry a coefficient
  * (a weight, a mean scale or both) or simply add. */
 static dmmp_status backward_from_ids(const embedding_table *t, int64_t n, uint32_t max_key, const float *weights,
@@ -237,18 +242,24 @@ static dmmp_status backward_from_ids(const embedding_table *t, int64_t n, uint32
                                      embedding_scratch *s)
 {
     radix_sort_ids(s, n, max_key);
+    const uint64_t *restrict pairs = s->pairs;
+    const int32_t *restrict bag_of = s->bag_of;
+    const float *restrict scale = s->bag_scale;
+    int32_t *restrict slot = s->slot, *restrict src_row = s->src_row;
+    float *restrict coef = s->coef;
+    int64_t *restrict run_start = s->run_start;
     int64_t n_rows = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (i == 0 || s->keys[i] != s->keys[i - 1]) s->run_start[n_rows++] = i;
-        s->slot[i] = (int32_t)(n_rows - 1);
-        int32_t p = s->pos[i];
-        int32_t b = use_bags ? s->bag_of[p] : p;
-        s->src_row[i] = b;
-        if (weighted) s->coef[i] = (weights ? weights[p] : 1.0f) * (use_bags ? s->bag_scale[b] : 1.0f);
+        if (i == 0 || (pairs[i] >> 32) != (pairs[i - 1] >> 32)) run_start[n_rows++] = i;
+        slot[i] = (int32_t)(n_rows - 1);
+        int32_t p = (int32_t)(uint32_t)pairs[i];
+        int32_t b = use_bags ? bag_of[p] : p;
+        src_row[i] = b;
+        if (weighted) coef[i] = (weights ? weights[p] : 1.0f) * (use_bags ? scale[b] : 1.0f);
     }
-    s->run_start[n_rows] = n;
+    run_start[n_rows] = n;
     DMMP_TRY(sparse_grad_reserve(g, n_rows));
-    for (int64_t u = 0; u < n_rows; u++) g->rows[u] = s->keys[s->run_start[u]];
+    for (int64_t u = 0; u < n_rows; u++) g->rows[u] = (int32_t)(pairs[run_start[u]] >> 32);
     g->n_rows = n_rows;
 
     const embed_kernels *k = embed_kernels_get();
@@ -288,8 +299,7 @@ dmmp_status embedding_backward_single(const embedding_table *t, const int32_t *i
     DMMP_TRY(scratch_reserve(s, batch, 0));
     uint32_t max_key = 0;
     for (int b = 0; b < batch; b++) {
-        s->keys[b] = ids[b];
-        s->pos[b] = b;
+        s->pairs[b] = (uint64_t)(uint32_t)ids[b] << 32 | (uint32_t)b;
         if ((uint32_t)ids[b] > max_key) max_key = (uint32_t)ids[b];
     }
     return backward_from_ids(t, batch, max_key, NULL, 0, 0, dout, dout_stride, g, s);
@@ -309,8 +319,7 @@ dmmp_status embedding_backward_bag(const embedding_table *t, const int64_t *offs
     for (int b = 0; b < batch; b++) {
         s->bag_scale[b] = bag_scale(weights, offsets[b], offsets[b + 1], mode);
         for (int64_t p = offsets[b]; p < offsets[b + 1]; p++) {
-            s->keys[p] = indices[p];
-            s->pos[p] = (int32_t)p;
+            s->pairs[p] = (uint64_t)(uint32_t)indices[p] << 32 | (uint32_t)p;
             s->bag_of[p] = b;
             if ((uint32_t)indices[p] > max_key) max_key = (uint32_t)indices[p];
         }

@@ -9,8 +9,9 @@
  * whatever the thread count, so repeated runs are bit-identical.
  *
  * Backward finds the distinct rows with a stable LSD radix sort of the batch's
- * ids (11-bit digits, as many passes as the largest id needs, passes whose
- * digit is the same for every id skipped). It needs no memory sized to the
+ * ids (digits of up to 12 bits, as many passes as the largest id needs, so
+ * two for tables up to 16M rows; passes whose digit is the same for every id
+ * are skipped). It needs no memory sized to the
  * table, and the sorted order groups each row's contributions for the
  * parallel accumulation. */
 #ifndef DMMP_NN_EMBEDDING_H
@@ -36,17 +37,15 @@ typedef struct embedding_table {
 typedef struct embedding_scratch {
     int64_t capacity;    /* ids (occurrences) the buffers hold */
     int64_t batch_capacity; /* batch rows the per-bag buffers hold */
-    int32_t *keys;       /* sort keys (ids), then the sorted ids */
-    int32_t *keys_tmp;   /* radix sort ping-pong buffer */
-    int32_t *pos;        /* position of each id in the input, carried by the sort */
-    int32_t *pos_tmp;    /* radix sort ping-pong buffer */
+    uint64_t *pairs;     /* id << 32 | position of the id in the input; sorted */
+    uint64_t *pairs_tmp; /* radix sort ping-pong buffer */
     int32_t *src_row;    /* batch row of each sorted id */
     int32_t *slot;       /* distinct-row index of each sorted id */
     float *coef;         /* weight (times 1 / bag weight for mean) of each sorted id */
     int64_t *run_start;  /* first sorted id of each distinct row, plus an end mark */
     int32_t *bag_of;     /* batch row of each position of a bag's indices */
     float *bag_scale;    /* per batch row: 1 (sum) or 1 / bag weight (mean) */
-    uint32_t *hist;      /* radix digit histogram */
+    uint32_t *hist;      /* radix digit histograms, one per pass */
 } embedding_scratch;
 
 /* Describes a table over a caller-owned weight buffer of rows x dim floats;
