@@ -150,6 +150,9 @@ static void scratch_release_ids(embedding_scratch *s)
 static dmmp_status scratch_reserve(embedding_scratch *s, int64_t n_ids, int64_t batch)
 {
     if (n_ids > s->capacity || !s->pairs) {
+        /* Bags vary in size from batch to batch: grow by half again so a
+         * slowly rising maximum costs few reallocations. */
+        if (s->pairs && n_ids < s->capacity + s->capacity / 2) n_ids = s->capacity + s->capacity / 2;
         scratch_release_ids(s);
         size_t n = (size_t)n_ids, b32 = n * sizeof(int32_t);
         int32_t **i32[] = {&s->src_row, &s->slot, &s->bag_of};

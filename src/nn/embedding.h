@@ -33,7 +33,8 @@ typedef struct embedding_table {
 } embedding_table;
 
 /* Reusable buffers of the backward passes: sized for a number of ids at init,
- * grown (never shrunk) only when a batch has more ids. */
+ * grown (never shrunk) only when a batch has more ids. One scratch serves one
+ * backward call at a time. */
 typedef struct embedding_scratch {
     int64_t capacity;    /* ids (occurrences) the buffers hold */
     int64_t batch_capacity; /* batch rows the per-bag buffers hold */
