@@ -6,5 +6,6 @@ int register_core_suites(void);
 int register_optim_kernel_suites(void);
 int register_optim_suites(void);
 int register_optim_sparse_suites(void);
+int register_embedding_suites(void);
 
 #endif

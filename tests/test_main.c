@@ -17,6 +17,7 @@ static const tu_register_fn registrations[] = {
     register_optim_kernel_suites,
     register_optim_suites,
     register_optim_sparse_suites,
+    register_embedding_suites,
 };
 
 static int matches(const char *name, const char *only)
