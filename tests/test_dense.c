@@ -490,6 +490,8 @@ static void test_mlp_fd_three_layers(void)
 {
     static const int dims[] = {16, 12, 3};
     check_mlp(9, dims, 3, ACT_NONE, 4, 4, 0, 61);
+    /* A single layer: no hidden buffers, input gradient straight from the layer. */
+    check_mlp(5, dims + 2, 1, ACT_RELU, 2, 2, 0, 63);
 }
 
 static void test_mlp_fd_relu_output_partial_batch(void)

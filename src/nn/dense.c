@@ -5,7 +5,9 @@
  * batch 1024, in 400, out 256: fixed 0.58/0.60/0.63 ms (forward, dx, dW),
  * runtime 0.60/0.58/0.68 ms; but for in 128, out 64 fixed shapes took
  * 0.10/0.07/0.14 ms against 0.21/0.51/0.48 ms, because oneDNN only offers its
- * generic gemm for runtime shapes and picks brgemm kernels for fixed ones. */
+ * generic gemm for runtime shapes and picks brgemm kernels for fixed ones.
+ * Through this API (1024 x 400 x 256, ReLU, 2 threads on an idle machine):
+ * forward 0.56 ms, backward with dx 1.4 ms. */
 #include "nn/dense.h"
 
 #include <math.h>
