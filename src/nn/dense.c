@@ -132,8 +132,8 @@ static void relu_mask(float *dz, const float *dy, const float *y, size_t n)
 }
 
 /* db[j] += sum_i dz[i][j]; columns are split across threads so no two threads
- * write the same db entry, and rows run in the inner loop's outer dimension so
- * the row-major dz is read contiguously. */
+ * write the same db entry; the row loop sits outside the column loop so the
+ * row-major dz is read contiguously. */
 static void add_column_sums(float *db, const float *dz, int rows, int cols)
 {
     enum { BLOCK = 64 };
