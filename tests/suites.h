@@ -7,5 +7,6 @@ int register_optim_kernel_suites(void);
 int register_optim_suites(void);
 int register_optim_sparse_suites(void);
 int register_embedding_suites(void);
+int register_dense_suites(void);
 
 #endif

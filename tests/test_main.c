@@ -18,6 +18,7 @@ static const tu_register_fn registrations[] = {
     register_optim_suites,
     register_optim_sparse_suites,
     register_embedding_suites,
+    register_dense_suites,
 };
 
 static int matches(const char *name, const char *only)
