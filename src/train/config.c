@@ -1,4 +1,5 @@
-/* Reading and writing configurations as INI text.
+/* The configuration API: loading INI text, --set overrides and rendering
+ * the configuration back as INI.
  *
  * libinih (Debian build) does not pass line numbers to the handler, so the
  * text is fed to ini_parse_stream through a reader that hands out one line
