@@ -208,6 +208,15 @@ static void test_load_file(void)
     CU_ASSERT_EQUAL(config_load(&c, path), DMMP_EIO);
     ASSERT_HAS(dmmp_errmsg(), path);
     ASSERT_HAS(dmmp_errmsg(), "cannot open");
+    CU_ASSERT_EQUAL(config_load(&c, dir), DMMP_EIO); /* a directory opens but does not read */
+    ASSERT_HAS(dmmp_errmsg(), dir);
+    f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fwrite("[train]\nepochs = 3\0\n", 1, 20, f);
+    fclose(f);
+    CU_ASSERT_EQUAL(config_load(&c, path), DMMP_EFORMAT);
+    ASSERT_HAS(dmmp_errmsg(), "NUL byte");
+    unlink(path);
     rmdir(dir);
 }
 
@@ -218,6 +227,8 @@ static void test_unknown_key_messages(void)
     /* A key put in the wrong section points at the section that has it. */
     CU_ASSERT_STRING_EQUAL(load_error("[data]\n[train]\nembedding_dim = 8\n"),
                            "[train] embedding_dim: unknown key at x.ini:3; did you mean data.embedding_dim?");
+    CU_ASSERT_STRING_EQUAL(load_error("[data]\nbatch_size = 512\n"),
+                           "[data] batch_size: unknown key at x.ini:2; did you mean train.batch_size?");
     /* A close key in the same section wins a tie over other sections. */
     ASSERT_HAS(load_error("[kd]\ntemprature = 2\n"), "did you mean kd.temperature?");
     ASSERT_HAS(load_error("[student]\ntemprature = 2\n"), "did you mean student.temperature?");
@@ -287,6 +298,10 @@ static void test_bad_value_messages(void)
     ASSERT_HAS(set_error(&c, longpath), "too long");
     ASSERT_HAS(set_error(&c, "data.path=a\tb"), "control character");
     ASSERT_HAS(set_error(&c, "train.batch_size=0"), "[train] batch_size: bad value '0' at --set");
+    /* Padding that would be cut off must not hide the bad tail. */
+    char padded[400];
+    snprintf(padded, sizeof padded, "eval.topk=1,2%300sx", "");
+    ASSERT_HAS(set_error(&c, padded), "too long");
     CU_ASSERT_EQUAL(memcmp(&c, &before, sizeof c), 0); /* failed sets change nothing */
 }
 

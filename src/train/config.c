@@ -224,6 +224,9 @@ dmmp_status config_set(dmmp_config *c, const char *assignment, const char *origi
     const char *eq = strchr(assignment, '=');
     char key[128], section[64], value[CONFIG_STRING_MAX + 64], hint[512];
     if (!eq) return dmmp_fail(DMMP_EINVAL, "%s '%s': expected section.key=value", origin, assignment);
+    /* Refuse rather than truncate: a cut value could turn into a valid one. */
+    if ((size_t)(eq - assignment) >= sizeof key || strlen(eq + 1) >= sizeof value)
+        return dmmp_fail(DMMP_EINVAL, "%s '%.60s...': key or value too long", origin, assignment);
     copy_trimmed(assignment, eq, key, sizeof key);
     copy_trimmed(eq + 1, eq + strlen(eq), value, sizeof value);
     const char *dot = strchr(key, '.');
