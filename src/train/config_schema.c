@@ -7,7 +7,18 @@
 #include <stddef.h>
 #include <string.h>
 
-_Static_assert(sizeof(config_model_kind) == sizeof(int), "enum fields are read and written as int");
+/* Enum fields are read and written through int pointers. */
+#define ENUM_IS_INT(t) _Static_assert(sizeof(t) == sizeof(int), #t " must be int-sized")
+ENUM_IS_INT(config_pooling);
+ENUM_IS_INT(config_model_kind);
+ENUM_IS_INT(config_teacher_kind);
+ENUM_IS_INT(config_kd_loss);
+ENUM_IS_INT(config_weighting_kind);
+ENUM_IS_INT(config_optimizer);
+ENUM_IS_INT(config_sparse_optimizer);
+ENUM_IS_INT(config_schedule);
+ENUM_IS_INT(config_metric);
+ENUM_IS_INT(config_split);
 
 static const char *const pooling_names[] = {"sum", "mean", NULL};
 static const char *const model_names[] = {"teacher_only", "two_tower", "three_tower", "dmmp", NULL};
