@@ -7,6 +7,7 @@
  *   row has weight 1; otherwise mask[i] >= 0 is row i's weight (0/1 selects
  *   rows, e.g. clicked-only CVR) and the mean divides by the sum of weights.
  *   When the weights sum to 0 the loss is 0 and no gradient is written.
+ *   Rows of weight 0 are still read, so they must hold finite numbers.
  * - Gradients of that mean are ACCUMULATED (+=) into dz / dp: a logit gets
  *   gradient from several terms (pCTR feeds the CTR, CTCVR and KD losses),
  *   so the caller zeroes the gradient buffers once per step. A NULL gradient
