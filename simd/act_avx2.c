@@ -8,9 +8,11 @@
 
 #define W 8
 
+/* Lanes below rem on (all of them once rem >= W). */
 static inline __m256i tail_mask(size_t rem)
 {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    int live = rem >= W ? W : (int)rem;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 static inline float hsum(__m256 v)
@@ -124,8 +126,34 @@ static void sigmoid_avx2(const float *x, float *y, size_t n)
     }
 }
 
+/* Rows shorter than a vector (gates over 2..8 experts): per-row vector code
+ * would be mostly reductions, so shift each row by its maximum in scalar
+ * code, run the vector exp over the whole contiguous block, then normalise
+ * each row in scalar code. */
+static void softmax_short_rows(const float *x, size_t rows, size_t cols, float *y)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float mx = xr[0];
+        for (size_t j = 1; j < cols; j++) mx = xr[j] > mx ? xr[j] : mx;
+        for (size_t j = 0; j < cols; j++) y[r * cols + j] = xr[j] - mx;
+    }
+    exp_avx2(y, y, rows * cols);
+    for (size_t r = 0; r < rows; r++) {
+        float *yr = y + r * cols, sum = 0.0f;
+        for (size_t j = 0; j < cols; j++) sum += yr[j];
+        float inv = 1.0f / sum;
+        for (size_t j = 0; j < cols; j++) yr[j] *= inv;
+    }
+}
+
 static void softmax_rows_avx2(const float *x, size_t rows, size_t cols, float *y)
 {
+    if (cols == 0) return;
+    if (cols < W) {
+        softmax_short_rows(x, rows, cols, y);
+        return;
+    }
     const __m256 ninf = _mm256_set1_ps(-__builtin_inff());
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;

@@ -95,8 +95,34 @@ static void sigmoid_avx512(const float *x, float *y, size_t n)
     }
 }
 
+/* Rows shorter than a vector (gates over 2..8 experts): per-row vector code
+ * would be mostly reductions, so shift each row by its maximum in scalar
+ * code, run the vector exp over the whole contiguous block, then normalise
+ * each row in scalar code. */
+static void softmax_short_rows(const float *x, size_t rows, size_t cols, float *y)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float mx = xr[0];
+        for (size_t j = 1; j < cols; j++) mx = xr[j] > mx ? xr[j] : mx;
+        for (size_t j = 0; j < cols; j++) y[r * cols + j] = xr[j] - mx;
+    }
+    exp_avx512(y, y, rows * cols);
+    for (size_t r = 0; r < rows; r++) {
+        float *yr = y + r * cols, sum = 0.0f;
+        for (size_t j = 0; j < cols; j++) sum += yr[j];
+        float inv = 1.0f / sum;
+        for (size_t j = 0; j < cols; j++) yr[j] *= inv;
+    }
+}
+
 static void softmax_rows_avx512(const float *x, size_t rows, size_t cols, float *y)
 {
+    if (cols == 0) return;
+    if (cols < W) {
+        softmax_short_rows(x, rows, cols, y);
+        return;
+    }
     const __m512 ninf = _mm512_set1_ps(-__builtin_inff());
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;

@@ -33,6 +33,7 @@ static void sigmoid_scalar(const float *x, float *y, size_t n)
 
 static void softmax_rows_scalar(const float *x, size_t rows, size_t cols, float *y)
 {
+    if (cols == 0) return;
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * cols;
         float *yr = y + r * cols;
