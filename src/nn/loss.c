@@ -61,7 +61,7 @@ static dmmp_status bce_logits_impl(const char *fn, const float *z, const float *
     if (dz) {
         sum = k->bce_logits(z, target, mask, (size_t)n, z_scale, grad_scale, dz);
     } else {
-        float scratch[LOSS_CHUNK];
+        float scratch[LOSS_CHUNK] = {0}; /* receives w * 0 * (p - t): stays 0 */
         for (int i = 0; i < n; i += LOSS_CHUNK) {
             int len = n - i < LOSS_CHUNK ? n - i : LOSS_CHUNK;
             sum += k->bce_logits(z + i, target + i, mask ? mask + i : NULL, (size_t)len, z_scale, 0.0f, scratch);

@@ -28,7 +28,8 @@
 #define LOSS_PROB_EPS 1e-7
 
 /* L = mean BCE(sigmoid(z), t) for hard or soft t; dz += (sigmoid(z) - t) w / sum(w).
- * Stable for any finite z (one fused pass, see act_kernels.bce_logits). */
+ * Stable for any finite z: after a check of targets and weights, one fused
+ * pass computes loss and gradient (act_kernels.bce_logits). */
 dmmp_status bce_logits_forward_backward(const float *z, const float *target, const float *mask, int n, float *dz,
                                         double *loss);
 
