@@ -73,6 +73,7 @@ static void test_exp_accuracy(void)
         TU_ASSERT_NEAR(out[2] / exp(88.0), 1.0, 2.0 * FLT_EPSILON);
         CU_ASSERT(isnan(out[3]));
     }
+    printf("\n    ");
     tu_free_unaligned(x);
     tu_free_unaligned(y);
 }
@@ -101,6 +102,7 @@ static void test_sigmoid_accuracy(void)
         CU_ASSERT(out[1] >= 0.0f && out[1] <= 1.001f * FLT_MIN);
         CU_ASSERT_EQUAL(out[2], 0.5f);
     }
+    printf("\n    ");
     tu_free_unaligned(x);
     tu_free_unaligned(y);
 }
