@@ -3,5 +3,6 @@
 #define DMMP_TESTS_SUITES_H
 
 int register_core_suites(void);
+int register_metrics_suites(void);
 
 #endif
