@@ -4,5 +4,6 @@
 
 int register_core_suites(void);
 int register_metrics_suites(void);
+int register_topk_suites(void);
 
 #endif

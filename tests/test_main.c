@@ -15,6 +15,7 @@
 static const tu_register_fn registrations[] = {
     register_core_suites,
     register_metrics_suites,
+    register_topk_suites,
 };
 
 static int matches(const char *name, const char *only)
