@@ -13,6 +13,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads"},
+    {"bench-retrieve", cmd_bench_retrieve, "time exact top-K retrieval against the fp32 gemm rate"},
 };
 
 static void usage(FILE *out)
