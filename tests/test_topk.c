@@ -137,7 +137,8 @@ static void check_search(rng *r, int n, int dim, int nq, int k, int kind)
     tu_fill(r, items, (size_t)n * dim, -1.0f, 1.0f);
     tu_fill(r, q, (size_t)nq * dim, -1.0f, 1.0f);
     if (kind == 1)
-        for (int i = 2; i < n; i += 3) memcpy(items + (size_t)i * dim, items + rng_below(r, (uint64_t)i) * dim, dim * sizeof(float));
+        for (int i = 2; i < n; i += 3)
+            memcpy(items + (size_t)i * dim, items + rng_below(r, (uint64_t)i) * dim, dim * sizeof(float));
     if (kind == 2) {
         for (size_t i = 0; i < (size_t)n * dim; i++) items[i] = (float)((int)rng_below(r, 3) - 1);
         for (size_t i = 0; i < (size_t)nq * dim; i++) q[i] = (float)((int)rng_below(r, 3) - 1);
@@ -204,6 +205,32 @@ static void many_queries(rng *r)
     check_search(r, 700, 200, 17, 7, 0);
 }
 
+/* Items and queries with padding between rows (strides dim + 2, dim + 5). */
+static void strided(rng *r)
+{
+    enum { N = 300, DIM = 19, NQ = 13, K = 25, IS = DIM + 2, QS = DIM + 5 };
+    static float items[N * DIM], q[NQ * DIM], items_s[N * IS], q_s[NQ * QS], want_s[K], got_s[NQ * K];
+    static int32_t want_id[K], got_id[NQ * K];
+    tu_fill(r, items, N * DIM, -1.0f, 1.0f);
+    tu_fill(r, q, NQ * DIM, -1.0f, 1.0f);
+    tu_fill(r, items_s, N * IS, 50.0f, 60.0f); /* padding that would win if it were read */
+    tu_fill(r, q_s, NQ * QS, 50.0f, 60.0f);
+    for (int i = 0; i < N; i++) memcpy(items_s + i * IS, items + i * DIM, DIM * sizeof(float));
+    for (int i = 0; i < NQ; i++) memcpy(q_s + i * QS, q + i * DIM, DIM * sizeof(float));
+    topk_corpus c;
+    CU_ASSERT_EQUAL_FATAL(topk_corpus_pack(&c, items_s, N, DIM, IS), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(topk_search(&c, q_s, NQ, QS, K, got_id, got_s), DMMP_OK);
+    int mismatches = 0;
+    for (int i = 0; i < NQ; i++) {
+        brute_topk(items, N, q + i * DIM, DIM, K, want_id, want_s);
+        for (int s = 0; s < K; s++)
+            mismatches += got_id[i * K + s] != want_id[s] || !same_bits(got_s[i * K + s], want_s[s]);
+    }
+    TU_ASSERT_MSG(mismatches == 0, "%s strided: %d slots differ", isa_name(isa_active()), mismatches);
+    topk_corpus_free(&c);
+}
+
+static void test_search_strided(void) { for_every_isa(strided); }
 static void test_search_odd_sizes(void) { for_every_isa(odd_sizes); }
 static void test_search_ties(void) { for_every_isa(ties); }
 static void test_search_many_queries(void) { for_every_isa(many_queries); }
@@ -237,10 +264,11 @@ int register_topk_suites(void)
     static const CU_TestFunc kernel_fns[] = {test_kernel_vs_reference};
     static const char *const search_names[] = {
         "odd sizes, k = 1, k > n vs brute force", "duplicate items and integer ties vs brute force",
-        "many queries, dim up to 200 vs brute force", "bad input and empty corpus",
+        "many queries, dim up to 200 vs brute force", "strided items and queries vs brute force",
+        "bad input and empty corpus",
     };
     static const CU_TestFunc search_fns[] = {test_search_odd_sizes, test_search_ties, test_search_many_queries,
-                                             test_search_errors};
+                                             test_search_strided, test_search_errors};
     if (tu_add_suite("kernel_topk", kernel_names, kernel_fns, 1)) return -1;
     return tu_add_suite("eval_topk", search_names, search_fns, sizeof search_fns / sizeof search_fns[0]);
 }

@@ -60,7 +60,8 @@ static dmmp_status parse_options(int argc, char **argv, bench_options *o)
     for (int i = 1; i < argc; i++) {
         size_t f = 0;
         while (f < sizeof names / sizeof names[0] && strcmp(argv[i], names[f])) f++;
-        if (f == sizeof names / sizeof names[0]) return dmmp_fail(DMMP_EINVAL, "unknown option '%s' (see --help)", argv[i]);
+        if (f == sizeof names / sizeof names[0])
+            return dmmp_fail(DMMP_EINVAL, "unknown option '%s' (see --help)", argv[i]);
         if (i + 1 >= argc) return dmmp_fail(DMMP_EINVAL, "%s needs a value", names[f]);
         char *end;
         errno = 0;
@@ -151,7 +152,8 @@ static dmmp_status bench_search(const bench_options *o, double *median_gflops)
     if (st != DMMP_OK) goto done;
     if ((st = mem_alloc_f32(&queries, o->queries * o->dim, "benchmark queries")) != DMMP_OK) goto done;
     if ((st = mem_alloc_f32(&scores, o->queries * o->k, "benchmark scores")) != DMMP_OK) goto done;
-    if ((st = mem_alloc((void **)&ids, (size_t)(o->queries * o->k) * sizeof *ids, "benchmark ids")) != DMMP_OK) goto done;
+    st = mem_alloc((void **)&ids, (size_t)(o->queries * o->k) * sizeof *ids, "benchmark ids");
+    if (st != DMMP_OK) goto done;
     if ((st = mem_alloc((void **)&times, (size_t)o->repeat * sizeof *times, "timings")) != DMMP_OK) goto done;
     rng_fill_normal(&r, queries, (size_t)(o->queries * o->dim), 1.0f);
     for (long long run = -1; run < o->repeat; run++) {

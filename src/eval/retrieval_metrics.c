@@ -83,8 +83,8 @@ static dmmp_status check_relevant(const char *what, const int32_t *set, int64_t 
     for (int64_t i = 1; i < n; i++)
         if (set[i] <= set[i - 1])
             return dmmp_fail(DMMP_EINVAL,
-                             "retrieval metrics: %s items must be ascending and distinct (entry %lld = %d after %d)", what,
-                             (long long)i, (int)set[i], (int)set[i - 1]);
+                             "retrieval metrics: %s items must be ascending and distinct (entry %lld = %d after %d)",
+                             what, (long long)i, (int)set[i], (int)set[i - 1]);
     return DMMP_OK;
 }
 
@@ -94,8 +94,8 @@ dmmp_status retrieval_accum_add(retrieval_accum *acc, const int32_t *topk, int l
 {
     for (int i = 0; i < acc->n_ks; i++)
         if (acc->ks[i] > list_len)
-            return dmmp_fail(DMMP_EINVAL, "retrieval metrics: top-K list has %d slots, K = %d needs that many", list_len,
-                             acc->ks[i]);
+            return dmmp_fail(DMMP_EINVAL, "retrieval metrics: top-K list has %d slots, K = %d needs that many",
+                             list_len, acc->ks[i]);
     DMMP_TRY(check_relevant("clicked", clicked, n_clicked));
     DMMP_TRY(check_relevant("purchased", bought, n_bought));
     for (int i = 0; i < acc->n_ks; i++) {
