@@ -21,6 +21,8 @@ static const tu_register_fn registrations[] = {
     register_dense_suites,
     register_config_suites,
     register_loss_suites,
+    register_metrics_suites,
+    register_topk_suites,
 };
 
 static int matches(const char *name, const char *only)
