@@ -15,6 +15,7 @@
 static const tu_register_fn registrations[] = {
     register_core_suites,
     register_dataset_suites,
+    register_synth_suites,
 };
 
 static int matches(const char *name, const char *only)
