@@ -5,5 +5,6 @@
 int register_core_suites(void);
 int register_dataset_suites(void);
 int register_synth_suites(void);
+int register_batcher_suites(void);
 
 #endif

@@ -16,6 +16,7 @@ static const tu_register_fn registrations[] = {
     register_core_suites,
     register_dataset_suites,
     register_synth_suites,
+    register_batcher_suites,
 };
 
 static int matches(const char *name, const char *only)

@@ -459,18 +459,29 @@ dmmp_status dataset_read_split(const dataset *d, int64_t start, int64_t n, uint8
     return read_rows(d, d->split, "/samples/split", H5T_NATIVE_UINT8, start, n, 1, out);
 }
 
-dmmp_status dataset_read_f32(const dataset *d, const char *path, int64_t start, int64_t n, float *out)
+static dmmp_status read_1d(const dataset *d, const char *path, kind k, hid_t mem_type, int64_t start, int64_t n,
+                           void *out)
 {
     hid_t ds;
-    DMMP_TRY(open_checked((dataset *)d, path, K_F32, -1, -1, &ds));
+    DMMP_TRY(open_checked((dataset *)d, path, k, -1, -1, &ds));
     dmmp_status s = DMMP_OK;
     if (start < 0 || n < 0 || start + n > extent0(ds))
         s = dmmp_fail(DMMP_EINVAL, "%s: %s rows %lld..%lld out of range", d->path, path, (long long)start,
                       (long long)(start + n));
     else
-        s = read_rows(d, ds, path, H5T_NATIVE_FLOAT, start, n, 1, out);
+        s = read_rows(d, ds, path, mem_type, start, n, 1, out);
     H5Dclose(ds);
     return s;
+}
+
+dmmp_status dataset_read_f32(const dataset *d, const char *path, int64_t start, int64_t n, float *out)
+{
+    return read_1d(d, path, K_F32, H5T_NATIVE_FLOAT, start, n, out);
+}
+
+dmmp_status dataset_read_i32(const dataset *d, const char *path, int64_t start, int64_t n, int32_t *out)
+{
+    return read_1d(d, path, K_I32, H5T_NATIVE_INT32, start, n, out);
 }
 
 dmmp_status dataset_read_all(const dataset *d, const char *path, int mem_type, int64_t count, void *out)

@@ -91,6 +91,9 @@ dmmp_status dataset_read_split(const dataset *d, int64_t start, int64_t n, uint8
 /* Reads rows [start, start + n) of a 1-D float dataset such as /truth/p_click. */
 dmmp_status dataset_read_f32(const dataset *d, const char *path, int64_t start, int64_t n, float *out);
 
+/* Reads rows [start, start + n) of a 1-D int32 dataset such as /samples/user. */
+dmmp_status dataset_read_i32(const dataset *d, const char *path, int64_t start, int64_t n, int32_t *out);
+
 /* Reads a whole int32/float/uint8 dataset (rank 1 or 2) of exactly count
  * elements into out (mem_type: 0 int32, 1 float, 2 uint8); names the dataset
  * when it is missing or of another size. */
