@@ -26,35 +26,8 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "data/batch.h"
 #include "data/dataset.h"
-
-/* The single-valued ids of one side: n x n_fields, columns in schema order. */
-typedef struct batch_side {
-    int n_fields;
-    const int *fields; /* schema index of each column */
-    int32_t *ids;
-} batch_side;
-
-/* One multi-valued field as CSR over the batch (offsets[0] = 0, n + 1 entries). */
-typedef struct batch_multi {
-    int field; /* schema index */
-    field_side side;
-    int64_t *offsets;
-    int32_t *indices;
-    float *weights;
-} batch_multi;
-
-typedef struct batch {
-    int n;
-    uint8_t *click, *conversion;
-    int32_t *user, *item; /* user and item indices */
-    int64_t *row;         /* the file row of each sample (for /truth lookups) */
-    batch_side side[4];   /* indexed by field_side */
-    int n_multi;
-    batch_multi *multi;   /* every multi-valued field, schema order */
-    int n_dense;
-    float *dense;         /* n x n_dense or NULL */
-} batch;
 
 typedef struct batcher_position {
     int epoch;
@@ -94,20 +67,5 @@ int64_t batcher_split_rows(const batcher *b);
 
 /* Stops the prefetch thread and frees b (NULL is fine). */
 void batcher_close(batcher *b);
-
-/* The whole item corpus as a batch: n = n_items, item[i] = i, side[SIDE_ITEM]
- * from /items/sparse; other sides have no columns, multi-valued item fields
- * are empty bags (the format keeps none per item). Free with batch_free. */
-dmmp_status batch_item_corpus(const dataset *d, batch *out);
-
-/* One query row per user with at least one sample in split (ascending user
- * index): side[SIDE_USER] from /users/sparse, user-side multi fields from
- * /users/multi, side[SIDE_CONTEXT] = each context field's default id (its
- * most frequent training value, /fields/default_id). No labels. Reads the
- * dataset: not while a batcher on it is open. Free with batch_free. */
-dmmp_status batch_query_rows(const dataset *d, data_split split, batch *out);
-
-/* Frees a batch made by batch_item_corpus or batch_query_rows. */
-void batch_free(batch *b);
 
 #endif
