@@ -12,5 +12,8 @@ int register_config_suites(void);
 int register_loss_suites(void);
 int register_metrics_suites(void);
 int register_topk_suites(void);
+int register_dataset_suites(void);
+int register_synth_suites(void);
+int register_batcher_suites(void);
 
 #endif

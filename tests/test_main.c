@@ -23,6 +23,9 @@ static const tu_register_fn registrations[] = {
     register_loss_suites,
     register_metrics_suites,
     register_topk_suites,
+    register_dataset_suites,
+    register_synth_suites,
+    register_batcher_suites,
 };
 
 static int matches(const char *name, const char *only)
