@@ -3,5 +3,6 @@
 #define DMMP_TESTS_SUITES_H
 
 int register_core_suites(void);
+int register_import_suites(void);
 
 #endif

@@ -14,6 +14,7 @@
 
 static const tu_register_fn registrations[] = {
     register_core_suites,
+    register_import_suites,
 };
 
 static int matches(const char *name, const char *only)

@@ -1,0 +1,7 @@
+/* The import test files register their suites through register_import_suites. */
+#ifndef DMMP_TESTS_TEST_IMPORT_H
+#define DMMP_TESTS_TEST_IMPORT_H
+
+int register_import_parse_suites(void);
+
+#endif
