@@ -3,6 +3,7 @@
 #define DMMP_TESTS_SUITES_H
 
 int register_core_suites(void);
+int register_dataset_suites(void);
 int register_import_suites(void);
 
 #endif

@@ -14,6 +14,7 @@
 
 static const tu_register_fn registrations[] = {
     register_core_suites,
+    register_dataset_suites,
     register_import_suites,
 };
 
