@@ -4,4 +4,7 @@
 
 int register_import_parse_suites(void);
 
+void test_import_raw_roundtrip(void);
+void test_import_raw_malformed(void);
+
 #endif

@@ -178,7 +178,11 @@ dmmp_status aliccp_parse_common(const char *line, const char *end, const text_lo
 dmmp_status aliccp_scan_key(const char *line, const char *end, const text_loc *loc, int column, uint64_t *key)
 {
     const char *p = line, *a = line, *b = line;
-    for (int i = 0; i <= column; i++) DMMP_TRY(next_column(&p, end, loc, "common_feature_index", &a, &b));
+    for (int i = 0; i < column; i++) DMMP_TRY(next_column(&p, end, loc, "common_feature_index", &a, &b));
+    /* The key may end the line here; the full parse reports what follows. */
+    a = p;
+    b = memchr(p, ',', (size_t)(end - p));
+    if (!b) b = end;
     if (a == b) return text_fail(loc, a, "empty common_feature_index");
     *key = text_hash64(a, (size_t)(b - a));
     return DMMP_OK;
