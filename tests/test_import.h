@@ -6,5 +6,8 @@ int register_import_parse_suites(void);
 
 void test_import_raw_roundtrip(void);
 void test_import_raw_malformed(void);
+void test_import_csv_by_hand(void);
+void test_import_aliexpress(void);
+void test_import_aliccp_sample(void);
 
 #endif
