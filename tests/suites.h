@@ -4,6 +4,7 @@
 
 int register_core_suites(void);
 int register_dataset_suites(void);
+int register_synth_suites(void);
 int register_import_suites(void);
 
 #endif

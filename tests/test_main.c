@@ -15,6 +15,7 @@
 static const tu_register_fn registrations[] = {
     register_core_suites,
     register_dataset_suites,
+    register_synth_suites,
     register_import_suites,
 };
 

@@ -13,6 +13,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads"},
+    {"data", cmd_data, "dataset tools: synth, inspect"},
 };
 
 static void usage(FILE *out)
