@@ -236,6 +236,27 @@ static void compare_with_reference(const char *path, const ref_data *d)
         bad_entity += memcmp(items + (int64_t)s[9] * 5, s + 9, 5 * sizeof(int32_t)) != 0;
     }
     for (int c = 0; c < 9; c++) bad_entity += users[c] != 0;
+    /* /users/multi: the generator gives every user fixed bags and puts none in
+     * the skeleton, so each training row's bag is its user's bag. */
+    for (int k = 0; k < 4; k++) {
+        int64_t *uo;
+        int32_t *ui;
+        float *uw;
+        CU_ASSERT_FATAL(dataset_read_users_multi(ds, 9 + k, &uo, &ui, &uw) == DMMP_OK);
+        for (int64_t r = 0; r < d->n; r++) {
+            if (d->split[r] != 0) continue;
+            int32_t u = d->sparse[r * 19];
+            int64_t n = d->off[k][r + 1] - d->off[k][r];
+            bad_entity += uo[u + 1] - uo[u] != n;
+            if (uo[u + 1] - uo[u] != n) continue;
+            bad_entity += memcmp(ui + uo[u], d->idx[k] + d->off[k][r], (size_t)n * sizeof(int32_t)) != 0;
+            bad_entity += memcmp(uw + uo[u], d->wt[k] + d->off[k][r], (size_t)n * sizeof(float)) != 0;
+        }
+        bad_entity += uo[1] != 0; /* user 0 (unknown) has an empty bag */
+        free(uo);
+        free(ui);
+        free(uw);
+    }
     TU_ASSERT_MSG(bad_entity == 0, "%lld user/item table rows differ", (long long)bad_entity);
     free(users);
     free(items);

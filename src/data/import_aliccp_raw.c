@@ -26,7 +26,7 @@
 
 #define BLOCK_BYTES (16u << 20)
 #define N_SINGLE (ALICCP_N_FIELDS - ALICCP_N_MULTI)
-#define N_USER_SINGLE 9
+#define N_USER_SINGLE 9 /* also the schema index of the first multi-valued field */
 #define N_ITEM_SINGLE 5
 #define WARN_LINES 5
 
@@ -68,6 +68,14 @@ typedef struct raw_importer {
     aliccp_entries store;
     int64_t train_rows_seen;
     int64_t dup_single;
+    /* the multi-valued user fields of each user's first training row:
+     * bag k of user u is bag_idx/bag_wt[bag_off[u][k] .. + bag_len[u][k]) */
+    int64_t (*bag_off)[ALICCP_N_MULTI];
+    int32_t (*bag_len)[ALICCP_N_MULTI];
+    int64_t bag_users_cap;
+    int32_t *bag_idx;
+    float *bag_wt;
+    int64_t bag_n, bag_cap;
     int warned;
     range_out outs[LINE_MAX_RANGES];
     int n_ranges;
@@ -218,6 +226,69 @@ static dmmp_status add_entry(raw_importer *im, const aliccp_entry *e, int train,
     return DMMP_OK;
 }
 
+static dmmp_status keep_user_bags(raw_importer *im, int32_t user, int64_t r)
+{
+    if (user >= im->bag_users_cap) {
+        int64_t cap = im->bag_users_cap ? im->bag_users_cap : 1024;
+        while (cap <= user) cap *= 2;
+        void *off = realloc(im->bag_off, (size_t)cap * sizeof *im->bag_off);
+        if (off) im->bag_off = off;
+        void *len = realloc(im->bag_len, (size_t)cap * sizeof *im->bag_len);
+        if (len) im->bag_len = len;
+        if (!off || !len) return dmmp_fail(DMMP_ENOMEM, "out of memory for user bags");
+        memset(im->bag_len + im->bag_users_cap, 0, (size_t)(cap - im->bag_users_cap) * sizeof *im->bag_len);
+        im->bag_users_cap = cap;
+    }
+    const row_block *b = &im->rows;
+    for (int k = 0; k < ALICCP_N_MULTI; k++) {
+        int64_t from = b->offsets[k][r], n = b->offsets[k][r + 1] - from;
+        if (im->bag_n + n > im->bag_cap) {
+            int64_t cap = im->bag_cap ? im->bag_cap : 1 << 16;
+            while (cap < im->bag_n + n) cap *= 2;
+            int32_t *idx = realloc(im->bag_idx, (size_t)cap * sizeof *idx);
+            if (idx) im->bag_idx = idx;
+            float *wt = realloc(im->bag_wt, (size_t)cap * sizeof *wt);
+            if (wt) im->bag_wt = wt;
+            if (!idx || !wt) return dmmp_fail(DMMP_ENOMEM, "out of memory for user bags");
+            im->bag_cap = cap;
+        }
+        if (n) {
+            memcpy(im->bag_idx + im->bag_n, b->indices[k] + from, (size_t)n * sizeof(int32_t));
+            memcpy(im->bag_wt + im->bag_n, b->weights[k] + from, (size_t)n * sizeof(float));
+        }
+        im->bag_off[user][k] = im->bag_n;
+        im->bag_len[user][k] = (int32_t)n;
+        im->bag_n += n;
+    }
+    return DMMP_OK;
+}
+
+/* Writes /users/multi/<field>: user u's bags in user order. */
+static dmmp_status write_user_bags(raw_importer *im, int64_t n_users)
+{
+    int64_t *offsets = malloc((size_t)(n_users + 1) * sizeof *offsets);
+    int32_t *idx = malloc((size_t)(im->bag_n + 1) * sizeof *idx);
+    float *wt = malloc((size_t)(im->bag_n + 1) * sizeof *wt);
+    dmmp_status s = DMMP_OK;
+    if (!offsets || !idx || !wt) s = dmmp_fail(DMMP_ENOMEM, "out of memory writing user bags");
+    for (int k = 0; k < ALICCP_N_MULTI && s == DMMP_OK; k++) {
+        offsets[0] = 0;
+        for (int64_t u = 0; u < n_users; u++) {
+            int64_t n = u < im->bag_users_cap ? im->bag_len[u][k] : 0;
+            if (n) {
+                memcpy(idx + offsets[u], im->bag_idx + im->bag_off[u][k], (size_t)n * sizeof *idx);
+                memcpy(wt + offsets[u], im->bag_wt + im->bag_off[u][k], (size_t)n * sizeof *wt);
+            }
+            offsets[u + 1] = offsets[u] + n;
+        }
+        s = dataset_writer_write_users_multi(im->w, N_USER_SINGLE + k, n_users, offsets, idx, wt);
+    }
+    free(offsets);
+    free(idx);
+    free(wt);
+    return s;
+}
+
 static dmmp_status merge_samples(raw_importer *im, const char *file, int is_test)
 {
     for (int i = 0; i < im->n_ranges; i++) {
@@ -253,6 +324,8 @@ static dmmp_status merge_samples(raw_importer *im, const char *file, int is_test
             b->user[r] = sparse[0];            /* field 101 */
             b->item[r] = sparse[N_USER_SINGLE]; /* field 205 */
             if (train) {
+                if (b->user[r] > 0 && (b->user[r] >= im->users.n || !im->users.set[b->user[r]]))
+                    DMMP_TRY(keep_user_bags(im, b->user[r], r));
                 DMMP_TRY(entity_table_offer(&im->users, b->user[r], sparse));
                 DMMP_TRY(entity_table_offer(&im->items, b->item[r], sparse + N_USER_SINGLE));
             }
@@ -320,6 +393,7 @@ static dmmp_status finish(raw_importer *im)
     DMMP_TRY(entity_table_resize(&im->items, n_items));
     DMMP_TRY(dataset_writer_write_users(im->w, n_users, im->users.rows));
     DMMP_TRY(dataset_writer_write_items(im->w, n_items, im->items.rows));
+    DMMP_TRY(write_user_bags(im, n_users));
     im->rep->n_users = n_users;
     im->rep->n_items = n_items;
     dmmp_status s = dataset_writer_commit(im->w);
@@ -354,6 +428,10 @@ dmmp_status import_aliccp_raw(const aliccp_raw_paths *paths, const import_option
     vocab_free(im->needed);
     free(im->rec_off);
     free(im->rec_n);
+    free(im->bag_off);
+    free(im->bag_len);
+    free(im->bag_idx);
+    free(im->bag_wt);
     aliccp_entries_free(&im->store);
     for (int i = 0; i < LINE_MAX_RANGES; i++) {
         aliccp_entries_free(&im->outs[i].entries);
