@@ -15,5 +15,6 @@ int register_topk_suites(void);
 int register_dataset_suites(void);
 int register_synth_suites(void);
 int register_batcher_suites(void);
+int register_import_suites(void);
 
 #endif

@@ -26,6 +26,7 @@ static const tu_register_fn registrations[] = {
     register_dataset_suites,
     register_synth_suites,
     register_batcher_suites,
+    register_import_suites,
 };
 
 static int matches(const char *name, const char *only)

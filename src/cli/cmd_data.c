@@ -22,6 +22,8 @@ static int data_inspect(int argc, char **argv);
 static const data_subcommand subcommands[] = {
     {"synth", data_synth, "generate the synthetic click-bait world"},
     {"inspect", data_inspect, "print a dataset's fields, splits and label rates"},
+    {"import", cmd_data_import, "import Ali-CCP (raw or CSV) or AliExpress"},
+    {"gen-aliccp-raw", cmd_data_gen_aliccp_raw, "write raw Ali-CCP-format files for tests and timing"},
 };
 
 static void data_usage(FILE *out)
