@@ -3,5 +3,11 @@
 #define DMMP_TESTS_SUITES_H
 
 int register_core_suites(void);
+int register_optim_kernel_suites(void);
+int register_optim_suites(void);
+int register_optim_sparse_suites(void);
+int register_embedding_suites(void);
+int register_dense_suites(void);
+int register_config_suites(void);
 
 #endif

@@ -14,6 +14,12 @@
 
 static const tu_register_fn registrations[] = {
     register_core_suites,
+    register_optim_kernel_suites,
+    register_optim_suites,
+    register_optim_sparse_suites,
+    register_embedding_suites,
+    register_dense_suites,
+    register_config_suites,
 };
 
 static int matches(const char *name, const char *only)

@@ -13,6 +13,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads"},
+    {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)"},
 };
 
 static void usage(FILE *out)

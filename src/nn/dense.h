@@ -1,0 +1,67 @@
+/* A fully connected layer y = act(x W + b) through oneDNN.
+ *
+ * Shapes: x [batch x in], W [in x out] row-major, b [out], y [batch x out].
+ * Parameters and gradients live in caller-owned flat buffers (one parameter
+ * buffer and one gradient buffer per model); the layer only points into them.
+ * The forward is one matmul with bias and ReLU fused as post-ops; the
+ * backward computes dW = x^T dz and dx = dz W^T as matmuls that read the
+ * transposes in place through strides, and db as column sums of dz.
+ *
+ * Primitives are built in dense_init for max_batch. A smaller batch (the
+ * last batch of an epoch) uses a second set built on its first use and kept
+ * for later calls with that same size; fixed shapes were measured faster
+ * than oneDNN runtime dimensions (see dense.c). */
+#ifndef DMMP_NN_DENSE_H
+#define DMMP_NN_DENSE_H
+
+#include "core/rng.h"
+#include "core/status.h"
+#include "nn/dnnl_ctx.h"
+#include "nn/dnnl_matmul.h"
+
+typedef enum { ACT_NONE = 0, ACT_RELU = 1 } nn_act;
+
+/* The primitives of one layer for one batch size. */
+typedef struct dense_plan {
+    int batch;                /* 0 while not built */
+    nn_matmul forward;        /* y = act(x W + b) */
+    nn_matmul backward_data;  /* dx = dz W^T */
+    nn_matmul backward_data_accumulate; /* dx += dz W^T */
+    nn_matmul backward_weights;         /* dW += x^T dz */
+} dense_plan;
+
+typedef struct dense_layer {
+    nn_ctx *ctx;
+    char name[64];
+    int in, out, max_batch;
+    nn_act act;
+    float *W, *b, *dW, *db;
+    float *dz;        /* max_batch x out: dy masked by the ReLU (owned) */
+    dense_plan full;  /* for max_batch, built at init */
+    dense_plan tail;  /* for one smaller batch, built on first use */
+    int tail_builds;  /* how often the tail set was (re)built, for diagnostics */
+} dense_layer;
+
+/* Builds the layer over caller-owned W [in x out], b [out], dW, db (all
+ * required, not copied); name labels error messages. On failure nothing
+ * stays allocated. */
+dmmp_status dense_init(dense_layer *l, nn_ctx *ctx, const char *name, int in, int out, int max_batch, nn_act act,
+                       float *W, float *b, float *dW, float *db);
+
+/* y [batch x out] = act(x W + b) for 1 <= batch <= max_batch. */
+dmmp_status dense_forward(dense_layer *l, const float *x, float *y, int batch);
+
+/* Given x and y of the forward and dy = dL/dy, ADDS dL/dW to dW and dL/db to
+ * db; writes dL/dx to dx (overwrite, or add when accumulate_dx is 1), skipped
+ * when dx is NULL. y may be NULL when act is ACT_NONE. */
+dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const float *dy, float *dx,
+                           int accumulate_dx, int batch);
+
+/* Releases primitives and scratch buffers (a zeroed or freed layer is fine). */
+void dense_free(dense_layer *l);
+
+/* Fills W uniformly (He for ReLU: +-sqrt(6/in); Xavier/Glorot otherwise:
+ * +-sqrt(6/(in+out))) and sets b to 0. */
+void dense_init_weights(float *W, float *b, int in, int out, nn_act act, rng *r);
+
+#endif

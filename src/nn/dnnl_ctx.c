@@ -1,0 +1,42 @@
+#include "nn/dnnl_ctx.h"
+
+#include <oneapi/dnnl/dnnl_debug.h>
+#include <stdlib.h>
+#include <string.h>
+
+dmmp_status nn_dnnl_check(dnnl_status_t st, const char *call, const char *layer, const char *role)
+{
+    if (st == dnnl_success) return DMMP_OK;
+    /* Report only the function name, not its argument list. */
+    int name_len = (int)strcspn(call, "(");
+    return dmmp_fail(DMMP_EDNNL, "layer '%s' (%s): oneDNN %.*s failed: %s", layer ? layer : "?",
+                     role ? role : "?", name_len, call, dnnl_status2str(st));
+}
+
+dmmp_status nn_ctx_create(nn_ctx **out)
+{
+    *out = NULL;
+    nn_ctx *c = calloc(1, sizeof *c);
+    if (!c) return dmmp_fail(DMMP_ENOMEM, "nn_ctx_create: out of memory");
+    dnnl_status_t st = dnnl_engine_create(&c->engine, dnnl_cpu, 0);
+    if (st != dnnl_success) {
+        free(c);
+        return nn_dnnl_check(st, "dnnl_engine_create", "context", "cpu engine");
+    }
+    st = dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags);
+    if (st != dnnl_success) {
+        dnnl_engine_destroy(c->engine);
+        free(c);
+        return nn_dnnl_check(st, "dnnl_stream_create", "context", "stream");
+    }
+    *out = c;
+    return DMMP_OK;
+}
+
+void nn_ctx_destroy(nn_ctx *c)
+{
+    if (!c) return;
+    if (c->stream) dnnl_stream_destroy(c->stream);
+    if (c->engine) dnnl_engine_destroy(c->engine);
+    free(c);
+}

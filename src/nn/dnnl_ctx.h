@@ -1,0 +1,33 @@
+/* The oneDNN execution context: one CPU engine and one in-order stream,
+ * created once per process (or model) and shared by every layer, plus the
+ * mapping of oneDNN status codes to dmmp_status. */
+#ifndef DMMP_NN_DNNL_CTX_H
+#define DMMP_NN_DNNL_CTX_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "core/status.h"
+
+typedef struct nn_ctx {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+} nn_ctx;
+
+/* Creates the CPU engine and stream into *out; DMMP_EDNNL when oneDNN fails. */
+dmmp_status nn_ctx_create(nn_ctx **out);
+
+/* Destroys the stream and engine (NULL is fine); every layer using c must be freed first. */
+void nn_ctx_destroy(nn_ctx *c);
+
+/* DMMP_OK when st is dnnl_success, else DMMP_EDNNL with a message naming the
+ * oneDNN call, the layer and the role of the operation within the layer. */
+dmmp_status nn_dnnl_check(dnnl_status_t st, const char *call, const char *layer, const char *role);
+
+/* Evaluates a oneDNN call and returns DMMP_EDNNL from the enclosing function on failure. */
+#define NN_DNNL_TRY(call, layer, role)                                                  \
+    do {                                                                                \
+        dnnl_status_t nn_dnnl_st_ = (call);                                             \
+        if (nn_dnnl_st_ != dnnl_success) return nn_dnnl_check(nn_dnnl_st_, #call, (layer), (role)); \
+    } while (0)
+
+#endif

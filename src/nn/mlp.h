@@ -1,0 +1,53 @@
+/* A multi-layer perceptron: dense layers with ReLU between them; the last
+ * layer's activation is the caller's choice. The MLP owns its intermediate
+ * activations and gradient scratch; parameters and gradients live in
+ * caller-owned flat buffers laid out layer after layer as W_0, b_0, W_1, b_1, ... */
+#ifndef DMMP_NN_MLP_H
+#define DMMP_NN_MLP_H
+
+#include <stddef.h>
+
+#include "core/rng.h"
+#include "core/status.h"
+#include "nn/dense.h"
+
+typedef struct mlp {
+    char name[64];
+    int in, n_layers, max_batch;
+    int *dims;            /* n_layers output widths */
+    dense_layer *layers;  /* n_layers */
+    float **act;          /* act[i]: max_batch x dims[i], output of layer i */
+    float *grad_ping, *grad_pong; /* max_batch x widest hidden layer: dL/d(hidden) */
+} mlp;
+
+/* Number of floats of the parameters (equally of the gradients) of an MLP
+ * with input width in and output widths dims[0..n_layers). */
+size_t mlp_param_count(int in, const int *dims, int n_layers);
+
+/* Builds the MLP over params and grads (mlp_param_count floats each, not
+ * copied); hidden layers use ReLU, the last uses last_act. Layers are named
+ * "<name>.<index>" in error messages. On failure nothing stays allocated. */
+dmmp_status mlp_init(mlp *m, nn_ctx *ctx, const char *name, int in, const int *dims, int n_layers, int max_batch,
+                     nn_act last_act, float *params, float *grads);
+
+/* Runs x [batch x in] through every layer; the result is mlp_output(m). */
+dmmp_status mlp_forward(mlp *m, const float *x, int batch);
+
+/* The output of the last mlp_forward: batch x mlp_out_dim(m), row-major. */
+const float *mlp_output(const mlp *m);
+
+/* Width of the output (dims[n_layers - 1]). */
+int mlp_out_dim(const mlp *m);
+
+/* Backpropagates dy = dL/d(output) of the last mlp_forward with the same x
+ * and batch: ADDS every layer's dL/dW and dL/db to grads; writes dL/dx to dx
+ * (overwrite, or add when accumulate_dx is 1), skipped when dx is NULL. */
+dmmp_status mlp_backward(mlp *m, const float *x, const float *dy, float *dx, int accumulate_dx, int batch);
+
+/* Initialises every layer's weights (dense_init_weights) from r. */
+void mlp_init_weights(mlp *m, rng *r);
+
+/* Releases layers and buffers (a zeroed or freed mlp is fine). */
+void mlp_free(mlp *m);
+
+#endif
