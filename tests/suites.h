@@ -9,5 +9,8 @@ int register_optim_sparse_suites(void);
 int register_embedding_suites(void);
 int register_dense_suites(void);
 int register_config_suites(void);
+int register_loss_suites(void);
+int register_metrics_suites(void);
+int register_topk_suites(void);
 
 #endif
