@@ -13,4 +13,6 @@ int register_loss_suites(void);
 int register_metrics_suites(void);
 int register_topk_suites(void);
 
+int register_model_suites(void);
+
 #endif

@@ -23,6 +23,7 @@ static const tu_register_fn registrations[] = {
     register_loss_suites,
     register_metrics_suites,
     register_topk_suites,
+    register_model_suites,
 };
 
 static int matches(const char *name, const char *only)

@@ -241,7 +241,7 @@ dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const f
         y_ctcvr[b] = m->conv_f[b];
         y_f[b] = (float)((1.0 - lambda) * m->click_f[b] + lambda * y_ctcvr[b]);
     }
-    if (m->kd) {
+    if (m->kd && !m->kd_targets_frozen) {
         /* Teacher outputs are constants for the student: targets, no gradient path. */
         float T = (float)(m->cfg.kd.loss == CONFIG_KD_LOSS_BCE || m->cfg.kd.loss == CONFIG_KD_LOSS_MSE
                               ? m->cfg.kd.temperature : 1.0);

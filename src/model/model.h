@@ -64,6 +64,8 @@ typedef struct model {
     float *term_grad[TERM_COUNT][2];
     float *targets[3];                /* y_ctcvr, y_f, and a KD target scratch */
     float *kd_target[3];              /* teacher soft targets: pCTR_T, pCTCVR_T, fused */
+    int kd_targets_frozen;            /* 1: keep the targets of the last step (gradient checks hold the
+                                         teacher's outputs constant for the KD terms this way) */
     float *click_f, *conv_f;          /* labels as floats */
     float *dx_t, *dx_u, *dx_i;        /* input gradients */
     double term_loss[TERM_COUNT];     /* losses of the last step (unweighted) */
