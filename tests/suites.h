@@ -17,4 +17,6 @@ int register_synth_suites(void);
 int register_batcher_suites(void);
 int register_import_suites(void);
 
+int register_model_suites(void);
+
 #endif

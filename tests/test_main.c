@@ -27,6 +27,7 @@ static const tu_register_fn registrations[] = {
     register_synth_suites,
     register_batcher_suites,
     register_import_suites,
+    register_model_suites,
 };
 
 static int matches(const char *name, const char *only)
