@@ -19,4 +19,6 @@ int register_import_suites(void);
 
 int register_model_suites(void);
 
+int register_features_suites(void);
+
 #endif

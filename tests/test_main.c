@@ -28,6 +28,7 @@ static const tu_register_fn registrations[] = {
     register_batcher_suites,
     register_import_suites,
     register_model_suites,
+    register_features_suites,
 };
 
 static int matches(const char *name, const char *only)
