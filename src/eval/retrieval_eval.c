@@ -99,8 +99,8 @@ typedef struct retrieval_run {
     float *p_ctcvr; /* kmax: the true pCTR * pCVR per rank of the current user */
 } retrieval_run;
 
-static dmmp_status run_open(retrieval_run *r, const model *m, features *f, const dataset *d, data_split split,
-                            const config_eval *ce)
+static dmmp_status run_open(retrieval_run *r, const dataset *d, data_split split, const config_eval *ce, int batch_rows,
+                            int64_t cap)
 {
     memset(r, 0, sizeof *r);
     r->d = d;
@@ -111,10 +111,9 @@ static dmmp_status run_open(retrieval_run *r, const model *m, features *f, const
         if (ce->topk.v[i] > r->kmax) r->kmax = ce->topk.v[i];
     r->p_ctcvr = malloc((size_t)r->kmax * sizeof(float));
     if (!r->p_ctcvr) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for K = %d", r->kmax);
-    DMMP_TRY(relevance_build(&r->rel, d, split, eval_batch_rows(m, f)));
+    DMMP_TRY(relevance_build(&r->rel, d, split, batch_rows));
     DMMP_TRY(batch_query_rows(d, split, &r->queries));
     DMMP_TRY(batch_item_corpus(d, &r->corpus));
-    int64_t cap = retrieval_user_cap(m, ce, dataset_n_users(d), dataset_n_items(d));
     DMMP_TRY(retrieval_select_users(&r->rel, &r->queries, cap, &r->rows, &r->n_rows));
     int64_t eligible = 0;
     for (int q = 0; q < r->queries.n; q++) {
@@ -197,29 +196,30 @@ static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f)
     return s;
 }
 
-static dmmp_status teacher_retrieve(retrieval_run *r, model *m, features *f)
+/* Ranks the corpus for every selected user with a full score vector. */
+static dmmp_status scores_retrieve(retrieval_run *r, retrieval_score_fn fn, void *ctx)
 {
-    teacher_scorer sc;
     float *scores = malloc((size_t)(r->corpus.n > 0 ? r->corpus.n : 1) * sizeof *scores);
     float *top = malloc((size_t)r->kmax * sizeof *top);
     int32_t *ids = malloc((size_t)r->kmax * sizeof *ids);
-    dmmp_status s = scores && top && ids ? teacher_scorer_init(&sc, m, f, r->d)
+    dmmp_status s = scores && top && ids ? DMMP_OK
                                          : dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %d item scores",
                                                      r->corpus.n);
-    if (s == DMMP_OK) {
-        log_info("retrieval: teacher_only scores every (user, item) pair: an upper bound, not a retrieval model");
-        for (int64_t i = 0; s == DMMP_OK && i < r->n_rows; i++) {
-            s = teacher_score_corpus(&sc, &r->queries, r->rows[i], &r->corpus, scores);
-            if (s != DMMP_OK) break;
-            topk_of_scores(scores, r->corpus.n, r->kmax, ids, top);
-            s = add_user(r, r->queries.user[r->rows[i]], ids);
-        }
-        teacher_scorer_free(&sc);
+    for (int64_t i = 0; s == DMMP_OK && i < r->n_rows; i++) {
+        s = fn(ctx, &r->queries, r->rows[i], &r->corpus, scores);
+        if (s != DMMP_OK) break;
+        topk_of_scores(scores, r->corpus.n, r->kmax, ids, top);
+        s = add_user(r, r->queries.user[r->rows[i]], ids);
     }
     free(scores);
     free(top);
     free(ids);
     return s;
+}
+
+static dmmp_status teacher_score_fn(void *ctx, const batch *queries, int64_t q, const batch *corpus, float *scores)
+{
+    return teacher_score_corpus(ctx, queries, q, corpus, scores);
 }
 
 /* Names of the stored metrics, per retrieval_metric (NULL: not stored). */
@@ -257,8 +257,30 @@ dmmp_status eval_retrieval(model *m, features *f, const dataset *d, data_split s
                            eval_metrics *out)
 {
     retrieval_run r;
-    dmmp_status s = run_open(&r, m, f, d, split, ce);
-    if (s == DMMP_OK) s = m->has_student ? towers_retrieve(&r, m, f) : teacher_retrieve(&r, m, f);
+    int64_t cap = retrieval_user_cap(m, ce, dataset_n_users(d), dataset_n_items(d));
+    dmmp_status s = run_open(&r, d, split, ce, eval_batch_rows(m, f), cap);
+    if (s == DMMP_OK && m->has_student) {
+        s = towers_retrieve(&r, m, f);
+    } else if (s == DMMP_OK) {
+        teacher_scorer sc;
+        s = teacher_scorer_init(&sc, m, f, d);
+        if (s == DMMP_OK) {
+            log_info("retrieval: teacher_only scores every (user, item) pair: an upper bound, not a retrieval model");
+            s = scores_retrieve(&r, teacher_score_fn, &sc);
+            teacher_scorer_free(&sc);
+        }
+    }
+    if (s == DMMP_OK) s = emit(&r, out);
+    run_close(&r);
+    return s;
+}
+
+dmmp_status eval_retrieval_scores(const dataset *d, data_split split, const config_eval *ce, int64_t max_users,
+                                  retrieval_score_fn fn, void *ctx, eval_metrics *out)
+{
+    retrieval_run r;
+    dmmp_status s = run_open(&r, d, split, ce, 1024, max_users);
+    if (s == DMMP_OK) s = scores_retrieve(&r, fn, ctx);
     if (s == DMMP_OK) s = emit(&r, out);
     run_close(&r);
     return s;

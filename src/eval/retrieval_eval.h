@@ -51,6 +51,17 @@ int64_t retrieval_user_cap(const model *m, const config_eval *ce, int64_t n_user
 dmmp_status eval_retrieval(model *m, features *f, const dataset *d, data_split split, const config_eval *ce,
                            eval_metrics *out);
 
+/* Fills scores[0..corpus->n) with the score of every corpus item for query
+ * row q of queries (higher is better). */
+typedef dmmp_status (*retrieval_score_fn)(void *ctx, const batch *queries, int64_t q, const batch *corpus,
+                                          float *scores);
+
+/* The same metrics for any scorer that rates the whole corpus per user (the
+ * teacher_only path; also hand-made rankings in tests); max_users as in
+ * retrieval_select_users. */
+dmmp_status eval_retrieval_scores(const dataset *d, data_split split, const config_eval *ce, int64_t max_users,
+                                  retrieval_score_fn fn, void *ctx, eval_metrics *out);
+
 /* The item vectors of the whole corpus (n_items x model_retrieval_dim),
  * computed in batches of eval_batch_rows; *vectors is malloc'ed. */
 dmmp_status retrieval_item_vectors(model *m, features *f, const dataset *d, const batch *corpus, float **vectors);
