@@ -10,5 +10,7 @@ int register_embedding_suites(void);
 int register_dense_suites(void);
 int register_config_suites(void);
 int register_results_suites(void);
+int register_stats_suites(void);
+int register_report_suites(void);
 
 #endif

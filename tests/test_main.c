@@ -21,6 +21,8 @@ static const tu_register_fn registrations[] = {
     register_dense_suites,
     register_config_suites,
     register_results_suites,
+    register_stats_suites,
+    register_report_suites,
 };
 
 static int matches(const char *name, const char *only)
