@@ -12,5 +12,6 @@ int register_config_suites(void);
 int register_results_suites(void);
 int register_stats_suites(void);
 int register_report_suites(void);
+int register_plot_suites(void);
 
 #endif

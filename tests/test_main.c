@@ -23,6 +23,7 @@ static const tu_register_fn registrations[] = {
     register_results_suites,
     register_stats_suites,
     register_report_suites,
+    register_plot_suites,
 };
 
 static int matches(const char *name, const char *only)

@@ -15,6 +15,7 @@ static const command commands[] = {
     {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads"},
     {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)"},
     {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp"},
+    {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)"},
 };
 
 static void usage(FILE *out)
