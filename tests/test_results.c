@@ -302,6 +302,88 @@ static void test_missing_parts_named(void)
     fx_rm_rf(dir);
 }
 
+static void put_string_attr(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(value) + 1);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT(a >= 0 && H5Awrite(a, t, value) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+}
+
+static void put_i64_attr(hid_t obj, const char *name, int64_t value)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT(a >= 0 && H5Awrite(a, H5T_NATIVE_INT64, &value) >= 0);
+    H5Aclose(a);
+    H5Sclose(sp);
+}
+
+static void put_doubles(hid_t loc, const char *name, const double *v, hsize_t n, int scalar)
+{
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, NULL);
+    hid_t d = H5Dcreate2(loc, name, H5T_IEEE_F64LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT(d >= 0 && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Pclose(lcpl);
+}
+
+/* A file another tool (h5py, a script) wrote in the documented layout, with
+ * default groups that do not track creation order: read in name order. */
+static void test_foreign_writer(void)
+{
+    char dir[256], path[512];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/results.h5", dir);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT_FATAL(f >= 0);
+    put_i64_attr(f, "format_version", 1);
+    put_i64_attr(f, "seed", 3);
+    const char *keys[] = {"variant", "model_kind", "git_commit", "created_with", "dataset_path", "dataset_name"};
+    for (size_t i = 0; i < 6; i++) put_string_attr(f, keys[i], i == 0 ? "two_tower" : "x");
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 8);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t d = H5Dcreate2(f, "config", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT(d >= 0 && H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, "[a]\nb=1") >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Tclose(t);
+    hid_t train = H5Gcreate2(f, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    put_i64_attr(train, "epochs", 2);
+    put_i64_attr(train, "steps", 5);
+    const double zb[2] = {0.9, 0.8}, aa[2] = {0.5, 0.4}, auc = 0.71;
+    put_doubles(train, "zeta_b", zb, 2, 0);
+    put_doubles(train, "loss/alpha", aa, 2, 0);
+    H5Gclose(train);
+    put_doubles(f, "eval/test/auc_ctr", &auc, 1, 1);
+    H5Fclose(f);
+
+    run_results r;
+    dmmp_status s = results_load(&r, path);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    if (s == DMMP_OK) {
+        CU_ASSERT_STRING_EQUAL(r.variant, "two_tower");
+        CU_ASSERT_STRING_EQUAL(r.config_ini, "[a]\nb=1");
+        CU_ASSERT_EQUAL(r.seed, 3);
+        CU_ASSERT_EQUAL_FATAL(r.n_series, 2);
+        CU_ASSERT_STRING_EQUAL(r.series[0].name, "loss/alpha");
+        CU_ASSERT_STRING_EQUAL(r.series[1].name, "zeta_b");
+        CU_ASSERT(r.series[0].n == 2 && r.series[0].values[1] == 0.4);
+        double v = 0;
+        CU_ASSERT(results_get_metric(&r, "test", "auc_ctr", &v) && v == 0.71);
+        results_free(&r);
+    }
+    fx_rm_rf(dir);
+}
+
 int register_results_suites(void)
 {
     static const char *const names[] = {"round trip keeps every field",
@@ -309,9 +391,11 @@ int register_results_suites(void)
                                         "failed save keeps the previous file",
                                         "series shorter than the epochs refused",
                                         "bad names and meta refused",
-                                        "missing groups and attributes named"};
+                                        "missing groups and attributes named",
+                                        "file from another writer (no creation order)"};
     static const CU_TestFunc tests[] = {test_round_trip,         test_layout_is_self_describing,
                                         test_failed_save_keeps_previous, test_short_series_refused,
-                                        test_bad_names_and_meta, test_missing_parts_named};
+                                        test_bad_names_and_meta, test_missing_parts_named,
+                                        test_foreign_writer};
     return tu_add_suite("eval_results", names, tests, sizeof tests / sizeof tests[0]);
 }

@@ -61,7 +61,7 @@ static dmmp_status write_i64_attr(hid_t obj, const char *name, int64_t value, co
     return w < 0 ? dmmp_fail(DMMP_EIO, "%s: cannot write attribute '%s'", path, name) : DMMP_OK;
 }
 
-/* Writes a float64 dataset of n values (rank 1, or scalar when n is 0 and scalar set). */
+/* Writes a float64 dataset: n values in rank 1, or one value when scalar is set. */
 static dmmp_status write_doubles(hid_t loc, const char *name, const double *v, size_t n, int scalar,
                                  const char *path)
 {
@@ -282,7 +282,7 @@ static dmmp_status read_config(hid_t file, run_results *r, const char *path)
     return st;
 }
 
-/* Reads a float64 dataset holding `want` values (0: any count, rank 1) into a malloc'ed array. */
+/* Reads a scalar or rank-1 float64 dataset into a malloc'ed array of *n values. */
 static dmmp_status read_doubles(hid_t d, const char *where, const char *path, double **out, size_t *n)
 {
     hid_t sp = H5Dget_space(d);
@@ -321,12 +321,9 @@ static herr_t visit_series(hid_t group, const char *name, const H5L_info_t *info
         snprintf(where, sizeof where, "/train/%s", name);
         double *v = NULL;
         size_t n = 0;
+        /* An empty dataset adds no series: series exist from their first
+         * value on, and the epoch check below catches any mismatch. */
         ctx->st = read_doubles(obj, where, ctx->path, &v, &n);
-        if (ctx->st == DMMP_OK && n == 0) {
-            /* A zero-length series still exists: create it with no values. */
-            ctx->st = results_series_append(ctx->r, name, 0.0);
-            if (ctx->st == DMMP_OK) ctx->r->series[ctx->r->n_series - 1].n = 0;
-        }
         for (size_t i = 0; i < n && ctx->st == DMMP_OK; i++) ctx->st = results_series_append(ctx->r, name, v[i]);
         free(v);
     }
