@@ -9,6 +9,17 @@ int register_optim_sparse_suites(void);
 int register_embedding_suites(void);
 int register_dense_suites(void);
 int register_config_suites(void);
+int register_loss_suites(void);
+int register_metrics_suites(void);
+int register_topk_suites(void);
+int register_dataset_suites(void);
+int register_synth_suites(void);
+int register_batcher_suites(void);
+int register_import_suites(void);
+
+int register_model_suites(void);
+
+int register_features_suites(void);
 int register_results_suites(void);
 int register_stats_suites(void);
 int register_report_suites(void);

@@ -14,6 +14,8 @@ typedef struct command {
 static const command commands[] = {
     {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads"},
     {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)"},
+    {"bench-retrieve", cmd_bench_retrieve, "time exact top-K retrieval against the fp32 gemm rate"},
+    {"data", cmd_data, "dataset tools: synth, inspect"},
     {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp"},
     {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)"},
 };
@@ -22,7 +24,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: dmmp <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'dmmp <command> --help' describes a command's options.\n"
                  "DMMP_ISA=scalar|avx2|avx512 forces a kernel path; DMMP_LOG=debug|info|warn|error|quiet.\n");
 }

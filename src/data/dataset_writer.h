@@ -63,6 +63,19 @@ typedef struct dataset_writer dataset_writer;
 dmmp_status dataset_writer_open(dataset_writer **out, const char *path, const dataset_schema *schema,
                                 const char *name, const char *source);
 
+/* Storage options; dataset_writer_open uses DATASET_DEFAULT_CHUNK_ROWS and
+ * DATASET_DEFAULT_DEFLATE. Small chunks are for tests of chunk boundaries. */
+#define DATASET_DEFAULT_CHUNK_ROWS 16384
+#define DATASET_DEFAULT_DEFLATE 1
+typedef struct dataset_writer_options {
+    int64_t chunk_rows; /* rows per HDF5 chunk of every /samples dataset (>= 1) */
+    int deflate;        /* 0 (off) .. 9; 1-4 keeps synth and import fast */
+} dataset_writer_options;
+
+/* dataset_writer_open with explicit storage options (NULL: defaults). */
+dmmp_status dataset_writer_open_opts(dataset_writer **out, const char *path, const dataset_schema *schema,
+                                     const char *name, const char *source, const dataset_writer_options *opts);
+
 /* Appends a block; checks ids against vocab sizes set so far only at commit. */
 dmmp_status dataset_writer_append(dataset_writer *w, const dataset_rows *rows);
 
@@ -76,6 +89,12 @@ dmmp_status dataset_writer_write_items(dataset_writer *w, int64_t n_items, const
 /* Writes /users/sparse: n_users rows of the single-valued user-side fields in
  * schema order (user index u is row u). */
 dmmp_status dataset_writer_write_users(dataset_writer *w, int64_t n_users, const int32_t *user_sparse);
+
+/* Writes /users/multi/<name>/{offsets,indices,weights} for the multi-valued
+ * user-side field `field` (schema index): n_users + 1 offsets from 0, so
+ * retrieval queries carry the field too. */
+dmmp_status dataset_writer_write_users_multi(dataset_writer *w, int field, int64_t n_users, const int64_t *offsets,
+                                             const int32_t *indices, const float *weights);
 
 /* The open HDF5 file id (hid_t as int64_t), for extra groups such as /truth. */
 int64_t dataset_writer_file(dataset_writer *w);

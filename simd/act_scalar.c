@@ -1,0 +1,122 @@
+/* Scalar activation kernels: the reference for the SIMD tables, written
+ * with libm so their accuracy is that of expf / log1pf. */
+#include <math.h>
+
+#include "simd/act.h"
+
+static float clamp_exp_arg(float x)
+{
+    /* fmaxf/fminf would pass a NaN through as the other operand; keep NaN. */
+    if (x < ACT_EXP_MIN) return ACT_EXP_MIN;
+    if (x > ACT_EXP_MAX) return ACT_EXP_MAX;
+    return x;
+}
+
+static void exp_scalar(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = expf(clamp_exp_arg(x[i]));
+}
+
+static float sigmoid_one(float x)
+{
+    /* exp of a non-positive argument never overflows; pick the branch whose
+     * numerator is the smaller term so neither side cancels. */
+    float e = expf(clamp_exp_arg(-fabsf(x)));
+    float inv = 1.0f / (1.0f + e);
+    return x >= 0.0f ? inv : e * inv;
+}
+
+static void sigmoid_scalar(const float *x, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) y[i] = sigmoid_one(x[i]);
+}
+
+static void softmax_rows_scalar(const float *x, size_t rows, size_t cols, float *y)
+{
+    if (cols == 0) return;
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float mx = xr[0];
+        for (size_t j = 1; j < cols; j++) mx = xr[j] > mx ? xr[j] : mx;
+        float sum = 0.0f;
+        for (size_t j = 0; j < cols; j++) {
+            yr[j] = expf(clamp_exp_arg(xr[j] - mx));
+            sum += yr[j];
+        }
+        float inv = 1.0f / sum;
+        for (size_t j = 0; j < cols; j++) yr[j] *= inv;
+    }
+}
+
+static void softmax_rows_backward_scalar(const float *y, const float *dy, size_t rows, size_t cols, float *dx)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *yr = y + r * cols, *dyr = dy + r * cols;
+        float *dxr = dx + r * cols;
+        float dot = 0.0f;
+        for (size_t j = 0; j < cols; j++) dot += yr[j] * dyr[j];
+        for (size_t j = 0; j < cols; j++) dxr[j] = yr[j] * (dyr[j] - dot);
+    }
+}
+
+static double bce_logits_scalar(const float *z, const float *t, const float *w, size_t n, float z_scale,
+                                float grad_scale, float *dz)
+{
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        float wi = w ? w[i] : 1.0f;
+        float zz = z_scale * z[i];
+        /* softplus(zz) - t zz = max(zz, 0) - t zz + log1p(exp(-|zz|)): no
+         * overflow for any zz and no cancellation in the log term. */
+        float e = expf(clamp_exp_arg(-fabsf(zz)));
+        float loss = fmaxf(zz, 0.0f) - t[i] * zz + log1pf(e);
+        float inv = 1.0f / (1.0f + e);
+        float p = zz >= 0.0f ? inv : e * inv;
+        total += (double)(wi * loss);
+        dz[i] += grad_scale * wi * (p - t[i]);
+    }
+    return total;
+}
+
+static void dot_rows_scalar(const float *a, const float *b, size_t rows, size_t cols, float *out,
+                            size_t out_stride)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float s = 0.0f;
+        for (size_t j = 0; j < cols; j++) s += a[r * cols + j] * b[r * cols + j];
+        out[r * out_stride] = s;
+    }
+}
+
+static void axpy_rows_scalar(float scale, const float *alpha, size_t alpha_stride, const float *x, size_t rows,
+                             size_t cols, float *y)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float a = scale * alpha[r * alpha_stride];
+        for (size_t j = 0; j < cols; j++) y[r * cols + j] += a * x[r * cols + j];
+    }
+}
+
+static void axpy_scalar(float a, const float *x, size_t n, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+const act_kernels act_kernels_scalar = {
+    .exp = exp_scalar,
+    .sigmoid = sigmoid_scalar,
+    .softmax_rows = softmax_rows_scalar,
+    .softmax_rows_backward = softmax_rows_backward_scalar,
+    .bce_logits = bce_logits_scalar,
+    .dot_rows = dot_rows_scalar,
+    .axpy_rows = axpy_rows_scalar,
+    .axpy = axpy_scalar,
+};
+
+const act_kernels *act_kernels_for(isa_level level)
+{
+    return ISA_SELECT_FOR(level, &act_kernels_scalar, &act_kernels_avx2, &act_kernels_avx512);
+}
+
+const act_kernels *act_kernels_get(void) { return act_kernels_for(isa_active()); }

@@ -1,0 +1,196 @@
+/* dmmp data <sub>: dataset tools. A table of subcommands so importers can
+ * add theirs with one entry. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "data/dataset.h"
+#include "data/synth.h"
+#include "data/synth_truth.h"
+
+typedef struct data_subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} data_subcommand;
+
+static int data_synth(int argc, char **argv);
+static int data_inspect(int argc, char **argv);
+
+static const data_subcommand subcommands[] = {
+    {"synth", data_synth, "generate the synthetic click-bait world"},
+    {"inspect", data_inspect, "print a dataset's fields, splits and label rates"},
+    {"import", cmd_data_import, "import Ali-CCP (raw or CSV) or AliExpress"},
+    {"gen-aliccp-raw", cmd_data_gen_aliccp_raw, "write raw Ali-CCP-format files for tests and timing"},
+};
+
+static void data_usage(FILE *out)
+{
+    fprintf(out, "usage: dmmp data <subcommand> [options]\n\nsubcommands:\n");
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+    fprintf(out, "\n'dmmp data <subcommand> --help' describes its options.\n");
+}
+
+int cmd_data(int argc, char **argv)
+{
+    if (argc < 2) {
+        data_usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        data_usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        if (!strcmp(argv[1], subcommands[i].name)) return subcommands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "dmmp data: unknown subcommand '%s'\n\n", argv[1]);
+    data_usage(stderr);
+    return 2;
+}
+
+static const char synth_help[] =
+    "usage: dmmp data synth --out F.h5 [--users N] [--items N] [--impressions N]\n"
+    "                       [--bait-share X] [--seed S]\n"
+    "\n"
+    "Generates a synthetic recommendation log with a known ground truth, laid out\n"
+    "like Ali-CCP (user, item, context and user-item cross fields, one weighted\n"
+    "multi-valued user field). Defaults: 20000 users, 5000 items, 1000000\n"
+    "impressions, bait share 0.15, seed 1. Same options -> same bytes.\n"
+    "\n"
+    "The world: users have taste vectors (dim 8) around 8 clusters; age, gender and\n"
+    "city follow the cluster; a clickiness level shifts pCTR. Items have categories\n"
+    "whose taste vectors they share (plus noise), brands and shops with quality\n"
+    "levels, and a price level following quality. cat_interest lists each user's\n"
+    "2..5 favourite categories with weights. A share of items are click baits:\n"
+    "high click appeal, low conversion given a click, mostly in a few shops.\n"
+    "  pCTR = sigmoid(-4.2 + <taste_u, taste_i> + appeal_i + clickiness_u\n"
+    "                 + position effect + scenario effect)\n"
+    "  pCVR = sigmoid(-2.0 + 0.7 <taste_u, quality vector_i> + quality_i - 2.5 bait_i)\n"
+    "Impressions: users by Zipf-like activity; items 65 % from the user's favourite\n"
+    "categories, 35 % by popularity; click ~ Bernoulli(pCTR), conversion ~\n"
+    "Bernoulli(pCVR) given a click. Split: a seeded draw per impression, 80 % train,\n"
+    "10 % val, 10 % test. /truth holds p_click and p_conv per sample, the bait flag\n"
+    "per item and every parameter needed to recompute the true probabilities of any\n"
+    "(user, item) pair (default context: position 1, scenario 1).\n";
+
+static int parse_i64(const char *opt, const char *v, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || *end || end == v || d < 0 || d > 9e18 || d != (double)(int64_t)d) {
+        fprintf(stderr, "dmmp data synth: %s '%s' is not a non-negative integer\n", opt, v);
+        return 0;
+    }
+    *out = (int64_t)d;
+    return 1;
+}
+
+static int data_synth(int argc, char **argv)
+{
+    synth_config c;
+    synth_config_default(&c);
+    const char *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(synth_help, stdout);
+            return 0;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "dmmp data synth: %s needs a value (see --help)\n", a);
+            return 2;
+        }
+        const char *v = argv[++i];
+        int64_t n = 0;
+        if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--users")) { if (!parse_i64(a, v, &c.n_users)) return 2; }
+        else if (!strcmp(a, "--items")) { if (!parse_i64(a, v, &c.n_items)) return 2; }
+        else if (!strcmp(a, "--impressions")) { if (!parse_i64(a, v, &c.n_impressions)) return 2; }
+        else if (!strcmp(a, "--seed")) { if (!parse_i64(a, v, &n)) return 2; c.seed = (uint64_t)n; }
+        else if (!strcmp(a, "--bait-share")) {
+            char *end;
+            c.bait_share = strtod(v, &end);
+            if (*end || end == v) {
+                fprintf(stderr, "dmmp data synth: --bait-share '%s' is not a number\n", v);
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "dmmp data synth: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+    }
+    if (!out) {
+        fprintf(stderr, "dmmp data synth: --out F.h5 is required (see --help)\n");
+        return 2;
+    }
+    synth_summary sum;
+    dmmp_status s = synth_generate(&c, out, &sum);
+    if (s != DMMP_OK) return cli_report_error("data synth", s);
+    int64_t rows = sum.rows[0] + sum.rows[1] + sum.rows[2];
+    int64_t clicks = sum.clicks[0] + sum.clicks[1] + sum.clicks[2];
+    int64_t convs = sum.conversions[0] + sum.conversions[1] + sum.conversions[2];
+    printf("wrote %s: %lld impressions, %lld users, %lld items (%lld baits) in %.2f s\n", out, (long long)rows,
+           (long long)c.n_users, (long long)c.n_items, (long long)sum.n_baits, sum.seconds);
+    printf("CTR %.4f, CVR given click %.4f, CTCVR %.5f\n", rows ? (double)clicks / rows : 0.0,
+           clicks ? (double)convs / clicks : 0.0, rows ? (double)convs / rows : 0.0);
+    return 0;
+}
+
+static const char *side_name(field_side s)
+{
+    static const char *names[] = {"user", "item", "context", "cross"};
+    return (int)s >= 0 && (int)s < 4 ? names[s] : "?";
+}
+
+static int data_inspect(int argc, char **argv)
+{
+    if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        printf("usage: dmmp data inspect F.h5\n\nPrints the fields (name, side, vocabulary size, multi-valued),\n"
+               "rows per split, click and conversion rates per split, users and items,\n"
+               "and for synthetic data the share of click-bait items.\n");
+        return argc == 2 ? 0 : 2;
+    }
+    dataset *d = NULL;
+    dmmp_status s = dataset_open(&d, argv[1]);
+    if (s != DMMP_OK) return cli_report_error("data inspect", s);
+    const dataset_schema *sc = dataset_get_schema(d);
+    printf("%s\n  name: %s\n  source: %s\n  samples: %lld, users: %lld, items: %lld, chunk rows: %lld\n",
+           dataset_path(d), dataset_name(d), dataset_source(d), (long long)dataset_n_samples(d),
+           (long long)dataset_n_users(d), (long long)dataset_n_items(d), (long long)dataset_chunk_rows(d));
+    printf("\nfields (%d):\n  %-20s %-8s %12s %6s %8s\n", sc->n_fields, "name", "side", "vocab", "multi", "default");
+    for (int f = 0; f < sc->n_fields; f++)
+        printf("  %-20s %-8s %12lld %6s %8d\n", sc->fields[f].name, side_name(sc->fields[f].side),
+               (long long)sc->fields[f].vocab_size, sc->fields[f].multi ? "yes" : "no", dataset_default_id(d, f));
+    if (sc->n_dense > 0) {
+        printf("dense columns (%d):", sc->n_dense);
+        for (int k = 0; k < sc->n_dense; k++) printf(" %s", sc->dense_names[k]);
+        printf("\n");
+    }
+    static const char *splits[] = {"train", "val", "test"};
+    printf("\n  %-6s %12s %10s %10s %12s %10s\n", "split", "rows", "clicks", "CTR", "CVR|click", "CTCVR");
+    for (int k = 0; k < 3; k++) {
+        dataset_split_stats st = dataset_split_stats_of(d, (data_split)k);
+        printf("  %-6s %12lld %10lld %10.4f %12.4f %10.5f\n", splits[k], (long long)st.rows, (long long)st.clicks,
+               st.rows ? (double)st.clicks / st.rows : 0.0, st.clicks ? (double)st.conversions / st.clicks : 0.0,
+               st.rows ? (double)st.conversions / st.rows : 0.0);
+    }
+    if (dataset_has_truth(d)) {
+        synth_world w;
+        s = synth_world_load(&w, d);
+        if (s != DMMP_OK) {
+            dataset_close(d);
+            return cli_report_error("data inspect", s);
+        }
+        int64_t baits = 0;
+        for (int64_t i = 0; i < w.n_items; i++) baits += w.item_bait[i];
+        printf("\nsynthetic ground truth: %lld click-bait items (share %.4f)\n", (long long)baits,
+               w.n_items ? (double)baits / (double)w.n_items : 0.0);
+        synth_world_free(&w);
+    }
+    dataset_close(d);
+    return 0;
+}

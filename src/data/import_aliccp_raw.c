@@ -1,0 +1,449 @@
+/* Ali-CCP raw importer.
+ *
+ * Each (skeleton, common features) pair is read in three streamed passes:
+ *  1. the skeleton's common_feature_index column: the set of keys it needs
+ *     (a vocab of key hashes, so each key gets a record number);
+ *  2. the common-features file: only lines whose key is needed are kept,
+ *     as raw entries in one array (the user side of a sample);
+ *  3. the skeleton again: each sample joins its own entries with its
+ *     common record, ids go through the field vocabularies (inserted for
+ *     train rows, looked up otherwise) and rows stream to the writer.
+ * Pass 1 makes memory proportional to the common features the skeleton
+ * really uses and does not rely on the files being grouped or sorted.
+ * Every pass parses 16 MB blocks in parallel (line_parse_block) and merges
+ * the ranges in file order on one thread, which owns the vocabularies and
+ * the writer, so the output does not depend on the thread count. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "data/import.h"
+#include "data/import_rows.h"
+#include "data/line_reader.h"
+#include "data/parse_aliccp_raw.h"
+
+#define BLOCK_BYTES (16u << 20)
+#define N_SINGLE (ALICCP_N_FIELDS - ALICCP_N_MULTI)
+#define N_USER_SINGLE 9 /* also the schema index of the first multi-valued field */
+#define N_ITEM_SINGLE 5
+#define WARN_LINES 5
+
+typedef struct skel_row {
+    aliccp_skeleton s;
+    int64_t entry_off;
+    int64_t line;
+    const char *line_start, *line_end;
+} skel_row;
+
+typedef struct common_row {
+    uint64_t key;
+    int64_t entry_off;
+    int32_t n_entries;
+} common_row;
+
+/* What one parser thread produces from its range of a block. */
+typedef struct range_out {
+    aliccp_entries entries;
+    skel_row *skel;
+    common_row *common;
+    uint64_t *keys;
+    int64_t n, cap_keys, cap_skel, cap_common;
+    int skip; /* pass 1 in skip mode ignores bad keys: pass 3 counts them */
+} range_out;
+
+typedef struct raw_importer {
+    const import_options *opt;
+    import_report *rep;
+    vocab *vocabs[ALICCP_N_FIELDS];
+    int column[ALICCP_N_FIELDS]; /* sparse column or multi-valued field number */
+    dataset_writer *w;
+    row_block rows;
+    entity_table users, items;
+    /* the common features of the current pair */
+    vocab *needed;
+    int64_t *rec_off;
+    int32_t *rec_n; /* -1: not (yet) found in the common file */
+    aliccp_entries store;
+    int64_t train_rows_seen;
+    int64_t dup_single;
+    /* the multi-valued user fields of each user's first training row:
+     * bag k of user u is bag_idx/bag_wt[bag_off[u][k] .. + bag_len[u][k]) */
+    int64_t (*bag_off)[ALICCP_N_MULTI];
+    int32_t (*bag_len)[ALICCP_N_MULTI];
+    int64_t bag_users_cap;
+    int32_t *bag_idx;
+    float *bag_wt;
+    int64_t bag_n, bag_cap;
+    int warned;
+    range_out outs[LINE_MAX_RANGES];
+    int n_ranges;
+} raw_importer;
+
+static dmmp_status grow_out(int64_t n, int64_t *cap, size_t elem, void **arr)
+{
+    if (n < *cap) return DMMP_OK;
+    int64_t new_cap = *cap ? *cap * 2 : 4096;
+    void *p = realloc(*arr, (size_t)new_cap * elem);
+    if (!p) return dmmp_fail(DMMP_ENOMEM, "parser output: out of memory");
+    *arr = p;
+    *cap = new_cap;
+    return DMMP_OK;
+}
+
+static dmmp_status parse_key_line(void *ctx, const char *line, const char *end, const text_loc *loc)
+{
+    range_out *o = ctx;
+    uint64_t key;
+    dmmp_status s = aliccp_scan_key(line, end, loc, 3, &key);
+    if (s != DMMP_OK) return o->skip ? DMMP_OK : s;
+    DMMP_TRY(grow_out(o->n, &o->cap_keys, sizeof *o->keys, (void **)&o->keys));
+    o->keys[o->n++] = key;
+    return DMMP_OK;
+}
+
+static dmmp_status parse_common_line(void *ctx, const char *line, const char *end, const text_loc *loc)
+{
+    range_out *o = ctx;
+    DMMP_TRY(grow_out(o->n, &o->cap_common, sizeof *o->common, (void **)&o->common));
+    common_row *c = &o->common[o->n];
+    c->entry_off = o->entries.n;
+    DMMP_TRY(aliccp_parse_common(line, end, loc, &c->key, &c->n_entries, &o->entries));
+    o->n++;
+    return DMMP_OK;
+}
+
+static dmmp_status parse_skeleton_line(void *ctx, const char *line, const char *end, const text_loc *loc)
+{
+    range_out *o = ctx;
+    DMMP_TRY(grow_out(o->n, &o->cap_skel, sizeof *o->skel, (void **)&o->skel));
+    skel_row *r = &o->skel[o->n];
+    r->entry_off = o->entries.n;
+    r->line = loc->line;
+    r->line_start = line;
+    r->line_end = end;
+    DMMP_TRY(aliccp_parse_skeleton(line, end, loc, &r->s, &o->entries));
+    o->n++;
+    return DMMP_OK;
+}
+
+typedef dmmp_status (*merge_fn)(raw_importer *im, const char *file, int is_test);
+
+/* Streams path through parse (in parallel) and merge (in order). */
+static dmmp_status run_pass(raw_importer *im, const char *path, const char *label, line_parse_fn parse,
+                            merge_fn merge, int is_test, int count_skips)
+{
+    line_reader *rd;
+    DMMP_TRY(line_reader_open(&rd, path, BLOCK_BYTES, label, im->opt->progress));
+    dmmp_status s = DMMP_OK;
+    int64_t line = 1, data_lines = 0;
+    void *ctx[LINE_MAX_RANGES];
+    line_range ranges[LINE_MAX_RANGES];
+    for (int i = 0; i < im->n_ranges; i++) ctx[i] = &im->outs[i];
+    for (;;) {
+        const char *data;
+        size_t len;
+        s = line_reader_next(rd, &data, &len);
+        if (s != DMMP_OK || len == 0) break;
+        for (int i = 0; i < im->n_ranges; i++) {
+            im->outs[i].n = 0;
+            im->outs[i].entries.n = 0;
+            im->outs[i].skip = im->opt->skip_bad_lines;
+        }
+        int64_t n_lines;
+        s = line_parse_block(path, data, len, line, im->n_ranges, ctx, parse, im->opt->skip_bad_lines, ranges,
+                             &n_lines);
+        if (s != DMMP_OK) break;
+        line += n_lines;
+        for (int i = 0; i < im->n_ranges; i++) {
+            data_lines += im->outs[i].n + ranges[i].n_skipped;
+            if (!count_skips || !ranges[i].n_skipped) continue;
+            im->rep->skipped += ranges[i].n_skipped;
+            if (im->warned++ < WARN_LINES) log_warn("skipped a bad line: %s", ranges[i].first_error);
+        }
+        s = merge(im, path, is_test);
+        if (s != DMMP_OK) break;
+    }
+    im->rep->bytes += line_reader_bytes(rd);
+    line_reader_close(rd);
+    if (s == DMMP_OK && data_lines == 0) s = dmmp_fail(DMMP_EFORMAT, "%s: the file is empty", path);
+    return s;
+}
+
+static dmmp_status merge_keys(raw_importer *im, const char *file, int is_test)
+{
+    for (int i = 0; i < im->n_ranges; i++)
+        for (int64_t j = 0; j < im->outs[i].n; j++) {
+            int32_t idx;
+            DMMP_TRY(vocab_insert(im->needed, im->outs[i].keys[j], &idx));
+        }
+    return DMMP_OK;
+}
+
+static dmmp_status merge_common(raw_importer *im, const char *file, int is_test)
+{
+    for (int i = 0; i < im->n_ranges; i++) {
+        const range_out *o = &im->outs[i];
+        for (int64_t j = 0; j < o->n; j++) {
+            const common_row *c = &o->common[j];
+            int32_t rec = vocab_lookup(im->needed, c->key);
+            if (!rec || im->rec_n[rec] >= 0) continue;
+            aliccp_entries *st = &im->store;
+            if (st->n + c->n_entries > st->cap) {
+                int64_t cap = st->cap ? st->cap : 1 << 16;
+                while (cap < st->n + c->n_entries) cap *= 2;
+                aliccp_entry *v = realloc(st->v, (size_t)cap * sizeof *v);
+                if (!v) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory holding common features", file);
+                st->v = v;
+                st->cap = cap;
+            }
+            memcpy(st->v + st->n, o->entries.v + c->entry_off, (size_t)c->n_entries * sizeof *st->v);
+            im->rec_off[rec] = st->n;
+            im->rec_n[rec] = c->n_entries;
+            st->n += c->n_entries;
+        }
+    }
+    return DMMP_OK;
+}
+
+/* Adds one entry to the row being built; single-valued fields keep their
+ * first value (a repeated one is counted). */
+static dmmp_status add_entry(raw_importer *im, const aliccp_entry *e, int train, int32_t *sparse, uint8_t *have)
+{
+    int f = e->field, col = im->column[f];
+    int multi = aliccp_fields[f].multi;
+    if (!multi && have[col]) {
+        im->dup_single++;
+        return DMMP_OK;
+    }
+    int32_t idx;
+    if (train) DMMP_TRY(vocab_insert(im->vocabs[f], e->feature_id, &idx));
+    else idx = vocab_lookup(im->vocabs[f], e->feature_id);
+    if (multi) return row_block_push_multi(&im->rows, col, idx, e->value);
+    have[col] = 1;
+    sparse[col] = idx;
+    return DMMP_OK;
+}
+
+static dmmp_status keep_user_bags(raw_importer *im, int32_t user, int64_t r)
+{
+    if (user >= im->bag_users_cap) {
+        int64_t cap = im->bag_users_cap ? im->bag_users_cap : 1024;
+        while (cap <= user) cap *= 2;
+        void *off = realloc(im->bag_off, (size_t)cap * sizeof *im->bag_off);
+        if (off) im->bag_off = off;
+        void *len = realloc(im->bag_len, (size_t)cap * sizeof *im->bag_len);
+        if (len) im->bag_len = len;
+        if (!off || !len) return dmmp_fail(DMMP_ENOMEM, "out of memory for user bags");
+        memset(im->bag_len + im->bag_users_cap, 0, (size_t)(cap - im->bag_users_cap) * sizeof *im->bag_len);
+        im->bag_users_cap = cap;
+    }
+    const row_block *b = &im->rows;
+    for (int k = 0; k < ALICCP_N_MULTI; k++) {
+        int64_t from = b->offsets[k][r], n = b->offsets[k][r + 1] - from;
+        if (im->bag_n + n > im->bag_cap) {
+            int64_t cap = im->bag_cap ? im->bag_cap : 1 << 16;
+            while (cap < im->bag_n + n) cap *= 2;
+            int32_t *idx = realloc(im->bag_idx, (size_t)cap * sizeof *idx);
+            if (idx) im->bag_idx = idx;
+            float *wt = realloc(im->bag_wt, (size_t)cap * sizeof *wt);
+            if (wt) im->bag_wt = wt;
+            if (!idx || !wt) return dmmp_fail(DMMP_ENOMEM, "out of memory for user bags");
+            im->bag_cap = cap;
+        }
+        if (n) {
+            memcpy(im->bag_idx + im->bag_n, b->indices[k] + from, (size_t)n * sizeof(int32_t));
+            memcpy(im->bag_wt + im->bag_n, b->weights[k] + from, (size_t)n * sizeof(float));
+        }
+        im->bag_off[user][k] = im->bag_n;
+        im->bag_len[user][k] = (int32_t)n;
+        im->bag_n += n;
+    }
+    return DMMP_OK;
+}
+
+/* Writes /users/multi/<field>: user u's bags in user order. */
+static dmmp_status write_user_bags(raw_importer *im, int64_t n_users)
+{
+    int64_t *offsets = malloc((size_t)(n_users + 1) * sizeof *offsets);
+    int32_t *idx = malloc((size_t)(im->bag_n + 1) * sizeof *idx);
+    float *wt = malloc((size_t)(im->bag_n + 1) * sizeof *wt);
+    dmmp_status s = DMMP_OK;
+    if (!offsets || !idx || !wt) s = dmmp_fail(DMMP_ENOMEM, "out of memory writing user bags");
+    for (int k = 0; k < ALICCP_N_MULTI && s == DMMP_OK; k++) {
+        offsets[0] = 0;
+        for (int64_t u = 0; u < n_users; u++) {
+            int64_t n = u < im->bag_users_cap ? im->bag_len[u][k] : 0;
+            if (n) {
+                memcpy(idx + offsets[u], im->bag_idx + im->bag_off[u][k], (size_t)n * sizeof *idx);
+                memcpy(wt + offsets[u], im->bag_wt + im->bag_off[u][k], (size_t)n * sizeof *wt);
+            }
+            offsets[u + 1] = offsets[u] + n;
+        }
+        s = dataset_writer_write_users_multi(im->w, N_USER_SINGLE + k, n_users, offsets, idx, wt);
+    }
+    free(offsets);
+    free(idx);
+    free(wt);
+    return s;
+}
+
+static dmmp_status merge_samples(raw_importer *im, const char *file, int is_test)
+{
+    for (int i = 0; i < im->n_ranges; i++) {
+        const range_out *o = &im->outs[i];
+        for (int64_t j = 0; j < o->n; j++) {
+            const skel_row *sr = &o->skel[j];
+            int32_t rec = vocab_lookup(im->needed, sr->s.common_key);
+            if (!rec || im->rec_n[rec] < 0) {
+                text_loc loc = {file, sr->line, sr->line_start};
+                const char *at = sr->line_start + sr->s.common_key_col - 1;
+                const char *stop = memchr(at, ',', (size_t)(sr->line_end - at));
+                dmmp_status s = text_fail(&loc, at, "common_feature_index '%.*s' has no line in the common features file",
+                                          stop ? (int)(stop - at) : 0, at);
+                if (!im->opt->skip_bad_lines) return s;
+                im->rep->skipped++;
+                if (im->warned++ < WARN_LINES) log_warn("skipped a bad line: %s", dmmp_errmsg());
+                continue;
+            }
+            uint8_t split = SPLIT_TEST;
+            if (!is_test) split = import_row_is_val(im->opt->seed, im->train_rows_seen++, im->opt->val_fraction) ? SPLIT_VAL : SPLIT_TRAIN;
+            int train = split == SPLIT_TRAIN;
+            row_block *b = &im->rows;
+            int64_t r = row_block_begin(b);
+            int32_t *sparse = b->sparse + r * N_SINGLE;
+            uint8_t have[N_SINGLE] = {0};
+            b->click[r] = sr->s.click;
+            b->conversion[r] = sr->s.conversion;
+            b->split[r] = split;
+            for (int32_t k = 0; k < sr->s.n_entries; k++)
+                DMMP_TRY(add_entry(im, &o->entries.v[sr->entry_off + k], train, sparse, have));
+            const aliccp_entry *ce = im->store.v + im->rec_off[rec];
+            for (int32_t k = 0; k < im->rec_n[rec]; k++) DMMP_TRY(add_entry(im, &ce[k], train, sparse, have));
+            b->user[r] = sparse[0];            /* field 101 */
+            b->item[r] = sparse[N_USER_SINGLE]; /* field 205 */
+            if (train) {
+                if (b->user[r] > 0 && (b->user[r] >= im->users.n || !im->users.set[b->user[r]]))
+                    DMMP_TRY(keep_user_bags(im, b->user[r], r));
+                DMMP_TRY(entity_table_offer(&im->users, b->user[r], sparse));
+                DMMP_TRY(entity_table_offer(&im->items, b->item[r], sparse + N_USER_SINGLE));
+            }
+            im->rep->rows[split]++;
+            im->rep->clicks += sr->s.click;
+            im->rep->conversions += sr->s.conversion;
+            DMMP_TRY(row_block_end(b, im->w));
+        }
+    }
+    return DMMP_OK;
+}
+
+/* The three passes over one (skeleton, common) pair. */
+static dmmp_status import_pair(raw_importer *im, const char *skeleton, const char *common, int is_test)
+{
+    vocab_free(im->needed);
+    im->needed = NULL;
+    im->store.n = 0;
+    DMMP_TRY(vocab_create(&im->needed, 0, "common_feature_index"));
+    DMMP_TRY(run_pass(im, skeleton, "skeleton keys", parse_key_line, merge_keys, is_test, 0));
+    int64_t n_rec = vocab_size(im->needed);
+    free(im->rec_off);
+    free(im->rec_n);
+    im->rec_off = calloc((size_t)n_rec, sizeof *im->rec_off);
+    im->rec_n = malloc((size_t)n_rec * sizeof *im->rec_n);
+    if (!im->rec_off || !im->rec_n) return dmmp_fail(DMMP_ENOMEM, "out of memory for %lld common records", (long long)n_rec);
+    for (int64_t i = 0; i < n_rec; i++) im->rec_n[i] = -1;
+    DMMP_TRY(run_pass(im, common, "common features", parse_common_line, merge_common, is_test, 1));
+    log_info("%s: %lld common feature lines needed, %lld entries held", common, (long long)(n_rec - 1),
+             (long long)im->store.n);
+    return run_pass(im, skeleton, "samples", parse_skeleton_line, merge_samples, is_test, 1);
+}
+
+static dmmp_status open_writer(raw_importer *im)
+{
+    dataset_field fields[ALICCP_N_FIELDS];
+    const char *names[ALICCP_N_FIELDS];
+    int n_single = 0, n_multi = 0;
+    for (int f = 0; f < ALICCP_N_FIELDS; f++) names[f] = aliccp_fields[f].name;
+    DMMP_TRY(import_check_hash_spec(im->opt->hash_spec, names, ALICCP_N_FIELDS));
+    for (int f = 0; f < ALICCP_N_FIELDS; f++) {
+        memset(&fields[f], 0, sizeof fields[f]);
+        snprintf(fields[f].name, sizeof fields[f].name, "%s", aliccp_fields[f].name);
+        fields[f].side = aliccp_fields[f].side;
+        fields[f].multi = aliccp_fields[f].multi;
+        im->column[f] = aliccp_fields[f].multi ? n_multi++ : n_single++;
+        int64_t buckets;
+        DMMP_TRY(import_hash_buckets(im->opt->hash_spec, aliccp_fields[f].name, &buckets));
+        DMMP_TRY(vocab_create(&im->vocabs[f], buckets, aliccp_fields[f].name));
+        fields[f].vocab_size = vocab_size(im->vocabs[f]);
+    }
+    dataset_schema schema = {ALICCP_N_FIELDS, fields, 0, NULL};
+    DMMP_TRY(row_block_init(&im->rows, n_single, n_multi, 0));
+    DMMP_TRY(entity_table_init(&im->users, N_USER_SINGLE));
+    DMMP_TRY(entity_table_init(&im->items, N_ITEM_SINGLE));
+    return dataset_writer_open(&im->w, im->opt->out, &schema, "aliccp", "aliccp-raw");
+}
+
+static dmmp_status finish(raw_importer *im)
+{
+    DMMP_TRY(row_block_flush(&im->rows, im->w));
+    for (int f = 0; f < ALICCP_N_FIELDS; f++) DMMP_TRY(dataset_writer_set_vocab(im->w, f, vocab_size(im->vocabs[f])));
+    int64_t n_users = vocab_size(im->vocabs[0]), n_items = vocab_size(im->vocabs[13]);
+    DMMP_TRY(entity_table_resize(&im->users, n_users));
+    DMMP_TRY(entity_table_resize(&im->items, n_items));
+    DMMP_TRY(dataset_writer_write_users(im->w, n_users, im->users.rows));
+    DMMP_TRY(dataset_writer_write_items(im->w, n_items, im->items.rows));
+    DMMP_TRY(write_user_bags(im, n_users));
+    im->rep->n_users = n_users;
+    im->rep->n_items = n_items;
+    dmmp_status s = dataset_writer_commit(im->w);
+    im->w = NULL;
+    return s;
+}
+
+dmmp_status import_aliccp_raw(const aliccp_raw_paths *paths, const import_options *opt, import_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    if (!paths->skeleton_train || !paths->common_train || !paths->skeleton_test || !paths->common_test || !opt->out)
+        return dmmp_fail(DMMP_EINVAL, "aliccp-raw: the four input files and the output are required");
+    if (!(opt->val_fraction >= 0 && opt->val_fraction < 1))
+        return dmmp_fail(DMMP_EINVAL, "--val-fraction %g outside [0, 1)", opt->val_fraction);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    raw_importer *im = calloc(1, sizeof *im);
+    if (!im) return dmmp_fail(DMMP_ENOMEM, "aliccp-raw: out of memory");
+    im->opt = opt;
+    im->rep = rep;
+    im->n_ranges = opt->threads > 0 ? (opt->threads > LINE_MAX_RANGES ? LINE_MAX_RANGES : opt->threads)
+                                    : line_parse_threads();
+    dmmp_status s = open_writer(im);
+    if (s == DMMP_OK) s = import_pair(im, paths->skeleton_train, paths->common_train, 0);
+    if (s == DMMP_OK) s = import_pair(im, paths->skeleton_test, paths->common_test, 1);
+    if (s == DMMP_OK) s = finish(im);
+    if (s == DMMP_OK && im->dup_single)
+        log_warn("aliccp-raw: %lld repeated values of single-valued fields ignored (first kept)",
+                 (long long)im->dup_single);
+    dataset_writer_abort(im->w);
+    for (int f = 0; f < ALICCP_N_FIELDS; f++) vocab_free(im->vocabs[f]);
+    vocab_free(im->needed);
+    free(im->rec_off);
+    free(im->rec_n);
+    free(im->bag_off);
+    free(im->bag_len);
+    free(im->bag_idx);
+    free(im->bag_wt);
+    aliccp_entries_free(&im->store);
+    for (int i = 0; i < LINE_MAX_RANGES; i++) {
+        aliccp_entries_free(&im->outs[i].entries);
+        free(im->outs[i].skel);
+        free(im->outs[i].common);
+        free(im->outs[i].keys);
+    }
+    row_block_free(&im->rows);
+    entity_table_free(&im->users);
+    entity_table_free(&im->items);
+    free(im);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    rep->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    return s;
+}

@@ -1,0 +1,158 @@
+/* Open-addressing hash map (linear probing, power-of-two table, load <= 1/2)
+ * from 64-bit ids to int32 indices; slot value 0 marks an empty slot, which
+ * is free because index 0 is never assigned to an id. */
+#include "data/vocab.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+struct vocab {
+    char name[64];
+    int64_t buckets;   /* > 0: hashed mode */
+    uint64_t *keys;    /* table slots */
+    int32_t *values;   /* 0 = empty slot */
+    uint64_t mask;     /* table size - 1 */
+    int64_t count;     /* ids stored */
+    uint64_t *by_index;/* by_index[i] = id of index i (i >= 1) */
+    int64_t by_index_cap;
+};
+
+/* The splitmix64 finaliser: a bijection that spreads consecutive ids over
+ * the whole table, so linear probing stays short on sequential ids. */
+static uint64_t mix_id(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+static dmmp_status alloc_table(vocab *v, uint64_t slots)
+{
+    uint64_t *keys = malloc(slots * sizeof *keys);
+    int32_t *values = calloc(slots, sizeof *values);
+    if (!keys || !values) {
+        free(keys);
+        free(values);
+        return dmmp_fail(DMMP_ENOMEM, "vocabulary '%s': cannot allocate %llu slots", v->name,
+                         (unsigned long long)slots);
+    }
+    v->keys = keys;
+    v->values = values;
+    v->mask = slots - 1;
+    return DMMP_OK;
+}
+
+dmmp_status vocab_create(vocab **out, int64_t buckets, const char *name)
+{
+    *out = NULL;
+    if (buckets < 0 || buckets >= INT32_MAX)
+        return dmmp_fail(DMMP_EINVAL, "vocabulary '%s': hash buckets %lld outside [0, %d)", name,
+                         (long long)buckets, INT32_MAX);
+    vocab *v = calloc(1, sizeof *v);
+    if (!v) return dmmp_fail(DMMP_ENOMEM, "vocabulary '%s': out of memory", name);
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->buckets = buckets;
+    if (buckets == 0) {
+        dmmp_status s = alloc_table(v, 1024);
+        if (s != DMMP_OK) {
+            free(v);
+            return s;
+        }
+    }
+    *out = v;
+    return DMMP_OK;
+}
+
+void vocab_free(vocab *v)
+{
+    if (!v) return;
+    free(v->keys);
+    free(v->values);
+    free(v->by_index);
+    free(v);
+}
+
+static dmmp_status grow(vocab *v)
+{
+    uint64_t *old_keys = v->keys;
+    int32_t *old_values = v->values;
+    uint64_t old_slots = v->mask + 1;
+    DMMP_TRY(alloc_table(v, old_slots * 2));
+    for (uint64_t i = 0; i < old_slots; i++) {
+        if (!old_values[i]) continue;
+        uint64_t slot = mix_id(old_keys[i]) & v->mask;
+        while (v->values[slot]) slot = (slot + 1) & v->mask;
+        v->keys[slot] = old_keys[i];
+        v->values[slot] = old_values[i];
+    }
+    free(old_keys);
+    free(old_values);
+    return DMMP_OK;
+}
+
+static int32_t hashed_index(const vocab *v, uint64_t id)
+{
+    return (int32_t)(1 + mix_id(id ^ 0x9e3779b97f4a7c15ULL) % (uint64_t)v->buckets);
+}
+
+dmmp_status vocab_insert(vocab *v, uint64_t id, int32_t *index)
+{
+    if (v->buckets) {
+        *index = hashed_index(v, id);
+        return DMMP_OK;
+    }
+    uint64_t slot = mix_id(id) & v->mask;
+    while (v->values[slot]) {
+        if (v->keys[slot] == id) {
+            *index = v->values[slot];
+            return DMMP_OK;
+        }
+        slot = (slot + 1) & v->mask;
+    }
+    if (v->count + 1 >= INT32_MAX)
+        return dmmp_fail(DMMP_EFORMAT, "vocabulary '%s': more than %d distinct ids; hash the field", v->name,
+                         INT32_MAX - 1);
+    int32_t idx = (int32_t)(v->count + 1);
+    if (idx >= v->by_index_cap) {
+        int64_t cap = v->by_index_cap ? v->by_index_cap * 2 : 1024;
+        uint64_t *p = realloc(v->by_index, (size_t)cap * sizeof *p);
+        if (!p) return dmmp_fail(DMMP_ENOMEM, "vocabulary '%s': out of memory", v->name);
+        v->by_index = p;
+        v->by_index_cap = cap;
+    }
+    v->by_index[idx] = id;
+    v->keys[slot] = id;
+    v->values[slot] = idx;
+    v->count++;
+    if ((uint64_t)v->count * 2 > v->mask + 1) DMMP_TRY(grow(v));
+    *index = idx;
+    return DMMP_OK;
+}
+
+int32_t vocab_lookup(const vocab *v, uint64_t id)
+{
+    if (v->buckets) return hashed_index(v, id);
+    uint64_t slot = mix_id(id) & v->mask;
+    while (v->values[slot]) {
+        if (v->keys[slot] == id) return v->values[slot];
+        slot = (slot + 1) & v->mask;
+    }
+    return 0;
+}
+
+int64_t vocab_size(const vocab *v) { return v->buckets ? v->buckets + 1 : v->count + 1; }
+
+int64_t vocab_count(const vocab *v) { return v->buckets ? 0 : v->count; }
+
+int vocab_is_hashed(const vocab *v) { return v->buckets > 0; }
+
+uint64_t vocab_id_at(const vocab *v, int32_t index)
+{
+    if (v->buckets || index < 1 || index > v->count) return 0;
+    return v->by_index[index];
+}

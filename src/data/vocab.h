@@ -1,0 +1,45 @@
+/* Vocabulary of one sparse field: raw 64-bit ids -> dense indices.
+ *
+ * Index 0 is reserved for "unknown / missing". In exact mode the importer
+ * inserts ids while streaming the training split (indices 1, 2, ... in order
+ * of first appearance, so the result depends only on the file's order) and
+ * only looks ids up for val/test, where unseen ids map to 0. In hashed mode
+ * (buckets > 0) every id, seen or not, maps to 1 + hash(id) mod buckets:
+ * memory stays fixed for fields with very many ids, and unseen ids share
+ * buckets with seen ones as the hashing trick intends. */
+#ifndef DMMP_DATA_VOCAB_H
+#define DMMP_DATA_VOCAB_H
+
+#include <stdint.h>
+
+#include "core/status.h"
+
+typedef struct vocab vocab;
+
+/* Creates an empty vocabulary; buckets 0 = exact, > 0 = hashed into that many
+ * buckets (at most INT32_MAX - 1); name labels error messages. */
+dmmp_status vocab_create(vocab **out, int64_t buckets, const char *name);
+
+/* Frees v (NULL is fine). */
+void vocab_free(vocab *v);
+
+/* Index of id, adding it when absent (training split). Fails only when
+ * memory runs out or the index space (int32) is exhausted. */
+dmmp_status vocab_insert(vocab *v, uint64_t id, int32_t *index);
+
+/* Index of id, or 0 when the id was never inserted (val/test splits). */
+int32_t vocab_lookup(const vocab *v, uint64_t id);
+
+/* Number of indices including the reserved 0 (buckets + 1 when hashed). */
+int64_t vocab_size(const vocab *v);
+
+/* Number of distinct ids inserted (exact mode; 0 when hashed). */
+int64_t vocab_count(const vocab *v);
+
+/* 1 when v hashes ids into buckets. */
+int vocab_is_hashed(const vocab *v);
+
+/* The raw id behind index (1 <= index < vocab_size, exact mode only). */
+uint64_t vocab_id_at(const vocab *v, int32_t index);
+
+#endif

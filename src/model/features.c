@@ -1,0 +1,198 @@
+#include "model/features.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+/* The views a field feeds: the teacher reads every field, the user tower
+ * user and context fields, the item towers item fields. */
+static int field_in_view(field_side side, int view)
+{
+    switch (view) {
+    case VIEW_TEACHER: return 1;
+    case VIEW_USER: return side == SIDE_USER || side == SIDE_CONTEXT;
+    case VIEW_ITEM: return side == SIDE_ITEM;
+    }
+    return 0;
+}
+
+/* Column of field in its side's batch matrix (the side order of the schema). */
+static int side_column(const dataset_schema *s, int field)
+{
+    int col = 0;
+    for (int f = 0; f < field; f++)
+        if (!s->fields[f].multi && s->fields[f].side == s->fields[field].side) col++;
+    return col;
+}
+
+static int multi_index(const dataset_schema *s, int field)
+{
+    int k = 0;
+    for (int f = 0; f < field; f++) k += s->fields[f].multi;
+    return k;
+}
+
+static dmmp_status add_table(features *f, const dataset_schema *s, int field, int view, const features_config *cfg,
+                             rng *r)
+{
+    feature_table *t = &f->tables[f->n_tables];
+    const dataset_field *fd = &s->fields[field];
+    static const char *const view_names[VIEW_COUNT] = {"teacher", "user", "item"};
+    char name[64];
+    float *w = NULL;
+    if (fd->vocab_size < 1)
+        return dmmp_fail(DMMP_EFORMAT, "field '%s': vocabulary size %lld (must be >= 1)", fd->name,
+                         (long long)fd->vocab_size);
+    snprintf(name, sizeof name, "%.7s.%.48s", view_names[view], fd->name);
+    DMMP_TRY(mem_alloc((void **)&w, (size_t)fd->vocab_size * (size_t)cfg->dim * sizeof(float), name));
+    t->field = field;
+    t->view = view;
+    f->n_tables++;
+    DMMP_TRY(embedding_init(&t->emb, name, fd->vocab_size, cfg->dim, w));
+    embedding_init_weights(&t->emb, cfg->init_stddev, r);
+    DMMP_TRY(sparse_grad_init(&t->grad, 64, cfg->dim));
+    DMMP_TRY(sparse_opt_init(&t->opt, cfg->optimizer, fd->vocab_size, cfg->dim, &cfg->opt));
+    return DMMP_OK;
+}
+
+dmmp_status features_init(features *f, const dataset_schema *s, const features_config *cfg, uint64_t seed)
+{
+    memset(f, 0, sizeof *f);
+    if (cfg->dim < 1 || cfg->max_batch < 1)
+        return dmmp_fail(DMMP_EINVAL, "features: embedding_dim %d and max batch %d must be >= 1", cfg->dim,
+                         cfg->max_batch);
+    f->dim = cfg->dim;
+    f->pool = cfg->pool;
+    f->max_batch = cfg->max_batch;
+    f->n_dense = cfg->teacher && cfg->dense ? s->n_dense : 0;
+    DMMP_TRY(mem_alloc((void **)&f->tables, (size_t)(2 * s->n_fields + 1) * sizeof(feature_table), "feature tables"));
+    DMMP_TRY(mem_alloc((void **)&f->ids, (size_t)cfg->max_batch * sizeof(int32_t), "feature ids"));
+    rng r;
+    rng_stream(&r, seed, 0x656d62ULL /* "emb" */);
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        int wanted = v == VIEW_TEACHER ? cfg->teacher : cfg->student;
+        feature_view *fv = &f->view[v];
+        if (!wanted) continue;
+        DMMP_TRY(mem_alloc((void **)&fv->slots, (size_t)(s->n_fields + 1) * sizeof(feature_slot), "feature slots"));
+        /* Single-valued fields first, then multi-valued, in schema order. */
+        for (int pass = 0; pass < 2; pass++) {
+            for (int field = 0; field < s->n_fields; field++) {
+                const dataset_field *fd = &s->fields[field];
+                if (fd->multi != pass || !field_in_view(fd->side, v)) continue;
+                feature_slot *sl = &fv->slots[fv->n_slots++];
+                sl->table = f->n_tables;
+                sl->multi = fd->multi;
+                sl->side = fd->side;
+                sl->source = fd->multi ? multi_index(s, field) : side_column(s, field);
+                sl->offset = fv->width;
+                fv->width += cfg->dim;
+                DMMP_TRY(add_table(f, s, field, v, cfg, &r));
+            }
+        }
+        if (v == VIEW_TEACHER && f->n_dense > 0) {
+            feature_slot *sl = &fv->slots[fv->n_slots++];
+            sl->table = -1;
+            sl->offset = fv->width;
+            fv->width += f->n_dense;
+        }
+        if (fv->width == 0)
+            return dmmp_fail(DMMP_EFORMAT, "features: the dataset has no field for the %s input",
+                             v == VIEW_TEACHER ? "teacher" : v == VIEW_USER ? "user tower" : "item tower");
+        DMMP_TRY(mem_alloc((void **)&fv->x, (size_t)cfg->max_batch * (size_t)fv->width * sizeof(float), "feature rows"));
+    }
+    DMMP_TRY(embedding_scratch_init(&f->scratch, (int64_t)cfg->max_batch * 8, cfg->max_batch));
+    return DMMP_OK;
+}
+
+/* Copies column col of an n x width id matrix into f->ids. */
+static const int32_t *id_column(features *f, const batch_side *bs, int col, int n)
+{
+    for (int i = 0; i < n; i++) f->ids[i] = bs->ids[(size_t)i * bs->n_fields + col];
+    return f->ids;
+}
+
+dmmp_status features_forward(features *f, const batch *b)
+{
+    if (b->n < 1 || b->n > f->max_batch)
+        return dmmp_fail(DMMP_EINVAL, "features: batch of %d rows outside [1, %d]", b->n, f->max_batch);
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        feature_view *fv = &f->view[v];
+        for (int k = 0; k < fv->n_slots; k++) {
+            const feature_slot *sl = &fv->slots[k];
+            float *out = fv->x + sl->offset;
+            if (sl->table < 0) {
+                for (int i = 0; i < b->n; i++)
+                    memcpy(out + (size_t)i * fv->width, b->dense + (size_t)i * b->n_dense, (size_t)f->n_dense * sizeof(float));
+                continue;
+            }
+            const embedding_table *t = &f->tables[sl->table].emb;
+            if (sl->multi) {
+                const batch_multi *m = &b->multi[sl->source];
+                DMMP_TRY(embedding_forward_bag(t, m->offsets, m->indices, m->weights, b->n, f->pool, out, fv->width));
+            } else {
+                DMMP_TRY(embedding_forward_single(t, id_column(f, &b->side[sl->side], sl->source, b->n), b->n, out,
+                                                  fv->width));
+            }
+        }
+    }
+    return DMMP_OK;
+}
+
+dmmp_status features_backward(features *f, const batch *b, const float *const dx[VIEW_COUNT])
+{
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        feature_view *fv = &f->view[v];
+        if (!fv->width || !dx[v]) continue;
+        for (int k = 0; k < fv->n_slots; k++) {
+            const feature_slot *sl = &fv->slots[k];
+            if (sl->table < 0) continue;
+            feature_table *t = &f->tables[sl->table];
+            const float *dout = dx[v] + sl->offset;
+            if (sl->multi) {
+                const batch_multi *m = &b->multi[sl->source];
+                DMMP_TRY(embedding_backward_bag(&t->emb, m->offsets, m->indices, m->weights, b->n, f->pool, dout,
+                                                fv->width, &t->grad, &f->scratch));
+            } else {
+                DMMP_TRY(embedding_backward_single(&t->emb, id_column(f, &b->side[sl->side], sl->source, b->n), b->n,
+                                                   dout, fv->width, &t->grad, &f->scratch));
+            }
+        }
+    }
+    return DMMP_OK;
+}
+
+dmmp_status features_step(features *f)
+{
+    for (int i = 0; i < f->n_tables; i++) {
+        feature_table *t = &f->tables[i];
+        if (t->grad.n_rows > 0) DMMP_TRY(sparse_opt_step(&t->opt, t->emb.weight, &t->grad));
+        t->grad.n_rows = 0;
+    }
+    return DMMP_OK;
+}
+
+int64_t features_param_count(const features *f)
+{
+    int64_t n = 0;
+    for (int i = 0; i < f->n_tables; i++) n += f->tables[i].emb.rows * f->tables[i].emb.dim;
+    return n;
+}
+
+void features_free(features *f)
+{
+    for (int i = 0; i < f->n_tables; i++) {
+        mem_free(f->tables[i].emb.weight);
+        sparse_grad_free(&f->tables[i].grad);
+        sparse_opt_free(&f->tables[i].opt);
+    }
+    mem_free(f->tables);
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        mem_free(f->view[v].slots);
+        mem_free(f->view[v].x);
+    }
+    mem_free(f->ids);
+    embedding_scratch_free(&f->scratch);
+    memset(f, 0, sizeof *f);
+}

@@ -1,0 +1,90 @@
+/* The feature layer: embedding tables for every sparse field and the three
+ * dense inputs the models read, assembled from a batch.
+ *
+ *   x_t (teacher):     every field (user, item, context, cross; single then
+ *                      multi-valued, schema order) and the dense columns;
+ *   x_u (user tower):  user and context fields;
+ *   x_i (item towers): item fields.
+ * Each block is embedding_dim wide and written in place into its slice of
+ * the row. The teacher and the student own separate tables (the student is
+ * the cheap retrieval model and never reads cross fields). Each table has
+ * its own lazy sparse optimiser state: only rows seen in a batch change. */
+#ifndef DMMP_MODEL_FEATURES_H
+#define DMMP_MODEL_FEATURES_H
+
+#include "core/rng.h"
+#include "data/batch.h"
+#include "data/dataset_writer.h"
+#include "nn/embedding.h"
+#include "nn/optim.h"
+#include "nn/sparse_grad.h"
+
+typedef enum feature_view_id { VIEW_TEACHER = 0, VIEW_USER = 1, VIEW_ITEM = 2, VIEW_COUNT = 3 } feature_view_id;
+
+typedef struct feature_table {
+    int field;           /* schema index */
+    int view;            /* the one view that reads it */
+    embedding_table emb; /* weight owned here */
+    sparse_grad grad;    /* rows touched by the last backward */
+    sparse_opt opt;
+} feature_table;
+
+typedef struct feature_slot {
+    int table;    /* index into tables, or -1 for the dense block */
+    int multi;    /* 1: batch.multi[source]; 0: column source of batch.side[side] */
+    int side;
+    int source;
+    int offset;   /* first column in the view's row */
+} feature_slot;
+
+typedef struct feature_view {
+    int width;          /* floats per row (0: the view is not used) */
+    int n_slots;
+    feature_slot *slots;
+    float *x;           /* max_batch x width */
+} feature_view;
+
+typedef struct features {
+    int dim;
+    pool_mode pool;
+    int max_batch;
+    int n_tables;
+    feature_table *tables;
+    feature_view view[VIEW_COUNT];
+    int n_dense;                 /* dense columns in the teacher view */
+    int32_t *ids;                /* max_batch: one column of ids, contiguous */
+    embedding_scratch scratch;
+} features;
+
+typedef struct features_config {
+    int dim;                /* embedding width */
+    pool_mode pool;         /* multi-valued fields */
+    int teacher;            /* build the teacher view */
+    int student;            /* build the user and item views */
+    int dense;              /* feed the dataset's dense columns to the teacher */
+    int max_batch;
+    float init_stddev;      /* N(0, s^2) initialisation */
+    sparse_opt_kind optimizer;
+    sparse_opt_config opt;
+} features_config;
+
+/* Builds tables and views for schema; vocabulary sizes come from it. */
+dmmp_status features_init(features *f, const dataset_schema *schema, const features_config *cfg, uint64_t seed);
+
+/* Fills every used view's x from batch b. */
+dmmp_status features_forward(features *f, const batch *b);
+
+/* Sparse gradients of every table from the views' input gradients (dx of an
+ * unused view may be NULL). */
+dmmp_status features_backward(features *f, const batch *b, const float *const dx[VIEW_COUNT]);
+
+/* One optimiser step on every table with its last sparse gradient. */
+dmmp_status features_step(features *f);
+
+/* Total floats of all tables (for logging and checkpoints). */
+int64_t features_param_count(const features *f);
+
+/* Frees everything. */
+void features_free(features *f);
+
+#endif

@@ -1,0 +1,110 @@
+/* The four variants of MODEL.md behind one interface: teacher_only,
+ * two_tower, three_tower and dmmp (teacher + three-tower student with the
+ * user preference gate and distillation), with their loss terms and the
+ * adaptive loss weighting.
+ *
+ * The model sees three dense inputs the feature layer assembles from a batch:
+ * x_t (every field, for the teacher), x_u (user and context fields, for the
+ * user tower and the gate) and x_i (item fields, for the item towers). Its
+ * backward returns their gradients so the feature layer can update the
+ * embedding tables. */
+#ifndef DMMP_MODEL_MODEL_H
+#define DMMP_MODEL_MODEL_H
+
+#include <stdint.h>
+
+#include "model/params.h"
+#include "model/teacher.h"
+#include "nn/mlp.h"
+#include "train/config.h"
+#include "train/weighting.h"
+
+typedef enum loss_term {
+    TERM_TEACHER_CTR = 0,
+    TERM_TEACHER_CTCVR, /* auxiliary pCTCVR over the entire space (teacher.aux = on) */
+    TERM_TEACHER_CVR,   /* CVR over clicked impressions only (teacher.aux = off) */
+    TERM_STUDENT_CTR,
+    TERM_STUDENT_CTCVR,
+    TERM_STUDENT_FUSED,
+    TERM_KD_CTR,
+    TERM_KD_CTCVR,
+    TERM_KD_FUSED,
+    TERM_COUNT
+} loss_term;
+
+/* "teacher_ctr", "student_fused", "kd_ctcvr", ... */
+const char *loss_term_name(loss_term t);
+
+typedef struct model_dims {
+    int teacher_in; /* width of x_t (0 when the variant has no teacher) */
+    int user_in;    /* width of x_u (0 when it has no student) */
+    int item_in;    /* width of x_i */
+} model_dims;
+
+typedef struct model {
+    dmmp_config cfg;
+    model_dims dims;
+    int max_batch;
+    int has_teacher, has_student, n_item_towers, learned_gate, fused_head, kd;
+    int term_active[TERM_COUNT];
+    nn_ctx *ctx;
+    param_buffer params; /* every dense parameter, and the loss-weighting s_i */
+    teacher teacher;
+    mlp user_tower, item_tower[2], gate;
+    float *bias;         /* b_c, b_v, b_f in params */
+    float *bias_grad;
+    loss_weighting weighting;
+    int k;               /* tower output width */
+    /* forward outputs, batch long unless noted */
+    float *z_t_ctr, *z_t_cvr;         /* teacher logits */
+    float *s_c, *s_v, *w, *r, *z_f;   /* student scores, gate weights (batch x 2), fused score and logit */
+    float *u_n, *vc_n, *vv_n;         /* l2-normalised towers (batch x k) */
+    /* backward buffers */
+    float *dz_t_ctr, *dz_t_cvr, *ds_c, *ds_v, *dz_f, *dw, *du, *dv[2];
+    float *term_grad[TERM_COUNT][2];
+    float *targets[3];                /* y_ctcvr, y_f, and a KD target scratch */
+    float *kd_target[3];              /* teacher soft targets: pCTR_T, pCTCVR_T, fused */
+    int kd_targets_frozen;            /* 1: keep the targets of the last step (gradient checks hold the
+                                         teacher's outputs constant for the KD terms this way) */
+    float *click_f, *conv_f;          /* labels as floats */
+    float *dx_t, *dx_u, *dx_i;        /* input gradients */
+    double term_loss[TERM_COUNT];     /* losses of the last step (unweighted) */
+    double total_loss;
+    float term_scale[TERM_COUNT];
+} model;
+
+/* Builds the model for cfg (validated) with the given input widths; weights
+ * initialised from seed. */
+dmmp_status model_init(model *m, const dmmp_config *cfg, model_dims dims, int max_batch, uint64_t seed);
+
+/* Forward pass over a batch (x_t, x_u, x_i may be NULL when the variant does
+ * not read them). */
+dmmp_status model_forward(model *m, const float *x_t, const float *x_u, const float *x_i, int batch);
+
+/* Losses of the last forward against the labels, the weighted total, and
+ * the backward pass: parameter gradients (zeroed first) and dx_t, dx_u,
+ * dx_i. step gates the distillation warm-up (kd.warmup_steps). */
+dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const float *x_i, const uint8_t *click,
+                           const uint8_t *conversion, int batch, int64_t step);
+
+/* Probabilities of the last forward for ranking metrics: the student's when
+ * the variant has one, the teacher's otherwise (any output may be NULL). */
+void model_predictions(const model *m, int batch, float *p_ctr, float *p_cvr, float *p_ctcvr);
+
+/* The teacher's probabilities of the last forward (has_teacher only). */
+void model_teacher_predictions(const model *m, int batch, float *p_ctr, float *p_cvr, float *p_ctcvr);
+
+/* Retrieval query for users: q = [w_c u, w_v u] (width 2k) for dmmp and
+ * three_tower, u for two_tower; batch rows of x_u. */
+dmmp_status model_user_query(model *m, const float *x_u, int batch, float *q);
+
+/* Retrieval item vectors: [v_c, v_v] (width 2k) or v_c for two_tower. */
+dmmp_status model_item_vectors(model *m, const float *x_i, int batch, float *v);
+
+/* Width of the retrieval vectors (2k, or k for two_tower). */
+int model_retrieval_dim(const model *m);
+
+/* Frees layers and buffers. */
+void model_free(model *m);
+
+#endif

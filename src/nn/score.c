@@ -1,0 +1,71 @@
+/* Tower scores over the act kernels (row dots and scaled row sums). */
+#include "nn/score.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "simd/act.h"
+
+/* 1 / max(||x||, eps) for one row of k values; *clamped says the eps won. */
+static float inv_norm(const act_kernels *kern, const float *x, size_t k, int *clamped)
+{
+    float sq;
+    kern->dot_rows(x, x, 1, k, &sq, 1);
+    float nrm = sqrtf(sq);
+    *clamped = !(nrm > SCORE_L2_EPS);
+    return 1.0f / (*clamped ? SCORE_L2_EPS : nrm);
+}
+
+void tower_score_forward(const float *u, const float *v, int batch, int k, float tau, int l2norm, float bias,
+                         float *s, float *u_n, float *v_n)
+{
+    const act_kernels *kern = act_kernels_get();
+    size_t rows = (size_t)batch, cols = (size_t)k;
+    if (l2norm) {
+        memset(u_n, 0, rows * cols * sizeof *u_n);
+        memset(v_n, 0, rows * cols * sizeof *v_n);
+        for (size_t b = 0; b < rows; b++) {
+            int clamped;
+            kern->axpy(inv_norm(kern, u + b * cols, cols, &clamped), u + b * cols, cols, u_n + b * cols);
+            kern->axpy(inv_norm(kern, v + b * cols, cols, &clamped), v + b * cols, cols, v_n + b * cols);
+        }
+        u = u_n;
+        v = v_n;
+    }
+    kern->dot_rows(u, v, rows, cols, s, 1);
+    float inv_tau = 1.0f / tau;
+    for (size_t b = 0; b < rows; b++) s[b] = s[b] * inv_tau + bias;
+}
+
+void tower_score_backward(const float *u, const float *v, const float *u_n, const float *v_n, int batch, int k,
+                          float tau, int l2norm, const float *ds, float *du, float *dv, float *dbias)
+{
+    const act_kernels *kern = act_kernels_get();
+    size_t rows = (size_t)batch, cols = (size_t)k;
+    float inv_tau = 1.0f / tau;
+    if (dbias) {
+        double sum = 0.0;
+        for (size_t b = 0; b < rows; b++) sum += ds[b];
+        *dbias += (float)sum;
+    }
+    if (!l2norm) {
+        kern->axpy_rows(inv_tau, ds, 1, v, rows, cols, du);
+        kern->axpy_rows(inv_tau, ds, 1, u, rows, cols, dv);
+        return;
+    }
+    for (size_t b = 0; b < rows; b++) {
+        const float *un = u_n + b * cols, *vn = v_n + b * cols;
+        float c = ds[b] * inv_tau, cosine;
+        kern->dot_rows(un, vn, 1, cols, &cosine, 1);
+        /* Through x_n = x / ||x||: dx = (g - x_n <g, x_n>) / ||x|| with g = c * other_n.
+         * Below the eps the scaling is constant, so dx = g / eps: inv_norm covers both,
+         * and the projection is dropped there. */
+        int u_clamped, v_clamped;
+        float iu = inv_norm(kern, u + b * cols, cols, &u_clamped);
+        float iv = inv_norm(kern, v + b * cols, cols, &v_clamped);
+        kern->axpy(c * iu, vn, cols, du + b * cols);
+        if (!u_clamped) kern->axpy(-c * cosine * iu, un, cols, du + b * cols);
+        kern->axpy(c * iv, un, cols, dv + b * cols);
+        if (!v_clamped) kern->axpy(-c * cosine * iv, vn, cols, dv + b * cols);
+    }
+}
