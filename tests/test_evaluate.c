@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/batcher.h"
 #include "eval/auc.h"
+#include "eval/eval_run.h"
 #include "eval/evaluate.h"
+#include "train/results.h"
 #include "eval_fixture.h"
 #include "suites.h"
 #include "testutil.h"
@@ -135,10 +138,50 @@ static void check_ranking(config_model_kind kind)
 static void test_ranking_dmmp(void) { check_ranking(CONFIG_MODEL_DMMP); }
 static void test_ranking_two_tower(void) { check_ranking(CONFIG_MODEL_TWO_TOWER); }
 
+/* eval_all's metrics survive the run record's save and load under the split. */
+static void test_store_in_results(void)
+{
+    world w;
+    trained t;
+    if (!world_open(&w)) return;
+    if (!eval_train(&t, w.d, CONFIG_MODEL_THREE_TOWER)) {
+        world_close(&w);
+        return;
+    }
+    eval_metrics got;
+    eval_metrics_init(&got);
+    dmmp_status s = eval_all(&t.m, &t.f, w.d, SPLIT_TEST, &t.cfg.eval, &got);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    /* every documented name is there: 5 ranking + 7 retrieval x 3 cut-offs */
+    CU_ASSERT_EQUAL(got.n, 6 + 7 * 3);
+    run_results r, back;
+    char path[700];
+    snprintf(path, sizeof path, "%s/results.h5", w.dir);
+    CU_ASSERT_EQUAL_FATAL(results_init(&r), DMMP_OK);
+    CU_ASSERT_EQUAL(eval_store(&got, SPLIT_TEST, &r), DMMP_OK);
+    CU_ASSERT_EQUAL(results_save(&r, path), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(results_load(&back, path), DMMP_OK);
+    for (int i = 0; i < got.n; i++) {
+        double v = NAN;
+        CU_ASSERT(results_get_metric(&back, "test", got.items[i].name, &v));
+        CU_ASSERT_EQUAL(v, got.items[i].value);
+    }
+    data_split sp;
+    CU_ASSERT(eval_split_parse("val", &sp) == DMMP_OK && sp == SPLIT_VAL);
+    CU_ASSERT_EQUAL(eval_split_parse("tset", &sp), DMMP_EINVAL);
+    results_free(&r);
+    results_free(&back);
+    unlink(path);
+    eval_metrics_free(&got);
+    trained_free(&t);
+    world_close(&w);
+}
+
 int register_evaluate_suites(void)
 {
-    static const char *const names[] = {"dmmp (with teacher metrics)", "two_tower (no conversion metrics)"};
-    static const CU_TestFunc tests[] = {test_ranking_dmmp, test_ranking_two_tower};
-    if (tu_add_suite("eval_ranking", names, tests, 2)) return 1;
+    static const char *const names[] = {"dmmp (with teacher metrics)", "two_tower (no conversion metrics)",
+                                        "every metric stored in results.h5"};
+    static const CU_TestFunc tests[] = {test_ranking_dmmp, test_ranking_two_tower, test_store_in_results};
+    if (tu_add_suite("eval_ranking", names, tests, 3)) return 1;
     return add_retrieval_eval_suite();
 }

@@ -13,6 +13,7 @@
 #include "data/synth_truth.h"
 #include "eval/relevance.h"
 #include "eval/retrieval_eval.h"
+#include "eval/retrieve_user.h"
 #include "eval/teacher_scores.h"
 #include "eval_fixture.h"
 #include "testutil.h"
@@ -170,6 +171,36 @@ static void hand_add_user(const hand_tables *h, hand_metrics *hm, int user, cons
     }
 }
 
+/* retrieve_user's top k of user equals the hand ranking of scores; slots
+ * past the corpus are empty; truth per slot from the world. */
+static void check_retrieve(trained *t, const hand_tables *h, int user, const float *scores, int k)
+{
+    retrieved r;
+    dmmp_status s = retrieve_user(&t->m, &t->f, h->d, user, k, &r);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    if (s != DMMP_OK) return;
+    ranked all[N_ITEMS];
+    for (int i = 0; i < N_ITEMS; i++) all[i] = (ranked){scores[i], i};
+    qsort(all, N_ITEMS, sizeof all[0], by_score);
+    for (int i = 0; i < k; i++) {
+        if (i >= N_ITEMS) {
+            CU_ASSERT_EQUAL(r.ids[i], -1);
+            continue;
+        }
+        CU_ASSERT_EQUAL(r.ids[i], all[i].item);
+        TU_ASSERT_NEAR(r.scores[i], all[i].score, 1e-6);
+        CU_ASSERT(r.has_truth);
+        TU_ASSERT_NEAR(r.p_ctr[i], synth_world_p_click(&h->truth, user, all[i].item, h->truth.default_position,
+                                                       h->truth.default_scenario), 1e-6);
+        TU_ASSERT_NEAR(r.p_cvr[i], synth_world_p_conv(&h->truth, user, all[i].item), 1e-6);
+        CU_ASSERT_EQUAL(r.bait[i], h->truth.item_bait[all[i].item]);
+    }
+    CU_ASSERT_EQUAL(r.has_gate, t->m.learned_gate);
+    if (r.has_gate) TU_ASSERT_NEAR(r.gate[0] + r.gate[1], 1.0, 1e-6);
+    retrieved_free(&r);
+    CU_ASSERT_NOT_EQUAL(retrieve_user(&t->m, &t->f, h->d, N_USERS, k, &r), DMMP_OK); /* no such user */
+}
+
 static void hand_compare(const hand_metrics *hm, const eval_metrics *got)
 {
     /* Same float scores and the same order on both sides: only the
@@ -240,6 +271,8 @@ static void check_towers(config_model_kind kind)
         CU_ASSERT_EQUAL_FATAL(model_user_query(&t.m, t.f.view[VIEW_USER].x, 1, q), DMMP_OK);
         for (int i = 0; i < N_ITEMS; i++) scores[i] = dot_fma(q, items + (size_t)i * dim, dim);
         hand_add_user(&h, &hm, u, scores);
+        if (hm.users == 1) check_retrieve(&t, &h, u, scores, 7);
+        if (hm.users == 2) check_retrieve(&t, &h, u, scores, N_ITEMS + 3);
     }
     hand_compare(&hm, &got);
     batch_free(&one);
@@ -335,6 +368,7 @@ static void test_retrieval_teacher_only(void)
         if (!any) continue;
         CU_ASSERT_EQUAL_FATAL(teacher_score_corpus(&sc, &queries, q, &corpus, scores), DMMP_OK);
         hand_add_user(&h, &hm, u, scores);
+        if (hm.users == 1) check_retrieve(&t, &h, u, scores, 7);
     }
     hand_compare(&hm, &got);
     teacher_scorer_free(&sc);
