@@ -9,5 +9,6 @@ int register_optim_sparse_suites(void);
 int register_embedding_suites(void);
 int register_dense_suites(void);
 int register_config_suites(void);
+int register_checkpoint_suites(void);
 
 #endif

@@ -20,6 +20,7 @@ static const tu_register_fn registrations[] = {
     register_embedding_suites,
     register_dense_suites,
     register_config_suites,
+    register_checkpoint_suites,
 };
 
 static int matches(const char *name, const char *only)
