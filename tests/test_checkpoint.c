@@ -3,6 +3,7 @@
  * every way a file or a request can be wrong. */
 #include <errno.h>
 #include <hdf5.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,24 @@ static H5D_layout_t stored_layout(const char *path, const char *name, int *defla
     return layout;
 }
 
+/* Filter mask of the first stored chunk of name: 0 when shuffle and deflate
+ * were applied, 3 when both were skipped (stored raw). */
+static unsigned first_chunk_mask(const char *path, const char *name)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    hid_t space = H5Dget_space(d);
+    hsize_t offset[CKPT_MAX_RANK];
+    unsigned mask = 99;
+    haddr_t addr;
+    hsize_t size;
+    if (H5Dget_chunk_info(d, space, 0, offset, &mask, &addr, &size) < 0) mask = 99;
+    H5Sclose(space);
+    H5Dclose(d);
+    H5Fclose(f);
+    return mask;
+}
+
 /* Large arrays are chunked and deflated (level 1), with chunk edges that do
  * not divide the shape; small ones contiguous; all read back exactly. */
 static void test_large_arrays_chunked(void)
@@ -162,6 +181,8 @@ static void test_large_arrays_chunked(void)
     tu_tmpdir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/big.h5", dir);
     const int64_t d_wide[] = {2, 300001}, d_cube[] = {3, 701, 200}, d_small[] = {100, 10};
+    const int64_t d_noise[] = {1500000}, d_zeros[] = {1000, 2000};
+    size_t n_noise = 1500000, n_zeros = 2000000;
     size_t n_wide = 2 * 300001, n_cube = 3 * 701 * 200;
     float *wide = malloc(n_wide * sizeof(float)), *cube = malloc(n_cube * sizeof(float));
     float *back = malloc(n_wide * sizeof(float)), small[1000], small_back[1000];
@@ -171,12 +192,27 @@ static void test_large_arrays_chunked(void)
     tu_fill(&r, wide, n_wide, -0.05f, 0.05f);
     tu_fill(&r, cube, n_cube, -3, 3);
     tu_fill(&r, small, 1000, -1, 1);
+    /* Random bytes do not deflate: those chunks are stored raw. */
+    uint8_t *noise = malloc(n_noise), *noise_back = malloc(n_noise);
+    int32_t *zeros = calloc(n_zeros, sizeof(int32_t)), *zeros_back = malloc(n_zeros * sizeof(int32_t));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(noise && noise_back && zeros && zeros_back);
+    for (size_t k = 0; k < n_noise; k++) noise[k] = (uint8_t)(rng_u64(&r) >> 56);
+    for (size_t k = 0; k < n_zeros; k += 997) zeros[k] = (int32_t)k;
     ckpt_writer *w;
     CU_ASSERT_EQUAL_FATAL(ckpt_writer_open(&w, path), DMMP_OK);
     CU_ASSERT_EQUAL(ckpt_put_f32(w, "emb/wide", wide, 2, d_wide), DMMP_OK);
     CU_ASSERT_EQUAL(ckpt_put_f32(w, "cube", cube, 3, d_cube), DMMP_OK);
     CU_ASSERT_EQUAL(ckpt_put_f32(w, "small", small, 2, d_small), DMMP_OK);
+    CU_ASSERT_EQUAL(ckpt_put_u8(w, "noise", noise, 1, d_noise), DMMP_OK);
+    CU_ASSERT_EQUAL(ckpt_put_i32(w, "zeros", zeros, 2, d_zeros), DMMP_OK);
     CU_ASSERT_EQUAL_FATAL(ckpt_writer_commit(w), DMMP_OK);
+    /* Raw size: 2.4 + 1.7 + 1.5 + 8 MB; floats in [-0.05, 0.05) and [-3, 3)
+     * shrink by a few percent and the mostly-zero int32 array to almost
+     * nothing, so the file must be well under the sum. */
+    struct stat st;
+    CU_ASSERT_EQUAL(stat(path, &st), 0);
+    size_t raw = (n_wide + n_cube) * sizeof(float) + n_noise + n_zeros * sizeof(int32_t);
+    TU_ASSERT_MSG((size_t)st.st_size < raw / 2, "file %lld bytes for %zu raw", (long long)st.st_size, raw);
     int deflated;
     CU_ASSERT_EQUAL(stored_layout(path, "emb/wide", &deflated), H5D_CHUNKED);
     CU_ASSERT_EQUAL(deflated, 1);
@@ -192,7 +228,19 @@ static void test_large_arrays_chunked(void)
     CU_ASSERT_EQUAL(memcmp(back, cube, n_cube * sizeof(float)), 0);
     CU_ASSERT_EQUAL(ckpt_get_f32(rd, "small", small_back, 2, d_small), DMMP_OK);
     CU_ASSERT_EQUAL(memcmp(small_back, small, sizeof small), 0);
+    CU_ASSERT_EQUAL(ckpt_get_u8(rd, "noise", noise_back, 1, d_noise), DMMP_OK);
+    CU_ASSERT_EQUAL(memcmp(noise_back, noise, n_noise), 0);
+    CU_ASSERT_EQUAL(ckpt_get_i32(rd, "zeros", zeros_back, 2, d_zeros), DMMP_OK);
+    CU_ASSERT_EQUAL(memcmp(zeros_back, zeros, n_zeros * sizeof(int32_t)), 0);
     ckpt_reader_close(rd);
+    CU_ASSERT_EQUAL(stored_layout(path, "noise", &deflated), H5D_CHUNKED);
+    CU_ASSERT_EQUAL(first_chunk_mask(path, "noise"), 3);
+    CU_ASSERT_EQUAL(first_chunk_mask(path, "zeros"), 0);
+    CU_ASSERT_EQUAL(first_chunk_mask(path, "cube"), 0);
+    free(noise);
+    free(noise_back);
+    free(zeros);
+    free(zeros_back);
     free(wide);
     free(cube);
     free(back);
@@ -232,14 +280,18 @@ static void test_identical_content_identical_bytes(void)
     tu_tmpdir(dir, sizeof dir);
     snprintf(a, sizeof a, "%s/a.h5", dir);
     snprintf(b, sizeof b, "%s/b.h5", dir);
-    const int64_t n = 400000;
+    const int64_t n = 1200000; /* 5 chunks: more than one parallel batch */
     float *big = malloc((size_t)n * sizeof(float));
     CU_ASSERT_PTR_NOT_NULL_FATAL(big);
     rng r;
     rng_seed(&r, 3);
     tu_fill(&r, big, (size_t)n, -1, 1);
     write_fixed_content(a, big, n);
+    /* The second copy on one thread: the bytes must not depend on it. */
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
     write_fixed_content(b, big, n);
+    omp_set_num_threads(threads);
     TU_ASSERT_MSG(same_bytes(a, b), "%s and %s differ", a, b);
     hid_t f = H5Fopen(a, H5F_ACC_RDONLY, H5P_DEFAULT);
     int stamped = 0;
@@ -419,7 +471,7 @@ int register_checkpoint_suites(void)
     static const char *const names[] = {
         "round trip of every type, ranks 0-3, groups, strings, attributes",
         "large arrays are chunked and deflated, small ones contiguous",
-        "identical content gives identical bytes (no time stamps)",
+        "identical content gives identical bytes (no time stamps, any thread count)",
         "reader: missing dataset, wrong shape or dtype, group, attributes",
         "reader: absent, garbage, empty, truncated, foreign, future files",
         "writer: refused requests, abort, missing directory",

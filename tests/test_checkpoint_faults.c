@@ -3,6 +3,7 @@
  * nothing half-written may appear under its name, and a killed writer's
  * temporary must be removed by the next writer of the same path. */
 #include <dirent.h>
+#include <omp.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -138,6 +139,7 @@ static void test_sigkill_midway(void)
 static int write_over_limit(const char *path, char *msg, size_t len, int big)
 {
     struct rlimit lim = {256 << 10, 256 << 10};
+    omp_set_num_threads(1); /* forked after OpenMP ran: see checkpoint.h */
     signal(SIGXFSZ, SIG_IGN);
     if (setrlimit(RLIMIT_FSIZE, &lim) != 0) return 9;
     enum { N = 1 << 20, SMALL = 1000 };

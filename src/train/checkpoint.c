@@ -13,16 +13,13 @@
 #include "train/checkpoint_h5.h"
 
 #define CKPT_PATH_MAX 4096
-/* About 1 MiB chunks: large enough that per-chunk overhead is negligible,
- * small enough that a reader of one slice does not inflate a whole tensor. */
-#define CKPT_CHUNK_BYTES (1 << 20)
 
 struct ckpt_writer {
     hid_t file;
     hid_t gcpl;        /* groups: time tracking off */
     hid_t dcpl_contig; /* small datasets: contiguous, time tracking off */
-    hid_t dapl_nocache;/* large datasets are written whole: skip the chunk cache */
     int deflate;       /* the HDF5 build has the deflate and shuffle filters */
+    ckpt_chunk_pool *pool; /* compression buffers, made at the first large array */
     int failed;        /* an earlier write failed: commit refuses */
     char path[CKPT_PATH_MAX];
     char tmp[CKPT_PATH_MAX];
@@ -42,7 +39,7 @@ static void writer_free(ckpt_writer *w)
 {
     if (w->gcpl >= 0) H5Pclose(w->gcpl);
     if (w->dcpl_contig >= 0) H5Pclose(w->dcpl_contig);
-    if (w->dapl_nocache >= 0) H5Pclose(w->dapl_nocache);
+    ckpt_chunk_pool_free(w->pool);
     free(w);
 }
 
@@ -55,7 +52,7 @@ dmmp_status ckpt_writer_open(ckpt_writer **out, const char *path)
     DMMP_TRY(atomic_clean_stale(path, NULL));
     ckpt_writer *w = calloc(1, sizeof *w);
     if (!w) return dmmp_fail(DMMP_ENOMEM, "writing checkpoint %s: out of memory", path);
-    w->file = w->gcpl = w->dcpl_contig = w->dapl_nocache = H5I_INVALID_HID;
+    w->file = w->gcpl = w->dcpl_contig = H5I_INVALID_HID;
     snprintf(w->path, sizeof w->path, "%s", path);
     dmmp_status s = atomic_tmp_path(path, w->tmp, sizeof w->tmp);
     if (s != DMMP_OK) {
@@ -68,13 +65,11 @@ dmmp_status ckpt_writer_open(ckpt_writer **out, const char *path)
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     w->gcpl = H5Pcreate(H5P_GROUP_CREATE);
     w->dcpl_contig = H5Pcreate(H5P_DATASET_CREATE);
-    w->dapl_nocache = H5Pcreate(H5P_DATASET_ACCESS);
-    int ok = fcpl >= 0 && fapl >= 0 && w->gcpl >= 0 && w->dcpl_contig >= 0 && w->dapl_nocache >= 0;
+    int ok = fcpl >= 0 && fapl >= 0 && w->gcpl >= 0 && w->dcpl_contig >= 0;
     /* Time stamps would make identical content give different bytes; the
      * root group takes its setting from the file creation list. */
     ok = ok && H5Pset_obj_track_times(fcpl, 0) >= 0 && H5Pset_obj_track_times(w->gcpl, 0) >= 0 &&
          H5Pset_obj_track_times(w->dcpl_contig, 0) >= 0 && H5Pset_layout(w->dcpl_contig, H5D_CONTIGUOUS) >= 0;
-    ok = ok && H5Pset_chunk_cache(w->dapl_nocache, 0, 0, 1.0) >= 0;
     /* Strong close: a failed put cannot leave an object open that keeps the
      * file alive after H5Fclose. */
     ok = ok && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0;
@@ -125,24 +120,6 @@ static dmmp_status make_parents(ckpt_writer *w, const char *name)
     return DMMP_OK;
 }
 
-/* Chunk shape of about CKPT_CHUNK_BYTES: trailing dimensions whole while they
- * fit, then as many slices of the next dimension as fit, leading ones 1. */
-static void chunk_dims(int rank, const hsize_t *dims, size_t elem, hsize_t *chunk)
-{
-    hsize_t room = CKPT_CHUNK_BYTES / elem;
-    for (int d = rank - 1; d >= 0; d--) {
-        if (room == 0) chunk[d] = 1;
-        else if (dims[d] <= room) {
-            chunk[d] = dims[d];
-            room /= dims[d];
-        } else {
-            chunk[d] = room;
-            room = 0;
-        }
-        if (chunk[d] == 0) chunk[d] = 1;
-    }
-}
-
 static dmmp_status validate_shape(const ckpt_writer *w, const char *name, const void *data, int rank,
                                   const int64_t *dims, size_t elem, hsize_t *hdims, size_t *bytes)
 {
@@ -183,33 +160,48 @@ static dmmp_status put_array(ckpt_writer *w, const char *name, ckpt_dtype t, con
 
     hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, hdims, NULL);
     if (space < 0) return writer_fail(w, name, "creating the dataspace of");
-    hid_t dcpl = w->dcpl_contig, dapl = H5P_DEFAULT;
+    hid_t dcpl = w->dcpl_contig;
     int own_dcpl = 0;
-    if (bytes >= CKPT_COMPRESS_MIN_BYTES && rank > 0) {
-        chunk_dims(rank, hdims, ckpt_dtype_size(t), chunk);
+    int compress = bytes >= CKPT_COMPRESS_MIN_BYTES && rank > 0 && w->deflate;
+    if (compress && !w->pool) {
+        dmmp_status ps = ckpt_chunk_pool_create(&w->pool);
+        if (ps != DMMP_OK) {
+            H5Sclose(space);
+            return dmmp_fail_prefix(ps, "writing checkpoint %s: dataset %s", w->path, name);
+        }
+    }
+    if (compress) {
+        ckpt_chunk_dims(rank, hdims, ckpt_dtype_size(t), chunk);
         dcpl = H5Pcreate(H5P_DATASET_CREATE);
         own_dcpl = 1;
         int ok = dcpl >= 0 && H5Pset_obj_track_times(dcpl, 0) >= 0 && H5Pset_chunk(dcpl, rank, chunk) >= 0;
         /* Shuffle groups the bytes of each float by significance, so deflate
-         * finds the repeated exponent bytes even at level 1. */
-        if (ok && w->deflate) ok = H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, 1) >= 0;
+         * finds the repeated exponent bytes even at level 1. The filters are
+         * declared here; checkpoint_chunks.c applies them. */
+        ok = ok && H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, 1) >= 0;
         if (!ok) {
             if (dcpl >= 0) H5Pclose(dcpl);
             H5Sclose(space);
             return writer_fail(w, name, "setting up chunking for");
         }
-        dapl = w->dapl_nocache;
     }
     /* Each failure is recorded before the next HDF5 call, which would clear
      * the error stack that explains it. */
     dmmp_status s = DMMP_OK;
-    hid_t dset = H5Dcreate2(w->file, name, ckpt_dtype_file_type(t), space, H5P_DEFAULT, dcpl, dapl);
+    hid_t dset = H5Dcreate2(w->file, name, ckpt_dtype_file_type(t), space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (dset < 0) s = writer_fail(w, name, "creating dataset");
     if (own_dcpl) H5Pclose(dcpl);
     H5Sclose(space);
     if (s != DMMP_OK) return s;
-    if (bytes > 0 && H5Dwrite(dset, ckpt_dtype_mem_type(t), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    if (compress) {
+        s = ckpt_write_chunks(w->pool, dset, data, rank, hdims, chunk, ckpt_dtype_size(t));
+        if (s != DMMP_OK) {
+            w->failed = 1;
+            s = dmmp_fail_prefix(s, "writing checkpoint %s: dataset %s", w->path, name);
+        }
+    } else if (bytes > 0 && H5Dwrite(dset, ckpt_dtype_mem_type(t), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
         s = writer_fail(w, name, "writing dataset");
+    }
     if (H5Dclose(dset) < 0 && s == DMMP_OK) s = writer_fail(w, name, "closing dataset");
     return s;
 }

@@ -2,10 +2,15 @@
  *
  * A name may contain '/' to make groups ("teacher/level0/expert1/W"); every
  * tensor is a dataset with its shape, so h5ls / h5dump show the whole model.
- * Arrays of at least CKPT_COMPRESS_MIN_BYTES are stored chunked and deflated
- * (level 1, with the byte shuffle that makes floats compress); smaller ones
- * are contiguous. Object time stamps are off, so the same content written
- * twice gives the same bytes.
+ * Arrays of at least CKPT_COMPRESS_MIN_BYTES are stored in chunks of about
+ * 1 MiB with HDF5's standard shuffle + deflate filters, compressed in
+ * parallel (checkpoint_chunks.c; ~50 MB of weights take well under a
+ * second); smaller ones are contiguous, as are all arrays when the HDF5
+ * build lacks deflate. Object time stamps are off, so the same content
+ * written twice gives the same bytes, whatever the thread count. A process
+ * forked from one that has run OpenMP regions must call
+ * omp_set_num_threads(1) before writing large arrays: libgomp's thread pool
+ * does not survive fork, and its next parallel region would hang.
  *
  * The writer fills a temporary file beside the target (core/atomic_file.h)
  * and only ckpt_writer_commit renames it into place: a killed process, a full

@@ -40,6 +40,26 @@ dmmp_status ckpt_check_name(const char *file, const char *name);
  * missing intermediate group), else 0. */
 int ckpt_h5_path_exists(hid_t loc, const char *name);
 
+/* Target size of a chunk of a large array; no chunk is larger. */
+#define CKPT_CHUNK_BYTES (1 << 20)
+
+/* Chunk shape for an array of rank dims of elem-byte elements: trailing
+ * dimensions whole while they fit in CKPT_CHUNK_BYTES, then the next one cut
+ * into equal pieces, leading ones 1. */
+void ckpt_chunk_dims(int rank, const hsize_t *dims, size_t elem, hsize_t *chunk);
+
+/* Per-slot buffers for compressing chunks in parallel, made once per writer. */
+typedef struct ckpt_chunk_pool ckpt_chunk_pool;
+dmmp_status ckpt_chunk_pool_create(ckpt_chunk_pool **out);
+void ckpt_chunk_pool_free(ckpt_chunk_pool *p);
+
+/* Writes data (rank dims, elem-byte elements) into dset, created chunked by
+ * ckpt_chunk_dims with the shuffle and deflate filters: chunks are compressed
+ * in parallel and written in order with H5Dwrite_chunk. The message of a
+ * failure names the chunk and HDF5's reason. */
+dmmp_status ckpt_write_chunks(ckpt_chunk_pool *pool, hid_t dset, const void *data, int rank, const hsize_t *dims,
+                              const hsize_t *chunk, size_t elem);
+
 /* Turns off HDF5's automatic printing of error stacks on this thread: every
  * failure is reported once, through dmmp_fail, naming the file at fault. */
 void ckpt_h5_quiet(void);
