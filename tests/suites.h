@@ -25,5 +25,6 @@ int register_stats_suites(void);
 int register_report_suites(void);
 int register_plot_suites(void);
 int register_evaluate_suites(void);
+int register_checkpoint_suites(void);
 
 #endif

@@ -34,6 +34,7 @@ static const tu_register_fn registrations[] = {
     register_report_suites,
     register_plot_suites,
     register_evaluate_suites,
+    register_checkpoint_suites,
 };
 
 static int matches(const char *name, const char *only)
