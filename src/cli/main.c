@@ -16,6 +16,7 @@ static const command commands[] = {
     {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)"},
     {"bench-retrieve", cmd_bench_retrieve, "time exact top-K retrieval against the fp32 gemm rate"},
     {"data", cmd_data, "dataset tools: synth, inspect"},
+    {"train", cmd_train, "train a variant into a run directory (checkpoints, results, resume)"},
 };
 
 static void usage(FILE *out)
