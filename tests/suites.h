@@ -24,5 +24,6 @@ int register_results_suites(void);
 int register_stats_suites(void);
 int register_report_suites(void);
 int register_plot_suites(void);
+int register_trainer_suites(void);
 
 #endif

@@ -33,6 +33,7 @@ static const tu_register_fn registrations[] = {
     register_stats_suites,
     register_report_suites,
     register_plot_suites,
+    register_trainer_suites,
 };
 
 static int matches(const char *name, const char *only)
