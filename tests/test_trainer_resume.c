@@ -155,68 +155,75 @@ static int file_bytes(const char *path, char **out, long *len)
     return got == (size_t)*len;
 }
 
-static void test_absurd_learning_rate(void)
+/* Overwrites n floats of dataset name in the HDF5 file at path from offset with NaN. */
+static int poison(const char *path, const char *name, hsize_t offset, hsize_t n)
 {
-    if (!tf_dataset()) return;
-    dmmp_config c;
-    tf_config(&c, CONFIG_MODEL_TEACHER_ONLY);
-    c.train.learning_rate = 1e30;
-    char dir[700], path[800];
-    tf_run_dir(dir, sizeof dir, "nan_lr");
-    dmmp_status s = tf_train(&c, dir, 0, 0, NULL);
-    CU_ASSERT_EQUAL(s, DMMP_ENUMERIC);
-    const char *msg = dmmp_errmsg();
-    printf("\n    lr 1e30: %s", msg);
-    CU_ASSERT(strstr(msg, "step ") != NULL);
-    CU_ASSERT(strstr(msg, "batch ") != NULL);
-    CU_ASSERT(strstr(msg, "teacher_ctr") != NULL || strstr(msg, "teacher_ctcvr") != NULL ||
-              strstr(msg, "total loss") != NULL);
-    snprintf(path, sizeof path, "%s/last.h5", dir);
-    FILE *f = fopen(path, "rb");
-    CU_ASSERT_PTR_NULL(f); /* the bad step came before any epoch ended: nothing was written */
-    if (f) fclose(f);
-    tf_remove_dir(dir);
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t ds = file >= 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
+    int ok = ds >= 0;
+    if (ok) {
+        hid_t space = H5Dget_space(ds);
+        int rank = H5Sget_simple_extent_ndims(space);
+        hsize_t dims[2] = {0, 0}, start[2] = {0, 0}, count[2] = {1, 1};
+        H5Sget_simple_extent_dims(space, dims, NULL);
+        if (rank == 1) start[0] = offset, count[0] = n;
+        else start[0] = 0, count[0] = dims[0], count[1] = dims[1], n = dims[0] * dims[1];
+        float *nan = malloc(n * sizeof(float));
+        for (hsize_t i = 0; i < n; i++) nan[i] = NAN;
+        hid_t mem = H5Screate_simple(1, &n, NULL);
+        ok = H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+             H5Dwrite(ds, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, nan) >= 0;
+        free(nan);
+        H5Sclose(mem);
+        H5Sclose(space);
+        H5Dclose(ds);
+    }
+    if (file >= 0) H5Fclose(file);
+    return ok;
 }
 
-/* Stops a run after 5 steps, writes NaN into one weight of last.h5 (raw
- * HDF5), resumes: the first step fails naming the step and the term, and
- * last.h5 keeps its bytes. */
-static void test_poisoned_weight(void)
+/* Stops a teacher_only run after 5 steps, poisons last.h5, resumes: the run
+ * stops with ENUMERIC naming the step (and the term when the loss itself is
+ * NaN), and last.h5 keeps its bytes. what = 0: the CTR tower's output bias
+ * (the loss teacher_ctr is NaN at once); 1: a whole embedding table (ReLU
+ * may hide it from the loss; the gradient check then catches it). */
+static void poisoned_run(int what)
 {
     if (!tf_dataset()) return;
     dmmp_config c;
     tf_config(&c, CONFIG_MODEL_TEACHER_ONLY);
     char dir[700], path[800];
-    tf_run_dir(dir, sizeof dir, "poison");
+    tf_run_dir(dir, sizeof dir, what ? "poison_table" : "poison_bias");
     CU_ASSERT_EQUAL(tf_train(&c, dir, 0, 5, NULL), DMMP_EINTERRUPTED);
     snprintf(path, sizeof path, "%s/last.h5", dir);
-    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    hid_t ds = file >= 0 ? H5Dopen2(file, "model/params", H5P_DEFAULT) : -1;
-    CU_ASSERT_FATAL(ds >= 0);
-    hid_t space = H5Dget_space(ds);
-    hsize_t start = 0, count = 16; /* the first output unit's weights of the first expert layer */
-    H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, NULL, &count, NULL);
-    hid_t mem = H5Screate_simple(1, &count, NULL);
-    float nan16[16];
-    for (int i = 0; i < 16; i++) nan16[i] = NAN;
-    CU_ASSERT(H5Dwrite(ds, H5T_NATIVE_FLOAT, mem, space, H5P_DEFAULT, nan16) >= 0);
-    H5Sclose(mem);
-    H5Sclose(space);
-    H5Dclose(ds);
-    H5Fclose(file);
+    run_handle h;
+    memset(&h, 0, sizeof h);
+    dmmp_status s = load_run(dir, "last", &h);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    if (s != DMMP_OK) return;
+    const mlp *tower = &h.model.teacher.tower[0];
+    hsize_t bias_off = (hsize_t)(tower->layers[tower->n_layers - 1].b - h.model.params.values);
+    char table[160];
+    snprintf(table, sizeof table, "features/%s/weight", h.feat.tables[0].emb.name);
+    run_close(&h);
+    CU_ASSERT_FATAL(what ? poison(path, table, 0, 0) : poison(path, "model/params", bias_off, 1));
     char *before = NULL, *after = NULL;
     long nb = 0, na = 0;
     CU_ASSERT_FATAL(file_bytes(path, &before, &nb));
-    dmmp_status s = tf_train(&c, dir, 1, 0, NULL);
+    s = tf_train(&c, dir, 1, 0, NULL);
     CU_ASSERT_EQUAL(s, DMMP_ENUMERIC);
-    printf("\n    poisoned: %s", dmmp_errmsg());
-    CU_ASSERT(strstr(dmmp_errmsg(), "step 5") != NULL);
-    CU_ASSERT(strstr(dmmp_errmsg(), "teacher_c") != NULL);
+    const char *msg = dmmp_errmsg();
+    printf("\n    %s: %s", what ? "table" : "bias", msg);
+    CU_ASSERT(strstr(msg, "step ") != NULL && strstr(msg, "batch ") != NULL);
+    if (!what) CU_ASSERT(strstr(msg, "step 5") != NULL && strstr(msg, "teacher_ctr") != NULL);
     CU_ASSERT(file_bytes(path, &after, &na) && na == nb && memcmp(before, after, (size_t)nb) == 0);
     free(before);
     free(after);
     tf_remove_dir(dir);
 }
+
+static void test_poisoned_bias(void) { poisoned_run(0); }
+static void test_poisoned_table(void) { poisoned_run(1); }
 
 static void test_resume_checks(void)
 {
@@ -225,6 +232,9 @@ static void test_resume_checks(void)
     tf_config(&c, CONFIG_MODEL_TWO_TOWER);
     char dir[700];
     tf_run_dir(dir, sizeof dir, "checks");
+    /* an absurd learning rate never reaches training */
+    dmmp_config absurd = c;
+    CU_ASSERT_EQUAL(config_set(&absurd, "train.learning_rate=1e30", "--set"), DMMP_EINVAL);
     /* resume with nothing to resume */
     CU_ASSERT_EQUAL(tf_train(&c, dir, 1, 0, NULL), DMMP_EINVAL);
     CU_ASSERT(strstr(dmmp_errmsg(), "last.h5") != NULL);
@@ -268,10 +278,10 @@ static void test_resume_checks(void)
 int register_trainer_resume_suites(void)
 {
     static const char *const names[] = {"stopped twice, resumed: same bytes; two_stage freezes the teacher",
-                                        "learning rate 1e30: stops naming step, batch and term",
-                                        "poisoned weight: resume stops, last.h5 intact",
+                                        "poisoned output bias: stops naming step, batch and term; last.h5 intact",
+                                        "poisoned embedding table: stops naming step and batch; last.h5 intact",
                                         "resume and run_load check config, directory and schema"};
-    static const CU_TestFunc tests[] = {test_resume_bit_for_bit, test_absurd_learning_rate, test_poisoned_weight,
+    static const CU_TestFunc tests[] = {test_resume_bit_for_bit, test_poisoned_bias, test_poisoned_table,
                                         test_resume_checks};
     return tu_add_suite("train_resume", names, tests, 4);
 }

@@ -63,7 +63,7 @@ void tf_config(dmmp_config *c, config_model_kind kind)
     c->train.batch_size = 512;
     c->train.learning_rate = 0.003;
     c->train.embedding_lr = 0.01;
-    c->train.threads = 2;
+    c->train.threads = 1; /* the machine is shared: a second thread mostly waits */
     c->train.log_every = 0;
     c->train.early_stopping_metric = CONFIG_METRIC_AUC_CTR;
 }

@@ -40,7 +40,8 @@ typedef struct trainer {
     int teacher_epochs;          /* two_stage: epochs of the teacher stage */
     int n_epochs;                /* both stages */
     size_t teacher_end;          /* the teacher's parameters are [0, teacher_end) of the buffer */
-    size_t logvar_off;           /* the loss-weighting s_i: [logvar_off, logvar_off + TERM_COUNT) */
+    int has_logvar;              /* uncertainty weighting: learned s_i in the buffer */
+    size_t logvar_off;           /* the s_i: [logvar_off, logvar_off + TERM_COUNT) */
     double t_start, wall_at_start;
 } trainer;
 
@@ -109,7 +110,7 @@ static dmmp_status dense_step(trainer *t, int stage)
         ranges[n][0] = 0, ranges[n++][1] = p->total;
     } else if (stage == 0) {
         ranges[n][0] = 0, ranges[n++][1] = t->teacher_end;
-        ranges[n][0] = t->logvar_off, ranges[n++][1] = t->logvar_off + TERM_COUNT;
+        if (t->has_logvar) ranges[n][0] = t->logvar_off, ranges[n++][1] = t->logvar_off + TERM_COUNT;
     } else {
         ranges[n][0] = t->teacher_end, ranges[n++][1] = p->total;
     }
@@ -119,6 +120,22 @@ static dmmp_status dense_step(trainer *t, int stage)
     for (int i = 0; i < n; i++) DMMP_TRY(adam_range(&t->adam, ranges[i][0], ranges[i][1], p->values, p->grads, step, sqrt(ss)));
     t->adam.step = step + 1;
     return DMMP_OK;
+}
+
+/* The first active loss term whose logits are not all finite (a loss
+ * function may refuse such input before the model names the term). */
+static const char *nonfinite_term(const model *m, int n)
+{
+    const float *in[TERM_COUNT][2] = {{m->z_t_ctr, NULL}, {m->z_t_ctr, m->z_t_cvr}, {m->z_t_cvr, NULL},
+                                      {m->s_c, NULL},     {m->s_c, m->s_v},         {m->z_f, NULL},
+                                      {m->s_c, NULL},     {m->s_c, m->s_v},         {m->z_f, NULL}};
+    for (int k = 0; k < TERM_COUNT; k++) {
+        if (!m->term_active[k]) continue;
+        for (int j = 0; j < 2; j++)
+            for (int i = 0; in[k][j] && i < n; i++)
+                if (!isfinite(in[k][j][i])) return loss_term_name((loss_term)k);
+    }
+    return NULL;
 }
 
 static dmmp_status train_step(trainer *t, const batch *b)
@@ -131,7 +148,12 @@ static dmmp_status train_step(trainer *t, const batch *b)
     const float *xi = f->view[VIEW_ITEM].width ? f->view[VIEW_ITEM].x : NULL;
     DMMP_TRY(features_forward(f, b));
     DMMP_TRY(model_forward(m, xt, xu, xi, b->n));
-    DMMP_TRY(model_backward(m, xt, xu, xi, b->click, b->conversion, b->n, t->prog.step));
+    dmmp_status bs = model_backward(m, xt, xu, xi, b->click, b->conversion, b->n, t->prog.step);
+    if (bs == DMMP_ENUMERIC) {
+        const char *term = nonfinite_term(m, b->n);
+        if (term) return dmmp_fail_prefix(bs, "loss term %s has a non-finite input", term);
+    }
+    DMMP_TRY(bs);
     if (!isfinite(m->total_loss))
         return dmmp_fail(DMMP_ENUMERIC, "the weighted total loss is %g at step %lld", m->total_loss,
                          (long long)t->prog.step);
@@ -141,7 +163,7 @@ static dmmp_status train_step(trainer *t, const batch *b)
     DMMP_TRY(features_backward(f, b, dx));
     dmmp_status s = dense_step(t, stage);
     if (s != DMMP_OK)
-        return dmmp_fail_prefix(s, "dense update at step %lld (gradient norm not finite)", (long long)t->prog.step);
+        return dmmp_fail_prefix(s, "dense update (a gradient is not finite)");
     DMMP_TRY(features_step(f));
     for (int k = 0; k < TERM_COUNT; k++) t->prog.loss_sum[k] += m->term_loss[k];
     t->prog.epoch_batches++;
@@ -254,7 +276,7 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
          * teacher moves from here on. */
         t->adam.step = 0;
         for (int k = 0; k < TERM_COUNT; k++)
-            if (is_teacher_term(k)) t->adam.m[t->logvar_off + (size_t)k] = t->adam.v[t->logvar_off + (size_t)k] = 0;
+            if (t->has_logvar && is_teacher_term(k)) t->adam.m[t->logvar_off + (size_t)k] = t->adam.v[t->logvar_off + (size_t)k] = 0;
         set_stage_terms(t, 1);
         log_info("two_stage: the teacher is frozen; training the student for %d epochs", t->n_epochs - p->epoch);
     }
@@ -279,6 +301,8 @@ static int stop_requested(const trainer *t)
 static dmmp_status interrupt(trainer *t)
 {
     t->prog.pos = batcher_get_position(t->bt);
+    /* The record too, so a run stopped in its first epoch has one to resume. */
+    DMMP_TRY(results_save(&t->rec, t->results_path));
     DMMP_TRY(save_state(t, t->last_path));
     log_info("interrupted at epoch %d, step %lld; the state is saved in %s. Resume with: %s", t->prog.epoch + 1,
              (long long)t->prog.step, t->last_path,
@@ -311,10 +335,14 @@ static dmmp_status train_loop(trainer *t)
         dmmp_status s = train_step(t, b);
         if (s != DMMP_OK) {
             progress_finish(&t->pl);
-            if (s == DMMP_ENUMERIC)
-                return dmmp_fail_prefix(s, "epoch %d, batch %lld: training stopped (nothing was written after this "
-                                        "step; %s keeps the last good state)", p->epoch + 1,
-                                        (long long)p->epoch_batches + 1, t->last_path);
+            if (s == DMMP_ENUMERIC) {
+                dmmp_fail_prefix(s, "training stopped at epoch %d, batch %lld, step %lld", p->epoch + 1,
+                                 (long long)p->epoch_batches + 1, (long long)p->step);
+                char why[1024];
+                snprintf(why, sizeof why, "%s", dmmp_errmsg()); /* dmmp_fail rewrites the buffer it would read */
+                return dmmp_fail(s, "%s (nothing was written after this step: %s keeps the last good state)", why,
+                                 t->last_path);
+            }
             return s;
         }
         p->epoch_train_seconds += progress_now() - t0;
@@ -354,7 +382,8 @@ static void locate_blocks(trainer *t)
     model *m = &t->model;
     float *first_student = m->has_student ? m->user_tower.layers[0].W : m->bias;
     t->teacher_end = m->has_teacher ? (size_t)(first_student - m->params.values) : 0;
-    t->logvar_off = (size_t)(m->weighting.log_var - m->params.values);
+    t->has_logvar = m->weighting.log_var != NULL;
+    t->logvar_off = t->has_logvar ? (size_t)(m->weighting.log_var - m->params.values) : 0;
 }
 
 static dmmp_status setup(trainer *t)

@@ -52,19 +52,26 @@ typedef struct val_arrays {
     float *clicked;
 } val_arrays;
 
+/* One metric: the computation returns its status and writes *v. */
+#define METRIC(name, call)                                      \
+    do {                                                        \
+        double v_ = 0;                                          \
+        dmmp_status s_ = (call);                                \
+        add_metric(out, prefix, name, or_nan(s_, v_));          \
+    } while (0)
+
 static void metrics_of(val_metrics *out, const char *prefix, float *const p[3], const val_arrays *a, int64_t n,
                        int has_cvr)
 {
-    double v = 0;
     int64_t users = 0;
-    add_metric(out, prefix, "auc_ctr", or_nan(auc_exact(p[0], a->click, NULL, n, &v), v));
+    METRIC("auc_ctr", auc_exact(p[0], a->click, NULL, n, &v_));
     if (has_cvr) {
-        add_metric(out, prefix, "auc_cvr", or_nan(auc_exact(p[1], a->conv, a->clicked, n, &v), v));
-        add_metric(out, prefix, "auc_ctcvr", or_nan(auc_exact(p[2], a->conv, NULL, n, &v), v));
+        METRIC("auc_cvr", auc_exact(p[1], a->conv, a->clicked, n, &v_));
+        METRIC("auc_ctcvr", auc_exact(p[2], a->conv, NULL, n, &v_));
     }
-    add_metric(out, prefix, "gauc_ctr", or_nan(gauc(p[0], a->click, a->user, NULL, n, &v, &users), v));
-    add_metric(out, prefix, "logloss_ctr", or_nan(logloss(p[0], a->click, NULL, n, &v), v));
-    if (has_cvr) add_metric(out, prefix, "logloss_ctcvr", or_nan(logloss(p[2], a->conv, NULL, n, &v), v));
+    METRIC("gauc_ctr", gauc(p[0], a->click, a->user, NULL, n, &v_, &users));
+    METRIC("logloss_ctr", logloss(p[0], a->click, NULL, n, &v_));
+    if (has_cvr) METRIC("logloss_ctcvr", logloss(p[2], a->conv, NULL, n, &v_));
 }
 
 static dmmp_status score_rows(features *f, model *m, batcher *bt, val_arrays *a, int64_t n)
