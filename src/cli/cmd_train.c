@@ -168,7 +168,10 @@ int cmd_train(int argc, char **argv)
     for (int i = 0; s == DMMP_OK && i < n_sets; i++) s = config_set(&cfg, sets[i], "--set");
     free(sets);
     if (s == DMMP_OK) s = config_validate(&cfg);
-    if (s != DMMP_OK) return cli_report_error("train", s);
+    if (s != DMMP_OK) {
+        cli_report_error("train", s);
+        return 2; /* whatever went wrong, it is the configuration the user gave */
+    }
     char default_variant[TRAINER_VARIANT_MAX + 1];
     if (!variant && !o.resume) {
         base_name(config_path, default_variant, sizeof default_variant);

@@ -427,7 +427,9 @@ static dmmp_status setup(trainer *t)
     }
     if (t->cfg.train.threads > 0) omp_set_num_threads(t->cfg.train.threads);
 
-    DMMP_TRY(dataset_open(&t->d, data));
+    dmmp_status ds = dataset_open(&t->d, data);
+    if (ds == DMMP_EIO) return dmmp_fail_prefix(DMMP_EINVAL, "--data"); /* a missing dataset is bad input */
+    DMMP_TRY(ds);
     t->schema = dataset_get_schema(t->d);
     DMMP_TRY(run_build(&t->cfg, t->schema, t->seed, &t->feat, &t->model));
     adam_config ac = adam_config_default();
