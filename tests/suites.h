@@ -24,6 +24,8 @@ int register_results_suites(void);
 int register_stats_suites(void);
 int register_report_suites(void);
 int register_plot_suites(void);
+int register_evaluate_suites(void);
+int register_checkpoint_suites(void);
 int register_trainer_suites(void);
 
 #endif

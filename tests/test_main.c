@@ -33,6 +33,8 @@ static const tu_register_fn registrations[] = {
     register_stats_suites,
     register_report_suites,
     register_plot_suites,
+    register_evaluate_suites,
+    register_checkpoint_suites,
     register_trainer_suites,
 };
 

@@ -11,6 +11,8 @@ int cmd_bench_retrieve(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_data_import(int argc, char **argv);
 int cmd_data_gen_aliccp_raw(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_retrieve(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);
