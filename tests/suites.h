@@ -26,5 +26,6 @@ int register_report_suites(void);
 int register_plot_suites(void);
 int register_evaluate_suites(void);
 int register_checkpoint_suites(void);
+int register_trainer_suites(void);
 
 #endif

@@ -35,6 +35,7 @@ static const tu_register_fn registrations[] = {
     register_plot_suites,
     register_evaluate_suites,
     register_checkpoint_suites,
+    register_trainer_suites,
 };
 
 static int matches(const char *name, const char *only)

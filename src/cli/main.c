@@ -18,6 +18,7 @@ static const command commands[] = {
     {"data", cmd_data, "dataset tools: synth, inspect"},
     {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp"},
     {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)"},
+    {"train", cmd_train, "train a variant into a run directory (checkpoints, results, resume)"},
 };
 
 static void usage(FILE *out)
