@@ -20,6 +20,11 @@ int register_import_suites(void);
 int register_model_suites(void);
 
 int register_features_suites(void);
+int register_results_suites(void);
+int register_stats_suites(void);
+int register_report_suites(void);
+int register_plot_suites(void);
+int register_evaluate_suites(void);
 int register_robust_suites(void);
 
 #endif

@@ -16,6 +16,8 @@ static const command commands[] = {
     {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)"},
     {"bench-retrieve", cmd_bench_retrieve, "time exact top-K retrieval against the fp32 gemm rate"},
     {"data", cmd_data, "dataset tools: synth, inspect"},
+    {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp"},
+    {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)"},
 };
 
 static void usage(FILE *out)
