@@ -94,6 +94,14 @@ static void test_usage_errors(void)
         {{"bench-retrieve", "--bogus", NULL}, 2, "--bogus", 1},
         {{"bench-retrieve", "--items", NULL}, 2, "--items", 1},
         {{"bench-retrieve", "--k", "0", NULL}, 2, "--k", 1},
+        {{"report", NULL}, 2, "usage: dmmp report", 1},
+        {{"report", "--bogus", NULL}, 2, "--bogus", 1},
+        {{"report", "@/absent", NULL}, 2, "absent", 1},
+        {{"report", "@", "--format", "xml", NULL}, 2, "xml", 1},
+        {{"plot", NULL}, 2, "usage: dmmp plot", 1},
+        {{"plot", "@", NULL}, 2, "--out", 1},
+        {{"plot", "--bogus", NULL}, 2, "--bogus", 1},
+        {{"plot", "@/absent", "--out", "@/x.png", NULL}, 2, "absent", 1},
     };
     run_cases(cases, sizeof cases / sizeof cases[0], dir);
 }
@@ -111,6 +119,7 @@ static void test_bad_files(void)
     CU_ASSERT_FATAL(robust_put(path, ""));
     static const cli_case cases[] = {
         {{"data", "inspect", "@/text.h5", NULL}, 2, "not an HDF5 file", 0},
+        {{"report", "@/text.h5", NULL}, 2, "text.h5", 0},
         {{"data", "import", "aliccp-csv", "--train", "@", "--out", "@/o.h5", "--quiet", NULL}, 2, "not a regular file", 0},
         {{"data", "import", "aliccp-csv", "--train", "@/empty.csv", "--out", "@/o.h5", "--quiet", NULL}, 2, "empty", 0},
         {{"data", "import", "aliccp-csv", "--train", "@/text.h5", "--out", "@/o.h5", "--quiet", NULL}, 2, "text.h5:1:", 0},
