@@ -27,5 +27,6 @@ int register_plot_suites(void);
 int register_evaluate_suites(void);
 int register_checkpoint_suites(void);
 int register_trainer_suites(void);
+int register_robust_suites(void);
 
 #endif

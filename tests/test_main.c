@@ -36,6 +36,7 @@ static const tu_register_fn registrations[] = {
     register_evaluate_suites,
     register_checkpoint_suites,
     register_trainer_suites,
+    register_robust_suites,
 };
 
 static int matches(const char *name, const char *only)

@@ -44,6 +44,9 @@ int cli_exit_code(dmmp_status s)
 int cli_report_error(const char *cmd, dmmp_status s)
 {
     fprintf(stderr, "dmmp %s: %s\n", cmd, dmmp_errmsg());
+    /* A bad argument (an option value, a path naming no file) is a usage
+     * error: point to the usage. */
+    if (s == DMMP_EINVAL) fprintf(stderr, "usage: see 'dmmp %s --help'\n", cmd);
     return cli_exit_code(s);
 }
 
