@@ -143,11 +143,11 @@ static dmmp_status create_columns(dataset_writer *w, const dataset_writer_option
         s = (expr);                 \
         if (s != DMMP_OK) goto out; \
     } while (0)
-    TRY_COL(h5_column_create(&w->click, samples, "click", H5T_NATIVE_UINT8, 1, cr, z));
-    TRY_COL(h5_column_create(&w->conversion, samples, "conversion", H5T_NATIVE_UINT8, 1, cr, z));
-    TRY_COL(h5_column_create(&w->split, samples, "split", H5T_NATIVE_UINT8, 1, cr, z));
-    TRY_COL(h5_column_create(&w->user, samples, "user", H5T_NATIVE_INT32, 1, cr, z));
-    TRY_COL(h5_column_create(&w->item, samples, "item", H5T_NATIVE_INT32, 1, cr, z));
+    TRY_COL(h5_column_create(&w->click, samples, "click", H5T_NATIVE_UINT8, 0, cr, z));
+    TRY_COL(h5_column_create(&w->conversion, samples, "conversion", H5T_NATIVE_UINT8, 0, cr, z));
+    TRY_COL(h5_column_create(&w->split, samples, "split", H5T_NATIVE_UINT8, 0, cr, z));
+    TRY_COL(h5_column_create(&w->user, samples, "user", H5T_NATIVE_INT32, 0, cr, z));
+    TRY_COL(h5_column_create(&w->item, samples, "item", H5T_NATIVE_INT32, 0, cr, z));
     if (w->n_single > 0) TRY_COL(h5_column_create(&w->sparse, samples, "sparse", H5T_NATIVE_INT32, w->n_single, cr, z));
     if (w->schema.n_dense > 0)
         TRY_COL(h5_column_create(&w->dense, samples, "dense", H5T_NATIVE_FLOAT, w->schema.n_dense, cr, z));
@@ -164,9 +164,9 @@ static dmmp_status create_columns(dataset_writer *w, const dataset_writer_option
             hid_t g;
             m->field = f;
             TRY_COL(h5_create_group(multi_grp, w->schema.fields[f].name, &g));
-            s = h5_column_create(&m->offsets, g, "offsets", H5T_NATIVE_INT64, 1, cr, z);
-            if (s == DMMP_OK) s = h5_column_create(&m->indices, g, "indices", H5T_NATIVE_INT32, 1, MULTI_CHUNK_ELEMS, z);
-            if (s == DMMP_OK) s = h5_column_create(&m->weights, g, "weights", H5T_NATIVE_FLOAT, 1, MULTI_CHUNK_ELEMS, z);
+            s = h5_column_create(&m->offsets, g, "offsets", H5T_NATIVE_INT64, 0, cr, z);
+            if (s == DMMP_OK) s = h5_column_create(&m->indices, g, "indices", H5T_NATIVE_INT32, 0, MULTI_CHUNK_ELEMS, z);
+            if (s == DMMP_OK) s = h5_column_create(&m->weights, g, "weights", H5T_NATIVE_FLOAT, 0, MULTI_CHUNK_ELEMS, z);
             H5Gclose(g);
             if (s != DMMP_OK) goto out;
             int64_t zero = 0;
@@ -376,6 +376,7 @@ static dmmp_status write_side_table(dataset_writer *w, const char *group, field_
     int *fields = malloc((size_t)(w->schema.n_fields + 1) * sizeof *fields);
     if (!fields) return dmmp_fail(DMMP_ENOMEM, "dataset writer: out of memory");
     int width = side_columns(w, side, fields);
+    int32_t *zeros = NULL;
     dmmp_status s = DMMP_OK;
     if (n_rows < 0 || (n_rows > 0 && width > 0 && !table)) {
         s = dmmp_fail(DMMP_EINVAL, "/%s/sparse: %lld rows with no table", group, (long long)n_rows);
@@ -392,12 +393,23 @@ static dmmp_status write_side_table(dataset_writer *w, const char *group, field_
             int col = w->single_col[fields[c]];
             if (id > w->max_id[col]) w->max_id[col] = id;
         }
+    /* A side without single-valued fields still gets its n_rows x 1 table
+     * (all "unknown"), the shape readers expect. */
+    if (width == 0 && n_rows > 0) {
+        zeros = calloc((size_t)n_rows, sizeof *zeros);
+        if (!zeros) {
+            s = dmmp_fail(DMMP_ENOMEM, "/%s/sparse: out of memory", group);
+            goto out;
+        }
+        table = zeros;
+    }
     hid_t g;
     s = h5_create_group(w->file, group, &g);
     if (s != DMMP_OK) goto out;
     s = h5_write_array(g, "sparse", H5T_NATIVE_INT32, n_rows, width > 0 ? width : 1, table);
     H5Gclose(g);
 out:
+    free(zeros);
     free(fields);
     return s;
 }

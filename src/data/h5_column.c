@@ -43,10 +43,13 @@ dmmp_status h5_column_create(h5_column *c, hid_t loc, const char *name, hid_t me
     memset(c, 0, sizeof *c);
     c->dset = H5I_INVALID_HID;
     snprintf(c->path, sizeof c->path, "%s", name);
-    if (width < 1 || chunk_rows < 1)
-        return dmmp_fail(DMMP_EINVAL, "dataset %s: width %lld and chunk rows %lld must be >= 1", name,
+    if (width < 0 || chunk_rows < 1)
+        return dmmp_fail(DMMP_EINVAL, "dataset %s: width %lld must be >= 0 and chunk rows %lld >= 1", name,
                          (long long)width, (long long)chunk_rows);
-    int rank = width == 1 ? 1 : 2;
+    /* The rank comes from the caller's intent, never from the column count:
+     * a one-column matrix must stay rank 2. */
+    int rank = width == 0 ? 1 : 2;
+    if (width == 0) width = 1;
     hsize_t dims[2] = {0, (hsize_t)width};
     hsize_t maxdims[2] = {H5S_UNLIMITED, (hsize_t)width};
     hsize_t chunk[2] = {(hsize_t)chunk_rows, (hsize_t)width};
@@ -74,6 +77,7 @@ dmmp_status h5_column_create(h5_column *c, hid_t loc, const char *name, hid_t me
     c->mem_type = mem_type;
     c->elem_size = H5Tget_size(mem_type);
     c->width = width;
+    c->rank = rank;
     c->chunk_rows = chunk_rows;
     s = mem_alloc((void **)&c->buf, (size_t)(chunk_rows * width) * c->elem_size, name);
     if (s != DMMP_OK) {
@@ -90,7 +94,7 @@ out:
 static dmmp_status write_rows(h5_column *c, int64_t at, const void *src, int64_t n)
 {
     if (n == 0) return DMMP_OK;
-    int rank = c->width == 1 ? 1 : 2;
+    int rank = c->rank;
     hsize_t newdims[2] = {(hsize_t)(at + n), (hsize_t)c->width};
     if (H5Dset_extent(c->dset, newdims) < 0)
         return dmmp_fail(DMMP_EIO, "dataset %s: cannot extend to %lld rows", c->path, (long long)(at + n));
