@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "data/chunk_pool.h"
 
 typedef struct h5_column {
     hid_t dset;
@@ -27,6 +28,9 @@ typedef struct h5_column {
     int64_t buffered;   /* rows waiting in buf */
     unsigned char *buf; /* chunk_rows * width * elem_size bytes */
     char path[256];     /* for error messages */
+    int level;          /* deflate level (0: no filters) */
+    chunk_pool *pool;   /* NULL: written by H5Dwrite on the calling thread */
+    int buf_queued;     /* pool mode: the partial chunk in buf is already queued */
 } h5_column;
 
 /* Creates dataset `name` under loc (type: H5T_NATIVE_*; stored as its
@@ -35,10 +39,17 @@ typedef struct h5_column {
 dmmp_status h5_column_create(h5_column *c, hid_t loc, const char *name, hid_t mem_type, int64_t width,
                              int64_t chunk_rows, int deflate);
 
+/* Sends c's chunks through pool from now on (compressed on its threads,
+ * written in order by chunk_pool_submit/drain); buf then always holds the
+ * rows of the current chunk from its start. No-op on a big-endian host,
+ * where stored bytes differ from memory. Call before the first append. */
+void h5_column_use_pool(h5_column *c, chunk_pool *pool);
+
 /* Appends n rows (n * width elements). */
 dmmp_status h5_column_append(h5_column *c, const void *rows, int64_t n);
 
-/* Writes the buffered rows (the file's extent then equals c->rows). */
+/* Writes the buffered rows (the file's extent then equals c->rows); in pool
+ * mode it drains the whole pool. */
 dmmp_status h5_column_flush(h5_column *c);
 
 /* Flushes and closes; safe on a zeroed or already closed column. */
