@@ -21,4 +21,6 @@ int register_model_suites(void);
 
 int register_features_suites(void);
 
+int register_chunk_pool_suites(void);
+
 #endif
