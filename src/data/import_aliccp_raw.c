@@ -306,13 +306,37 @@ static dmmp_status write_user_bags(raw_importer *im, int64_t n_users)
     return s;
 }
 
+/* Starts loading what row j of o will touch: its common record (entries and
+ * cached indices, a random place in a store of many MB) and the vocabulary
+ * slots of its own entries. The merge is one thread walking big tables, so
+ * issuing these a row early hides most of its cache misses. */
+static int32_t prefetch_row(const raw_importer *im, const range_out *o, int64_t j)
+{
+    const skel_row *sr = &o->skel[j];
+    int32_t rec = vocab_lookup(im->needed, sr->s.common_key);
+    if (rec && im->rec_n[rec] > 0) {
+        const char *e = (const char *)(im->store.v + im->rec_off[rec]);
+        size_t bytes = (size_t)im->rec_n[rec] * sizeof *im->store.v;
+        for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(e + b);
+        __builtin_prefetch(im->store_idx + im->rec_off[rec]);
+    }
+    for (int32_t k = 0; k < sr->s.n_entries; k++) {
+        const aliccp_entry *en = &o->entries.v[sr->entry_off + k];
+        vocab_prefetch(im->vocabs[en->field], en->feature_id);
+    }
+    return rec;
+}
+
 static dmmp_status merge_samples(raw_importer *im, const char *file, int is_test)
 {
     for (int i = 0; i < im->n_ranges; i++) {
         const range_out *o = &im->outs[i];
+        int32_t next_rec = o->n > 0 ? prefetch_row(im, o, 0) : 0;
         for (int64_t j = 0; j < o->n; j++) {
             const skel_row *sr = &o->skel[j];
-            int32_t rec = vocab_lookup(im->needed, sr->s.common_key);
+            int32_t rec = next_rec;
+            if (j + 2 < o->n) vocab_prefetch(im->needed, o->skel[j + 2].s.common_key);
+            if (j + 1 < o->n) next_rec = prefetch_row(im, o, j + 1);
             if (!rec || im->rec_n[rec] < 0) {
                 text_loc loc = {file, sr->line, sr->line_start};
                 const char *at = sr->line_start + sr->s.common_key_col - 1;

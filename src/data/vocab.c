@@ -143,6 +143,11 @@ int32_t vocab_lookup(const vocab *v, uint64_t id)
     return 0;
 }
 
+void vocab_prefetch(const vocab *v, uint64_t id)
+{
+    if (!v->buckets) __builtin_prefetch(&v->slots[mix_id(id) & v->mask]);
+}
+
 int64_t vocab_size(const vocab *v) { return v->buckets ? v->buckets + 1 : v->count + 1; }
 
 int64_t vocab_count(const vocab *v) { return v->buckets ? 0 : v->count; }
