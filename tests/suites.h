@@ -29,4 +29,6 @@ int register_checkpoint_suites(void);
 int register_trainer_suites(void);
 int register_robust_suites(void);
 
+int register_chunk_pool_suites(void);
+
 #endif
