@@ -31,4 +31,6 @@ int register_robust_suites(void);
 
 int register_chunk_pool_suites(void);
 
+int register_weighting_suites(void);
+
 #endif

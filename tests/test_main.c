@@ -38,6 +38,7 @@ static const tu_register_fn registrations[] = {
     register_trainer_suites,
     register_robust_suites,
     register_chunk_pool_suites,
+    register_weighting_suites,
 };
 
 static int matches(const char *name, const char *only)
