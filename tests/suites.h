@@ -20,5 +20,6 @@ int register_import_suites(void);
 int register_model_suites(void);
 
 int register_features_suites(void);
+int register_bench_suites(void);
 
 #endif

@@ -29,6 +29,7 @@ static const tu_register_fn registrations[] = {
     register_import_suites,
     register_model_suites,
     register_features_suites,
+    register_bench_suites,
 };
 
 static int matches(const char *name, const char *only)
