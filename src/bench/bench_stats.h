@@ -31,6 +31,9 @@ typedef struct bench_report {
 /* Monotonic wall-clock time in seconds. */
 double bench_now(void);
 
+/* CPU time of the whole process (every thread) in seconds. */
+double bench_cpu_now(void);
+
 /* Median of x[0..n) (n >= 1); sorts x in place. */
 double bench_median(double *x, int n);
 

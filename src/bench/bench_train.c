@@ -244,7 +244,7 @@ static dmmp_status train_step(train_setup *t, batch_source *src, double *phase)
 }
 
 typedef struct train_timings {
-    double train[MAX_RUNS], forward[MAX_RUNS], gemm[MAX_RUNS];
+    double train[MAX_RUNS], forward[MAX_RUNS], gemm[MAX_RUNS], train_cpu[MAX_RUNS];
     double phase[PHASE_COUNT][MAX_RUNS];
 } train_timings;
 
@@ -262,9 +262,10 @@ static dmmp_status timed_runs(train_setup *t, batch_source *src, gemm_ceiling *g
     DMMP_TRY(gemm_ceiling_run(g, &gs));
     for (int run = 0; run < o->repeat; run++) {
         double phase[PHASE_COUNT] = {0};
-        double t0 = bench_now();
+        double c0 = bench_cpu_now(), t0 = bench_now();
         for (int i = 0; i < o->steps; i++) DMMP_TRY(train_step(t, src, phase));
         double t1 = bench_now();
+        tm->train_cpu[run] = 1e3 * (bench_cpu_now() - c0) / o->steps;
         for (int i = 0; i < o->steps; i++) {
             const batch *b;
             DMMP_TRY(source_next(src, &b));
@@ -309,6 +310,8 @@ static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, con
     double ft = fl.forward + fl.backward;
     DMMP_TRY(bench_add_figure(r, "flops_per_sample_train", "FLOP/sample", ft, ft, ft));
     DMMP_TRY(bench_add_figure(r, "flops_per_sample_forward", "FLOP/sample", fl.forward, fl.forward, fl.forward));
+    double cpu = bench_median(tm->train_cpu, n);
+    DMMP_TRY(bench_add_figure(r, "train_cpu_ms_per_step", "CPU ms/step", cpu, tm->train_cpu[0], tm->train_cpu[n - 1]));
     for (int p = 0; p < PHASE_COUNT; p++) {
         if (p == PHASE_DATA && !o->data) continue;
         double med = bench_median(tm->phase[p], n);

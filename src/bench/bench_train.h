@@ -38,7 +38,9 @@ void bench_train_options_default(bench_train_options *o);
 
 /* Figures: train_samples_per_s, forward_samples_per_s, train_gflops,
  * forward_gflops, gemm_gflops, train_share_of_gemm, forward_share_of_gemm,
- * flops_per_sample_train / _forward, and the median milliseconds per step of
+ * flops_per_sample_train / _forward, train_cpu_ms_per_step (CPU time of
+ * the process, all threads: with one thread it is the least noisy figure on
+ * a shared machine, with more it includes OpenMP spin-waiting), and the median milliseconds per step of
  * each phase of the joint step. */
 dmmp_status bench_train(const bench_train_options *o, bench_report *r);
 
