@@ -63,13 +63,6 @@ static void level_layout(const teacher_config *c, int *n_specific, int *n_shared
     }
 }
 
-/* Level 0's experts all read x; fusing their first layers needs a second
- * layer per expert to read the slices, and more than one expert to gain. */
-static int level_fused(const teacher_config *c, int level, int n_experts)
-{
-    return level == 0 && n_experts >= 2 && c->n_expert_dims >= 2;
-}
-
 static int tower_dims(const teacher_config *c, int *dims)
 {
     for (int i = 0; i < c->n_tower_dims; i++) dims[i] = c->tower_dims[i];
@@ -86,13 +79,7 @@ size_t teacher_plan(const teacher_config *c, int in_dim, param_buffer *p)
     for (int l = 0; l < c->levels; l++) {
         int in = l == 0 ? in_dim : width;
         int n_all = 2 * ns + nsh;
-        if (level_fused(c, l, n_all)) {
-            int h = c->expert_dims[0];
-            param_take(p, (size_t)in * n_all * h + (size_t)n_all * h);
-            for (int e = 0; e < n_all; e++) param_take(p, mlp_param_count(h, c->expert_dims + 1, c->n_expert_dims - 1));
-        } else {
-            for (int e = 0; e < n_all; e++) param_take(p, mlp_param_count(in, c->expert_dims, c->n_expert_dims));
-        }
+        for (int e = 0; e < n_all; e++) param_take(p, mlp_param_count(in, c->expert_dims, c->n_expert_dims));
         if (gates) {
             for (int t = 0; t < TEACHER_TASKS; t++) param_take(p, (size_t)in * (ns + nsh) + (ns + nsh));
             if (l < c->levels - 1) param_take(p, (size_t)in * n_all + n_all);
@@ -139,22 +126,6 @@ static size_t take(size_t *offset, size_t n)
     return o;
 }
 
-/* The wide first layer of a fused level and its activation buffers. */
-static dmmp_status wide_init(teacher_level *lv, nn_ctx *ctx, const teacher_config *c, int level, int in,
-                             int max_batch, param_buffer *p, size_t *offset)
-{
-    char name[64];
-    int cols = lv->n_experts * c->expert_dims[0];
-    size_t nW = (size_t)in * cols;
-    size_t off = take(offset, nW + (size_t)cols);
-    snprintf(name, sizeof name, "teacher.level%d.experts_first_layer", level);
-    DMMP_TRY(dense_init(&lv->wide, ctx, name, in, cols, max_batch, ACT_RELU, param_values(p, off),
-                        param_values(p, off + nW), param_grads(p, off), param_grads(p, off + nW)));
-    DMMP_TRY(mem_alloc_f32(&lv->wide_out, (size_t)max_batch * cols, name));
-    DMMP_TRY(mem_alloc_f32(&lv->wide_dout, (size_t)max_batch * cols, name));
-    return DMMP_OK;
-}
-
 dmmp_status teacher_init(teacher *t, nn_ctx *ctx, const teacher_config *c, int in_dim, int max_batch,
                          param_buffer *p, size_t offset)
 {
@@ -175,22 +146,12 @@ dmmp_status teacher_init(teacher *t, nn_ctx *ctx, const teacher_config *c, int i
         lv->n_experts = 2 * ns + nsh;
         lv->has_gates = gates;
         lv->has_shared_gate = gates && l < c->levels - 1;
-        lv->fused = level_fused(c, l, lv->n_experts);
-        if (lv->fused) DMMP_TRY(wide_init(lv, ctx, c, l, in, max_batch, p, &offset));
         for (int e = 0; e < lv->n_experts; e++) {
             lv->expert_task[e] = e < ns ? IN_TASK0 : e < 2 * ns ? IN_TASK1 : IN_SHARED;
+            size_t off = take(&offset, mlp_param_count(in, c->expert_dims, c->n_expert_dims));
             snprintf(name, sizeof name, "teacher.level%d.expert%d", l, e);
-            if (lv->fused) {
-                int h = c->expert_dims[0];
-                size_t off = take(&offset, mlp_param_count(h, c->expert_dims + 1, c->n_expert_dims - 1));
-                DMMP_TRY(mlp_init_strided(&lv->experts[e], ctx, name, h, c->expert_dims + 1, c->n_expert_dims - 1,
-                                          max_batch, ACT_RELU, param_values(p, off), param_grads(p, off),
-                                          lv->n_experts * h));
-            } else {
-                size_t off = take(&offset, mlp_param_count(in, c->expert_dims, c->n_expert_dims));
-                DMMP_TRY(mlp_init(&lv->experts[e], ctx, name, in, c->expert_dims, c->n_expert_dims, max_batch,
-                                  ACT_RELU, param_values(p, off), param_grads(p, off)));
-            }
+            DMMP_TRY(mlp_init(&lv->experts[e], ctx, name, in, c->expert_dims, c->n_expert_dims, max_batch, ACT_RELU,
+                              param_values(p, off), param_grads(p, off)));
             DMMP_TRY(mem_alloc((void **)&lv->dexpert[e], osz, name));
         }
         if (gates) {
@@ -225,7 +186,6 @@ void teacher_init_weights(teacher *t, rng *r)
 {
     for (int l = 0; l < t->cfg.levels; l++) {
         teacher_level *lv = &t->level[l];
-        if (lv->fused) dense_init_weights(lv->wide.W, lv->wide.b, lv->wide.in, lv->wide.out, ACT_RELU, r);
         for (int e = 0; e < lv->n_experts; e++) mlp_init_weights(&lv->experts[e], r);
         if (lv->has_gates)
             for (int task = 0; task < TEACHER_TASKS; task++) {
@@ -254,15 +214,7 @@ dmmp_status teacher_forward(teacher *t, const float *x, int batch, float *z_ctr,
     const float *in[3] = {x, x, x};
     for (int l = 0; l < t->cfg.levels; l++) {
         teacher_level *lv = &t->level[l];
-        if (lv->fused) {
-            int h = t->cfg.expert_dims[0];
-            DMMP_TRY(dense_forward(&lv->wide, x, lv->wide_out, batch));
-            for (int e = 0; e < lv->n_experts; e++)
-                DMMP_TRY(mlp_forward(&lv->experts[e], lv->wide_out + (size_t)e * h, batch));
-        } else {
-            for (int e = 0; e < lv->n_experts; e++)
-                DMMP_TRY(mlp_forward(&lv->experts[e], in[lv->expert_task[e]], batch));
-        }
+        for (int e = 0; e < lv->n_experts; e++) DMMP_TRY(mlp_forward(&lv->experts[e], in[lv->expert_task[e]], batch));
         if (!lv->has_gates) {
             in[IN_TASK0] = in[IN_TASK1] = mlp_output(&lv->experts[0]);
             continue;
@@ -333,18 +285,9 @@ dmmp_status teacher_backward(teacher *t, const float *x, const float *dz_ctr, co
             size_t n = (size_t)batch * t->width;
             for (size_t i = 0; i < n; i++) d[i] = dout[0][i] + dout[1][i];
         }
-        if (lv->fused) {
-            /* Each expert writes its own slice of wide_dout, so no zeroing or accumulation. */
-            int h = t->cfg.expert_dims[0];
-            for (int e = 0; e < lv->n_experts; e++)
-                DMMP_TRY(mlp_backward(&lv->experts[e], lv->wide_out + (size_t)e * h, lv->dexpert[e],
-                                      lv->wide_dout + (size_t)e * h, 0, batch));
-            DMMP_TRY(dense_backward(&lv->wide, x, lv->wide_out, lv->wide_dout, din[IN_SHARED], 1, batch));
-        } else {
-            for (int e = 0; e < lv->n_experts; e++) {
-                int src = lv->expert_task[e];
-                DMMP_TRY(mlp_backward(&lv->experts[e], in[src], lv->dexpert[e], din[src], 1, batch));
-            }
+        for (int e = 0; e < lv->n_experts; e++) {
+            int src = lv->expert_task[e];
+            DMMP_TRY(mlp_backward(&lv->experts[e], in[src], lv->dexpert[e], din[src], 1, batch));
         }
         if (below) {
             dout[0] = below->gate[0].dout;
@@ -359,11 +302,6 @@ void teacher_free(teacher *t)
 {
     for (int l = 0; l < t->cfg.levels; l++) {
         teacher_level *lv = &t->level[l];
-        if (lv->fused) {
-            dense_free(&lv->wide);
-            mem_free(lv->wide_out);
-            mem_free(lv->wide_dout);
-        }
         for (int e = 0; e < lv->n_experts; e++) {
             mlp_free(&lv->experts[e]);
             mem_free(lv->dexpert[e]);

@@ -48,14 +48,6 @@ typedef struct teacher_level {
     int in_dim;
     int n_experts; /* all experts of the level: task 0's, task 1's, then shared */
     int expert_task[3 * TEACHER_MAX_EXPERTS]; /* 0, 1, or 2 = shared */
-    /* fused (level 0 with 2+ experts of 2+ layers): every expert reads the
-     * same input, so their first layers run as ONE wide matmul whose weights
-     * are the experts' first-layer weights side by side; experts[e] then
-     * holds expert e's remaining layers, reading its column slice of
-     * wide_out in place. Fewer, larger matmuls use the cores better. */
-    int fused;
-    dense_layer wide;             /* in -> n_experts * expert_dims[0], ReLU */
-    float *wide_out, *wide_dout;  /* batch x (n_experts * expert_dims[0]) */
     mlp experts[3 * TEACHER_MAX_EXPERTS];
     float *dexpert[3 * TEACHER_MAX_EXPERTS]; /* batch x width gradient accumulators */
     int has_gates;       /* 0 only for shared_bottom */

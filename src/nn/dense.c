@@ -33,16 +33,15 @@ static void plan_free(dense_plan *p)
 static dmmp_status plan_build(dense_layer *l, dense_plan *p, int batch)
 {
     const nn_matmul_shape forward = {
-        .m = batch, .k = l->in, .n = l->out, .bias = 1, .relu = l->act == ACT_RELU, .lda = l->x_stride,
+        .m = batch, .k = l->in, .n = l->out, .bias = 1, .relu = l->act == ACT_RELU,
     };
     /* dx [batch x in] = dz [batch x out] W^T: W [in x out] is read as out x in. */
-    const nn_matmul_shape backward_data = {.m = batch, .k = l->out, .n = l->in, .b_transposed = 1,
-                                           .ldc = l->x_stride};
+    const nn_matmul_shape backward_data = {.m = batch, .k = l->out, .n = l->in, .b_transposed = 1};
     nn_matmul_shape backward_data_accumulate = backward_data;
     backward_data_accumulate.accumulate = 1;
     /* dW [in x out] += x^T dz: x [batch x in] is read as in x batch. */
     const nn_matmul_shape backward_weights = {
-        .m = l->in, .k = batch, .n = l->out, .a_transposed = 1, .accumulate = 1, .lda = l->x_stride,
+        .m = l->in, .k = batch, .n = l->out, .a_transposed = 1, .accumulate = 1,
     };
     dmmp_status st = nn_matmul_create(&p->forward, l->ctx, &forward, l->name, "forward");
     if (st == DMMP_OK) st = nn_matmul_create(&p->backward_data, l->ctx, &backward_data, l->name, "backward dx");
@@ -82,12 +81,6 @@ static dmmp_status plan_for(dense_layer *l, int batch, dense_plan **out)
 dmmp_status dense_init(dense_layer *l, nn_ctx *ctx, const char *name, int in, int out, int max_batch, nn_act act,
                        float *W, float *b, float *dW, float *db)
 {
-    return dense_init_strided(l, ctx, name, in, out, max_batch, act, W, b, dW, db, in);
-}
-
-dmmp_status dense_init_strided(dense_layer *l, nn_ctx *ctx, const char *name, int in, int out, int max_batch,
-                               nn_act act, float *W, float *b, float *dW, float *db, int x_stride)
-{
     memset(l, 0, sizeof *l);
     snprintf(l->name, sizeof l->name, "%s", name ? name : "dense");
     if (!ctx) return dmmp_fail(DMMP_EINVAL, "layer '%s': ctx is NULL", l->name);
@@ -99,12 +92,8 @@ dmmp_status dense_init_strided(dense_layer *l, nn_ctx *ctx, const char *name, in
     if (!W || !b || !dW || !db)
         return dmmp_fail(DMMP_EINVAL, "layer '%s': parameter or gradient buffer %s is NULL", l->name,
                          !W ? "W" : !b ? "b" : !dW ? "dW" : "db");
-    if (x_stride < in)
-        return dmmp_fail(DMMP_EINVAL, "layer '%s': input row stride %d is below the input width %d", l->name, x_stride,
-                         in);
     l->ctx = ctx;
     l->in = in;
-    l->x_stride = x_stride;
     l->out = out;
     l->max_batch = max_batch;
     l->act = act;

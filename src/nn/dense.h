@@ -34,7 +34,6 @@ typedef struct dense_layer {
     nn_ctx *ctx;
     char name[64];
     int in, out, max_batch;
-    int x_stride;     /* floats between rows of x and of dx (in unless built strided) */
     nn_act act;
     float *W, *b, *dW, *db;
     float *dz;        /* max_batch x out: dy masked by the ReLU (owned) */
@@ -48,12 +47,6 @@ typedef struct dense_layer {
  * stays allocated. */
 dmmp_status dense_init(dense_layer *l, nn_ctx *ctx, const char *name, int in, int out, int max_batch, nn_act act,
                        float *W, float *b, float *dW, float *db);
-
-/* dense_init for an input that is a column slice of a wider row-major
- * buffer: rows of x (forward) and of dx (backward) lie x_stride >= in floats
- * apart and are read and written in place. */
-dmmp_status dense_init_strided(dense_layer *l, nn_ctx *ctx, const char *name, int in, int out, int max_batch,
-                               nn_act act, float *W, float *b, float *dW, float *db, int x_stride);
 
 /* y [batch x out] = act(x W + b) for 1 <= batch <= max_batch. */
 dmmp_status dense_forward(dense_layer *l, const float *x, float *y, int batch);

@@ -3,15 +3,14 @@
 #include <string.h>
 
 /* A rows x cols row-major matrix, or its transpose when stored_transposed
- * (the buffer then holds cols x rows row-major); ld is the distance between
- * the stored buffer's rows (0: dense). */
-static dnnl_status_t matrix_desc(dnnl_memory_desc_t *md, int rows, int cols, int stored_transposed, int ld)
+ * (the buffer then holds cols x rows row-major). */
+static dnnl_status_t matrix_desc(dnnl_memory_desc_t *md, int rows, int cols, int stored_transposed)
 {
     dnnl_dims_t dims = {rows, cols};
-    dnnl_dims_t strides = {ld > 0 ? ld : cols, 1};
+    dnnl_dims_t strides = {cols, 1};
     if (stored_transposed) {
         strides[0] = 1;
-        strides[1] = ld > 0 ? ld : rows;
+        strides[1] = rows;
     }
     return dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides);
 }
@@ -83,13 +82,9 @@ dmmp_status nn_matmul_create(nn_matmul *mm, nn_ctx *ctx, const nn_matmul_shape *
                          s->m, s->k, s->n);
     dnnl_memory_desc_t a_md, b_md, c_md, bias_md;
     dnnl_dims_t bias_dims = {1, s->n};
-    int a_width = s->a_transposed ? s->m : s->k;
-    if (s->lda < 0 || (s->lda > 0 && s->lda < a_width) || s->ldc < 0 || (s->ldc > 0 && s->ldc < s->n))
-        return dmmp_fail(DMMP_EINVAL, "layer '%s' (%s): leading dimensions lda=%d ldc=%d below the rows' widths %d and %d",
-                         layer, role, s->lda, s->ldc, a_width, s->n);
-    NN_DNNL_TRY(matrix_desc(&a_md, s->m, s->k, s->a_transposed, s->lda), layer, role);
-    NN_DNNL_TRY(matrix_desc(&b_md, s->k, s->n, s->b_transposed, 0), layer, role);
-    NN_DNNL_TRY(matrix_desc(&c_md, s->m, s->n, 0, s->ldc), layer, role);
+    NN_DNNL_TRY(matrix_desc(&a_md, s->m, s->k, s->a_transposed), layer, role);
+    NN_DNNL_TRY(matrix_desc(&b_md, s->k, s->n, s->b_transposed), layer, role);
+    NN_DNNL_TRY(matrix_desc(&c_md, s->m, s->n, 0), layer, role);
     NN_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab), layer, role);
 
     dmmp_status st = build_primitive(mm, ctx, &a_md, &b_md, &bias_md, &c_md, layer, role);

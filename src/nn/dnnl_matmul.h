@@ -17,9 +17,6 @@ typedef struct nn_matmul_shape {
     int bias;         /* adds a bias row of n values to every row of C */
     int relu;         /* applies ReLU after the bias (fused post-op) */
     int accumulate;   /* C += A B instead of C = A B (fused sum post-op) */
-    int lda;          /* floats between rows of A's stored buffer (0: dense, its stored width) */
-    int ldc;          /* floats between rows of C (0: dense, n); lets a layer read or write a
-                         column slice of a wider row-major buffer in place */
 } nn_matmul_shape;
 
 typedef struct nn_matmul {

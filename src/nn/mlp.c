@@ -17,8 +17,7 @@ size_t mlp_param_count(int in, const int *dims, int n_layers)
     return count;
 }
 
-static dmmp_status mlp_build(mlp *m, nn_ctx *ctx, const int *dims, nn_act last_act, float *params, float *grads,
-                             int x_stride)
+static dmmp_status mlp_build(mlp *m, nn_ctx *ctx, const int *dims, nn_act last_act, float *params, float *grads)
 {
     int n = m->n_layers;
     m->dims = calloc((size_t)n, sizeof *m->dims);
@@ -44,8 +43,7 @@ static dmmp_status mlp_build(mlp *m, nn_ctx *ctx, const int *dims, nn_act last_a
         float *b = params + offset, *db = grads + offset;
         offset += (size_t)dims[i];
         nn_act act = i + 1 == n ? last_act : ACT_RELU;
-        DMMP_TRY(dense_init_strided(&m->layers[i], ctx, layer_name, width, dims[i], m->max_batch, act, W, b, dW, db,
-                                    i == 0 ? x_stride : width));
+        DMMP_TRY(dense_init(&m->layers[i], ctx, layer_name, width, dims[i], m->max_batch, act, W, b, dW, db));
         DMMP_TRY(mem_alloc_f32(&m->act[i], (size_t)m->max_batch * dims[i], layer_name));
         width = dims[i];
     }
@@ -54,12 +52,6 @@ static dmmp_status mlp_build(mlp *m, nn_ctx *ctx, const int *dims, nn_act last_a
 
 dmmp_status mlp_init(mlp *m, nn_ctx *ctx, const char *name, int in, const int *dims, int n_layers, int max_batch,
                      nn_act last_act, float *params, float *grads)
-{
-    return mlp_init_strided(m, ctx, name, in, dims, n_layers, max_batch, last_act, params, grads, in);
-}
-
-dmmp_status mlp_init_strided(mlp *m, nn_ctx *ctx, const char *name, int in, const int *dims, int n_layers,
-                             int max_batch, nn_act last_act, float *params, float *grads, int x_stride)
 {
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "%s", name ? name : "mlp");
@@ -73,7 +65,7 @@ dmmp_status mlp_init_strided(mlp *m, nn_ctx *ctx, const char *name, int in, cons
     m->in = in;
     m->n_layers = n_layers;
     m->max_batch = max_batch;
-    dmmp_status st = mlp_build(m, ctx, dims, last_act, params, grads, x_stride);
+    dmmp_status st = mlp_build(m, ctx, dims, last_act, params, grads);
     if (st != DMMP_OK) mlp_free(m);
     return st;
 }

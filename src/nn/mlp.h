@@ -30,11 +30,6 @@ size_t mlp_param_count(int in, const int *dims, int n_layers);
 dmmp_status mlp_init(mlp *m, nn_ctx *ctx, const char *name, int in, const int *dims, int n_layers, int max_batch,
                      nn_act last_act, float *params, float *grads);
 
-/* mlp_init for an input that is a column slice of a wider row-major buffer:
- * rows of x (and of dx in mlp_backward) lie x_stride >= in floats apart. */
-dmmp_status mlp_init_strided(mlp *m, nn_ctx *ctx, const char *name, int in, const int *dims, int n_layers,
-                             int max_batch, nn_act last_act, float *params, float *grads, int x_stride);
-
 /* Runs x [batch x in] through every layer; the result is mlp_output(m). */
 dmmp_status mlp_forward(mlp *m, const float *x, int batch);
 
