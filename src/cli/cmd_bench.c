@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench/bench_data.h"
 #include "bench/bench_gemm.h"
@@ -56,8 +57,8 @@ static dmmp_status parse_value(const bench_opt *o, const char *text)
     }
     double v = o->kind == OPT_DOUBLE ? strtod(text, &end) : (double)strtoll(text, &end, 10);
     if (errno || *end || end == text || v < o->lo || v > o->hi)
-        return dmmp_fail(DMMP_EINVAL, "%s '%s': expected a%s number in %g..%g", o->name, text,
-                         o->kind == OPT_DOUBLE ? "" : "n integer", o->lo, o->hi);
+        return dmmp_fail(DMMP_EINVAL, "%s '%s': expected %s in %g..%g", o->name, text,
+                         o->kind == OPT_DOUBLE ? "a number" : "an integer", o->lo, o->hi);
     if (o->kind == OPT_INT) *(int *)o->value = (int)v;
     else if (o->kind == OPT_I64) *(int64_t *)o->value = (int64_t)v;
     else *(double *)o->value = v;
@@ -101,6 +102,10 @@ static dmmp_status run_train(int argc, char **argv, bench_report *r, const char 
         {"--seed", OPT_I64, &seed, 0, 9e15},             COMMON_OPTS(*out, *commit)};
     DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0])));
     o.seed = (uint64_t)seed;
+    /* A missing file is bad input (exit 2), not a failure while working. */
+    if (o.config && access(o.config, R_OK) != 0)
+        return dmmp_fail(DMMP_EINVAL, "--config %s: cannot read the file", o.config);
+    if (o.data && access(o.data, R_OK) != 0) return dmmp_fail(DMMP_EINVAL, "--data %s: cannot read the file", o.data);
     return bench_train(&o, r);
 }
 
