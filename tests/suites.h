@@ -20,6 +20,18 @@ int register_import_suites(void);
 int register_model_suites(void);
 
 int register_features_suites(void);
+int register_results_suites(void);
+int register_stats_suites(void);
+int register_report_suites(void);
+int register_plot_suites(void);
+int register_evaluate_suites(void);
+int register_checkpoint_suites(void);
+int register_trainer_suites(void);
+int register_robust_suites(void);
+
+int register_chunk_pool_suites(void);
+
+int register_weighting_suites(void);
 int register_bench_suites(void);
 
 #endif

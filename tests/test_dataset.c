@@ -220,6 +220,101 @@ out:
     rmdir(dir);
 }
 
+/* Rank of dataset path in file path (-1 when it cannot be opened). */
+static int file_rank(const char *file, const char *path)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return -1;
+    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
+    int rank = -1;
+    if (ds >= 0) {
+        hid_t sp = H5Dget_space(ds);
+        rank = H5Sget_simple_extent_ndims(sp);
+        H5Sclose(sp);
+        H5Dclose(ds);
+    }
+    H5Fclose(f);
+    return rank;
+}
+
+/* The narrowest schema: one single-valued field (the item id, so /items is
+ * one column too), one dense column and a multi-valued user field, so no
+ * user side single field (the /users table gets its one "unknown" column).
+ * Every matrix must be written with rank 2 and read back value by value. */
+#define NC_ROWS 100
+#define NC_ITEMS 9
+#define NC_USERS 4
+static void test_one_column(void)
+{
+    static const dataset_field fields[] = {{"u_tags", SIDE_USER, 1, 5}, {"i_id", SIDE_ITEM, 0, NC_ITEMS}};
+    char dn[1][DATASET_NAME_LEN] = {"price"};
+    dataset_schema schema = {2, (dataset_field *)fields, 1, dn};
+    uint8_t click[NC_ROWS], conv[NC_ROWS], split[NC_ROWS];
+    int32_t user[NC_ROWS], item[NC_ROWS], idx[NC_ROWS], items[NC_ITEMS];
+    float dense[NC_ROWS], wt[NC_ROWS];
+    int64_t off[NC_ROWS + 1];
+    rng r;
+    rng_stream(&r, 12, 1);
+    off[0] = 0;
+    for (int i = 0; i < NC_ROWS; i++) {
+        click[i] = (uint8_t)(i % 3 == 0);
+        conv[i] = 0;
+        split[i] = (uint8_t)(i % 3);
+        user[i] = (int32_t)rng_below(&r, NC_USERS);
+        item[i] = (int32_t)rng_below(&r, NC_ITEMS);
+        dense[i] = (float)rng_normal(&r);
+        off[i + 1] = off[i] + (i % 2); /* every other row has one tag */
+        idx[off[i]] = (int32_t)rng_below(&r, 5);
+        wt[off[i]] = 0.5f;
+    }
+    for (int i = 0; i < NC_ITEMS; i++) items[i] = i;
+    const int64_t *offp[1] = {off};
+    const int32_t *idxp[1] = {idx};
+    const float *wtp[1] = {wt};
+    /* The single-valued column is the item id itself. */
+    dataset_rows rows = {NC_ROWS, click, conv, split, user, item, item, offp, idxp, wtp, dense};
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/one.h5", dir);
+    dataset_writer_options o = {16, 1};
+    dataset_writer *w;
+    dmmp_status s = dataset_writer_open_opts(&w, path, &schema, "one", "test", &o);
+    if (s == DMMP_OK) s = dataset_writer_append(w, &rows);
+    if (s == DMMP_OK) s = dataset_writer_write_items(w, NC_ITEMS, items);
+    if (s == DMMP_OK) s = dataset_writer_write_users(w, NC_USERS, NULL);
+    if (s == DMMP_OK) s = dataset_writer_commit(w);
+    else dataset_writer_abort(w);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    CU_ASSERT_EQUAL(file_rank(path, "/samples/sparse"), 2);
+    CU_ASSERT_EQUAL(file_rank(path, "/samples/dense"), 2);
+    CU_ASSERT_EQUAL(file_rank(path, "/items/sparse"), 2);
+    CU_ASSERT_EQUAL(file_rank(path, "/users/sparse"), 2);
+    CU_ASSERT_EQUAL(file_rank(path, "/samples/item"), 1);
+    CU_ASSERT_EQUAL(file_rank(path, "/samples/multi/u_tags/offsets"), 1);
+    dataset *ds = NULL;
+    s = dataset_open(&ds, path);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    if (ds) {
+        dataset_block b = {0};
+        s = dataset_read_block(ds, 0, NC_ROWS, &b);
+        TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+        if (s == DMMP_OK) {
+            CU_ASSERT(memcmp(b.sparse, item, sizeof item) == 0);
+            CU_ASSERT(memcmp(b.dense, dense, sizeof dense) == 0);
+            CU_ASSERT(memcmp(b.multi_offsets[0], off, sizeof off) == 0);
+        }
+        dataset_block_free(&b);
+        int32_t items_back[NC_ITEMS], users_back[NC_USERS] = {1, 1, 1, 1};
+        CU_ASSERT_EQUAL(dataset_read_items(ds, items_back), DMMP_OK);
+        CU_ASSERT(memcmp(items_back, items, sizeof items) == 0);
+        CU_ASSERT_EQUAL(dataset_read_users(ds, users_back), DMMP_OK);
+        for (int u = 0; u < NC_USERS; u++) CU_ASSERT_EQUAL(users_back[u], 0);
+        dataset_close(ds);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 /* Writes the reference file, applies edit to it with HDF5 directly, and
  * returns dataset_open's status and message. */
 static dmmp_status open_after_edit(void (*edit)(hid_t), char *msg, size_t len)
@@ -350,7 +445,9 @@ int register_dataset_suites(void)
         "round trip of every column kind",
         "broken files name the dataset at fault",
         "abort and failed commit leave no file",
+        "one-column matrices are written and read as rank 2",
     };
-    static const CU_TestFunc fns[] = {test_roundtrip, test_broken_files, test_abort_and_failed_commit};
+    static const CU_TestFunc fns[] = {test_roundtrip, test_broken_files, test_abort_and_failed_commit,
+                                      test_one_column};
     return tu_add_suite("data_dataset", names, fns, sizeof fns / sizeof fns[0]);
 }

@@ -29,6 +29,16 @@ static const tu_register_fn registrations[] = {
     register_import_suites,
     register_model_suites,
     register_features_suites,
+    register_results_suites,
+    register_stats_suites,
+    register_report_suites,
+    register_plot_suites,
+    register_evaluate_suites,
+    register_checkpoint_suites,
+    register_trainer_suites,
+    register_robust_suites,
+    register_chunk_pool_suites,
+    register_weighting_suites,
     register_bench_suites,
 };
 

@@ -301,7 +301,8 @@ static void test_retrieval_accumulator(void)
     TU_ASSERT_NEAR(retrieval_accum_mean(&acc, RM_CLICKBAIT, 1), 1.0 / 3, 1e-15);
     /* Expected conversions@3: A 0.7, B 0.05 -> 0.375. */
     TU_ASSERT_NEAR(retrieval_accum_mean(&acc, RM_EXPECTED_CONVERSIONS, 1), 0.375, 1e-7);
-    CU_ASSERT_STRING_EQUAL(retrieval_metric_name(RM_NDCG_BUY), "ndcg_buy");
+    CU_ASSERT_STRING_EQUAL(retrieval_metric_name(RM_NDCG_BUY), "purchase_ndcg");
+    CU_ASSERT_STRING_EQUAL(retrieval_metric_name(RM_HIT_CLICK), "hitrate");
     /* Bad input: unsorted relevant set, list shorter than the largest K, bad K. */
     const int32_t unsorted[] = {9, 3};
     CU_ASSERT_EQUAL(retrieval_accum_add(&acc, la, 3, unsorted, 2, NULL, 0, NULL, 0, NULL), DMMP_EINVAL);

@@ -60,7 +60,12 @@ isa_level tu_isa_at(int i)
 
 const char *tu_srcdir(void)
 {
+    /* make check sets DMMP_SRCDIR; run directly, the test binary falls back to
+     * the source tree it was configured from. */
     const char *s = getenv("DMMP_SRCDIR");
+#ifdef DMMP_TEST_SRCDIR
+    if (!s || !*s) s = DMMP_TEST_SRCDIR;
+#endif
     return s && *s ? s : ".";
 }
 

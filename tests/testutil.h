@@ -32,7 +32,7 @@ void tu_free_unaligned(float *p);
 int tu_isa_count(void);
 isa_level tu_isa_at(int i);
 
-/* Directory holding the source tree (DMMP_SRCDIR or "."), and ../shared
+/* Directory holding the source tree (DMMP_SRCDIR, else the configured one), and ../shared
  * beside it, or NULL when absent (tests then skip with a message). */
 const char *tu_srcdir(void);
 const char *tu_shared_dir(void);

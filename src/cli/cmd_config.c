@@ -77,7 +77,7 @@ int cmd_config(int argc, char **argv)
     const char *action = argv[1];
     if (!strcmp(action, "keys")) {
         if (argc > 2) {
-            fprintf(stderr, "dmmp config keys: takes no arguments\n");
+            fprintf(stderr, "dmmp config keys: takes no arguments\nusage: dmmp config keys\n");
             return 2;
         }
         return print_keys();
@@ -91,8 +91,8 @@ int cmd_config(int argc, char **argv)
     int bad_input;
     dmmp_status s = resolve(argc - 2, argv + 2, &c, &bad_input);
     if (s != DMMP_OK) {
-        int code = cli_report_error("config", s);
-        return bad_input ? 2 : code;
+        /* An unreadable or wrong file or argument is bad input, whatever the status. */
+        return cli_report_error("config", bad_input ? DMMP_EINVAL : s);
     }
     if (!strcmp(action, "ini")) {
         char *text;

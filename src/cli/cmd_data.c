@@ -82,7 +82,7 @@ static int parse_i64(const char *opt, const char *v, int64_t *out)
     errno = 0;
     double d = strtod(v, &end);
     if (errno || *end || end == v || d < 0 || d > 9e18 || d != (double)(int64_t)d) {
-        fprintf(stderr, "dmmp data synth: %s '%s' is not a non-negative integer\n", opt, v);
+        fprintf(stderr, "dmmp data synth: %s '%s' is not a non-negative integer (see --help)\n", opt, v);
         return 0;
     }
     *out = (int64_t)d;
@@ -115,7 +115,7 @@ static int data_synth(int argc, char **argv)
             char *end;
             c.bait_share = strtod(v, &end);
             if (*end || end == v) {
-                fprintf(stderr, "dmmp data synth: --bait-share '%s' is not a number\n", v);
+                fprintf(stderr, "dmmp data synth: --bait-share '%s' is not a number (see --help)\n", v);
                 return 2;
             }
         } else {

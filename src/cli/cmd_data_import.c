@@ -148,7 +148,7 @@ int cmd_data_gen_aliccp_raw(int argc, char **argv)
         int numeric = *v && !*end && n >= 0;
         if (!strcmp(a, "--out-dir")) g.out_dir = v;
         else if (!numeric) {
-            fprintf(stderr, "dmmp data gen-aliccp-raw: %s needs a non-negative integer, not '%s'\n", a, v);
+            fprintf(stderr, "dmmp data gen-aliccp-raw: %s needs a non-negative integer, not '%s'\n%s", a, v, gen_help);
             return 2;
         } else if (!strcmp(a, "--rows")) g.rows_train = n;
         else if (!strcmp(a, "--test-rows")) g.rows_test = n;

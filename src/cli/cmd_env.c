@@ -17,6 +17,10 @@ int cmd_env(int argc, char **argv)
                "versions and the OpenMP thread count (OMP_NUM_THREADS sets it).\n");
         return 0;
     }
+    if (argc > 1) {
+        fprintf(stderr, "dmmp env: unexpected argument '%s'\nusage: dmmp env\n", argv[1]);
+        return 2;
+    }
     char brand[128], feats[512];
     const dnnl_version_t *dv = dnnl_version();
     unsigned h5maj = 0, h5min = 0, h5rel = 0;

@@ -11,6 +11,11 @@ int cmd_bench(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_data_import(int argc, char **argv);
 int cmd_data_gen_aliccp_raw(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_retrieve(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /* Exit status for a failed status: 2 for bad input/usage, 1 otherwise. */
 int cli_exit_code(dmmp_status s);

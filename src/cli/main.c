@@ -15,7 +15,12 @@ static const command commands[] = {
     {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads"},
     {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)"},
     {"bench", cmd_bench, "benchmarks: gemm ceiling, training step, retrieval, data path"},
-    {"data", cmd_data, "dataset tools: synth, inspect"},
+    {"data", cmd_data, "dataset tools: synth, inspect, import, gen-aliccp-raw"},
+    {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp"},
+    {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)"},
+    {"train", cmd_train, "train a variant into a run directory (checkpoints, results, resume)"},
+    {"eval", cmd_eval, "evaluate a run: ranking metrics and full-corpus retrieval"},
+    {"retrieve", cmd_retrieve, "top items for one user from a trained run"},
 };
 
 static void usage(FILE *out)
@@ -41,6 +46,9 @@ int cli_exit_code(dmmp_status s)
 int cli_report_error(const char *cmd, dmmp_status s)
 {
     fprintf(stderr, "dmmp %s: %s\n", cmd, dmmp_errmsg());
+    /* A bad argument (an option value, a path naming no file) is a usage
+     * error: point to the usage. */
+    if (s == DMMP_EINVAL) fprintf(stderr, "usage: see 'dmmp %s --help'\n", cmd);
     return cli_exit_code(s);
 }
 

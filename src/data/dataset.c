@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/dataset_check.h"
+
 typedef struct multi_dsets {
     hid_t offsets, indices, weights;
 } multi_dsets;
@@ -61,6 +63,12 @@ static dmmp_status open_checked(dataset *d, const char *path, kind k, int64_t di
     H5Sclose(sp);
     dmmp_status s = DMMP_OK;
     int want_rank = dim1 < 0 ? 1 : 2;
+    /* h5_column writes a one-column table (one dense column, one
+     * single-valued field) as rank 1: the same rows, read the same way. */
+    if (dim1 == 1 && rank == 1) {
+        want_rank = 1;
+        dims[1] = 1;
+    }
     if (!ok)
         s = dmmp_fail(DMMP_EFORMAT, "%s: dataset %s has the wrong type (expected %s)", d->path, path, kind_name(k));
     else if (rank != want_rank)
@@ -192,6 +200,11 @@ static dmmp_status read_fields(dataset *d)
         herr_t r = n > 0 ? H5Dread(def, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->default_id) : 0;
         H5Dclose(def);
         if (r < 0) return dmmp_fail(DMMP_EIO, "%s: reading /fields/default_id failed", d->path);
+        for (int f = 0; f < n; f++)
+            if (d->default_id[f] < 0 || d->default_id[f] >= d->schema.fields[f].vocab_size)
+                return dmmp_fail(DMMP_EFORMAT, "%s: /fields/default_id of field '%s' is %d, outside [0, %lld)",
+                                 d->path, d->schema.fields[f].name, d->default_id[f],
+                                 (long long)d->schema.fields[f].vocab_size);
     }
     if (H5Lexists(d->file, "/fields/dense_name", H5P_DEFAULT) > 0) {
         hid_t dn;
@@ -247,7 +260,15 @@ static dmmp_status open_samples(dataset *d)
     if (s == DMMP_OK) s = read_attr_i64(d, samples, "/samples:", "split_conversions", convs, 3);
     H5Gclose(samples);
     DMMP_TRY(s);
-    for (int i = 0; i < 3; i++) d->stats[i] = (dataset_split_stats){rows[i], clicks[i], convs[i]};
+    for (int i = 0; i < 3; i++) {
+        if (rows[i] < 0 || clicks[i] < 0 || convs[i] < 0 || clicks[i] > rows[i] || convs[i] > clicks[i])
+            return dmmp_fail(DMMP_EFORMAT, "%s: /samples split %d counts %lld rows, %lld clicks, %lld conversions",
+                             d->path, i, (long long)rows[i], (long long)clicks[i], (long long)convs[i]);
+        d->stats[i] = (dataset_split_stats){rows[i], clicks[i], convs[i]};
+    }
+    if (rows[0] + rows[1] + rows[2] != n)
+        return dmmp_fail(DMMP_EFORMAT, "%s: /samples:split_rows add up to %lld, n_samples is %lld", d->path,
+                         (long long)(rows[0] + rows[1] + rows[2]), (long long)n);
     return DMMP_OK;
 }
 
@@ -262,6 +283,9 @@ static dmmp_status open_all(dataset *d)
     DMMP_TRY(read_attr_i64(d, root, "/:", "n_samples", &d->n_samples, 1));
     DMMP_TRY(read_attr_i64(d, root, "/:", "n_users", &d->n_users, 1));
     DMMP_TRY(read_attr_i64(d, root, "/:", "n_items", &d->n_items, 1));
+    if (d->n_samples < 0 || d->n_users < 0 || d->n_items < 0 || d->n_users > INT32_MAX || d->n_items > INT32_MAX)
+        return dmmp_fail(DMMP_EFORMAT, "%s: n_samples %lld, n_users %lld, n_items %lld: each must be in [0, 2^31)",
+                         d->path, (long long)d->n_samples, (long long)d->n_users, (long long)d->n_items);
     read_attr_str(root, "name", d->name, sizeof d->name);
     read_attr_str(root, "source", d->source, sizeof d->source);
     DMMP_TRY(read_fields(d));
@@ -427,7 +451,7 @@ dmmp_status dataset_read_block(const dataset *d, int64_t start, int64_t n, datas
         DMMP_TRY(read_rows(d, d->multi[k].indices, fname, H5T_NATIVE_INT32, base, nnz, 1, b->multi_indices[k]));
         DMMP_TRY(read_rows(d, d->multi[k].weights, fname, H5T_NATIVE_FLOAT, base, nnz, 1, b->multi_weights[k]));
     }
-    return DMMP_OK;
+    return dataset_check_block(d, b);
 }
 
 void dataset_block_free(dataset_block *b)
@@ -527,13 +551,15 @@ int dataset_side_fields(const dataset *d, field_side side, int *fields)
 dmmp_status dataset_read_items(const dataset *d, int32_t *out)
 {
     int width = dataset_side_fields(d, SIDE_ITEM, NULL);
-    return dataset_read_all(d, "/items/sparse", 0, d->n_items * (width ? width : 1), out);
+    DMMP_TRY(dataset_read_all(d, "/items/sparse", 0, d->n_items * (width ? width : 1), out));
+    return dataset_check_side_table(d, SIDE_ITEM, "/items/sparse", out, d->n_items);
 }
 
 dmmp_status dataset_read_users(const dataset *d, int32_t *out)
 {
     int width = dataset_side_fields(d, SIDE_USER, NULL);
-    return dataset_read_all(d, "/users/sparse", 0, d->n_users * (width ? width : 1), out);
+    DMMP_TRY(dataset_read_all(d, "/users/sparse", 0, d->n_users * (width ? width : 1), out));
+    return dataset_check_side_table(d, SIDE_USER, "/users/sparse", out, d->n_users);
 }
 
 dmmp_status dataset_read_users_multi(const dataset *d, int field, int64_t **offsets, int32_t **indices,
@@ -558,7 +584,11 @@ dmmp_status dataset_read_users_multi(const dataset *d, int field, int64_t **offs
             H5Dclose(ds);
         }
     }
-    int64_t nnz = (*offsets)[d->n_users];
+    /* The offsets size the reads below: check them before trusting nnz. */
+    for (int64_t u = 0; s == DMMP_OK && u < d->n_users; u++)
+        if ((*offsets)[0] != 0 || (*offsets)[u + 1] < (*offsets)[u])
+            s = dmmp_fail(DMMP_EFORMAT, "%s: %s decrease at row %lld or do not start at 0", d->path, p, (long long)u);
+    int64_t nnz = s == DMMP_OK ? (*offsets)[d->n_users] : 0;
     *indices = malloc((size_t)(nnz ? nnz : 1) * sizeof **indices);
     *weights = malloc((size_t)(nnz ? nnz : 1) * sizeof **weights);
     if (s == DMMP_OK && (!*indices || !*weights)) s = dmmp_fail(DMMP_ENOMEM, "%s: out of memory", p);
@@ -567,6 +597,8 @@ dmmp_status dataset_read_users_multi(const dataset *d, int field, int64_t **offs
         s = dataset_read_all(d, p, 0, nnz, *indices);
         snprintf(p, sizeof p, "/users/multi/%s/weights", d->schema.fields[field].name);
         if (s == DMMP_OK) s = dataset_read_all(d, p, 1, nnz, *weights);
+        snprintf(p, sizeof p, "/users/multi/%s", d->schema.fields[field].name);
+        if (s == DMMP_OK) s = dataset_check_csr(d, field, p, *offsets, *indices, *weights, d->n_users, 0);
     }
     if (s != DMMP_OK) {
         free(*offsets);

@@ -5,6 +5,13 @@
  * schema and the per-split statistics. Rows are read in blocks by
  * dataset_read_block; the batcher builds on it.
  *
+ * Values are checked as they are read (data/dataset_check.h): an id outside
+ * its field's vocabulary, a user or item outside the corpus, a label other
+ * than 0/1 or a conversion without a click, a split other than 0..2, and a
+ * NaN or Inf dense feature or multi-valued weight stop the read with
+ * DMMP_EFORMAT naming the file, the dataset, the row and the field. The
+ * importers refuse NaN and Inf already when parsing (file:line:column).
+ *
  * Threads: a dataset may be read from one thread at a time. The batcher's
  * prefetch thread is the only reader of its dataset while the batcher is
  * open (the caller must not read the same dataset meanwhile). */

@@ -7,7 +7,10 @@
  * sizes. It also counts rows, clicks and conversions per split (stored as
  * attributes of /samples so readers get the statistics without a scan) and
  * the most frequent training id of each context field (/fields/default_id:
- * the context retrieval queries use). */
+ * the context retrieval queries use). Chunks are shuffled and deflated by a
+ * chunk_pool on worker threads while the caller prepares the next block;
+ * every direct HDF5 write here drains the pool first, which keeps the file's
+ * bytes independent of the thread count. */
 #include "data/dataset_writer.h"
 
 #include <hdf5.h>
@@ -15,9 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "config.h"
 #include "core/mem.h"
+#include "data/chunk_pool.h"
 #include "data/h5_column.h"
 
 /* Context ids above this are not counted for the default (context fields are
@@ -38,6 +45,7 @@ struct dataset_writer {
     char name[DATASET_NAME_LEN * 4];
     char source[DATASET_NAME_LEN * 4];
     hid_t file;
+    chunk_pool *pool;
     dataset_schema schema; /* deep copy */
     int n_single, n_multi;
     int *single_col;       /* per field: column in /samples/sparse or -1 */
@@ -58,6 +66,7 @@ struct dataset_writer {
 static void writer_free(dataset_writer *w)
 {
     if (!w) return;
+    chunk_pool_free(w->pool);
     for (int c = 0; c < w->n_single; c++) free(w->context_counts ? w->context_counts[c] : NULL);
     free(w->context_counts);
     free(w->context_cap);
@@ -143,14 +152,25 @@ static dmmp_status create_columns(dataset_writer *w, const dataset_writer_option
         s = (expr);                 \
         if (s != DMMP_OK) goto out; \
     } while (0)
-    TRY_COL(h5_column_create(&w->click, samples, "click", H5T_NATIVE_UINT8, 1, cr, z));
-    TRY_COL(h5_column_create(&w->conversion, samples, "conversion", H5T_NATIVE_UINT8, 1, cr, z));
-    TRY_COL(h5_column_create(&w->split, samples, "split", H5T_NATIVE_UINT8, 1, cr, z));
-    TRY_COL(h5_column_create(&w->user, samples, "user", H5T_NATIVE_INT32, 1, cr, z));
-    TRY_COL(h5_column_create(&w->item, samples, "item", H5T_NATIVE_INT32, 1, cr, z));
-    if (w->n_single > 0) TRY_COL(h5_column_create(&w->sparse, samples, "sparse", H5T_NATIVE_INT32, w->n_single, cr, z));
-    if (w->schema.n_dense > 0)
+#define POOLED(col) h5_column_use_pool((col), w->pool)
+    TRY_COL(h5_column_create(&w->click, samples, "click", H5T_NATIVE_UINT8, 0, cr, z));
+    POOLED(&w->click);
+    TRY_COL(h5_column_create(&w->conversion, samples, "conversion", H5T_NATIVE_UINT8, 0, cr, z));
+    POOLED(&w->conversion);
+    TRY_COL(h5_column_create(&w->split, samples, "split", H5T_NATIVE_UINT8, 0, cr, z));
+    POOLED(&w->split);
+    TRY_COL(h5_column_create(&w->user, samples, "user", H5T_NATIVE_INT32, 0, cr, z));
+    POOLED(&w->user);
+    TRY_COL(h5_column_create(&w->item, samples, "item", H5T_NATIVE_INT32, 0, cr, z));
+    POOLED(&w->item);
+    if (w->n_single > 0) {
+        TRY_COL(h5_column_create(&w->sparse, samples, "sparse", H5T_NATIVE_INT32, w->n_single, cr, z));
+        POOLED(&w->sparse);
+    }
+    if (w->schema.n_dense > 0) {
         TRY_COL(h5_column_create(&w->dense, samples, "dense", H5T_NATIVE_FLOAT, w->schema.n_dense, cr, z));
+        POOLED(&w->dense);
+    }
     if (w->n_multi > 0) {
         w->multi = calloc((size_t)w->n_multi, sizeof *w->multi);
         if (!w->multi) {
@@ -164,15 +184,19 @@ static dmmp_status create_columns(dataset_writer *w, const dataset_writer_option
             hid_t g;
             m->field = f;
             TRY_COL(h5_create_group(multi_grp, w->schema.fields[f].name, &g));
-            s = h5_column_create(&m->offsets, g, "offsets", H5T_NATIVE_INT64, 1, cr, z);
-            if (s == DMMP_OK) s = h5_column_create(&m->indices, g, "indices", H5T_NATIVE_INT32, 1, MULTI_CHUNK_ELEMS, z);
-            if (s == DMMP_OK) s = h5_column_create(&m->weights, g, "weights", H5T_NATIVE_FLOAT, 1, MULTI_CHUNK_ELEMS, z);
+            s = h5_column_create(&m->offsets, g, "offsets", H5T_NATIVE_INT64, 0, cr, z);
+            if (s == DMMP_OK) s = h5_column_create(&m->indices, g, "indices", H5T_NATIVE_INT32, 0, MULTI_CHUNK_ELEMS, z);
+            if (s == DMMP_OK) s = h5_column_create(&m->weights, g, "weights", H5T_NATIVE_FLOAT, 0, MULTI_CHUNK_ELEMS, z);
             H5Gclose(g);
             if (s != DMMP_OK) goto out;
+            POOLED(&m->offsets);
+            POOLED(&m->indices);
+            POOLED(&m->weights);
             int64_t zero = 0;
             TRY_COL(h5_column_append(&m->offsets, &zero, 1));
         }
     }
+#undef POOLED
 #undef TRY_COL
 out:
     if (multi_grp >= 0) H5Gclose(multi_grp);
@@ -189,6 +213,10 @@ dmmp_status dataset_writer_open_opts(dataset_writer **out, const char *path, con
     if (o.chunk_rows < 1 || o.deflate < 0 || o.deflate > 9)
         return dmmp_fail(DMMP_EINVAL, "dataset writer: chunk_rows %lld must be >= 1 and deflate %d in 0..9",
                          (long long)o.chunk_rows, o.deflate);
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
     if (!path || !*path || strlen(path) >= 4096) return dmmp_fail(DMMP_EINVAL, "dataset writer: bad output path");
     dataset_writer *w = calloc(1, sizeof *w);
     if (!w) return dmmp_fail(DMMP_ENOMEM, "dataset writer: out of memory");
@@ -223,7 +251,8 @@ dmmp_status dataset_writer_open_opts(dataset_writer **out, const char *path, con
         writer_free(w);
         return s;
     }
-    s = create_columns(w, &o);
+    s = chunk_pool_create(&w->pool, threads);
+    if (s == DMMP_OK) s = create_columns(w, &o);
     if (s != DMMP_OK) {
         dmmp_fail_prefix(s, "%s", path);
         dataset_writer_abort(w);
@@ -376,6 +405,7 @@ static dmmp_status write_side_table(dataset_writer *w, const char *group, field_
     int *fields = malloc((size_t)(w->schema.n_fields + 1) * sizeof *fields);
     if (!fields) return dmmp_fail(DMMP_ENOMEM, "dataset writer: out of memory");
     int width = side_columns(w, side, fields);
+    int32_t *zeros = NULL;
     dmmp_status s = DMMP_OK;
     if (n_rows < 0 || (n_rows > 0 && width > 0 && !table)) {
         s = dmmp_fail(DMMP_EINVAL, "/%s/sparse: %lld rows with no table", group, (long long)n_rows);
@@ -392,12 +422,25 @@ static dmmp_status write_side_table(dataset_writer *w, const char *group, field_
             int col = w->single_col[fields[c]];
             if (id > w->max_id[col]) w->max_id[col] = id;
         }
+    /* A side without single-valued fields still gets its n_rows x 1 table
+     * (all "unknown"), the shape readers expect. */
+    if (width == 0 && n_rows > 0) {
+        zeros = calloc((size_t)n_rows, sizeof *zeros);
+        if (!zeros) {
+            s = dmmp_fail(DMMP_ENOMEM, "/%s/sparse: out of memory", group);
+            goto out;
+        }
+        table = zeros;
+    }
+    s = chunk_pool_drain(w->pool);
+    if (s != DMMP_OK) goto out;
     hid_t g;
     s = h5_create_group(w->file, group, &g);
     if (s != DMMP_OK) goto out;
     s = h5_write_array(g, "sparse", H5T_NATIVE_INT32, n_rows, width > 0 ? width : 1, table);
     H5Gclose(g);
 out:
+    free(zeros);
     free(fields);
     return s;
 }
@@ -438,6 +481,7 @@ dmmp_status dataset_writer_write_users_multi(dataset_writer *w, int field, int64
         if (indices[j] < 0) return dmmp_fail(DMMP_EINVAL, "/users/multi/%s: negative id %d", name, indices[j]);
         if (indices[j] > m->max_id) m->max_id = indices[j];
     }
+    DMMP_TRY(chunk_pool_drain(w->pool));
     hid_t users = H5Gopen2(w->file, "users", H5P_DEFAULT);
     if (users < 0) return dmmp_fail(DMMP_EIO, "/users: cannot open group");
     hid_t multi = H5Lexists(users, "multi", H5P_DEFAULT) > 0 ? H5Gopen2(users, "multi", H5P_DEFAULT) : -1;
@@ -454,7 +498,14 @@ dmmp_status dataset_writer_write_users_multi(dataset_writer *w, int field, int64
     return s;
 }
 
-int64_t dataset_writer_file(dataset_writer *w) { return (int64_t)w->file; }
+int64_t dataset_writer_file(dataset_writer *w)
+{
+    /* A failure leaves the pool broken, so the next append or commit reports it. */
+    (void)chunk_pool_drain(w->pool);
+    return (int64_t)w->file;
+}
+
+void dataset_writer_attach(dataset_writer *w, h5_column *c) { h5_column_use_pool(c, w->pool); }
 
 static dmmp_status check_vocab(const dataset_writer *w)
 {
@@ -540,6 +591,7 @@ static dmmp_status finish_file(dataset_writer *w)
         DMMP_TRY(h5_column_close(&w->multi[k].indices));
         DMMP_TRY(h5_column_close(&w->multi[k].weights));
     }
+    DMMP_TRY(chunk_pool_drain(w->pool));
     DMMP_TRY(write_fields(w));
     if (w->n_items < 0) w->n_items = w->max_item + 1;
     if (w->n_users < 0) w->n_users = w->max_user + 1;

@@ -12,6 +12,8 @@
 
 #include "core/status.h"
 
+typedef struct h5_column h5_column;
+
 #define DATASET_FORMAT_VERSION 1
 #define DATASET_NAME_LEN 64
 
@@ -72,7 +74,9 @@ typedef struct dataset_writer_options {
     int deflate;        /* 0 (off) .. 9; 1-4 keeps synth and import fast */
 } dataset_writer_options;
 
-/* dataset_writer_open with explicit storage options (NULL: defaults). */
+/* dataset_writer_open with explicit storage options (NULL: defaults). Chunks
+ * are compressed on OpenMP's maximum number of threads; the file's bytes do
+ * not depend on it. */
 dmmp_status dataset_writer_open_opts(dataset_writer **out, const char *path, const dataset_schema *schema,
                                      const char *name, const char *source, const dataset_writer_options *opts);
 
@@ -96,8 +100,16 @@ dmmp_status dataset_writer_write_users(dataset_writer *w, int64_t n_users, const
 dmmp_status dataset_writer_write_users_multi(dataset_writer *w, int field, int64_t n_users, const int64_t *offsets,
                                              const int32_t *indices, const float *weights);
 
-/* The open HDF5 file id (hid_t as int64_t), for extra groups such as /truth. */
+/* The open HDF5 file id (hid_t as int64_t), for extra groups such as /truth.
+ * Writes every chunk still in flight first, so the caller's own writes land
+ * in the same order whatever the thread count (a failure is reported by the
+ * next append or commit). */
 int64_t dataset_writer_file(dataset_writer *w);
+
+/* Makes an extra column of the file (such as /truth/p_click, created under
+ * dataset_writer_file) compress and write its chunks with the writer's
+ * threads and in the writer's order; close it before commit. */
+void dataset_writer_attach(dataset_writer *w, h5_column *c);
 
 /* Flushes, writes the attributes (format_version, name, n_samples, n_users,
  * n_items, source, created_with), closes and renames into place; frees w. */

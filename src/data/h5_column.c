@@ -43,10 +43,13 @@ dmmp_status h5_column_create(h5_column *c, hid_t loc, const char *name, hid_t me
     memset(c, 0, sizeof *c);
     c->dset = H5I_INVALID_HID;
     snprintf(c->path, sizeof c->path, "%s", name);
-    if (width < 1 || chunk_rows < 1)
-        return dmmp_fail(DMMP_EINVAL, "dataset %s: width %lld and chunk rows %lld must be >= 1", name,
+    if (width < 0 || chunk_rows < 1)
+        return dmmp_fail(DMMP_EINVAL, "dataset %s: width %lld must be >= 0 and chunk rows %lld >= 1", name,
                          (long long)width, (long long)chunk_rows);
-    int rank = width == 1 ? 1 : 2;
+    /* The rank comes from the caller's intent, never from the column count:
+     * a one-column matrix must stay rank 2. */
+    int rank = width == 0 ? 1 : 2;
+    if (width == 0) width = 1;
     hsize_t dims[2] = {0, (hsize_t)width};
     hsize_t maxdims[2] = {H5S_UNLIMITED, (hsize_t)width};
     hsize_t chunk[2] = {(hsize_t)chunk_rows, (hsize_t)width};
@@ -74,6 +77,8 @@ dmmp_status h5_column_create(h5_column *c, hid_t loc, const char *name, hid_t me
     c->mem_type = mem_type;
     c->elem_size = H5Tget_size(mem_type);
     c->width = width;
+    c->rank = rank;
+    c->level = deflate > 0 ? deflate : 0;
     c->chunk_rows = chunk_rows;
     s = mem_alloc((void **)&c->buf, (size_t)(chunk_rows * width) * c->elem_size, name);
     if (s != DMMP_OK) {
@@ -90,7 +95,7 @@ out:
 static dmmp_status write_rows(h5_column *c, int64_t at, const void *src, int64_t n)
 {
     if (n == 0) return DMMP_OK;
-    int rank = c->width == 1 ? 1 : 2;
+    int rank = c->rank;
     hsize_t newdims[2] = {(hsize_t)(at + n), (hsize_t)c->width};
     if (H5Dset_extent(c->dset, newdims) < 0)
         return dmmp_fail(DMMP_EIO, "dataset %s: cannot extend to %lld rows", c->path, (long long)(at + n));
@@ -107,9 +112,60 @@ static dmmp_status write_rows(h5_column *c, int64_t at, const void *src, int64_t
     return s;
 }
 
+void h5_column_use_pool(h5_column *c, chunk_pool *pool)
+{
+    if (H5Tget_order(c->mem_type) != H5T_ORDER_LE) return;
+    c->pool = pool;
+}
+
+/* Pool mode: queues the chunk that starts at row `at` from src (rows of it
+ * present; an edge chunk is padded with zeros, as HDF5 stores it). */
+static dmmp_status queue_chunk(h5_column *c, int64_t at, const void *src, int64_t rows)
+{
+    size_t row_bytes = (size_t)c->width * c->elem_size;
+    size_t bytes = (size_t)c->chunk_rows * row_bytes;
+    if (rows < c->chunk_rows) {
+        if (src != c->buf) memcpy(c->buf, src, (size_t)rows * row_bytes);
+        memset(c->buf + (size_t)rows * row_bytes, 0, bytes - (size_t)rows * row_bytes);
+        src = c->buf;
+    }
+    chunk_target t = {c->dset, c->rank, {(hsize_t)(at + rows), (hsize_t)c->width}, {(hsize_t)at, 0},
+                      c->elem_size, c->level, c->path};
+    return chunk_pool_submit(c->pool, &t, src, bytes);
+}
+
+static dmmp_status append_pooled(h5_column *c, const unsigned char *src, int64_t n)
+{
+    size_t row_bytes = (size_t)c->width * c->elem_size;
+    if (n > 0) c->buf_queued = 0;
+    while (n > 0) {
+        if (c->buffered == 0 && n >= c->chunk_rows) {
+            /* A whole chunk straight from the caller's memory: the pool copies it. */
+            DMMP_TRY(queue_chunk(c, c->rows, src, c->chunk_rows));
+            c->rows += c->chunk_rows;
+            src += (size_t)c->chunk_rows * row_bytes;
+            n -= c->chunk_rows;
+            continue;
+        }
+        int64_t take = c->chunk_rows - c->buffered;
+        if (take > n) take = n;
+        memcpy(c->buf + (size_t)c->buffered * row_bytes, src, (size_t)take * row_bytes);
+        c->buffered += take;
+        c->rows += take;
+        src += (size_t)take * row_bytes;
+        n -= take;
+        if (c->buffered == c->chunk_rows) {
+            DMMP_TRY(queue_chunk(c, c->rows - c->chunk_rows, c->buf, c->chunk_rows));
+            c->buffered = 0;
+        }
+    }
+    return DMMP_OK;
+}
+
 dmmp_status h5_column_append(h5_column *c, const void *rows, int64_t n)
 {
     const unsigned char *src = rows;
+    if (c->pool) return append_pooled(c, src, n);
     size_t row_bytes = (size_t)c->width * c->elem_size;
     while (n > 0) {
         if (c->buffered == 0 && n >= c->chunk_rows && c->rows % c->chunk_rows == 0) {
@@ -135,6 +191,15 @@ dmmp_status h5_column_append(h5_column *c, const void *rows, int64_t n)
 
 dmmp_status h5_column_flush(h5_column *c)
 {
+    if (c->pool) {
+        /* The partial chunk stays in buf: later appends complete it and
+         * queue it again, overwriting this edge version. */
+        if (c->buffered > 0 && !c->buf_queued) {
+            DMMP_TRY(queue_chunk(c, c->rows - c->buffered, c->buf, c->buffered));
+            c->buf_queued = 1;
+        }
+        return chunk_pool_drain(c->pool);
+    }
     if (c->buffered == 0) return DMMP_OK;
     DMMP_TRY(write_rows(c, c->rows - c->buffered, c->buf, c->buffered));
     c->buffered = 0;

@@ -1,7 +1,9 @@
 /* An extendible, chunked, compressed HDF5 dataset that grows by appending
  * rows: the building block of the dataset writer and of /truth.
  *
- * Rows are `width` elements of one type (width 1: a 1-D dataset). Appends are
+ * Rows are `width` elements of one type: width 0 makes a vector (rank 1, one
+ * element a row), width >= 1 a matrix (rank 2, even with one column, so an
+ * N x 1 table reads back as the N x D the layout promises). Appends are
  * buffered until a whole chunk is full and written as one hyperslab, so every
  * chunk is compressed once and the file never needs rewriting; close flushes
  * the last partial chunk. Object times are off so equal inputs give equal
@@ -13,28 +15,41 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "data/chunk_pool.h"
 
 typedef struct h5_column {
     hid_t dset;
     hid_t mem_type;
     size_t elem_size;
-    int64_t width;      /* elements per row */
+    int64_t width;      /* elements per row (1 for a vector) */
+    int rank;           /* 1: vector, 2: matrix */
     int64_t chunk_rows; /* rows per HDF5 chunk and per buffered write */
     int64_t rows;       /* rows appended so far (written + buffered) */
     int64_t buffered;   /* rows waiting in buf */
     unsigned char *buf; /* chunk_rows * width * elem_size bytes */
     char path[256];     /* for error messages */
+    int level;          /* deflate level (0: no filters) */
+    chunk_pool *pool;   /* NULL: written by H5Dwrite on the calling thread */
+    int buf_queued;     /* pool mode: the partial chunk in buf is already queued */
 } h5_column;
 
 /* Creates dataset `name` under loc (type: H5T_NATIVE_*; stored as its
- * little-endian standard equivalent); deflate 0 disables compression. */
+ * little-endian standard equivalent): width 0 a vector, width >= 1 a matrix of
+ * width columns; deflate 0 disables compression. */
 dmmp_status h5_column_create(h5_column *c, hid_t loc, const char *name, hid_t mem_type, int64_t width,
                              int64_t chunk_rows, int deflate);
+
+/* Sends c's chunks through pool from now on (compressed on its threads,
+ * written in order by chunk_pool_submit/drain); buf then always holds the
+ * rows of the current chunk from its start. No-op on a big-endian host,
+ * where stored bytes differ from memory. Call before the first append. */
+void h5_column_use_pool(h5_column *c, chunk_pool *pool);
 
 /* Appends n rows (n * width elements). */
 dmmp_status h5_column_append(h5_column *c, const void *rows, int64_t n);
 
-/* Writes the buffered rows (the file's extent then equals c->rows). */
+/* Writes the buffered rows (the file's extent then equals c->rows); in pool
+ * mode it drains the whole pool. */
 dmmp_status h5_column_flush(h5_column *c);
 
 /* Flushes and closes; safe on a zeroed or already closed column. */

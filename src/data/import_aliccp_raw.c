@@ -66,6 +66,8 @@ typedef struct raw_importer {
     int64_t *rec_off;
     int32_t *rec_n; /* -1: not (yet) found in the common file */
     aliccp_entries store;
+    int32_t *store_idx; /* per stored entry: its vocabulary index once known, else 0 */
+    int64_t store_idx_cap;
     int64_t train_rows_seen;
     int64_t dup_single;
     /* the multi-valued user fields of each user's first training row:
@@ -198,7 +200,14 @@ static dmmp_status merge_common(raw_importer *im, const char *file, int is_test)
                 st->v = v;
                 st->cap = cap;
             }
+            if (st->cap > im->store_idx_cap) {
+                int32_t *idx = realloc(im->store_idx, (size_t)st->cap * sizeof *idx);
+                if (!idx) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory holding common features", file);
+                im->store_idx = idx;
+                im->store_idx_cap = st->cap;
+            }
             memcpy(st->v + st->n, o->entries.v + c->entry_off, (size_t)c->n_entries * sizeof *st->v);
+            memset(im->store_idx + st->n, 0, (size_t)c->n_entries * sizeof *im->store_idx);
             im->rec_off[rec] = st->n;
             im->rec_n[rec] = c->n_entries;
             st->n += c->n_entries;
@@ -208,8 +217,13 @@ static dmmp_status merge_common(raw_importer *im, const char *file, int is_test)
 }
 
 /* Adds one entry to the row being built; single-valued fields keep their
- * first value (a repeated one is counted). */
-static dmmp_status add_entry(raw_importer *im, const aliccp_entry *e, int train, int32_t *sparse, uint8_t *have)
+ * first value (a repeated one is counted). known, when not NULL, caches the
+ * entry's index across the many samples that share a common record: an index
+ * once assigned never changes, so a non-zero one skips the hash table, and
+ * 0 (not yet seen) is looked up again; the vocabularies see the same
+ * insertions in the same order either way. */
+static dmmp_status add_entry(raw_importer *im, const aliccp_entry *e, int train, int32_t *sparse, uint8_t *have,
+                             int32_t *known)
 {
     int f = e->field, col = im->column[f];
     int multi = aliccp_fields[f].multi;
@@ -217,9 +231,12 @@ static dmmp_status add_entry(raw_importer *im, const aliccp_entry *e, int train,
         im->dup_single++;
         return DMMP_OK;
     }
-    int32_t idx;
-    if (train) DMMP_TRY(vocab_insert(im->vocabs[f], e->feature_id, &idx));
-    else idx = vocab_lookup(im->vocabs[f], e->feature_id);
+    int32_t idx = known ? *known : 0;
+    if (!idx) {
+        if (train) DMMP_TRY(vocab_insert(im->vocabs[f], e->feature_id, &idx));
+        else idx = vocab_lookup(im->vocabs[f], e->feature_id);
+        if (known) *known = idx;
+    }
     if (multi) return row_block_push_multi(&im->rows, col, idx, e->value);
     have[col] = 1;
     sparse[col] = idx;
@@ -289,13 +306,37 @@ static dmmp_status write_user_bags(raw_importer *im, int64_t n_users)
     return s;
 }
 
+/* Starts loading what row j of o will touch: its common record (entries and
+ * cached indices, a random place in a store of many MB) and the vocabulary
+ * slots of its own entries. The merge is one thread walking big tables, so
+ * issuing these a row early hides most of its cache misses. */
+static int32_t prefetch_row(const raw_importer *im, const range_out *o, int64_t j)
+{
+    const skel_row *sr = &o->skel[j];
+    int32_t rec = vocab_lookup(im->needed, sr->s.common_key);
+    if (rec && im->rec_n[rec] > 0) {
+        const char *e = (const char *)(im->store.v + im->rec_off[rec]);
+        size_t bytes = (size_t)im->rec_n[rec] * sizeof *im->store.v;
+        for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(e + b);
+        __builtin_prefetch(im->store_idx + im->rec_off[rec]);
+    }
+    for (int32_t k = 0; k < sr->s.n_entries; k++) {
+        const aliccp_entry *en = &o->entries.v[sr->entry_off + k];
+        vocab_prefetch(im->vocabs[en->field], en->feature_id);
+    }
+    return rec;
+}
+
 static dmmp_status merge_samples(raw_importer *im, const char *file, int is_test)
 {
     for (int i = 0; i < im->n_ranges; i++) {
         const range_out *o = &im->outs[i];
+        int32_t next_rec = o->n > 0 ? prefetch_row(im, o, 0) : 0;
         for (int64_t j = 0; j < o->n; j++) {
             const skel_row *sr = &o->skel[j];
-            int32_t rec = vocab_lookup(im->needed, sr->s.common_key);
+            int32_t rec = next_rec;
+            if (j + 2 < o->n) vocab_prefetch(im->needed, o->skel[j + 2].s.common_key);
+            if (j + 1 < o->n) next_rec = prefetch_row(im, o, j + 1);
             if (!rec || im->rec_n[rec] < 0) {
                 text_loc loc = {file, sr->line, sr->line_start};
                 const char *at = sr->line_start + sr->s.common_key_col - 1;
@@ -318,9 +359,11 @@ static dmmp_status merge_samples(raw_importer *im, const char *file, int is_test
             b->conversion[r] = sr->s.conversion;
             b->split[r] = split;
             for (int32_t k = 0; k < sr->s.n_entries; k++)
-                DMMP_TRY(add_entry(im, &o->entries.v[sr->entry_off + k], train, sparse, have));
+                DMMP_TRY(add_entry(im, &o->entries.v[sr->entry_off + k], train, sparse, have, NULL));
             const aliccp_entry *ce = im->store.v + im->rec_off[rec];
-            for (int32_t k = 0; k < im->rec_n[rec]; k++) DMMP_TRY(add_entry(im, &ce[k], train, sparse, have));
+            int32_t *known = im->store_idx + im->rec_off[rec];
+            for (int32_t k = 0; k < im->rec_n[rec]; k++)
+                DMMP_TRY(add_entry(im, &ce[k], train, sparse, have, &known[k]));
             b->user[r] = sparse[0];            /* field 101 */
             b->item[r] = sparse[N_USER_SINGLE]; /* field 205 */
             if (train) {
@@ -433,6 +476,7 @@ dmmp_status import_aliccp_raw(const aliccp_raw_paths *paths, const import_option
     free(im->bag_idx);
     free(im->bag_wt);
     aliccp_entries_free(&im->store);
+    free(im->store_idx);
     for (int i = 0; i < LINE_MAX_RANGES; i++) {
         aliccp_entries_free(&im->outs[i].entries);
         free(im->outs[i].skel);

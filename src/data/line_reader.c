@@ -40,11 +40,15 @@ dmmp_status line_reader_open(line_reader **out, const char *path, size_t block_b
 {
     *out = NULL;
     int fd = open(path, O_RDONLY);
-    if (fd < 0) return dmmp_fail(DMMP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    /* A path that names no readable file is bad input (exit status 2), not
+     * an I/O failure while working. */
+    if (fd < 0)
+        return dmmp_fail(errno == ENOENT || errno == ENOTDIR || errno == EACCES ? DMMP_EINVAL : DMMP_EIO,
+                         "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        return dmmp_fail(DMMP_EIO, "%s: not a regular file", path);
+        return dmmp_fail(DMMP_EINVAL, "%s: not a regular file", path);
     }
     line_reader *r = calloc(1, sizeof *r);
     if (block_bytes < 4096) block_bytes = 4096;

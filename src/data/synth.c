@@ -527,8 +527,12 @@ dmmp_status synth_generate(const synth_config *c, const char *path, synth_summar
     memset(&p_click, 0, sizeof p_click);
     memset(&p_conv, 0, sizeof p_conv);
     s = h5_create_group((hid_t)dataset_writer_file(dw), "truth", &truth);
-    if (s == DMMP_OK) s = h5_column_create(&p_click, truth, "p_click", H5T_NATIVE_FLOAT, 1, c->chunk_rows, 1);
-    if (s == DMMP_OK) s = h5_column_create(&p_conv, truth, "p_conv", H5T_NATIVE_FLOAT, 1, c->chunk_rows, 1);
+    if (s == DMMP_OK) s = h5_column_create(&p_click, truth, "p_click", H5T_NATIVE_FLOAT, 0, c->chunk_rows, 1);
+    if (s == DMMP_OK) s = h5_column_create(&p_conv, truth, "p_conv", H5T_NATIVE_FLOAT, 0, c->chunk_rows, 1);
+    if (s == DMMP_OK) {
+        dataset_writer_attach(dw, &p_click);
+        dataset_writer_attach(dw, &p_conv);
+    }
     if (s == DMMP_OK) s = stream_samples(c, &t, dw, &p_click, &p_conv, &sum);
     if (s == DMMP_OK) s = h5_column_close(&p_click);
     if (s == DMMP_OK) s = h5_column_close(&p_conv);

@@ -30,6 +30,10 @@ dmmp_status vocab_insert(vocab *v, uint64_t id, int32_t *index);
 /* Index of id, or 0 when the id was never inserted (val/test splits). */
 int32_t vocab_lookup(const vocab *v, uint64_t id);
 
+/* Hints that id will be inserted or looked up soon (starts loading its slot
+ * into the cache); changes nothing. */
+void vocab_prefetch(const vocab *v, uint64_t id);
+
 /* Number of indices including the reserved 0 (buckets + 1 when hashed). */
 int64_t vocab_size(const vocab *v);
 

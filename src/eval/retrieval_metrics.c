@@ -129,8 +129,8 @@ double retrieval_accum_mean(const retrieval_accum *acc, retrieval_metric metric,
 const char *retrieval_metric_name(retrieval_metric metric)
 {
     static const char *const names[RM_COUNT] = {
-        "recall_click", "ndcg_click", "hitrate_click", "recall_buy",
-        "ndcg_buy",     "hitrate_buy", "clickbait",    "expected_conversions",
+        "click_recall",    "click_ndcg",    "hitrate",   "purchase_recall",
+        "purchase_ndcg",   "purchase_hitrate", "clickbait", "exp_conversions",
     };
     return metric >= 0 && metric < RM_COUNT ? names[metric] : "unknown";
 }

@@ -71,7 +71,7 @@ dmmp_status retrieval_accum_add(retrieval_accum *acc, const int32_t *topk, int l
 /* Mean of metric at ks[k_index] over the users that entered it; NAN when none did. */
 double retrieval_accum_mean(const retrieval_accum *acc, retrieval_metric metric, int k_index);
 
-/* Short name, e.g. "recall_click". */
+/* Documented metric name without "@K", e.g. "click_recall" (report and plot read these). */
 const char *retrieval_metric_name(retrieval_metric metric);
 
 #endif

@@ -113,30 +113,35 @@ static const int32_t *id_column(features *f, const batch_side *bs, int col, int 
     return f->ids;
 }
 
-dmmp_status features_forward(features *f, const batch *b)
+dmmp_status features_forward_view(features *f, const batch *b, feature_view_id view)
 {
     if (b->n < 1 || b->n > f->max_batch)
         return dmmp_fail(DMMP_EINVAL, "features: batch of %d rows outside [1, %d]", b->n, f->max_batch);
-    for (int v = 0; v < VIEW_COUNT; v++) {
-        feature_view *fv = &f->view[v];
-        for (int k = 0; k < fv->n_slots; k++) {
-            const feature_slot *sl = &fv->slots[k];
-            float *out = fv->x + sl->offset;
-            if (sl->table < 0) {
-                for (int i = 0; i < b->n; i++)
-                    memcpy(out + (size_t)i * fv->width, b->dense + (size_t)i * b->n_dense, (size_t)f->n_dense * sizeof(float));
-                continue;
-            }
-            const embedding_table *t = &f->tables[sl->table].emb;
-            if (sl->multi) {
-                const batch_multi *m = &b->multi[sl->source];
-                DMMP_TRY(embedding_forward_bag(t, m->offsets, m->indices, m->weights, b->n, f->pool, out, fv->width));
-            } else {
-                DMMP_TRY(embedding_forward_single(t, id_column(f, &b->side[sl->side], sl->source, b->n), b->n, out,
-                                                  fv->width));
-            }
+    if (view < 0 || view >= VIEW_COUNT) return dmmp_fail(DMMP_EINVAL, "features: unknown view %d", (int)view);
+    feature_view *fv = &f->view[view];
+    for (int k = 0; k < fv->n_slots; k++) {
+        const feature_slot *sl = &fv->slots[k];
+        float *out = fv->x + sl->offset;
+        if (sl->table < 0) {
+            for (int i = 0; i < b->n; i++)
+                memcpy(out + (size_t)i * fv->width, b->dense + (size_t)i * b->n_dense, (size_t)f->n_dense * sizeof(float));
+            continue;
+        }
+        const embedding_table *t = &f->tables[sl->table].emb;
+        if (sl->multi) {
+            const batch_multi *m = &b->multi[sl->source];
+            DMMP_TRY(embedding_forward_bag(t, m->offsets, m->indices, m->weights, b->n, f->pool, out, fv->width));
+        } else {
+            DMMP_TRY(embedding_forward_single(t, id_column(f, &b->side[sl->side], sl->source, b->n), b->n, out,
+                                              fv->width));
         }
     }
+    return DMMP_OK;
+}
+
+dmmp_status features_forward(features *f, const batch *b)
+{
+    for (int v = 0; v < VIEW_COUNT; v++) DMMP_TRY(features_forward_view(f, b, (feature_view_id)v));
     return DMMP_OK;
 }
 

@@ -74,6 +74,10 @@ dmmp_status features_init(features *f, const dataset_schema *schema, const featu
 /* Fills every used view's x from batch b. */
 dmmp_status features_forward(features *f, const batch *b);
 
+/* Fills one view's x from b (an unused view is left empty); b needs only the
+ * sides that view reads, e.g. the item corpus for VIEW_ITEM. */
+dmmp_status features_forward_view(features *f, const batch *b, feature_view_id view);
+
 /* Sparse gradients of every table from the views' input gradients (dx of an
  * unused view may be NULL). */
 dmmp_status features_backward(features *f, const batch *b, const float *const dx[VIEW_COUNT]);

@@ -153,8 +153,9 @@ static dmmp_status parse_string(const config_key *k, char *out, const char *text
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)text[i];
         if (iscntrl(ch)) return bad_value(k, text, where, "contains a control character");
-        /* libinih would cut the value at an inline comment " ;". */
-        if (ch == ';' && i > 0 && isspace((unsigned char)text[i - 1]))
+        /* libinih would cut the value at an inline comment " ;"; a leading
+         * ';' becomes one too once config_to_ini writes "key = ;...". */
+        if (ch == ';' && (i == 0 || isspace((unsigned char)text[i - 1])))
             return bad_value(k, text, where, "' ;' starts a comment in INI files");
     }
     if (n > 0 && (isspace((unsigned char)text[0]) || isspace((unsigned char)text[n - 1])))

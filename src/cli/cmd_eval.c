@@ -1,0 +1,221 @@
+/* dmmp eval and dmmp retrieve: evaluate a trained run on a dataset split, and
+ * show one user's top items. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "data/dataset.h"
+#include "eval/eval_run.h"
+#include "eval/retrieve_user.h"
+#include "train/results.h"
+#include "train/trainer.h"
+
+static const char eval_help[] =
+    "usage: dmmp eval --run DIR --data F.h5 [--split test] [--which checkpoint|last]\n"
+    "\n"
+    "Evaluates the model saved in DIR (DIR/checkpoint.h5, the best epoch, or\n"
+    "DIR/last.h5) on one split of F.h5 and prints every metric that applies:\n"
+    "  ranking:   auc_ctr, gauc_ctr, logloss_ctr, auc_cvr (clicked impressions),\n"
+    "             auc_ctcvr, logloss_ctcvr (no cvr/ctcvr for two_tower); dmmp\n"
+    "             also its teacher's, as teacher_auc_ctr, ...\n"
+    "  retrieval: per K of eval.topk, over the users with a click in the split,\n"
+    "             click_recall@K, purchase_recall@K, click_ndcg@K, purchase_ndcg@K,\n"
+    "             hitrate@K; on synthetic data clickbait@K and exp_conversions@K.\n"
+    "             teacher_only scores every (user, item) pair (an upper bound; a\n"
+    "             fixed sample of 2000 users when users x items > 5e7, or\n"
+    "             eval.max_users).\n"
+    "The metrics are also stored in DIR/results.h5 under /eval/<split>.\n"
+    "Exit: 0 done, 1 failure while working, 2 bad usage, missing run or data,\n"
+    "or a dataset other than the one the run was trained on.\n";
+
+static const char retrieve_help[] =
+    "usage: dmmp retrieve --run DIR --data F.h5 --user U [--k 10] [--which checkpoint|last]\n"
+    "\n"
+    "Prints the k items the model of DIR retrieves for user index U from the\n"
+    "whole corpus of F.h5, best first, with their scores and item fields; for\n"
+    "dmmp also the user's preference gate weights (w_c, w_v); on synthetic data\n"
+    "each item's true pCTR and pCVR (default context) and its bait flag.\n"
+    "Exit: 0 done, 1 failure while working, 2 bad usage or input.\n";
+
+typedef struct run_args {
+    const char *run, *data, *split, *which;
+    long long user, k;
+} run_args;
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Parses the options both commands share; 0 ok, 2 bad usage, -1 help printed. */
+static int parse_args(const char *cmd, const char *help, int argc, char **argv, run_args *a, int retrieve)
+{
+    memset(a, 0, sizeof *a);
+    a->split = "test";
+    a->which = "checkpoint";
+    a->user = -1;
+    a->k = 10;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+            fputs(help, stdout);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "dmmp %s: %s needs a value (see --help)\n", cmd, o);
+            return 2;
+        }
+        const char *v = argv[++i];
+        char *end = NULL;
+        if (!strcmp(o, "--run")) a->run = v;
+        else if (!strcmp(o, "--data")) a->data = v;
+        else if (!strcmp(o, "--which")) a->which = v;
+        else if (!strcmp(o, "--split") && !retrieve) a->split = v;
+        else if ((!strcmp(o, "--user") || !strcmp(o, "--k")) && retrieve) {
+            long long x = strtoll(v, &end, 10);
+            if (!*v || *end) {
+                fprintf(stderr, "dmmp %s: %s '%s' is not an integer\n", cmd, o, v);
+                return 2;
+            }
+            if (!strcmp(o, "--user")) a->user = x;
+            else a->k = x;
+        } else {
+            fprintf(stderr, "dmmp %s: unknown option '%s' (see --help)\n", cmd, o);
+            return 2;
+        }
+    }
+    if (!a->run || !a->data || (retrieve && a->user < 0)) {
+        fprintf(stderr, "dmmp %s: --run, --data%s are required (see --help)\n", cmd, retrieve ? " and --user" : "");
+        return 2;
+    }
+    if (strcmp(a->which, "checkpoint") && strcmp(a->which, "last")) {
+        fprintf(stderr, "dmmp %s: --which '%s': expected checkpoint or last\n", cmd, a->which);
+        return 2;
+    }
+    if (retrieve && (a->k < 1 || a->k > 100000)) {
+        fprintf(stderr, "dmmp %s: --k %lld outside 1..100000\n", cmd, a->k);
+        return 2;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.h5", a->run, a->which);
+    if (!file_exists(path)) {
+        fprintf(stderr, "dmmp %s: no run in '%s' (%s is missing)\n", cmd, a->run, path);
+        return 2;
+    }
+    if (!file_exists(a->data)) {
+        fprintf(stderr, "dmmp %s: dataset '%s' not found\n", cmd, a->data);
+        return 2;
+    }
+    return 0;
+}
+
+/* Opens the dataset and loads the run for it; exit code or 0. */
+static int open_run(const char *cmd, const run_args *a, dataset **d, run_handle *h)
+{
+    dmmp_status s = dataset_open(d, a->data);
+    if (s != DMMP_OK) return cli_report_error(cmd, s == DMMP_EIO ? DMMP_EFORMAT : s);
+    s = run_load(a->run, a->which, *d, h);
+    if (s != DMMP_OK) {
+        /* a run that cannot take this dataset is bad input, not a failure */
+        int code = cli_report_error(cmd, s == DMMP_ENOMEM || s == DMMP_EDNNL ? s : DMMP_EFORMAT);
+        dataset_close(*d);
+        return code;
+    }
+    return 0;
+}
+
+/* Adds the metrics to DIR/results.h5 (a new record when the run has none). */
+static dmmp_status store_metrics(const char *dir, const eval_metrics *l, data_split split)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.h5", dir);
+    run_results r;
+    dmmp_status s = file_exists(path) ? results_load(&r, path) : results_init(&r);
+    if (s != DMMP_OK) return s;
+    s = eval_store(l, split, &r);
+    if (s == DMMP_OK) s = results_save(&r, path);
+    results_free(&r);
+    return s;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    run_args a;
+    int rc = parse_args("eval", eval_help, argc, argv, &a, 0);
+    if (rc) return rc < 0 ? 0 : rc;
+    data_split split;
+    if (eval_split_parse(a.split, &split) != DMMP_OK) return cli_report_error("eval", DMMP_EINVAL);
+    dataset *d = NULL;
+    run_handle h;
+    memset(&h, 0, sizeof h);
+    if ((rc = open_run("eval", &a, &d, &h))) return rc;
+    eval_metrics m;
+    eval_metrics_init(&m);
+    dmmp_status s = eval_all(&h.model, &h.feat, d, split, &h.cfg.eval, &m);
+    if (s == DMMP_OK) {
+        char title[512];
+        snprintf(title, sizeof title, "%s (%s, seed %llu, %s.h5) on %s, split %s", h.variant,
+                 h.cfg.model.kind == CONFIG_MODEL_TEACHER_ONLY ? "teacher_only" : "towers",
+                 (unsigned long long)h.seed, a.which, dataset_name(d), a.split);
+        eval_metrics_print(&m, title, stdout);
+        s = store_metrics(a.run, &m, split);
+        if (s == DMMP_OK) printf("stored in %s/results.h5 under /eval/%s\n", a.run, a.split);
+    }
+    rc = s == DMMP_OK ? 0 : cli_report_error("eval", s);
+    eval_metrics_free(&m);
+    run_close(&h);
+    dataset_close(d);
+    return rc;
+}
+
+/* Prints the item-side fields of item (names from the schema). */
+static void print_item_fields(const dataset *d, const int32_t *table, int nf, const int *fields, int32_t item)
+{
+    const dataset_schema *sc = dataset_get_schema(d);
+    for (int c = 0; c < nf; c++)
+        printf("%s%s=%d", c ? " " : "", sc->fields[fields[c]].name, table[(size_t)item * nf + c]);
+}
+
+int cmd_retrieve(int argc, char **argv)
+{
+    run_args a;
+    int rc = parse_args("retrieve", retrieve_help, argc, argv, &a, 1);
+    if (rc) return rc < 0 ? 0 : rc;
+    dataset *d = NULL;
+    run_handle h;
+    memset(&h, 0, sizeof h);
+    if ((rc = open_run("retrieve", &a, &d, &h))) return rc;
+    retrieved r;
+    dmmp_status s = retrieve_user(&h.model, &h.feat, d, a.user, (int)a.k, &r);
+    int nf = dataset_side_fields(d, SIDE_ITEM, NULL);
+    int *fields = malloc(sizeof(int) * (size_t)(nf + 1));
+    int32_t *table = malloc(sizeof(int32_t) * (size_t)(dataset_n_items(d) + 1) * (size_t)(nf + 1));
+    if (s == DMMP_OK && (!fields || !table)) s = dmmp_fail(DMMP_ENOMEM, "retrieve: out of memory for the item table");
+    if (s == DMMP_OK) {
+        dataset_side_fields(d, SIDE_ITEM, fields);
+        s = nf ? dataset_read_items(d, table) : DMMP_OK;
+    }
+    if (s == DMMP_OK) {
+        printf("user %lld, top %lld of %lld items (%s)\n", a.user, a.k, (long long)dataset_n_items(d), h.variant);
+        if (r.has_gate) printf("preference gate: w_c = %.4f, w_v = %.4f\n", r.gate[0], r.gate[1]);
+        printf("%4s  %8s  %12s%s  fields\n", "rank", "item", "score", r.has_truth ? "  true_pctr  true_pcvr  bait" : "");
+        for (int i = 0; i < r.k && r.ids[i] >= 0; i++) {
+            printf("%4d  %8d  %12.6f", i + 1, r.ids[i], r.scores[i]);
+            if (r.has_truth) printf("  %9.5f  %9.5f  %4d", r.p_ctr[i], r.p_cvr[i], r.bait[i]);
+            printf("  ");
+            print_item_fields(d, table, nf, fields, r.ids[i]);
+            printf("\n");
+        }
+    }
+    rc = s == DMMP_OK ? 0 : cli_report_error("retrieve", s);
+    free(fields);
+    free(table);
+    retrieved_free(&r);
+    run_close(&h);
+    dataset_close(d);
+    return rc;
+}

@@ -1,0 +1,287 @@
+#include "eval/retrieval_eval.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/rng.h"
+#include "data/synth_truth.h"
+#include "eval/batch_gather.h"
+#include "eval/evaluate.h"
+#include "eval/retrieval_metrics.h"
+#include "eval/teacher_scores.h"
+#include "eval/topk_search.h"
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+dmmp_status retrieval_select_users(const relevance_sets *rel, const batch *queries, int64_t max_users,
+                                   int64_t **rows, int64_t *n_rows)
+{
+    *rows = malloc((size_t)(queries->n > 0 ? queries->n : 1) * sizeof **rows);
+    if (!*rows) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %d users", queries->n);
+    int64_t n = 0;
+    for (int q = 0; q < queries->n; q++) {
+        int64_t clicks;
+        if (queries->user[q] < 0 || queries->user[q] >= rel->n_users) continue;
+        relevance_clicked(rel, queries->user[q], &clicks);
+        if (clicks > 0) (*rows)[n++] = q;
+    }
+    if (max_users > 0 && n > max_users) {
+        /* A partial Fisher-Yates shuffle with a fixed seed: the same users for every run. */
+        rng r;
+        rng_stream(&r, RETRIEVAL_SAMPLE_SEED, 0);
+        for (int64_t i = 0; i < max_users; i++) {
+            int64_t j = i + (int64_t)rng_below(&r, (uint64_t)(n - i));
+            int64_t t = (*rows)[i];
+            (*rows)[i] = (*rows)[j];
+            (*rows)[j] = t;
+        }
+        n = max_users;
+        qsort(*rows, (size_t)n, sizeof **rows, cmp_i64);
+    }
+    *n_rows = n;
+    return DMMP_OK;
+}
+
+int64_t retrieval_user_cap(const model *m, const config_eval *ce, int64_t n_users, int64_t n_items)
+{
+    if (ce->max_users > 0) return ce->max_users;
+    if (m->has_student) return 0;
+    return (double)n_users * (double)n_items <= (double)RETRIEVAL_TEACHER_MAX_PAIRS ? 0 : RETRIEVAL_TEACHER_SAMPLE;
+}
+
+dmmp_status retrieval_item_vectors(model *m, features *f, const dataset *d, const batch *corpus, float **vectors)
+{
+    int rows = eval_batch_rows(m, f), dim = model_retrieval_dim(m);
+    batch tmp;
+    *vectors = malloc((size_t)(corpus->n > 0 ? corpus->n : 1) * (size_t)dim * sizeof(float));
+    if (!*vectors) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %d item vectors", corpus->n);
+    DMMP_TRY(batch_alloc(d, &tmp, rows));
+    dmmp_status s = DMMP_OK;
+    for (int64_t start = 0; s == DMMP_OK && start < corpus->n; start += rows) {
+        int n = corpus->n - start < rows ? (int)(corpus->n - start) : rows;
+        s = batch_slice(&tmp, corpus, start, n);
+        if (s == DMMP_OK) s = features_forward_view(f, &tmp, VIEW_ITEM);
+        if (s == DMMP_OK) s = model_item_vectors(m, f->view[VIEW_ITEM].x, n, *vectors + (size_t)start * dim);
+    }
+    batch_free(&tmp);
+    if (s != DMMP_OK) {
+        free(*vectors);
+        *vectors = NULL;
+    }
+    return s;
+}
+
+dmmp_status retrieval_queries(model *m, features *f, const batch *queries, const int64_t *rows, int n,
+                              batch *scratch, float *q)
+{
+    DMMP_TRY(batch_gather(scratch, queries, rows, n));
+    DMMP_TRY(features_forward_view(f, scratch, VIEW_USER));
+    return model_user_query(m, f->view[VIEW_USER].x, n, q);
+}
+
+/* What every user of one evaluation shares. */
+typedef struct retrieval_run {
+    const dataset *d;
+    relevance_sets rel;
+    batch queries, corpus;
+    int64_t *rows, n_rows;
+    int has_truth;
+    synth_world world;
+    retrieval_accum acc;
+    int kmax;
+    float *p_ctcvr; /* kmax: the true pCTR * pCVR per rank of the current user */
+} retrieval_run;
+
+static dmmp_status run_open(retrieval_run *r, const dataset *d, data_split split, const config_eval *ce, int batch_rows,
+                            int64_t cap)
+{
+    memset(r, 0, sizeof *r);
+    r->d = d;
+    if (ce->topk.n < 1 || ce->topk.n > RM_MAX_KS)
+        return dmmp_fail(DMMP_EINVAL, "eval.topk: %d cut-offs (1..%d allowed)", ce->topk.n, RM_MAX_KS);
+    DMMP_TRY(retrieval_accum_init(&r->acc, ce->topk.v, ce->topk.n));
+    for (int i = 0; i < ce->topk.n; i++)
+        if (ce->topk.v[i] > r->kmax) r->kmax = ce->topk.v[i];
+    r->p_ctcvr = malloc((size_t)r->kmax * sizeof(float));
+    if (!r->p_ctcvr) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for K = %d", r->kmax);
+    DMMP_TRY(relevance_build(&r->rel, d, split, batch_rows));
+    DMMP_TRY(batch_query_rows(d, split, &r->queries));
+    DMMP_TRY(batch_item_corpus(d, &r->corpus));
+    DMMP_TRY(retrieval_select_users(&r->rel, &r->queries, cap, &r->rows, &r->n_rows));
+    int64_t eligible = 0;
+    for (int q = 0; q < r->queries.n; q++) {
+        int64_t c;
+        relevance_clicked(&r->rel, r->queries.user[q], &c);
+        eligible += c > 0;
+    }
+    if (r->n_rows == 0) return dmmp_fail(DMMP_EINVAL, "%s: no user clicked in the split: no retrieval metrics", dataset_path(d));
+    if (r->n_rows < eligible)
+        log_info("retrieval: a fixed sample of %lld of the %lld users with a click (eval.max_users %d)",
+                 (long long)r->n_rows, (long long)eligible, ce->max_users);
+    else
+        log_info("retrieval: all %lld users with a click, %lld items", (long long)r->n_rows,
+                 (long long)r->corpus.n);
+    r->has_truth = dataset_has_truth(d);
+    if (r->has_truth) DMMP_TRY(synth_world_load(&r->world, d));
+    if (r->has_truth && r->world.n_items != r->corpus.n)
+        return dmmp_fail(DMMP_EFORMAT, "%s: /truth has %lld items, the corpus %d", dataset_path(d),
+                         (long long)r->world.n_items, r->corpus.n);
+    return DMMP_OK;
+}
+
+static void run_close(retrieval_run *r)
+{
+    relevance_free(&r->rel);
+    batch_free(&r->queries);
+    batch_free(&r->corpus);
+    free(r->rows);
+    if (r->has_truth) synth_world_free(&r->world);
+    free(r->p_ctcvr);
+    memset(r, 0, sizeof *r);
+}
+
+/* Adds one user's top kmax list (ids) to the accumulator. */
+static dmmp_status add_user(retrieval_run *r, int32_t user, const int32_t *ids)
+{
+    int64_t nc, nb;
+    const int32_t *clicked = relevance_clicked(&r->rel, user, &nc);
+    const int32_t *bought = relevance_bought(&r->rel, user, &nb);
+    if (r->has_truth)
+        for (int i = 0; i < r->kmax; i++)
+            r->p_ctcvr[i] = ids[i] < 0 ? 0.0f
+                                       : (float)(synth_world_p_click(&r->world, user, ids[i], r->world.default_position,
+                                                                     r->world.default_scenario) *
+                                                 synth_world_p_conv(&r->world, user, ids[i]));
+    return retrieval_accum_add(&r->acc, ids, r->kmax, clicked, nc, bought, nb,
+                               r->has_truth ? r->world.item_bait : NULL, r->corpus.n,
+                               r->has_truth ? r->p_ctcvr : NULL);
+}
+
+static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f)
+{
+    int rows = eval_batch_rows(m, f), dim = model_retrieval_dim(m);
+    float *vectors = NULL, *q = NULL, *top = NULL;
+    int32_t *ids = NULL;
+    topk_corpus packed;
+    memset(&packed, 0, sizeof packed);
+    batch scratch;
+    memset(&scratch, 0, sizeof scratch);
+    dmmp_status s = retrieval_item_vectors(m, f, r->d, &r->corpus, &vectors);
+    if (s == DMMP_OK) s = topk_corpus_pack(&packed, vectors, r->corpus.n, dim, dim);
+    free(vectors);
+    if (s == DMMP_OK) s = batch_alloc(r->d, &scratch, rows);
+    q = malloc((size_t)rows * (size_t)dim * sizeof *q);
+    ids = malloc((size_t)rows * (size_t)r->kmax * sizeof *ids);
+    top = malloc((size_t)rows * (size_t)r->kmax * sizeof *top);
+    if (s == DMMP_OK && (!q || !ids || !top)) s = dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for the queries");
+    for (int64_t start = 0; s == DMMP_OK && start < r->n_rows; start += rows) {
+        int n = r->n_rows - start < rows ? (int)(r->n_rows - start) : rows;
+        s = retrieval_queries(m, f, &r->queries, r->rows + start, n, &scratch, q);
+        if (s == DMMP_OK) s = topk_search(&packed, q, n, dim, r->kmax, ids, top);
+        for (int i = 0; s == DMMP_OK && i < n; i++)
+            s = add_user(r, r->queries.user[r->rows[start + i]], ids + (size_t)i * r->kmax);
+    }
+    topk_corpus_free(&packed);
+    batch_free(&scratch);
+    free(q);
+    free(ids);
+    free(top);
+    return s;
+}
+
+/* Ranks the corpus for every selected user with a full score vector. */
+static dmmp_status scores_retrieve(retrieval_run *r, retrieval_score_fn fn, void *ctx)
+{
+    float *scores = malloc((size_t)(r->corpus.n > 0 ? r->corpus.n : 1) * sizeof *scores);
+    float *top = malloc((size_t)r->kmax * sizeof *top);
+    int32_t *ids = malloc((size_t)r->kmax * sizeof *ids);
+    dmmp_status s = scores && top && ids ? DMMP_OK
+                                         : dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %d item scores",
+                                                     r->corpus.n);
+    for (int64_t i = 0; s == DMMP_OK && i < r->n_rows; i++) {
+        s = fn(ctx, &r->queries, r->rows[i], &r->corpus, scores);
+        if (s != DMMP_OK) break;
+        topk_of_scores(scores, r->corpus.n, r->kmax, ids, top);
+        s = add_user(r, r->queries.user[r->rows[i]], ids);
+    }
+    free(scores);
+    free(top);
+    free(ids);
+    return s;
+}
+
+static dmmp_status teacher_score_fn(void *ctx, const batch *queries, int64_t q, const batch *corpus, float *scores)
+{
+    return teacher_score_corpus(ctx, queries, q, corpus, scores);
+}
+
+/* Names of the stored metrics, per retrieval_metric (NULL: not stored). */
+static const char *stored_name(retrieval_metric rm)
+{
+    switch (rm) {
+    case RM_RECALL_CLICK: return "click_recall";
+    case RM_NDCG_CLICK: return "click_ndcg";
+    case RM_HIT_CLICK: return "hitrate";
+    case RM_RECALL_BUY: return "purchase_recall";
+    case RM_NDCG_BUY: return "purchase_ndcg";
+    case RM_CLICKBAIT: return "clickbait";
+    case RM_EXPECTED_CONVERSIONS: return "exp_conversions";
+    default: return NULL;
+    }
+}
+
+static dmmp_status emit(const retrieval_run *r, eval_metrics *out)
+{
+    static const retrieval_metric order[] = {RM_RECALL_CLICK, RM_RECALL_BUY, RM_NDCG_CLICK, RM_NDCG_BUY,
+                                             RM_HIT_CLICK,    RM_CLICKBAIT,  RM_EXPECTED_CONVERSIONS};
+    if (r->acc.users[RM_RECALL_BUY] == 0) log_warn("retrieval: no evaluated user purchased: no purchase metrics");
+    for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
+        if (r->acc.users[order[o]] == 0) continue;
+        for (int k = 0; k < r->acc.n_ks; k++) {
+            char name[EVAL_METRIC_NAME_MAX + 1];
+            snprintf(name, sizeof name, "%s@%d", stored_name(order[o]), r->acc.ks[k]);
+            DMMP_TRY(eval_metrics_set(out, name, retrieval_accum_mean(&r->acc, order[o], k)));
+        }
+    }
+    return DMMP_OK;
+}
+
+dmmp_status eval_retrieval(model *m, features *f, const dataset *d, data_split split, const config_eval *ce,
+                           eval_metrics *out)
+{
+    retrieval_run r;
+    int64_t cap = retrieval_user_cap(m, ce, dataset_n_users(d), dataset_n_items(d));
+    dmmp_status s = run_open(&r, d, split, ce, eval_batch_rows(m, f), cap);
+    if (s == DMMP_OK && m->has_student) {
+        s = towers_retrieve(&r, m, f);
+    } else if (s == DMMP_OK) {
+        teacher_scorer sc;
+        s = teacher_scorer_init(&sc, m, f, d);
+        if (s == DMMP_OK) {
+            log_info("retrieval: teacher_only scores every (user, item) pair: an upper bound, not a retrieval model");
+            s = scores_retrieve(&r, teacher_score_fn, &sc);
+            teacher_scorer_free(&sc);
+        }
+    }
+    if (s == DMMP_OK) s = emit(&r, out);
+    run_close(&r);
+    return s;
+}
+
+dmmp_status eval_retrieval_scores(const dataset *d, data_split split, const config_eval *ce, int64_t max_users,
+                                  retrieval_score_fn fn, void *ctx, eval_metrics *out)
+{
+    retrieval_run r;
+    dmmp_status s = run_open(&r, d, split, ce, 1024, max_users);
+    if (s == DMMP_OK) s = scores_retrieve(&r, fn, ctx);
+    if (s == DMMP_OK) s = emit(&r, out);
+    run_close(&r);
+    return s;
+}

@@ -1,0 +1,24 @@
+/* The runs a report or plot command reads: each argument is a run directory
+ * (its results.h5 is read) or a results file. */
+#ifndef DMMP_EVAL_RUN_SET_H
+#define DMMP_EVAL_RUN_SET_H
+
+#include <stddef.h>
+
+#include "core/status.h"
+#include "train/results.h"
+
+typedef struct run_set {
+    size_t n;
+    run_results *runs;
+    char **sources; /* the file each run came from, for messages */
+} run_set;
+
+/* Loads every argument (DIR -> DIR/results.h5, else the path itself); on
+ * failure names the argument and leaves s empty. */
+dmmp_status run_set_load(run_set *s, const char *const *args, size_t n_args);
+
+/* Frees every run and name; s becomes empty. */
+void run_set_free(run_set *s);
+
+#endif

@@ -1,0 +1,165 @@
+#include "eval/teacher_scores.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval/evaluate.h"
+
+dmmp_status teacher_scorer_init(teacher_scorer *s, model *m, features *f, const dataset *d)
+{
+    memset(s, 0, sizeof *s);
+    if (!m->has_teacher) return dmmp_fail(DMMP_EINVAL, "teacher scores: the model has no teacher");
+    s->m = m;
+    s->f = f;
+    s->rows = eval_batch_rows(m, f);
+    DMMP_TRY(batch_alloc(d, &s->pairs, s->rows));
+    s->p_ctr = malloc((size_t)s->rows * sizeof(float));
+    s->p_ctcvr = malloc((size_t)s->rows * sizeof(float));
+    if (!s->p_ctr || !s->p_ctcvr) {
+        teacher_scorer_free(s);
+        return dmmp_fail(DMMP_ENOMEM, "teacher scores: out of memory for %d rows", s->rows);
+    }
+    return DMMP_OK;
+}
+
+/* Lays out pairs (query row q, corpus items [start, start + n)) in s->pairs. */
+static dmmp_status fill_pairs(teacher_scorer *s, const batch *queries, int64_t q, const batch *corpus, int64_t start,
+                              int n)
+{
+    batch *p = &s->pairs;
+    p->n = n;
+    for (int side = 0; side < 4; side++) {
+        batch_side *ps = &p->side[side];
+        const batch_side *from = side == SIDE_ITEM ? &corpus->side[side] : &queries->side[side];
+        int64_t src_row = side == SIDE_ITEM ? -1 : q;
+        if (side == SIDE_CROSS) {
+            memset(ps->ids, 0, (size_t)n * (size_t)ps->n_fields * sizeof(int32_t));
+            continue;
+        }
+        if (from->n_fields != ps->n_fields)
+            return dmmp_fail(DMMP_EINVAL, "teacher scores: the %s rows have %d columns of side %d, the dataset %d",
+                             side == SIDE_ITEM ? "corpus" : "query", from->n_fields, side, ps->n_fields);
+        for (int i = 0; i < n; i++) {
+            int64_t r = src_row >= 0 ? src_row : start + i;
+            memcpy(ps->ids + (size_t)i * ps->n_fields, from->ids + (size_t)r * from->n_fields,
+                   (size_t)ps->n_fields * sizeof(int32_t));
+        }
+    }
+    for (int k = 0; k < p->n_multi; k++) {
+        batch_multi *pm = &p->multi[k];
+        const batch_multi *qm = &queries->multi[k];
+        /* Only the query row knows bags (the user side); items keep none. */
+        int64_t lo = pm->side == SIDE_USER || pm->side == SIDE_CONTEXT ? qm->offsets[q] : 0;
+        int64_t len = pm->side == SIDE_USER || pm->side == SIDE_CONTEXT ? qm->offsets[q + 1] - lo : 0;
+        int64_t nnz = len * n;
+        int32_t *idx = realloc(pm->indices, (size_t)(nnz ? nnz : 1) * sizeof *idx);
+        if (idx) pm->indices = idx;
+        float *w = idx ? realloc(pm->weights, (size_t)(nnz ? nnz : 1) * sizeof *w) : NULL;
+        if (w) pm->weights = w;
+        if (!idx || !w) return dmmp_fail(DMMP_ENOMEM, "teacher scores: out of memory for %lld bag ids", (long long)nnz);
+        for (int i = 0; i < n; i++) {
+            if (len > 0) {
+                memcpy(pm->indices + i * len, qm->indices + lo, (size_t)len * sizeof(int32_t));
+                for (int64_t t = 0; t < len; t++) pm->weights[i * len + t] = qm->weights ? qm->weights[lo + t] : 1.0f;
+            }
+            pm->offsets[i + 1] = (int64_t)(i + 1) * len;
+        }
+        pm->offsets[0] = 0;
+    }
+    if (p->n_dense > 0) memset(p->dense, 0, (size_t)n * (size_t)p->n_dense * sizeof(float));
+    for (int i = 0; i < n; i++) {
+        p->user[i] = queries->user[q];
+        p->item[i] = (int32_t)(start + i);
+        p->row[i] = -1;
+    }
+    return DMMP_OK;
+}
+
+dmmp_status teacher_score_corpus(teacher_scorer *s, const batch *queries, int64_t q, const batch *corpus,
+                                 float *scores)
+{
+    if (q < 0 || q >= queries->n)
+        return dmmp_fail(DMMP_EINVAL, "teacher scores: query row %lld outside 0..%d", (long long)q, queries->n - 1);
+    double lambda = s->m->cfg.fuse.conversion_weight;
+    for (int64_t start = 0; start < corpus->n; start += s->rows) {
+        int n = corpus->n - start < s->rows ? (int)(corpus->n - start) : s->rows;
+        DMMP_TRY(fill_pairs(s, queries, q, corpus, start, n));
+        DMMP_TRY(eval_forward(s->m, s->f, &s->pairs));
+        model_teacher_predictions(s->m, n, s->p_ctr, NULL, s->p_ctcvr);
+        for (int i = 0; i < n; i++) scores[start + i] = (float)((1.0 - lambda) * s->p_ctr[i] + lambda * s->p_ctcvr[i]);
+    }
+    return DMMP_OK;
+}
+
+/* Heap order: the root is the worst kept item (lowest score, then largest id). */
+static int worse(float sa, int32_t ia, float sb, int32_t ib) { return sa < sb || (sa == sb && ia > ib); }
+
+static void sift_down(float *hs, int32_t *hi, int n, int at)
+{
+    for (;;) {
+        int l = 2 * at + 1, r = l + 1, w = at;
+        if (l < n && worse(hs[l], hi[l], hs[w], hi[w])) w = l;
+        if (r < n && worse(hs[r], hi[r], hs[w], hi[w])) w = r;
+        if (w == at) return;
+        float ts = hs[at];
+        int32_t ti = hi[at];
+        hs[at] = hs[w];
+        hi[at] = hi[w];
+        hs[w] = ts;
+        hi[w] = ti;
+        at = w;
+    }
+}
+
+void topk_of_scores(const float *scores, int64_t n, int k, int32_t *ids, float *top)
+{
+    int kept = 0;
+    for (int64_t j = 0; j < n; j++) {
+        float sc = scores[j];
+        if (isnan(sc)) continue;
+        if (kept < k) {
+            /* sift up the new leaf */
+            int at = kept++;
+            top[at] = sc;
+            ids[at] = (int32_t)j;
+            while (at > 0) {
+                int parent = (at - 1) / 2;
+                if (!worse(top[at], ids[at], top[parent], ids[parent])) break;
+                float ts = top[at];
+                int32_t ti = ids[at];
+                top[at] = top[parent];
+                ids[at] = ids[parent];
+                top[parent] = ts;
+                ids[parent] = ti;
+                at = parent;
+            }
+        } else if (worse(top[0], ids[0], sc, (int32_t)j)) {
+            top[0] = sc;
+            ids[0] = (int32_t)j;
+            sift_down(top, ids, kept, 0);
+        }
+    }
+    /* Pop the worst to the back: the array ends up best first. */
+    for (int end = kept - 1; end > 0; end--) {
+        float ts = top[0];
+        int32_t ti = ids[0];
+        top[0] = top[end];
+        ids[0] = ids[end];
+        top[end] = ts;
+        ids[end] = ti;
+        sift_down(top, ids, end, 0);
+    }
+    for (int i = kept; i < k; i++) {
+        ids[i] = -1;
+        top[i] = -INFINITY;
+    }
+}
+
+void teacher_scorer_free(teacher_scorer *s)
+{
+    batch_free(&s->pairs);
+    free(s->p_ctr);
+    free(s->p_ctcvr);
+    memset(s, 0, sizeof *s);
+}

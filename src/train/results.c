@@ -1,0 +1,203 @@
+/* The in-memory run record: meta, per-epoch series, evaluation metrics.
+ * Saving and loading (HDF5) live in results_io.c. */
+#include "train/results.h"
+
+#include <config.h> /* autoconf's PACKAGE_VERSION (angle brackets: not train/config.h) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+dmmp_status results_init(run_results *r)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->git_commit, sizeof r->git_commit, "unknown");
+    snprintf(r->created_with, sizeof r->created_with, "dmmp %s", PACKAGE_VERSION);
+    r->config_ini = calloc(1, 1);
+    if (!r->config_ini) return dmmp_fail(DMMP_ENOMEM, "results: out of memory for the config text");
+    return DMMP_OK;
+}
+
+void results_free(run_results *r)
+{
+    for (size_t i = 0; i < r->n_series; i++) free(r->series[i].values);
+    free(r->series);
+    free(r->metrics);
+    free(r->config_ini);
+    memset(r, 0, sizeof *r);
+}
+
+/* The fixed-size text fields by key; config_ini (heap) is handled apart. */
+static char *meta_field(run_results *r, const char *key, size_t *cap)
+{
+    struct { const char *key; char *buf; size_t cap; } fields[] = {
+        {"variant", r->variant, sizeof r->variant},
+        {"model_kind", r->model_kind, sizeof r->model_kind},
+        {"git_commit", r->git_commit, sizeof r->git_commit},
+        {"created_with", r->created_with, sizeof r->created_with},
+        {"dataset_name", r->dataset_name, sizeof r->dataset_name},
+        {"dataset_path", r->dataset_path, sizeof r->dataset_path},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        if (!strcmp(key, fields[i].key)) {
+            *cap = fields[i].cap;
+            return fields[i].buf;
+        }
+    }
+    return NULL;
+}
+
+dmmp_status results_set_meta(run_results *r, const char *key, const char *value)
+{
+    if (!key || !value) return dmmp_fail(DMMP_EINVAL, "results_set_meta: key and value must not be NULL");
+    if (!strcmp(key, "config_ini")) {
+        char *copy = strdup(value);
+        if (!copy) return dmmp_fail(DMMP_ENOMEM, "results: out of memory for the config text");
+        free(r->config_ini);
+        r->config_ini = copy;
+        return DMMP_OK;
+    }
+    size_t cap;
+    char *dst = meta_field(r, key, &cap);
+    if (!dst)
+        return dmmp_fail(DMMP_EINVAL,
+                         "results: unknown meta key '%s' (expected variant, model_kind, git_commit, "
+                         "created_with, dataset_path, dataset_name or config_ini)",
+                         key);
+    if (strlen(value) >= cap)
+        return dmmp_fail(DMMP_EINVAL, "results: %s is %zu bytes long, at most %zu allowed", key, strlen(value),
+                         cap - 1);
+    memcpy(dst, value, strlen(value) + 1);
+    return DMMP_OK;
+}
+
+/* Printable, no space or comma (names become HDF5 links, CSV headers and
+ * --metrics list entries); '/' only where allow_slash separates parts. */
+static dmmp_status check_name(const char *what, const char *name, int allow_slash)
+{
+    size_t len = name ? strlen(name) : 0;
+    if (len == 0 || len > RESULTS_NAME_MAX)
+        return dmmp_fail(DMMP_EINVAL, "results: %s name '%s' must be 1..%d bytes long", what, name ? name : "",
+                         RESULTS_NAME_MAX);
+    const char *part = name;
+    for (size_t i = 0; i <= len; i++) {
+        char ch = name[i];
+        if (ch == '/' || ch == '\0') {
+            size_t plen = (size_t)(name + i - part);
+            if (ch == '/' && !allow_slash)
+                return dmmp_fail(DMMP_EINVAL, "results: %s name '%s' must not contain '/'", what, name);
+            if (plen == 0 || (plen == 1 && part[0] == '.') || (plen == 2 && part[0] == '.' && part[1] == '.'))
+                return dmmp_fail(DMMP_EINVAL, "results: %s name '%s' has an empty, '.' or '..' part", what, name);
+            part = name + i + 1;
+        } else if (ch <= ' ' || ch > '~' || ch == ',') {
+            return dmmp_fail(DMMP_EINVAL,
+                             "results: %s name '%s' holds byte 0x%02x (printable, no space or comma)", what,
+                             name, (unsigned)(unsigned char)ch);
+        }
+    }
+    return DMMP_OK;
+}
+
+/* 1 when a names a group on b's path or the reverse ("loss" vs "loss/x"). */
+static int is_group_of(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la < lb) return !strncmp(a, b, la) && b[la] == '/';
+    if (lb < la) return !strncmp(a, b, lb) && a[lb] == '/';
+    return 0;
+}
+
+static results_series *series_find_mut(run_results *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_series; i++)
+        if (!strcmp(r->series[i].name, name)) return &r->series[i];
+    return NULL;
+}
+
+const results_series *results_series_find(const run_results *r, const char *name)
+{
+    return series_find_mut((run_results *)r, name);
+}
+
+static dmmp_status series_create(run_results *r, const char *name, results_series **out)
+{
+    DMMP_TRY(check_name("series", name, 1));
+    for (size_t i = 0; i < r->n_series; i++)
+        if (is_group_of(name, r->series[i].name))
+            return dmmp_fail(DMMP_EINVAL, "results: series '%s' clashes with series '%s' (one would be a group "
+                                          "holding the other)",
+                             name, r->series[i].name);
+    if (r->n_series == r->cap_series) {
+        size_t cap = r->cap_series ? 2 * r->cap_series : 16;
+        results_series *grown = realloc(r->series, cap * sizeof *grown);
+        if (!grown) return dmmp_fail(DMMP_ENOMEM, "results: out of memory for series '%s'", name);
+        r->series = grown;
+        r->cap_series = cap;
+    }
+    results_series *s = &r->series[r->n_series++];
+    memset(s, 0, sizeof *s);
+    memcpy(s->name, name, strlen(name) + 1);
+    *out = s;
+    return DMMP_OK;
+}
+
+dmmp_status results_series_append(run_results *r, const char *name, double value)
+{
+    results_series *s = name ? series_find_mut(r, name) : NULL;
+    if (!s) DMMP_TRY(series_create(r, name, &s));
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        double *grown = realloc(s->values, cap * sizeof *grown);
+        if (!grown) return dmmp_fail(DMMP_ENOMEM, "results: out of memory for series '%s'", name);
+        s->values = grown;
+        s->cap = cap;
+    }
+    s->values[s->n++] = value;
+    return DMMP_OK;
+}
+
+dmmp_status results_set_progress(run_results *r, int64_t epochs, int64_t steps)
+{
+    if (epochs < 0 || steps < 0)
+        return dmmp_fail(DMMP_EINVAL, "results: epochs (%lld) and steps (%lld) must be >= 0", (long long)epochs,
+                         (long long)steps);
+    r->epochs = epochs;
+    r->steps = steps;
+    return DMMP_OK;
+}
+
+static results_metric *metric_find_mut(run_results *r, const char *split, const char *name)
+{
+    for (size_t i = 0; i < r->n_metrics; i++)
+        if (!strcmp(r->metrics[i].split, split) && !strcmp(r->metrics[i].name, name)) return &r->metrics[i];
+    return NULL;
+}
+
+dmmp_status results_set_metric(run_results *r, const char *split, const char *name, double value)
+{
+    DMMP_TRY(check_name("split", split, 0));
+    DMMP_TRY(check_name("metric", name, 0));
+    results_metric *m = metric_find_mut(r, split, name);
+    if (!m) {
+        if (r->n_metrics == r->cap_metrics) {
+            size_t cap = r->cap_metrics ? 2 * r->cap_metrics : 32;
+            results_metric *grown = realloc(r->metrics, cap * sizeof *grown);
+            if (!grown) return dmmp_fail(DMMP_ENOMEM, "results: out of memory for metric %s/%s", split, name);
+            r->metrics = grown;
+            r->cap_metrics = cap;
+        }
+        m = &r->metrics[r->n_metrics++];
+        memset(m, 0, sizeof *m);
+        memcpy(m->split, split, strlen(split) + 1);
+        memcpy(m->name, name, strlen(name) + 1);
+    }
+    m->value = value;
+    return DMMP_OK;
+}
+
+int results_get_metric(const run_results *r, const char *split, const char *name, double *value)
+{
+    const results_metric *m = metric_find_mut((run_results *)r, split, name);
+    if (!m) return 0;
+    if (value) *value = m->value;
+    return 1;
+}

@@ -1,0 +1,87 @@
+/* The state of a training run and its checkpoint files (last.h5 and
+ * checkpoint.h5): building the features and the model a configuration
+ * describes, and saving / loading everything needed to continue bit for bit.
+ *
+ * File layout (one HDF5 file, h5ls -r shows it all):
+ *   attributes    kind "dmmp-run", variant, seed, step, epoch, epochs_done,
+ *                 stage, batcher_{epoch,window,offset}, best_metric,
+ *                 best_epoch, bad_epochs, wall_seconds, adam_step, ...
+ *   /config       the configuration as INI text
+ *   /schema/...   field names (newline-joined), side, multi, vocab_size,
+ *                 n_dense: what the run was trained on
+ *   /model/params every dense parameter (the flat buffer, the loss-weighting
+ *                 s_i included); /optim/adam_m, /optim/adam_v its moments
+ *   /weighting/   current weights and the dwa epoch-mean history
+ *   /epoch/       the running sums of the epoch in progress
+ *   /features/<table>/weight and its optimiser state (m, v, steps or accum) */
+#ifndef DMMP_TRAIN_RUN_STATE_H
+#define DMMP_TRAIN_RUN_STATE_H
+
+#include <stdint.h>
+
+#include "data/batcher.h"
+#include "data/dataset.h"
+#include "model/features.h"
+#include "model/model.h"
+#include "nn/optim.h"
+#include "train/config.h"
+
+/* Where a run stands: everything of the loop besides weights and optimisers. */
+typedef struct train_progress {
+    int64_t step;               /* optimiser steps taken */
+    int epoch;                  /* epoch in progress, 0-based (= epochs completed at an epoch boundary) */
+    batcher_position pos;       /* where the next training batch starts */
+    double best_metric;         /* NaN: none yet */
+    int best_epoch;             /* 1-based, 0: none */
+    int bad_epochs;             /* epochs since the best one (patience counter) */
+    int finished;               /* 1: the run ended (all epochs or early stop) */
+    double loss_sum[TERM_COUNT];/* unweighted term losses summed over the epoch's batches */
+    int64_t epoch_batches;
+    int64_t epoch_samples;
+    double epoch_train_seconds; /* training time of the epoch so far (validation excluded) */
+    double wall_seconds;        /* whole run so far */
+    int64_t total_samples;
+    double total_train_seconds;
+} train_progress;
+
+/* What a checkpoint holds, by reference; adam and progress may be NULL when
+ * loading for evaluation (weights only). */
+typedef struct run_state_ref {
+    const dmmp_config *cfg;
+    const char *variant;
+    uint64_t seed;
+    features *feat;
+    model *model;
+    adam_state *adam;
+    train_progress *progress;
+} run_state_ref;
+
+/* The feature-layer configuration a model kind needs: the teacher view for a
+ * teacher, the user and item views for towers. */
+void run_features_config(const dmmp_config *cfg, features_config *fc);
+
+/* Builds the features and the model of cfg over schema, initialised from
+ * seed; on failure both are freed. */
+dmmp_status run_build(const dmmp_config *cfg, const dataset_schema *schema, uint64_t seed, features *feat,
+                      model *m);
+
+/* Writes the whole state to path atomically (temporary file, rename). */
+dmmp_status run_state_save(const char *path, const run_state_ref *r, const dataset_schema *schema);
+
+/* Reads the config, variant (into a buffer of variant_len bytes) and seed of
+ * the checkpoint at path. */
+dmmp_status run_state_read_meta(const char *path, dmmp_config *cfg, char *variant, size_t variant_len,
+                                uint64_t *seed);
+
+/* Loads path into the built state r (progress and adam optional): checks
+ * the schema it was trained on against schema first, naming every field
+ * that differs. */
+dmmp_status run_state_load(const char *path, const run_state_ref *r, const dataset_schema *schema);
+
+/* Fails naming every key whose value differs between the configuration a
+ * run was started with and the one given now, except the keys that may
+ * change on resume (train.epochs, train.patience, train.log_every,
+ * train.threads, data.path). */
+dmmp_status run_config_check_resume(const dmmp_config *saved, const dmmp_config *now, const char *path);
+
+#endif

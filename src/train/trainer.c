@@ -1,0 +1,520 @@
+/* The training loop (see trainer.h for what a run does and writes). */
+#include "train/trainer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/log.h"
+#include "train/progress.h"
+#include "train/run_record.h"
+#include "train/run_state.h"
+#include "train/validate.h"
+
+#define PATH_LEN 4096
+
+typedef struct trainer {
+    const trainer_options *o;
+    dmmp_config cfg;
+    char variant[TRAINER_VARIANT_MAX + 1];
+    uint64_t seed;
+    char last_path[PATH_LEN], best_path[PATH_LEN], results_path[PATH_LEN], log_path[PATH_LEN];
+    dataset *d;
+    const dataset_schema *schema;
+    features feat;
+    model model;
+    adam_state adam;
+    train_progress prog;
+    batcher *bt;
+    int64_t batches_per_epoch;
+    run_results rec;
+    int rec_open;
+    FILE *log;
+    progress_line pl;
+    int base_active[TERM_COUNT]; /* the model's terms; a stage of two_stage switches some off */
+    int two_stage;
+    int teacher_epochs;          /* two_stage: epochs of the teacher stage */
+    int n_epochs;                /* both stages */
+    size_t teacher_end;          /* the teacher's parameters are [0, teacher_end) of the buffer */
+    int has_logvar;              /* uncertainty weighting: learned s_i in the buffer */
+    size_t logvar_off;           /* the s_i: [logvar_off, logvar_off + TERM_COUNT) */
+    double t_start, wall_at_start;
+} trainer;
+
+void trainer_options_default(trainer_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->seed = -1;
+    o->threads = -1;
+}
+
+static int stage_of(const trainer *t, int epoch) { return t->two_stage ? (epoch < t->teacher_epochs ? 0 : 1) : -1; }
+
+static int is_teacher_term(int term)
+{
+    return term == TERM_TEACHER_CTR || term == TERM_TEACHER_CTCVR || term == TERM_TEACHER_CVR;
+}
+
+/* two_stage: the teacher's terms in stage 0, the others in stage 1. */
+static void set_stage_terms(trainer *t, int stage)
+{
+    for (int k = 0; k < TERM_COUNT; k++)
+        t->model.term_active[k] = t->base_active[k] && (stage < 0 || (stage == 0) == is_teacher_term(k));
+}
+
+static int early_stopping_on(const trainer *t) { return t->cfg.train.early_stopping_metric != CONFIG_METRIC_NONE; }
+
+static void update_finished(trainer *t)
+{
+    train_progress *p = &t->prog;
+    p->finished = p->epoch >= t->n_epochs || (early_stopping_on(t) && p->best_epoch > 0 &&
+                                                p->bad_epochs >= t->cfg.train.patience);
+}
+
+static dmmp_status save_state(trainer *t, const char *path)
+{
+    t->prog.wall_seconds = t->wall_at_start + (progress_now() - t->t_start);
+    run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog};
+    return run_state_save(path, &ref, t->schema);
+}
+
+/* ---- one step ---------------------------------------------------------------- */
+
+/* Adam over [lo, hi) of the buffer with the step counter the whole update shares. */
+static dmmp_status adam_range(adam_state *s, size_t lo, size_t hi, float *w, const float *g, int64_t step,
+                              double norm)
+{
+    adam_state view = *s;
+    view.n = hi - lo;
+    view.m = s->m + lo;
+    view.v = s->v + lo;
+    view.step = step;
+    dmmp_status st = adam_step_with_norm(&view, w + lo, g + lo, norm);
+    s->last_grad_norm = view.last_grad_norm;
+    return st;
+}
+
+/* The dense update. Joint: the whole buffer. two_stage: stage 0 the teacher
+ * and the loss-weighting s_i, stage 1 everything but the teacher, which stays
+ * frozen. Clipping uses the norm of the gradients being applied. */
+static dmmp_status dense_step(trainer *t, int stage)
+{
+    param_buffer *p = &t->model.params;
+    size_t ranges[2][2];
+    int n = 0;
+    if (stage < 0) {
+        ranges[n][0] = 0, ranges[n++][1] = p->total;
+    } else if (stage == 0) {
+        ranges[n][0] = 0, ranges[n++][1] = t->teacher_end;
+        if (t->has_logvar) ranges[n][0] = t->logvar_off, ranges[n++][1] = t->logvar_off + TERM_COUNT;
+    } else {
+        ranges[n][0] = t->teacher_end, ranges[n++][1] = p->total;
+    }
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += optim_sum_squares(p->grads + ranges[i][0], ranges[i][1] - ranges[i][0]);
+    int64_t step = t->adam.step;
+    for (int i = 0; i < n; i++) DMMP_TRY(adam_range(&t->adam, ranges[i][0], ranges[i][1], p->values, p->grads, step, sqrt(ss)));
+    t->adam.step = step + 1;
+    return DMMP_OK;
+}
+
+/* The first active loss term whose logits are not all finite (a loss
+ * function may refuse such input before the model names the term). */
+static const char *nonfinite_term(const model *m, int n)
+{
+    const float *in[TERM_COUNT][2] = {{m->z_t_ctr, NULL}, {m->z_t_ctr, m->z_t_cvr}, {m->z_t_cvr, NULL},
+                                      {m->s_c, NULL},     {m->s_c, m->s_v},         {m->z_f, NULL},
+                                      {m->s_c, NULL},     {m->s_c, m->s_v},         {m->z_f, NULL}};
+    for (int k = 0; k < TERM_COUNT; k++) {
+        if (!m->term_active[k]) continue;
+        for (int j = 0; j < 2; j++)
+            for (int i = 0; in[k][j] && i < n; i++)
+                if (!isfinite(in[k][j][i])) return loss_term_name((loss_term)k);
+    }
+    return NULL;
+}
+
+static dmmp_status train_step(trainer *t, const batch *b)
+{
+    features *f = &t->feat;
+    model *m = &t->model;
+    int stage = stage_of(t, t->prog.epoch);
+    const float *xt = f->view[VIEW_TEACHER].width ? f->view[VIEW_TEACHER].x : NULL;
+    const float *xu = f->view[VIEW_USER].width ? f->view[VIEW_USER].x : NULL;
+    const float *xi = f->view[VIEW_ITEM].width ? f->view[VIEW_ITEM].x : NULL;
+    DMMP_TRY(features_forward(f, b));
+    DMMP_TRY(model_forward(m, xt, xu, xi, b->n));
+    dmmp_status bs = model_backward(m, xt, xu, xi, b->click, b->conversion, b->n, t->prog.step);
+    if (bs == DMMP_ENUMERIC) {
+        const char *term = nonfinite_term(m, b->n);
+        if (term) return dmmp_fail_prefix(bs, "loss term %s has a non-finite input", term);
+    }
+    DMMP_TRY(bs);
+    if (!isfinite(m->total_loss))
+        return dmmp_fail(DMMP_ENUMERIC, "the weighted total loss is %g at step %lld", m->total_loss,
+                         (long long)t->prog.step);
+    /* A frozen or idle side gets no embedding gradient, so its tables stay put. */
+    const float *dx[VIEW_COUNT] = {xt && stage != 1 ? m->dx_t : NULL, xu && stage != 0 ? m->dx_u : NULL,
+                                   xi && stage != 0 ? m->dx_i : NULL};
+    DMMP_TRY(features_backward(f, b, dx));
+    dmmp_status s = dense_step(t, stage);
+    if (s != DMMP_OK)
+        return dmmp_fail_prefix(s, "dense update (a gradient is not finite)");
+    DMMP_TRY(features_step(f));
+    for (int k = 0; k < TERM_COUNT; k++) t->prog.loss_sum[k] += m->term_loss[k];
+    t->prog.epoch_batches++;
+    t->prog.epoch_samples += b->n;
+    t->prog.step++;
+    return DMMP_OK;
+}
+
+/* ---- epochs -------------------------------------------------------------------- */
+
+static dmmp_status open_batcher(trainer *t)
+{
+    batcher_close(t->bt);
+    t->bt = NULL;
+    DMMP_TRY(batcher_open(&t->bt, t->d, SPLIT_TRAIN, t->cfg.train.batch_size, 1, t->seed));
+    DMMP_TRY(batcher_set_position(t->bt, t->prog.pos));
+    int64_t rows = batcher_split_rows(t->bt);
+    if (rows == 0) return dmmp_fail(DMMP_EFORMAT, "%s has no training rows", dataset_path(t->d));
+    t->batches_per_epoch = (rows + t->cfg.train.batch_size - 1) / t->cfg.train.batch_size;
+    return DMMP_OK;
+}
+
+static void report_progress(trainer *t, double epoch_t0)
+{
+    progress_info in;
+    memset(&in, 0, sizeof in);
+    const train_progress *p = &t->prog;
+    in.epoch = p->epoch + 1;
+    in.n_epochs = t->n_epochs;
+    in.batch = p->epoch_batches;
+    in.batches_per_epoch = t->batches_per_epoch;
+    in.step = p->step;
+    double secs = p->epoch_train_seconds + (progress_now() - epoch_t0);
+    in.samples_per_second = secs > 0 ? (double)p->epoch_samples / secs : 0;
+    double per_batch = p->epoch_batches > 0 ? secs / (double)p->epoch_batches : -1;
+    int64_t left = (int64_t)(t->n_epochs - p->epoch - 1) * t->batches_per_epoch + t->batches_per_epoch - p->epoch_batches;
+    in.eta_seconds = per_batch >= 0 ? per_batch * (double)left : -1;
+    for (int k = 0; k < TERM_COUNT && in.n_terms < 16; k++) {
+        if (!t->model.term_active[k]) continue;
+        in.term_name[in.n_terms] = loss_term_name((loss_term)k);
+        in.term_loss[in.n_terms++] = p->loss_sum[k] / (double)(p->epoch_batches > 0 ? p->epoch_batches : 1);
+    }
+    progress_update(&t->pl, &in);
+}
+
+/* Validation, early stopping, the record and both checkpoints at the end of
+ * an epoch. results.h5 goes before last.h5: a crash between the two leaves
+ * a record one epoch ahead, which resuming trims. */
+static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
+{
+    train_progress *p = &t->prog;
+    model *m = &t->model;
+    int stage = stage_of(t, p->epoch);
+    double mean[TERM_COUNT], weight[TERM_COUNT];
+    for (int k = 0; k < TERM_COUNT; k++) mean[k] = p->epoch_batches ? p->loss_sum[k] / (double)p->epoch_batches : 0;
+    weighting_end_epoch(&m->weighting, mean, m->term_active);
+    weighting_current(&m->weighting, weight);
+    for (int k = 0; k < TERM_COUNT; k++)
+        if (!m->term_active[k]) mean[k] = NAN;
+
+    batcher_close(t->bt); /* validation reads the dataset: no other reader may be open */
+    t->bt = NULL;
+    val_metrics val;
+    DMMP_TRY(validate_split(&t->feat, m, t->d, SPLIT_VAL, &val));
+    int improved = 0;
+    const char *metric = validate_metric_name(t->cfg.train.early_stopping_metric);
+    if (stage != 0) {
+        if (!early_stopping_on(t) || val.rows == 0) {
+            improved = 1; /* no judge: the latest epoch is the one to keep */
+        } else {
+            double v = val_metrics_get(&val, metric);
+            int higher = config_metric_higher_is_better(t->cfg.train.early_stopping_metric);
+            improved = isfinite(v) && (p->best_epoch == 0 || !isfinite(p->best_metric) ||
+                                       (higher ? v > p->best_metric : v < p->best_metric));
+            if (improved) p->best_metric = v;
+        }
+        if (improved) {
+            p->best_epoch = p->epoch + 1;
+            p->bad_epochs = 0;
+        } else {
+            p->bad_epochs++;
+        }
+    }
+    double train_secs = p->epoch_train_seconds;
+    double sps = train_secs > 0 ? (double)p->epoch_samples / train_secs : 0;
+    p->total_samples += p->epoch_samples;
+    p->total_train_seconds += train_secs;
+    char line[512];
+    int at = snprintf(line, sizeof line, "epoch %d/%d done: %lld steps, %.0f samples/s", p->epoch + 1, t->n_epochs,
+                      (long long)p->step, sps);
+    for (int i = 0; i < val.n && at > 0 && (size_t)at < sizeof line; i++)
+        if (!strncmp(val.name[i], "auc", 3) || !strncmp(val.name[i], "teacher_auc", 11))
+            at += snprintf(line + at, sizeof line - (size_t)at, " %s %.4f", val.name[i], val.value[i]);
+    log_info("%s%s", line, improved && stage != 0 && early_stopping_on(t) ? " (best)" : "");
+
+    /* The state as of the next epoch's start. */
+    p->epoch++;
+    memset(p->loss_sum, 0, sizeof p->loss_sum);
+    p->epoch_batches = p->epoch_samples = 0;
+    p->epoch_train_seconds = 0;
+    p->pos.epoch = p->epoch;
+    p->pos.window = p->pos.offset = 0;
+    update_finished(t);
+    if (p->finished && p->epoch < t->n_epochs)
+        log_info("early stopping: %s has not improved for %d epochs (best %.6g at epoch %d)", metric, p->bad_epochs,
+                 p->best_metric, p->best_epoch);
+    if (t->two_stage && p->epoch == t->teacher_epochs) {
+        /* The student stage starts its own Adam count (its moments are still
+         * zero) and the teacher's s_i keep no momentum, so nothing of the
+         * teacher moves from here on. */
+        t->adam.step = 0;
+        for (int k = 0; k < TERM_COUNT; k++)
+            if (t->has_logvar && is_teacher_term(k)) t->adam.m[t->logvar_off + (size_t)k] = t->adam.v[t->logvar_off + (size_t)k] = 0;
+        set_stage_terms(t, 1);
+        log_info("two_stage: the teacher is frozen; training the student for %d epochs", t->n_epochs - p->epoch);
+    }
+
+    epoch_record er = {mean, t->base_active, weight, &val, progress_now() - epoch_wall_t0, sps};
+    DMMP_TRY(run_record_epoch(&t->rec, &er, p->epoch, p->step));
+    if (improved && stage != 0) {
+        DMMP_TRY(run_record_best(&t->rec, &val, p->best_epoch));
+        DMMP_TRY(save_state(t, t->best_path));
+    }
+    DMMP_TRY(results_save(&t->rec, t->results_path));
+    return save_state(t, t->last_path);
+}
+
+static int stop_requested(const trainer *t)
+{
+    const trainer_options *o = t->o;
+    if (o->stop_flag && *o->stop_flag) return 1;
+    return o->stop_after_steps > 0 && t->prog.step >= o->stop_after_steps;
+}
+
+static dmmp_status interrupt(trainer *t)
+{
+    t->prog.pos = batcher_get_position(t->bt);
+    /* The record too, so a run stopped in its first epoch has one to resume. */
+    DMMP_TRY(results_save(&t->rec, t->results_path));
+    DMMP_TRY(save_state(t, t->last_path));
+    log_info("interrupted at epoch %d, step %lld; the state is saved in %s. Resume with: %s", t->prog.epoch + 1,
+             (long long)t->prog.step, t->last_path,
+             t->o->resume_command ? t->o->resume_command : "the same command with --resume");
+    return dmmp_fail(DMMP_EINTERRUPTED, "interrupted at step %lld; resume from %s", (long long)t->prog.step,
+                     t->last_path);
+}
+
+static dmmp_status train_loop(trainer *t)
+{
+    train_progress *p = &t->prog;
+    if (p->finished) return DMMP_OK;
+    DMMP_TRY(open_batcher(t));
+    double epoch_wall_t0 = progress_now();
+    while (!p->finished) {
+        if (stop_requested(t)) {
+            progress_finish(&t->pl);
+            return interrupt(t);
+        }
+        const batch *b = NULL;
+        double t0 = progress_now();
+        DMMP_TRY(batcher_next(t->bt, &b));
+        if (!b) {
+            progress_finish(&t->pl);
+            DMMP_TRY(end_epoch(t, epoch_wall_t0));
+            epoch_wall_t0 = progress_now();
+            if (!p->finished) DMMP_TRY(open_batcher(t));
+            continue;
+        }
+        dmmp_status s = train_step(t, b);
+        if (s != DMMP_OK) {
+            progress_finish(&t->pl);
+            if (s == DMMP_ENUMERIC) {
+                dmmp_fail_prefix(s, "training stopped at epoch %d, batch %lld, step %lld", p->epoch + 1,
+                                 (long long)p->epoch_batches + 1, (long long)p->step);
+                char why[1024];
+                snprintf(why, sizeof why, "%s", dmmp_errmsg()); /* dmmp_fail rewrites the buffer it would read */
+                return dmmp_fail(s, "%s (nothing was written after this step: %s keeps the last good state)", why,
+                                 t->last_path);
+            }
+            return s;
+        }
+        p->epoch_train_seconds += progress_now() - t0;
+        report_progress(t, progress_now());
+    }
+    return DMMP_OK;
+}
+
+/* ---- setup ------------------------------------------------------------------- */
+
+static dmmp_status make_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return DMMP_OK;
+        return dmmp_fail(DMMP_EINVAL, "--out %s exists and is not a directory", dir);
+    }
+    return dmmp_fail(DMMP_EIO, "cannot create the run directory %s: %s", dir, strerror(errno));
+}
+
+static dmmp_status join(char *buf, const char *dir, const char *name)
+{
+    if ((size_t)snprintf(buf, PATH_LEN, "%s/%s", dir, name) >= PATH_LEN)
+        return dmmp_fail(DMMP_EINVAL, "run directory path is too long: %s", dir);
+    return DMMP_OK;
+}
+
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Where the teacher's parameters end and the s_i start in the buffer. */
+static void locate_blocks(trainer *t)
+{
+    model *m = &t->model;
+    float *first_student = m->has_student ? m->user_tower.layers[0].W : m->bias;
+    t->teacher_end = m->has_teacher ? (size_t)(first_student - m->params.values) : 0;
+    t->has_logvar = m->weighting.log_var != NULL;
+    t->logvar_off = t->has_logvar ? (size_t)(m->weighting.log_var - m->params.values) : 0;
+}
+
+static dmmp_status setup(trainer *t)
+{
+    const trainer_options *o = t->o;
+    if (!o->config || !o->out_dir) return dmmp_fail(DMMP_EINVAL, "trainer: a config and an output directory are required");
+    t->cfg = *o->config;
+    if (o->seed >= 0) t->cfg.train.seed = (int)o->seed;
+    if (o->threads >= 0) t->cfg.train.threads = o->threads;
+    DMMP_TRY(config_validate(&t->cfg));
+    t->seed = (uint64_t)t->cfg.train.seed;
+    const char *data = o->data_path ? o->data_path : t->cfg.data.path;
+    if (!data || !*data) return dmmp_fail(DMMP_EINVAL, "trainer: no dataset (give --data or data.path)");
+    DMMP_TRY(make_dir(o->out_dir));
+    DMMP_TRY(join(t->last_path, o->out_dir, "last.h5"));
+    DMMP_TRY(join(t->best_path, o->out_dir, "checkpoint.h5"));
+    DMMP_TRY(join(t->results_path, o->out_dir, "results.h5"));
+    DMMP_TRY(join(t->log_path, o->out_dir, "train.log"));
+    if (!o->resume && file_exists(t->last_path))
+        return dmmp_fail(DMMP_EINVAL, "%s already holds a run (%s): continue it with --resume or choose another --out",
+                         o->out_dir, t->last_path);
+    if (o->resume && !file_exists(t->last_path))
+        return dmmp_fail(DMMP_EINVAL, "--resume: %s does not exist (no run to continue in %s)", t->last_path, o->out_dir);
+    t->log = fopen(t->log_path, "a");
+    if (!t->log) return dmmp_fail(DMMP_EIO, "cannot open %s: %s", t->log_path, strerror(errno));
+    log_set_mirror(t->log);
+
+    if (o->resume) {
+        dmmp_config saved;
+        uint64_t saved_seed = 0;
+        DMMP_TRY(run_state_read_meta(t->last_path, &saved, t->variant, sizeof t->variant, &saved_seed));
+        DMMP_TRY(run_config_check_resume(&saved, &t->cfg, t->last_path));
+        if (o->variant && strcmp(o->variant, t->variant))
+            return dmmp_fail(DMMP_EINVAL, "--resume: the run in %s is variant '%s', not '%s'", o->out_dir, t->variant,
+                             o->variant);
+    } else if (o->variant) {
+        if (strlen(o->variant) > TRAINER_VARIANT_MAX) return dmmp_fail(DMMP_EINVAL, "variant name is too long: %s", o->variant);
+        snprintf(t->variant, sizeof t->variant, "%s", o->variant);
+    } else {
+        DMMP_TRY(config_value_text(&t->cfg, "model.kind", t->variant, sizeof t->variant));
+    }
+    if (t->cfg.train.threads > 0) omp_set_num_threads(t->cfg.train.threads);
+
+    dmmp_status ds = dataset_open(&t->d, data);
+    if (ds == DMMP_EIO) return dmmp_fail_prefix(DMMP_EINVAL, "--data"); /* a missing dataset is bad input */
+    DMMP_TRY(ds);
+    t->schema = dataset_get_schema(t->d);
+    DMMP_TRY(run_build(&t->cfg, t->schema, t->seed, &t->feat, &t->model));
+    adam_config ac = adam_config_default();
+    ac.lr = (float)t->cfg.train.learning_rate;
+    ac.beta1 = (float)t->cfg.train.adam_beta1;
+    ac.beta2 = (float)t->cfg.train.adam_beta2;
+    ac.eps = (float)t->cfg.train.adam_eps;
+    ac.weight_decay = (float)t->cfg.train.weight_decay;
+    ac.decoupled = t->cfg.train.optimizer == CONFIG_OPTIMIZER_ADAMW;
+    ac.clip_norm = (float)t->cfg.train.grad_clip;
+    DMMP_TRY(adam_init(&t->adam, t->model.params.total, &ac));
+    locate_blocks(t);
+    memcpy(t->base_active, t->model.term_active, sizeof t->base_active);
+    t->two_stage = t->cfg.train.schedule == CONFIG_SCHEDULE_TWO_STAGE && t->model.has_teacher && t->model.has_student;
+    if (t->cfg.train.schedule == CONFIG_SCHEDULE_TWO_STAGE && !t->two_stage)
+        log_warn("train.schedule = two_stage needs a teacher and a student; %s trains in one stage", t->variant);
+    t->teacher_epochs = t->two_stage ? (t->cfg.train.teacher_epochs > 0 ? t->cfg.train.teacher_epochs : t->cfg.train.epochs) : 0;
+    t->n_epochs = t->teacher_epochs + t->cfg.train.epochs;
+    config_metric em = t->cfg.train.early_stopping_metric;
+    int needs_conversion = em == CONFIG_METRIC_AUC_CVR || em == CONFIG_METRIC_AUC_CTCVR || em == CONFIG_METRIC_LOGLOSS_CTCVR;
+    if (needs_conversion && !t->model.has_teacher && t->model.n_item_towers < 2)
+        return dmmp_fail(DMMP_EINVAL, "train.early_stopping_metric = %s needs a conversion head, which %s has not",
+                         validate_metric_name(em), t->variant);
+
+    memset(&t->prog, 0, sizeof t->prog);
+    t->prog.best_metric = NAN;
+    if (o->resume) {
+        run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog};
+        DMMP_TRY(run_state_load(t->last_path, &ref, t->schema));
+        DMMP_TRY(run_record_resume(&t->rec, t->results_path, t->prog.epoch));
+        t->rec_open = 1;
+        update_finished(t);
+        log_info("resuming %s at epoch %d, step %lld", t->last_path, t->prog.epoch + 1, (long long)t->prog.step);
+    } else {
+        DMMP_TRY(run_record_start(&t->rec, &t->cfg, t->variant, t->seed, t->d));
+        t->rec_open = 1;
+        log_info("training %s (%s) on %s: %lld dense parameters, %lld embedding weights, seed %llu, %d threads",
+                 t->variant, t->cfg.model.kind == CONFIG_MODEL_DMMP ? "teacher + student" : "single model", data,
+                 (long long)t->model.params.total, (long long)features_param_count(&t->feat),
+                 (unsigned long long)t->seed, omp_get_max_threads());
+    }
+    set_stage_terms(t, stage_of(t, t->prog.epoch));
+    t->wall_at_start = t->prog.wall_seconds;
+    progress_init(&t->pl, t->cfg.train.log_every);
+    return DMMP_OK;
+}
+
+static void teardown(trainer *t)
+{
+    batcher_close(t->bt);
+    adam_free(&t->adam);
+    model_free(&t->model);
+    features_free(&t->feat);
+    if (t->rec_open) results_free(&t->rec);
+    dataset_close(t->d);
+    if (t->log) {
+        log_set_mirror(NULL);
+        fclose(t->log);
+    }
+}
+
+dmmp_status trainer_run(const trainer_options *o, trainer_summary *s)
+{
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.o = o;
+    t.t_start = progress_now();
+    int threads_before = omp_get_max_threads();
+    dmmp_status st = setup(&t);
+    if (st == DMMP_OK) st = train_loop(&t);
+    if (s) {
+        memset(s, 0, sizeof *s);
+        s->epochs_done = t.prog.epoch;
+        s->steps = t.prog.step;
+        s->interrupted = st == DMMP_EINTERRUPTED;
+        s->early_stopped = t.prog.finished && t.prog.epoch < t.n_epochs;
+        s->best_epoch = t.prog.best_epoch;
+        s->best_metric = t.prog.best_metric;
+        s->samples_per_second = t.prog.total_train_seconds > 0 ? (double)t.prog.total_samples / t.prog.total_train_seconds : 0;
+        s->wall_seconds = t.wall_at_start + (progress_now() - t.t_start);
+    }
+    if (st == DMMP_OK && t.prog.finished)
+        log_info("done: %d epochs, %lld steps, best epoch %d; %s", t.prog.epoch, (long long)t.prog.step,
+                 t.prog.best_epoch, t.best_path);
+    teardown(&t);
+    omp_set_num_threads(threads_before);
+    return st;
+}

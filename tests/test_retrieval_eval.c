@@ -1,0 +1,506 @@
+/* Retrieval evaluation against brute force. Every user with a click in the
+ * test split is embedded through a one-row batch built here from the
+ * dataset's own tables (users, items, default context, user bags), every
+ * item likewise; each item is scored with a plain loop, the corpus sorted
+ * (score descending, then item id) and recall, NDCG, hit rate, click-bait
+ * share and expected conversions computed in this file from the labels read
+ * directly from /samples and the true probabilities of /truth. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/synth_truth.h"
+#include "eval/relevance.h"
+#include "eval/retrieval_eval.h"
+#include "eval/retrieve_user.h"
+#include "eval/teacher_scores.h"
+#include "eval_fixture.h"
+#include "testutil.h"
+
+#define MAX_SIDE_FIELDS 32
+
+/* The dataset's per-user and per-item tables, read once. */
+typedef struct hand_tables {
+    const dataset *d;
+    int nf[4];
+    int32_t *users, *items, ctx_default[MAX_SIDE_FIELDS];
+    int64_t *bag_off[8];
+    int32_t *bag_idx[8];
+    float *bag_wt[8];
+    uint8_t *clicked, *bought; /* N_USERS x N_ITEMS, test split */
+    synth_world truth;
+} hand_tables;
+
+static int tables_open(hand_tables *h, const dataset *d)
+{
+    memset(h, 0, sizeof *h);
+    h->d = d;
+    int ctx_fields[MAX_SIDE_FIELDS];
+    for (int s = 0; s < 4; s++) h->nf[s] = dataset_side_fields(d, (field_side)s, NULL);
+    dataset_side_fields(d, SIDE_CONTEXT, ctx_fields);
+    for (int c = 0; c < h->nf[SIDE_CONTEXT]; c++) h->ctx_default[c] = dataset_default_id(d, ctx_fields[c]);
+    h->users = malloc(sizeof(int32_t) * N_USERS * (size_t)(h->nf[SIDE_USER] + 1));
+    h->items = malloc(sizeof(int32_t) * N_ITEMS * (size_t)(h->nf[SIDE_ITEM] + 1));
+    dmmp_status s = dataset_read_users(d, h->users);
+    if (s == DMMP_OK) s = dataset_read_items(d, h->items);
+    const dataset_schema *sc = dataset_get_schema(d);
+    for (int k = 0; s == DMMP_OK && k < dataset_n_multi(d); k++)
+        if (sc->fields[dataset_multi_field(d, k)].side == SIDE_USER)
+            s = dataset_read_users_multi(d, dataset_multi_field(d, k), &h->bag_off[k], &h->bag_idx[k], &h->bag_wt[k]);
+    h->clicked = calloc(N_USERS * N_ITEMS, 1);
+    h->bought = calloc(N_USERS * N_ITEMS, 1);
+    dataset_block blk;
+    memset(&blk, 0, sizeof blk);
+    if (s == DMMP_OK) s = dataset_read_block(d, 0, dataset_n_samples(d), &blk);
+    for (int64_t i = 0; s == DMMP_OK && i < blk.n; i++) {
+        if (blk.split[i] != SPLIT_TEST) continue;
+        if (blk.click[i]) h->clicked[blk.user[i] * N_ITEMS + blk.item[i]] = 1;
+        if (blk.conversion[i]) h->bought[blk.user[i] * N_ITEMS + blk.item[i]] = 1;
+    }
+    dataset_block_free(&blk);
+    if (s == DMMP_OK) s = synth_world_load(&h->truth, d);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    return s == DMMP_OK;
+}
+
+static void tables_close(hand_tables *h)
+{
+    free(h->users);
+    free(h->items);
+    for (int k = 0; k < 8; k++) {
+        free(h->bag_off[k]);
+        free(h->bag_idx[k]);
+        free(h->bag_wt[k]);
+    }
+    free(h->clicked);
+    free(h->bought);
+    synth_world_free(&h->truth);
+}
+
+/* One row: user's fields, bags and the default context (user >= 0), item's
+ * fields (item >= 0), everything else 0 ("unknown"). b from batch_alloc(d, b, 1). */
+static void fill_row(const hand_tables *h, batch *b, int user, int item)
+{
+    b->n = 1;
+    b->user[0] = user < 0 ? 0 : user;
+    b->item[0] = item < 0 ? 0 : item;
+    for (int s = 0; s < 4; s++) b->side[s].n_fields = h->nf[s];
+    for (int c = 0; c < h->nf[SIDE_USER]; c++) b->side[SIDE_USER].ids[c] = user < 0 ? 0 : h->users[user * h->nf[SIDE_USER] + c];
+    for (int c = 0; c < h->nf[SIDE_CONTEXT]; c++) b->side[SIDE_CONTEXT].ids[c] = user < 0 ? 0 : h->ctx_default[c];
+    for (int c = 0; c < h->nf[SIDE_ITEM]; c++) b->side[SIDE_ITEM].ids[c] = item < 0 ? 0 : h->items[item * h->nf[SIDE_ITEM] + c];
+    for (int c = 0; c < h->nf[SIDE_CROSS]; c++) b->side[SIDE_CROSS].ids[c] = 0;
+    for (int k = 0; k < b->n_multi; k++) {
+        batch_multi *m = &b->multi[k];
+        int64_t len = 0, lo = 0;
+        if (h->bag_off[k] && user >= 0) {
+            lo = h->bag_off[k][user];
+            len = h->bag_off[k][user + 1] - lo;
+        }
+        free(m->indices);
+        free(m->weights);
+        m->indices = malloc(sizeof(int32_t) * (size_t)(len + 1));
+        m->weights = malloc(sizeof(float) * (size_t)(len + 1));
+        for (int64_t p = 0; p < len; p++) {
+            m->indices[p] = h->bag_idx[k][lo + p];
+            m->weights[p] = h->bag_wt[k][lo + p];
+        }
+        m->offsets[0] = 0;
+        m->offsets[1] = len;
+    }
+    for (int j = 0; j < b->n_dense; j++) b->dense[j] = 0;
+}
+
+typedef struct ranked {
+    float score;
+    int32_t item;
+} ranked;
+
+static int by_score(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return (x->item > y->item) - (x->item < y->item);
+}
+
+/* The brute-force metrics, summed per K over users, then averaged. */
+typedef struct hand_metrics {
+    double recall_c[3], ndcg_c[3], hit[3], recall_b[3], ndcg_b[3], bait[3], conv[3];
+    int64_t users, buyers;
+} hand_metrics;
+
+static const int KS[3] = {5, 20, 100};
+
+/* Adds one user ranked by scores[0..N_ITEMS). */
+static void hand_add_user(const hand_tables *h, hand_metrics *hm, int user, const float *scores)
+{
+    ranked r[N_ITEMS];
+    for (int i = 0; i < N_ITEMS; i++) r[i] = (ranked){scores[i], i};
+    qsort(r, N_ITEMS, sizeof r[0], by_score);
+    int n_c = 0, n_b = 0;
+    for (int i = 0; i < N_ITEMS; i++) {
+        n_c += h->clicked[user * N_ITEMS + i];
+        n_b += h->bought[user * N_ITEMS + i];
+    }
+    hm->users++;
+    hm->buyers += n_b > 0;
+    for (int k = 0; k < 3; k++) {
+        int filled = KS[k] < N_ITEMS ? KS[k] : N_ITEMS;
+        double hits_c = 0, hits_b = 0, dcg_c = 0, dcg_b = 0, idcg_c = 0, idcg_b = 0, baits = 0, conv = 0;
+        for (int p = 0; p < filled; p++) {
+            int it = r[p].item;
+            double disc = 1.0 / log2(p + 2.0);
+            if (h->clicked[user * N_ITEMS + it]) hits_c++, dcg_c += disc;
+            if (h->bought[user * N_ITEMS + it]) hits_b++, dcg_b += disc;
+            baits += h->truth.item_bait[it] != 0;
+            conv += (float)(synth_world_p_click(&h->truth, user, it, h->truth.default_position,
+                                                h->truth.default_scenario) *
+                            synth_world_p_conv(&h->truth, user, it));
+        }
+        for (int p = 0; p < KS[k] && p < n_c; p++) idcg_c += 1.0 / log2(p + 2.0);
+        for (int p = 0; p < KS[k] && p < n_b; p++) idcg_b += 1.0 / log2(p + 2.0);
+        hm->recall_c[k] += hits_c / n_c;
+        hm->ndcg_c[k] += dcg_c / idcg_c;
+        hm->hit[k] += hits_c > 0;
+        if (n_b) {
+            hm->recall_b[k] += hits_b / n_b;
+            hm->ndcg_b[k] += dcg_b / idcg_b;
+        }
+        hm->bait[k] += baits / filled;
+        hm->conv[k] += conv;
+    }
+}
+
+/* retrieve_user's top k of user equals the hand ranking of scores; slots
+ * past the corpus are empty; truth per slot from the world. */
+static void check_retrieve(trained *t, const hand_tables *h, int user, const float *scores, int k)
+{
+    retrieved r;
+    dmmp_status s = retrieve_user(&t->m, &t->f, h->d, user, k, &r);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    if (s != DMMP_OK) return;
+    ranked all[N_ITEMS];
+    for (int i = 0; i < N_ITEMS; i++) all[i] = (ranked){scores[i], i};
+    qsort(all, N_ITEMS, sizeof all[0], by_score);
+    for (int i = 0; i < k; i++) {
+        if (i >= N_ITEMS) {
+            CU_ASSERT_EQUAL(r.ids[i], -1);
+            continue;
+        }
+        CU_ASSERT_EQUAL(r.ids[i], all[i].item);
+        TU_ASSERT_NEAR(r.scores[i], all[i].score, 1e-6);
+        CU_ASSERT(r.has_truth);
+        TU_ASSERT_NEAR(r.p_ctr[i], synth_world_p_click(&h->truth, user, all[i].item, h->truth.default_position,
+                                                       h->truth.default_scenario), 1e-6);
+        TU_ASSERT_NEAR(r.p_cvr[i], synth_world_p_conv(&h->truth, user, all[i].item), 1e-6);
+        CU_ASSERT_EQUAL(r.bait[i], h->truth.item_bait[all[i].item]);
+    }
+    CU_ASSERT_EQUAL(r.has_gate, t->m.learned_gate);
+    if (r.has_gate) TU_ASSERT_NEAR(r.gate[0] + r.gate[1], 1.0, 1e-6);
+    retrieved_free(&r);
+    CU_ASSERT_NOT_EQUAL(retrieve_user(&t->m, &t->f, h->d, N_USERS, k, &r), DMMP_OK); /* no such user */
+}
+
+static void hand_compare(const hand_metrics *hm, const eval_metrics *got)
+{
+    /* Same float scores and the same order on both sides: only the
+     * summation order of the means differs. */
+    const double tol = 1e-9;
+    for (int k = 0; k < 3; k++) {
+        char name[64];
+        double u = (double)hm->users, b = (double)hm->buyers;
+#define CHECK(fmt, value)                                           \
+    do {                                                            \
+        snprintf(name, sizeof name, fmt, KS[k]);                    \
+        TU_ASSERT_NEAR(eval_metric_value(got, name), value, tol);   \
+    } while (0)
+        CHECK("click_recall@%d", hm->recall_c[k] / u);
+        CHECK("click_ndcg@%d", hm->ndcg_c[k] / u);
+        CHECK("hitrate@%d", hm->hit[k] / u);
+        CHECK("purchase_recall@%d", hm->recall_b[k] / b);
+        CHECK("purchase_ndcg@%d", hm->ndcg_b[k] / b);
+        CHECK("clickbait@%d", hm->bait[k] / u);
+        TU_ASSERT_NEAR(eval_metric_value(got, (snprintf(name, sizeof name, "exp_conversions@%d", KS[k]), name)),
+                       hm->conv[k] / u, 1e-6); /* per-rank floats summed in another order */
+#undef CHECK
+    }
+    CU_ASSERT(hm->users > 20 && hm->buyers > 5); /* the world is big enough to mean something */
+}
+
+/* The inner product the search uses: fmaf over dimensions in order. */
+static float dot_fma(const float *q, const float *x, int dim)
+{
+    float s = q[0] * x[0];
+    for (int j = 1; j < dim; j++) s = fmaf(q[j], x[j], s);
+    return s;
+}
+
+static void check_towers(config_model_kind kind)
+{
+    world w;
+    trained t;
+    hand_tables h;
+    if (!world_open(&w)) return;
+    if (!eval_train(&t, w.d, kind) || !tables_open(&h, w.d)) {
+        world_close(&w);
+        return;
+    }
+    eval_metrics got;
+    eval_metrics_init(&got);
+    dmmp_status s = eval_retrieval(&t.m, &t.f, w.d, SPLIT_TEST, &t.cfg.eval, &got);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    int dim = model_retrieval_dim(&t.m);
+    CU_ASSERT_EQUAL(dim, kind == CONFIG_MODEL_TWO_TOWER ? 8 : 16);
+    float *items = malloc(sizeof(float) * N_ITEMS * (size_t)dim), *q = malloc(sizeof(float) * (size_t)dim);
+    float scores[N_ITEMS];
+    batch one;
+    CU_ASSERT_EQUAL_FATAL(batch_alloc(w.d, &one, 1), DMMP_OK);
+    for (int i = 0; i < N_ITEMS; i++) {
+        fill_row(&h, &one, -1, i);
+        CU_ASSERT_EQUAL_FATAL(features_forward(&t.f, &one), DMMP_OK);
+        CU_ASSERT_EQUAL_FATAL(model_item_vectors(&t.m, t.f.view[VIEW_ITEM].x, 1, items + (size_t)i * dim), DMMP_OK);
+    }
+    hand_metrics hm;
+    memset(&hm, 0, sizeof hm);
+    for (int u = 0; u < N_USERS; u++) {
+        int any = 0;
+        for (int i = 0; i < N_ITEMS; i++) any |= h.clicked[u * N_ITEMS + i];
+        if (!any) continue;
+        fill_row(&h, &one, u, -1);
+        CU_ASSERT_EQUAL_FATAL(features_forward(&t.f, &one), DMMP_OK);
+        CU_ASSERT_EQUAL_FATAL(model_user_query(&t.m, t.f.view[VIEW_USER].x, 1, q), DMMP_OK);
+        for (int i = 0; i < N_ITEMS; i++) scores[i] = dot_fma(q, items + (size_t)i * dim, dim);
+        hand_add_user(&h, &hm, u, scores);
+        if (hm.users == 1) check_retrieve(&t, &h, u, scores, 7);
+        if (hm.users == 2) check_retrieve(&t, &h, u, scores, N_ITEMS + 3);
+    }
+    hand_compare(&hm, &got);
+    batch_free(&one);
+    free(items);
+    free(q);
+    eval_metrics_free(&got);
+    tables_close(&h);
+    trained_free(&t);
+    world_close(&w);
+}
+
+static void test_retrieval_two_tower(void) { check_towers(CONFIG_MODEL_TWO_TOWER); }
+static void test_retrieval_three_tower(void) { check_towers(CONFIG_MODEL_THREE_TOWER); }
+static void test_retrieval_dmmp(void) { check_towers(CONFIG_MODEL_DMMP); }
+
+/* The teacher's score of one pair through a one-row forward. */
+static float direct_teacher_score(trained *t, const hand_tables *h, batch *one, int user, int item)
+{
+    fill_row(h, one, user, item);
+    float pc = NAN, pctcvr = NAN;
+    if (features_forward(&t->f, one) == DMMP_OK &&
+        model_forward(&t->m, t->f.view[VIEW_TEACHER].x, NULL, NULL, 1) == DMMP_OK)
+        model_teacher_predictions(&t->m, 1, &pc, NULL, &pctcvr);
+    double lambda = t->cfg.fuse.conversion_weight;
+    return (float)((1 - lambda) * pc + lambda * pctcvr);
+}
+
+static void test_teacher_pair_scores(void)
+{
+    world w;
+    trained t;
+    hand_tables h;
+    if (!world_open(&w)) return;
+    if (!eval_train(&t, w.d, CONFIG_MODEL_TEACHER_ONLY) || !tables_open(&h, w.d)) {
+        world_close(&w);
+        return;
+    }
+    batch queries, corpus, one;
+    teacher_scorer sc;
+    CU_ASSERT_EQUAL_FATAL(batch_query_rows(w.d, SPLIT_TEST, &queries), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(batch_item_corpus(w.d, &corpus), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(batch_alloc(w.d, &one, 1), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(teacher_scorer_init(&sc, &t.m, &t.f, w.d), DMMP_OK);
+    float scores[N_ITEMS];
+    const int64_t qs[3] = {0, queries.n / 2, queries.n - 1};
+    const int its[4] = {0, 7, 41, N_ITEMS - 1};
+    double spread = 0;
+    for (int a = 0; a < 3; a++) {
+        CU_ASSERT_EQUAL_FATAL(teacher_score_corpus(&sc, &queries, qs[a], &corpus, scores), DMMP_OK);
+        for (int b = 0; b < 4; b++) {
+            float direct = direct_teacher_score(&t, &h, &one, queries.user[qs[a]], its[b]);
+            /* one-row vs batched forward: float rounding of the matmuls only */
+            TU_ASSERT_NEAR(scores[its[b]], direct, 1e-5);
+            spread += fabs(scores[its[b]] - scores[its[0]]);
+        }
+    }
+    CU_ASSERT(spread > 1e-3); /* the pairs really differ */
+    teacher_scorer_free(&sc);
+    batch_free(&queries);
+    batch_free(&corpus);
+    batch_free(&one);
+    tables_close(&h);
+    trained_free(&t);
+    world_close(&w);
+}
+
+/* teacher_only retrieval: the metrics of the corpus scores ranked by hand. */
+static void test_retrieval_teacher_only(void)
+{
+    world w;
+    trained t;
+    hand_tables h;
+    if (!world_open(&w)) return;
+    if (!eval_train(&t, w.d, CONFIG_MODEL_TEACHER_ONLY) || !tables_open(&h, w.d)) {
+        world_close(&w);
+        return;
+    }
+    eval_metrics got;
+    eval_metrics_init(&got);
+    dmmp_status s = eval_retrieval(&t.m, &t.f, w.d, SPLIT_TEST, &t.cfg.eval, &got);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    batch queries, corpus;
+    teacher_scorer sc;
+    CU_ASSERT_EQUAL_FATAL(batch_query_rows(w.d, SPLIT_TEST, &queries), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(batch_item_corpus(w.d, &corpus), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(teacher_scorer_init(&sc, &t.m, &t.f, w.d), DMMP_OK);
+    hand_metrics hm;
+    memset(&hm, 0, sizeof hm);
+    float scores[N_ITEMS];
+    for (int q = 0; q < queries.n; q++) {
+        int u = queries.user[q], any = 0;
+        for (int i = 0; i < N_ITEMS; i++) any |= h.clicked[u * N_ITEMS + i];
+        if (!any) continue;
+        CU_ASSERT_EQUAL_FATAL(teacher_score_corpus(&sc, &queries, q, &corpus, scores), DMMP_OK);
+        hand_add_user(&h, &hm, u, scores);
+        if (hm.users == 1) check_retrieve(&t, &h, u, scores, 7);
+    }
+    hand_compare(&hm, &got);
+    teacher_scorer_free(&sc);
+    batch_free(&queries);
+    batch_free(&corpus);
+    eval_metrics_free(&got);
+    tables_close(&h);
+    trained_free(&t);
+    world_close(&w);
+}
+
+/* Hand-made rankings: baits first (bait_first = 1) or last, then by item id. */
+typedef struct bait_ranking {
+    const uint8_t *bait;
+    int bait_first;
+} bait_ranking;
+
+static dmmp_status bait_scores(void *ctx, const batch *queries, int64_t q, const batch *corpus, float *scores)
+{
+    const bait_ranking *br = ctx;
+    (void)queries;
+    (void)q;
+    for (int i = 0; i < corpus->n; i++)
+        scores[i] = (br->bait[i] ? (br->bait_first ? 2.0f : 0.0f) : 1.0f) - 1e-3f * (float)i;
+    return DMMP_OK;
+}
+
+static void test_clickbait_order(void)
+{
+    world w;
+    hand_tables h;
+    if (!world_open(&w)) return;
+    if (!tables_open(&h, w.d)) {
+        world_close(&w);
+        return;
+    }
+    int n_baits = 0;
+    for (int i = 0; i < N_ITEMS; i++) n_baits += h.truth.item_bait[i] != 0;
+    CU_ASSERT(n_baits >= 5 && n_baits < N_ITEMS - 20);
+    dmmp_config cfg;
+    eval_small_config(&cfg, CONFIG_MODEL_DMMP);
+    eval_metrics first, last;
+    eval_metrics_init(&first);
+    eval_metrics_init(&last);
+    bait_ranking bf = {h.truth.item_bait, 1}, bl = {h.truth.item_bait, 0};
+    CU_ASSERT_EQUAL(eval_retrieval_scores(w.d, SPLIT_TEST, &cfg.eval, 0, bait_scores, &bf, &first), DMMP_OK);
+    CU_ASSERT_EQUAL(eval_retrieval_scores(w.d, SPLIT_TEST, &cfg.eval, 0, bait_scores, &bl, &last), DMMP_OK);
+    for (int k = 0; k < 3; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "clickbait@%d", KS[k]);
+        double f = eval_metric_value(&first, name), l = eval_metric_value(&last, name);
+        int filled = KS[k] < N_ITEMS ? KS[k] : N_ITEMS;
+        /* by hand: the first min(K, baits) slots are baits, or the last ones */
+        TU_ASSERT_NEAR(f, (double)(n_baits < filled ? n_baits : filled) / filled, 1e-12);
+        int tail = filled - (N_ITEMS - n_baits);
+        TU_ASSERT_NEAR(l, (double)(tail > 0 ? tail : 0) / filled, 1e-12);
+        if (filled < N_ITEMS) CU_ASSERT(f > l);
+    }
+    eval_metrics_free(&first);
+    eval_metrics_free(&last);
+    tables_close(&h);
+    world_close(&w);
+}
+
+static void test_user_sample(void)
+{
+    world w;
+    hand_tables h;
+    if (!world_open(&w)) return;
+    if (!tables_open(&h, w.d)) {
+        world_close(&w);
+        return;
+    }
+    relevance_sets rel;
+    batch queries;
+    CU_ASSERT_EQUAL_FATAL(relevance_build(&rel, w.d, SPLIT_TEST, 100), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(batch_query_rows(w.d, SPLIT_TEST, &queries), DMMP_OK);
+    /* relevant sets equal the labels read directly */
+    for (int u = 0; u < N_USERS; u++) {
+        int64_t nc, nb, pos = 0;
+        const int32_t *c = relevance_clicked(&rel, u, &nc);
+        const int32_t *b = relevance_bought(&rel, u, &nb);
+        int hand_c = 0, hand_b = 0;
+        for (int i = 0; i < N_ITEMS; i++) {
+            if (h.clicked[u * N_ITEMS + i]) {
+                hand_c++;
+                CU_ASSERT(pos < nc && c[pos] == i);
+                pos++;
+            }
+            hand_b += h.bought[u * N_ITEMS + i];
+        }
+        CU_ASSERT_EQUAL(nc, hand_c);
+        CU_ASSERT_EQUAL(nb, hand_b);
+        for (int64_t p = 0; p < nb; p++) CU_ASSERT(h.bought[u * N_ITEMS + b[p]] && (p == 0 || b[p] > b[p - 1]));
+    }
+    int64_t *all = NULL, *s1 = NULL, *s2 = NULL, n_all = 0, n1 = 0, n2 = 0;
+    CU_ASSERT_EQUAL(retrieval_select_users(&rel, &queries, 0, &all, &n_all), DMMP_OK);
+    CU_ASSERT_EQUAL(retrieval_select_users(&rel, &queries, 10, &s1, &n1), DMMP_OK);
+    CU_ASSERT_EQUAL(retrieval_select_users(&rel, &queries, 10, &s2, &n2), DMMP_OK);
+    int eligible = 0;
+    for (int u = 0; u < N_USERS; u++) {
+        int any = 0;
+        for (int i = 0; i < N_ITEMS; i++) any |= h.clicked[u * N_ITEMS + i];
+        eligible += any;
+    }
+    CU_ASSERT_EQUAL(n_all, eligible);
+    CU_ASSERT_EQUAL(n1, 10);
+    CU_ASSERT_EQUAL(n2, 10);
+    CU_ASSERT(n1 == n2 && memcmp(s1, s2, sizeof(int64_t) * (size_t)n1) == 0);
+    for (int64_t i = 0; i < n1; i++) {
+        int u = queries.user[s1[i]], any = 0;
+        for (int it = 0; it < N_ITEMS; it++) any |= h.clicked[u * N_ITEMS + it];
+        CU_ASSERT(any);
+        if (i > 0) CU_ASSERT(s1[i] > s1[i - 1]);
+    }
+    free(all);
+    free(s1);
+    free(s2);
+    batch_free(&queries);
+    relevance_free(&rel);
+    tables_close(&h);
+    world_close(&w);
+}
+
+int add_retrieval_eval_suite(void)
+{
+    static const char *const names[] = {"two_tower = brute force",  "three_tower = brute force",
+                                        "dmmp = brute force",       "teacher_only = brute force",
+                                        "teacher scores = direct forward", "clickbait: baits first > last",
+                                        "relevant sets; user sample fixed and a subset"};
+    static const CU_TestFunc tests[] = {test_retrieval_two_tower, test_retrieval_three_tower, test_retrieval_dmmp,
+                                        test_retrieval_teacher_only, test_teacher_pair_scores, test_clickbait_order,
+                                        test_user_sample};
+    return tu_add_suite("eval_retrieval_corpus", names, tests, sizeof tests / sizeof tests[0]);
+}
