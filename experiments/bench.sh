@@ -73,7 +73,7 @@ table() {
 }
 
 notes() {
-    awk -v bench="$1" 'NR > 2 && $2 != "median" { name = $1; $1 = ""; sub(/^ /, ""); printf "- %s %s: %s\n", bench, name, $0 }' "$tmp/$1.txt"
+    awk -v bench="$1" 'NR > 3 && $2 != "median" { name = $1; $1 = ""; sub(/^ /, ""); printf "- %s %s: %s\n", bench, name, $0 }' "$tmp/$1.txt"
 }
 
 ratio() {
@@ -83,6 +83,7 @@ ratio() {
 report() {
     echo "# DMMP benchmarks"
     echo
+    echo "- openmp: $(sed -n 2p "$tmp/gemm.txt" | sed 's/^openmp //')"
     echo "$header" | sed 's/^machine /- machine: /; s/, isa /\n- isa: /; s/, \([0-9]*\) threads, commit /\n- threads: \1\n- commit: /; s/, \([0-9T:-]*Z\)$/\n- date: \1/'
     echo
     echo "| benchmark | figure | median | min | max | unit |"

@@ -109,6 +109,9 @@ void bench_meta_collect(bench_meta *m, const char *commit)
     snprintf(m->commit, sizeof m->commit, "%s", commit && *commit ? commit : "unknown");
     snprintf(m->isa, sizeof m->isa, "%s", isa_name(isa_active()));
     m->threads = omp_get_max_threads();
+    const char *policy = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
+    snprintf(m->omp_wait, sizeof m->omp_wait, "OMP_WAIT_POLICY=%.32s GOMP_SPINCOUNT=%.32s",
+             policy ? policy : "default", spin ? spin : "default");
 }
 
 static dmmp_status write_figure(hid_t group, const bench_figure *f)
@@ -135,6 +138,7 @@ static dmmp_status write_group(hid_t file, const bench_report *r, const bench_me
     if (s == DMMP_OK) s = h5_attr_str(g, "commit", m->commit);
     if (s == DMMP_OK) s = h5_attr_str(g, "isa", m->isa);
     if (s == DMMP_OK) s = h5_attr_i64(g, "threads", m->threads);
+    if (s == DMMP_OK) s = h5_attr_str(g, "omp_wait", m->omp_wait);
     for (int i = 0; s == DMMP_OK && i < r->n_notes; i++) s = h5_attr_str(g, r->notes[i][0], r->notes[i][1]);
     for (int i = 0; s == DMMP_OK && i < r->n_figures; i++) s = write_figure(g, &r->figures[i]);
     H5Gclose(g);

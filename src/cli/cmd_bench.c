@@ -171,6 +171,7 @@ int cmd_bench(int argc, char **argv)
     bench_meta_collect(&meta, commit);
     printf("machine %s, isa %s, %d threads, commit %s, %s\n", meta.machine, meta.isa, meta.threads, meta.commit,
            meta.date);
+    printf("openmp %s\n", meta.omp_wait);
     bench_print(&r);
     if (out) {
         st = bench_write_h5(out, &r, &meta);
