@@ -32,5 +32,6 @@ int register_robust_suites(void);
 int register_chunk_pool_suites(void);
 
 int register_weighting_suites(void);
+int register_bench_suites(void);
 
 #endif
