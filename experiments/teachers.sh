@@ -22,7 +22,7 @@ done
 mkdir -p "$out"
 train_set=()
 if [ $quick = 1 ]; then
-    train_set=(--set train.epochs=2)
+    train_set=(--set train.epochs=2 --set eval.max_users=1000)
     [ -n "$data" ] || { data=$out/synth_quick.h5; ensure_data "$data" --impressions 600000 --users 10000 --items 3000 --seed 1; }
 else
     [ -n "$data" ] || { data=$out/synth.h5; ensure_data "$data" --seed 1; }
