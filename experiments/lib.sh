@@ -8,6 +8,10 @@ EXP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP_DIR=$(cd "$EXP_DIR/.." && pwd)
 DMMP=${DMMP:-$TOP_DIR/dmmp}
 CONFIGS=$EXP_DIR/configs
+# Idle OpenMP threads sleep instead of spinning: on a machine shared with
+# other work, spinning barriers slowed training 5-20x; set OMP_WAIT_POLICY
+# yourself to override.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 die() { echo "$(basename "$0"): $*" >&2; exit 2; }
 note() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
