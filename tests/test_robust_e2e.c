@@ -185,7 +185,11 @@ static void test_eval_hostile(void)
                     robust_h5_set_attr_i64(quiet, "/samples", "split_clicks", zero, 3) &&
                     robust_h5_set_attr_i64(quiet, "/samples", "split_conversions", zero, 3));
     const char *no_clicks[] = {"eval", "--run", run, "--data", quiet, NULL};
-    robust_expect_exit(no_clicks, 2, 2, "click", out, sizeof out);
+    robust_expect_exit(no_clicks, 2, 2, "no user clicked", out, sizeof out);
+    /* The real split has users without clicks among those with: they are
+     * skipped, the others evaluated. */
+    const char *some_clicks[] = {"eval", "--run", run, "--data", data, NULL};
+    robust_expect_exit(some_clicks, 0, 0, "click_recall@20", out, sizeof out);
 
     const char *user_high[] = {"retrieve", "--run", run, "--data", data, "--user", "300", NULL};
     robust_expect_exit(user_high, 2, 2, "outside 0..299", out, sizeof out);

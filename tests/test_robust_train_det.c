@@ -181,6 +181,16 @@ static void test_train_bits(void)
     CU_ASSERT_EQUAL(differing_series(run[0], run[1], &auc[0][0], &auc[0][1]), 0);
     CU_ASSERT_EQUAL(memcmp(&auc[0][0], &auc[0][1], sizeof(double)), 0);
 
+    /* The record carries the resident memory of every epoch (a measurement,
+     * not compared): a positive number of MiB, less than the machine has. */
+    char rec[720];
+    snprintf(rec, sizeof rec, "%.600s/results.h5", run[0]);
+    run_results r;
+    CU_ASSERT_FATAL(results_load(&r, rec) == DMMP_OK);
+    const results_series *rss = results_series_find(&r, "rss_mb");
+    TU_ASSERT_MSG(rss && rss->n == 2 && rss->values[0] > 1 && rss->values[1] < 1e6, "rss_mb series missing or absurd");
+    results_free(&r);
+
     array_diff seed = compare_arrays(&a[0], &a[2]);
     TU_ASSERT_MSG(seed.float_differ >= 5, "another seed changed only %d arrays", seed.float_differ);
     CU_ASSERT(differing_series(run[0], run[2], &auc[1][0], &auc[1][1]) > 0);
