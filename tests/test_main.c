@@ -39,6 +39,8 @@ static const tu_register_fn registrations[] = {
     register_robust_suites,
     register_robust_e2e_suites,
     register_chunk_pool_suites,
+    register_weighting_suites,
+    register_bench_suites,
 };
 
 static int matches(const char *name, const char *only)

@@ -7,7 +7,7 @@
 
 int cmd_env(int argc, char **argv);
 int cmd_config(int argc, char **argv);
-int cmd_bench_retrieve(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_data_import(int argc, char **argv);
 int cmd_data_gen_aliccp_raw(int argc, char **argv);

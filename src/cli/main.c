@@ -15,7 +15,7 @@ typedef struct command {
 static const command commands[] = {
     {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads"},
     {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)"},
-    {"bench-retrieve", cmd_bench_retrieve, "time exact top-K retrieval against the fp32 gemm rate"},
+    {"bench", cmd_bench, "benchmarks: gemm ceiling, training step, retrieval, data path"},
     {"data", cmd_data, "dataset tools: synth, inspect, import, gen-aliccp-raw"},
     {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp"},
     {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)"},

@@ -168,13 +168,30 @@ dmmp_status features_backward(features *f, const batch *b, const float *const dx
     return DMMP_OK;
 }
 
+/* Tables are updated in parallel, one table per thread at a time: a batch
+ * touches at most a few thousand rows of a table, below the size at which the
+ * optimiser splits one table's rows across threads, so without this the step
+ * ran on one core (3.4 ms of a 25 ms step at batch 1024 with 42 tables). Each
+ * table's update is independent, so the result does not depend on the
+ * thread count. A worker's error message is thread-local, so a failed table
+ * is stepped again on the calling thread, whose checks fail the same way
+ * before changing anything and leave the message where the caller reads it. */
 dmmp_status features_step(features *f)
 {
+    int failed = -1;
+#pragma omp parallel for schedule(dynamic, 1) if (f->n_tables > 1)
     for (int i = 0; i < f->n_tables; i++) {
         feature_table *t = &f->tables[i];
-        if (t->grad.n_rows > 0) DMMP_TRY(sparse_opt_step(&t->opt, t->emb.weight, &t->grad));
-        t->grad.n_rows = 0;
+        if (t->grad.n_rows > 0 && sparse_opt_step(&t->opt, t->emb.weight, &t->grad) != DMMP_OK) {
+#pragma omp critical(features_step_failure)
+            if (failed < 0 || i < failed) failed = i;
+        }
     }
+    if (failed >= 0) {
+        feature_table *t = &f->tables[failed];
+        DMMP_TRY(sparse_opt_step(&t->opt, t->emb.weight, &t->grad));
+    }
+    for (int i = 0; i < f->n_tables; i++) f->tables[i].grad.n_rows = 0;
     return DMMP_OK;
 }
 

@@ -220,7 +220,7 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
     int stage = stage_of(t, p->epoch);
     double mean[TERM_COUNT], weight[TERM_COUNT];
     for (int k = 0; k < TERM_COUNT; k++) mean[k] = p->epoch_batches ? p->loss_sum[k] / (double)p->epoch_batches : 0;
-    weighting_end_epoch(&m->weighting, mean);
+    weighting_end_epoch(&m->weighting, mean, m->term_active);
     weighting_current(&m->weighting, weight);
     for (int k = 0; k < TERM_COUNT; k++)
         if (!m->term_active[k]) mean[k] = NAN;

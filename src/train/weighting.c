@@ -57,21 +57,25 @@ void weighting_combine(loss_weighting *w, const double *losses, const int *activ
     *total = sum;
 }
 
-void weighting_end_epoch(loss_weighting *w, const double *epoch_mean_losses)
+void weighting_end_epoch(loss_weighting *w, const double *epoch_mean_losses, const int *active)
 {
     memcpy(w->epoch_mean[1], w->epoch_mean[0], sizeof w->epoch_mean[0]);
     memcpy(w->epoch_mean[0], epoch_mean_losses, (size_t)w->n_terms * sizeof(double));
     w->epochs_seen++;
     if (w->kind != WEIGHTING_DWA || w->epochs_seen < 2) return;
     double r[WEIGHTING_MAX_TERMS], denom = 0, rmax = -INFINITY;
+    int n_active = 0;
     for (int i = 0; i < w->n_terms; i++) {
+        if (!active[i]) continue;
         double prev = w->epoch_mean[1][i];
         r[i] = prev > 0 ? w->epoch_mean[0][i] / prev : 1.0;
         r[i] /= w->dwa_temperature;
         if (r[i] > rmax) rmax = r[i];
+        n_active++;
     }
-    for (int i = 0; i < w->n_terms; i++) denom += exp(r[i] - rmax);
-    for (int i = 0; i < w->n_terms; i++) w->weight[i] = w->n_terms * exp(r[i] - rmax) / denom;
+    for (int i = 0; i < w->n_terms; i++)
+        if (active[i]) denom += exp(r[i] - rmax);
+    for (int i = 0; i < w->n_terms; i++) w->weight[i] = active[i] ? n_active * exp(r[i] - rmax) / denom : 0.0;
 }
 
 void weighting_current(const loss_weighting *w, double *weights)

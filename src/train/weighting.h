@@ -4,8 +4,8 @@
  *   + 0.5 s_i with one learned log-variance s_i per term; the s_i live in the
  *   model's dense parameter buffer and the optimiser updates them.
  * dwa (Liu, Johns and Davison, 2019): w_i = n exp(r_i / T) / sum_j exp(r_j / T)
- *   with r_i = L_i(e-1) / L_i(e-2), the ratio of the last two epoch means;
- *   w_i = 1 for the first two epochs.
+ *   over the n active terms, with r_i = L_i(e-1) / L_i(e-2), the ratio of the
+ *   last two epoch means; w_i = 1 for the first two epochs.
  * fixed: the user's weights. */
 #ifndef DMMP_TRAIN_WEIGHTING_H
 #define DMMP_TRAIN_WEIGHTING_H
@@ -39,8 +39,10 @@ dmmp_status weighting_init(loss_weighting *w, weighting_kind kind, int n_terms, 
  * log_var_grad. */
 void weighting_combine(loss_weighting *w, const double *losses, const int *active, double *total, float *scale);
 
-/* dwa: records the epoch's mean loss per term and recomputes the weights. */
-void weighting_end_epoch(loss_weighting *w, const double *epoch_mean_losses);
+/* dwa: records the epoch's mean loss per term and recomputes the weights of
+ * the active terms (they sum to the number of active terms; inactive terms
+ * get 0). Other kinds only record the means. */
+void weighting_end_epoch(loss_weighting *w, const double *epoch_mean_losses, const int *active);
 
 /* The weight each term currently carries (uncertainty: 0.5 exp(-s_i)). */
 void weighting_current(const loss_weighting *w, double *weights);

@@ -1,0 +1,360 @@
+#include "bench/bench_train.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/bench_flops.h"
+#include "bench/bench_gemm.h"
+#include "bench/zipf.h"
+#include "core/mem.h"
+#include "data/batcher.h"
+#include "data/dataset.h"
+#include "model/features.h"
+#include "model/model.h"
+#include "nn/optim.h"
+
+#define SYNTH_FIELDS 23
+#define SYNTH_BATCHES 4
+#define MAX_RUNS 1000
+
+enum { PHASE_FEATURES_FORWARD, PHASE_MODEL_FORWARD, PHASE_MODEL_BACKWARD, PHASE_FEATURES_BACKWARD, PHASE_ADAM,
+       PHASE_SPARSE_STEP, PHASE_DATA, PHASE_COUNT };
+static const char *const phase_names[PHASE_COUNT] = {
+    "ms_features_forward", "ms_model_forward", "ms_model_backward", "ms_features_backward",
+    "ms_adam",             "ms_sparse_step",   "ms_next_batch",
+};
+
+void bench_train_options_default(bench_train_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->steps = 10;
+    o->warmup = 5;
+    o->repeat = 5;
+    o->gemm_size = 2048;
+    o->vocab = 100000;
+    o->zipf_s = 1.1;
+    o->seed = 1;
+}
+
+void bench_train_schema(dataset_schema *s, dataset_field *fields, int64_t vocab)
+{
+    static const struct { const char *prefix; field_side side; int count; } groups[] = {
+        {"user", SIDE_USER, 10}, {"context", SIDE_CONTEXT, 3}, {"item", SIDE_ITEM, 6}, {"cross", SIDE_CROSS, 4}};
+    int k = 0;
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        for (int i = 0; i < groups[g].count; i++, k++) {
+            memset(&fields[k], 0, sizeof fields[k]);
+            snprintf(fields[k].name, sizeof fields[k].name, "%s_%d", groups[g].prefix, i);
+            fields[k].side = groups[g].side;
+            fields[k].vocab_size = vocab;
+        }
+    memset(s, 0, sizeof *s);
+    s->n_fields = k;
+    s->fields = fields;
+}
+
+/* Where the batches come from: a few pre-built synthetic ones, or a batcher. */
+typedef struct batch_source {
+    dataset_field fields[SYNTH_FIELDS];
+    dataset_schema synth_schema;
+    const dataset_schema *schema;
+    int side_fields[4][SYNTH_FIELDS];
+    batch synth[SYNTH_BATCHES];
+    int next;
+    dataset *data;
+    batcher *batcher;
+    int epoch, batch_size;
+} batch_source;
+
+static dmmp_status synth_batch(batch *b, const batch_source *src, int n, const zipf_sampler *z, rng *r)
+{
+    memset(b, 0, sizeof *b);
+    b->n = n;
+    DMMP_TRY(mem_alloc((void **)&b->click, (size_t)n, "benchmark labels"));
+    DMMP_TRY(mem_alloc((void **)&b->conversion, (size_t)n, "benchmark labels"));
+    for (int i = 0; i < n; i++) {
+        b->click[i] = rng_uniform(r) < 0.1;
+        b->conversion[i] = b->click[i] && rng_uniform(r) < 0.1;
+    }
+    for (int side = 0; side < 4; side++) {
+        int nf = 0;
+        for (int f = 0; f < src->schema->n_fields; f++) nf += src->schema->fields[f].side == (field_side)side;
+        b->side[side].n_fields = nf;
+        b->side[side].fields = src->side_fields[side];
+        DMMP_TRY(mem_alloc((void **)&b->side[side].ids, (size_t)n * (nf > 0 ? nf : 1) * sizeof(int32_t), "benchmark ids"));
+        for (size_t i = 0; i < (size_t)n * nf; i++) b->side[side].ids[i] = zipf_sample(z, r);
+    }
+    b->user = b->side[SIDE_USER].ids;
+    b->item = b->side[SIDE_ITEM].ids;
+    return DMMP_OK;
+}
+
+static void synth_batch_free(batch *b)
+{
+    mem_free(b->click);
+    mem_free(b->conversion);
+    for (int side = 0; side < 4; side++) mem_free(b->side[side].ids);
+    memset(b, 0, sizeof *b);
+}
+
+static dmmp_status source_open(batch_source *src, const bench_train_options *o, int batch_size)
+{
+    memset(src, 0, sizeof *src);
+    src->batch_size = batch_size;
+    if (o->data) {
+        DMMP_TRY(dataset_open(&src->data, o->data));
+        src->schema = dataset_get_schema(src->data);
+        return batcher_open(&src->batcher, src->data, SPLIT_TRAIN, batch_size, 1, o->seed);
+    }
+    bench_train_schema(&src->synth_schema, src->fields, o->vocab);
+    src->schema = &src->synth_schema;
+    int count[4] = {0, 0, 0, 0};
+    for (int f = 0; f < SYNTH_FIELDS; f++) {
+        int side = src->fields[f].side;
+        src->side_fields[side][count[side]++] = f;
+    }
+    zipf_sampler z;
+    DMMP_TRY(zipf_init(&z, o->vocab, o->zipf_s));
+    rng r;
+    rng_stream(&r, o->seed, 0x7a697066ULL /* "zipf" */);
+    dmmp_status st = DMMP_OK;
+    for (int i = 0; i < SYNTH_BATCHES && st == DMMP_OK; i++) st = synth_batch(&src->synth[i], src, batch_size, &z, &r);
+    zipf_free(&z);
+    return st;
+}
+
+/* The next full batch (short batches at an epoch's end are skipped, so every
+ * timed step has the same shape). */
+static dmmp_status source_next(batch_source *src, const batch **out)
+{
+    if (!src->batcher) {
+        *out = &src->synth[src->next];
+        src->next = (src->next + 1) % SYNTH_BATCHES;
+        return DMMP_OK;
+    }
+    for (int tries = 0; tries < 3; tries++) {
+        DMMP_TRY(batcher_next(src->batcher, out));
+        if (*out && (*out)->n == src->batch_size) return DMMP_OK;
+        if (!*out) DMMP_TRY(batcher_start_epoch(src->batcher, ++src->epoch));
+    }
+    return dmmp_fail(DMMP_EINVAL, "bench train: %s has no full batch of %d training rows", dataset_path(src->data),
+                     src->batch_size);
+}
+
+static void source_close(batch_source *src)
+{
+    for (int i = 0; i < SYNTH_BATCHES; i++) synth_batch_free(&src->synth[i]);
+    batcher_close(src->batcher);
+    if (src->data) dataset_close(src->data);
+    memset(src, 0, sizeof *src);
+}
+
+/* Everything one training step touches. */
+typedef struct train_setup {
+    dmmp_config cfg;
+    features feat;
+    model model;
+    adam_state adam;
+    int64_t step;
+    int built_features, built_model, built_adam;
+} train_setup;
+
+static dmmp_status setup_init(train_setup *t, const dmmp_config *cfg, const dataset_schema *schema, int batch_size,
+                              uint64_t seed)
+{
+    memset(t, 0, sizeof *t);
+    t->cfg = *cfg;
+    config_model_kind kind = cfg->model.kind;
+    features_config fc;
+    memset(&fc, 0, sizeof fc);
+    fc.dim = cfg->data.embedding_dim;
+    fc.pool = cfg->data.pooling == CONFIG_POOLING_MEAN ? POOL_MEAN : POOL_SUM;
+    fc.teacher = kind == CONFIG_MODEL_TEACHER_ONLY || kind == CONFIG_MODEL_DMMP;
+    fc.student = kind != CONFIG_MODEL_TEACHER_ONLY;
+    fc.dense = 1;
+    fc.max_batch = batch_size;
+    fc.init_stddev = 0.05f;
+    fc.optimizer = cfg->train.sparse_optimizer == CONFIG_SPARSE_ADAGRAD ? SPARSE_OPT_ADAGRAD : SPARSE_OPT_ADAM;
+    fc.opt = sparse_opt_config_default(fc.optimizer);
+    fc.opt.lr = (float)cfg->train.embedding_lr;
+    fc.opt.l2 = (float)cfg->train.embedding_l2;
+    DMMP_TRY(features_init(&t->feat, schema, &fc, seed));
+    t->built_features = 1;
+    model_dims dims = {t->feat.view[VIEW_TEACHER].width, t->feat.view[VIEW_USER].width, t->feat.view[VIEW_ITEM].width};
+    DMMP_TRY(model_init(&t->model, cfg, dims, batch_size, seed));
+    t->built_model = 1;
+    adam_config ac = adam_config_default();
+    ac.lr = (float)cfg->train.learning_rate;
+    ac.beta1 = (float)cfg->train.adam_beta1;
+    ac.beta2 = (float)cfg->train.adam_beta2;
+    ac.eps = (float)cfg->train.adam_eps;
+    DMMP_TRY(adam_init(&t->adam, t->model.params.total, &ac));
+    t->built_adam = 1;
+    return DMMP_OK;
+}
+
+static void setup_free(train_setup *t)
+{
+    if (t->built_adam) adam_free(&t->adam);
+    if (t->built_model) model_free(&t->model);
+    if (t->built_features) features_free(&t->feat);
+    memset(t, 0, sizeof *t);
+}
+
+static dmmp_status forward_step(train_setup *t, const batch *b)
+{
+    DMMP_TRY(features_forward(&t->feat, b));
+    return model_forward(&t->model, t->feat.view[VIEW_TEACHER].x, t->feat.view[VIEW_USER].x,
+                         t->feat.view[VIEW_ITEM].x, b->n);
+}
+
+/* One joint step; adds each phase's seconds to phase[]. */
+static dmmp_status train_step(train_setup *t, batch_source *src, double *phase)
+{
+    const batch *b;
+    model *m = &t->model;
+    const float *xt = t->feat.view[VIEW_TEACHER].x, *xu = t->feat.view[VIEW_USER].x, *xi = t->feat.view[VIEW_ITEM].x;
+    double t0 = bench_now();
+    DMMP_TRY(source_next(src, &b));
+    double t1 = bench_now();
+    DMMP_TRY(features_forward(&t->feat, b));
+    double t2 = bench_now();
+    DMMP_TRY(model_forward(m, xt, xu, xi, b->n));
+    double t3 = bench_now();
+    DMMP_TRY(model_backward(m, xt, xu, xi, b->click, b->conversion, b->n, t->step));
+    double t4 = bench_now();
+    const float *const dx[VIEW_COUNT] = {m->has_teacher ? m->dx_t : NULL, m->has_student ? m->dx_u : NULL,
+                                         m->has_student ? m->dx_i : NULL};
+    DMMP_TRY(features_backward(&t->feat, b, dx));
+    double t5 = bench_now();
+    DMMP_TRY(adam_step(&t->adam, m->params.values, m->params.grads));
+    double t6 = bench_now();
+    DMMP_TRY(features_step(&t->feat));
+    double t7 = bench_now();
+    t->step++;
+    phase[PHASE_DATA] += t1 - t0;
+    phase[PHASE_FEATURES_FORWARD] += t2 - t1;
+    phase[PHASE_MODEL_FORWARD] += t3 - t2;
+    phase[PHASE_MODEL_BACKWARD] += t4 - t3;
+    phase[PHASE_FEATURES_BACKWARD] += t5 - t4;
+    phase[PHASE_ADAM] += t6 - t5;
+    phase[PHASE_SPARSE_STEP] += t7 - t6;
+    return DMMP_OK;
+}
+
+typedef struct train_timings {
+    double train[MAX_RUNS], forward[MAX_RUNS], gemm[MAX_RUNS], train_cpu[MAX_RUNS];
+    double phase[PHASE_COUNT][MAX_RUNS];
+} train_timings;
+
+static dmmp_status timed_runs(train_setup *t, batch_source *src, gemm_ceiling *g, const bench_train_options *o,
+                              train_timings *tm)
+{
+    double scratch[PHASE_COUNT];
+    for (int i = 0; i < o->warmup; i++) DMMP_TRY(train_step(t, src, scratch));
+    for (int i = 0; i < o->warmup; i++) {
+        const batch *b;
+        DMMP_TRY(source_next(src, &b));
+        DMMP_TRY(forward_step(t, b));
+    }
+    double gs;
+    DMMP_TRY(gemm_ceiling_run(g, &gs));
+    for (int run = 0; run < o->repeat; run++) {
+        double phase[PHASE_COUNT] = {0};
+        double c0 = bench_cpu_now(), t0 = bench_now();
+        for (int i = 0; i < o->steps; i++) DMMP_TRY(train_step(t, src, phase));
+        double t1 = bench_now();
+        tm->train_cpu[run] = 1e3 * (bench_cpu_now() - c0) / o->steps;
+        for (int i = 0; i < o->steps; i++) {
+            const batch *b;
+            DMMP_TRY(source_next(src, &b));
+            DMMP_TRY(forward_step(t, b));
+        }
+        tm->forward[run] = bench_now() - t1;
+        tm->train[run] = t1 - t0;
+        DMMP_TRY(gemm_ceiling_run(g, &tm->gemm[run]));
+        for (int p = 0; p < PHASE_COUNT; p++) tm->phase[p][run] = 1e3 * phase[p] / o->steps;
+    }
+    return DMMP_OK;
+}
+
+static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, const bench_train_options *o,
+                                int batch_size, train_timings *tm, bench_report *r)
+{
+    model_flops fl;
+    model_dims dims = t->model.dims;
+    DMMP_TRY(model_flops_count(&t->cfg, dims, &fl));
+    int n = o->repeat;
+    double samples = (double)o->steps * batch_size;
+    double train_flops = samples * (fl.forward + fl.backward), forward_flops = samples * fl.forward;
+    char note[160];
+    snprintf(note, sizeof note, "batch %d, %d steps per run, %d runs after %d warm-up steps", batch_size, o->steps, n,
+             o->warmup);
+    DMMP_TRY(bench_add_note(r, "runs", note));
+    snprintf(note, sizeof note, "teacher %d, user %d, item %d floats per sample", dims.teacher_in, dims.user_in,
+             dims.item_in);
+    DMMP_TRY(bench_add_note(r, "inputs", note));
+    DMMP_TRY(bench_add_note(r, "data", o->data ? o->data : "synthetic Zipf batches"));
+    DMMP_TRY(bench_add_note(r, "flops_counted", "dense layers only: 2*in*out forward, 4*in*out backward"));
+    DMMP_TRY(bench_add_ratio(r, "train_share_of_gemm", train_flops, tm->train, gemm_ceiling_flops(g), tm->gemm, n));
+    DMMP_TRY(bench_add_ratio(r, "forward_share_of_gemm", forward_flops, tm->forward, gemm_ceiling_flops(g), tm->gemm, n));
+    double copy[MAX_RUNS];
+    memcpy(copy, tm->train, (size_t)n * sizeof *copy);
+    DMMP_TRY(bench_add_rate(r, "train_samples_per_s", "samples/s", samples, tm->train, n));
+    DMMP_TRY(bench_add_rate(r, "train_gflops", "GFLOP/s", train_flops * 1e-9, copy, n));
+    memcpy(copy, tm->forward, (size_t)n * sizeof *copy);
+    DMMP_TRY(bench_add_rate(r, "forward_samples_per_s", "samples/s", samples, tm->forward, n));
+    DMMP_TRY(bench_add_rate(r, "forward_gflops", "GFLOP/s", forward_flops * 1e-9, copy, n));
+    DMMP_TRY(bench_add_rate(r, "gemm_gflops", "GFLOP/s", gemm_ceiling_flops(g) * 1e-9, tm->gemm, n));
+    double ft = fl.forward + fl.backward;
+    DMMP_TRY(bench_add_figure(r, "flops_per_sample_train", "FLOP/sample", ft, ft, ft));
+    DMMP_TRY(bench_add_figure(r, "flops_per_sample_forward", "FLOP/sample", fl.forward, fl.forward, fl.forward));
+    double cpu = bench_median(tm->train_cpu, n);
+    DMMP_TRY(bench_add_figure(r, "train_cpu_ms_per_step", "CPU ms/step", cpu, tm->train_cpu[0], tm->train_cpu[n - 1]));
+    for (int p = 0; p < PHASE_COUNT; p++) {
+        if (p == PHASE_DATA && !o->data) continue;
+        double med = bench_median(tm->phase[p], n);
+        DMMP_TRY(bench_add_figure(r, phase_names[p], "ms/step", med, tm->phase[p][0], tm->phase[p][n - 1]));
+    }
+    return DMMP_OK;
+}
+
+static dmmp_status load_config(const bench_train_options *o, dmmp_config *cfg, int *batch_size)
+{
+    config_defaults(cfg);
+    if (o->config) DMMP_TRY(config_load(cfg, o->config));
+    if (o->batch > 0) cfg->train.batch_size = o->batch;
+    if (o->threads > 0) cfg->train.threads = o->threads;
+    DMMP_TRY(config_validate(cfg));
+    *batch_size = cfg->train.batch_size;
+    if (cfg->train.threads > 0) omp_set_num_threads(cfg->train.threads);
+    return DMMP_OK;
+}
+
+dmmp_status bench_train(const bench_train_options *o, bench_report *r)
+{
+    if (o->repeat < 1 || o->repeat > MAX_RUNS || o->steps < 1 || o->warmup < 0)
+        return dmmp_fail(DMMP_EINVAL, "bench train: repeat %d must be in [1, %d], steps %d >= 1, warmup %d >= 0",
+                         o->repeat, MAX_RUNS, o->steps, o->warmup);
+    dmmp_config cfg;
+    int batch_size;
+    DMMP_TRY(load_config(o, &cfg, &batch_size));
+    batch_source src;
+    train_setup t;
+    gemm_ceiling g;
+    train_timings *tm = NULL;
+    memset(&t, 0, sizeof t);
+    memset(&g, 0, sizeof g);
+    dmmp_status st = source_open(&src, o, batch_size);
+    if (st == DMMP_OK) st = setup_init(&t, &cfg, src.schema, batch_size, o->seed);
+    if (st == DMMP_OK) st = gemm_ceiling_init(&g, o->gemm_size);
+    if (st == DMMP_OK) st = mem_alloc((void **)&tm, sizeof *tm, "benchmark timings");
+    if (st == DMMP_OK) st = timed_runs(&t, &src, &g, o, tm);
+    if (st == DMMP_OK) st = report_train(&t, &g, o, batch_size, tm, r);
+    mem_free(tm);
+    gemm_ceiling_free(&g);
+    setup_free(&t);
+    source_close(&src);
+    return st;
+}

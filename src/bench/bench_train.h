@@ -1,0 +1,51 @@
+/* Training throughput of a whole model step: the feature layer forward and
+ * backward, the model forward and backward with every loss term, Adam on the
+ * dense parameter buffer and the lazy sparse optimiser on every embedding
+ * table; and the forward alone. Rates are also given in model FLOP/s
+ * (bench_flops.h) and as a share of the gemm ceiling measured in the same run.
+ *
+ * Without a data file the batches come from a synthetic schema of the
+ * default shapes (13 user and context fields, 6 item, 4 cross, all
+ * single-valued over vocab-row tables) with Zipf-distributed ids, generated
+ * before timing; with one, the batcher streams its training split inside
+ * the timed loop. */
+#ifndef DMMP_BENCH_BENCH_TRAIN_H
+#define DMMP_BENCH_BENCH_TRAIN_H
+
+#include <stdint.h>
+
+#include "bench/bench_stats.h"
+#include "data/batch.h"
+#include "data/dataset_writer.h"
+#include "train/config.h"
+
+typedef struct bench_train_options {
+    const char *config; /* INI file (NULL: the defaults of MODEL.md) */
+    const char *data;   /* dataset file (NULL: synthetic batches) */
+    int batch;          /* 0: the config's train.batch_size */
+    int threads;        /* 0: the config's train.threads */
+    int steps;          /* steps per timed run (default 10) */
+    int warmup;         /* untimed steps first (default 5) */
+    int repeat;         /* timed runs (default 5) */
+    int gemm_size;      /* the ceiling's n (default 2048) */
+    int64_t vocab;      /* synthetic table rows (default 100000) */
+    double zipf_s;      /* synthetic id exponent (default 1.1) */
+    uint64_t seed;
+} bench_train_options;
+
+/* Sets the defaults above. */
+void bench_train_options_default(bench_train_options *o);
+
+/* Figures: train_samples_per_s, forward_samples_per_s, train_gflops,
+ * forward_gflops, gemm_gflops, train_share_of_gemm, forward_share_of_gemm,
+ * flops_per_sample_train / _forward, train_cpu_ms_per_step (CPU time of
+ * the process, all threads: with one thread it is the least noisy figure on
+ * a shared machine, with more it includes OpenMP spin-waiting), and the median milliseconds per step of
+ * each phase of the joint step. */
+dmmp_status bench_train(const bench_train_options *o, bench_report *r);
+
+/* The synthetic schema of the benchmark: 10 user, 3 context, 6 item and 4
+ * cross single-valued fields, each with vocab rows. fields must hold 23. */
+void bench_train_schema(dataset_schema *s, dataset_field *fields, int64_t vocab);
+
+#endif
