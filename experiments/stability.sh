@@ -9,7 +9,7 @@
 #   experiments/stability.sh [--epochs N] [--impressions N] [--threads N] [--out DIR]
 # Exit status: 0 flat, 1 RSS grew by more than max(2 MB, 2 %) over the second
 # half of the epochs, 2 bad usage.
-case ${1:-} in -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case ${1:-} in -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 epochs=20 impressions=100000 threads=1 out=results/stability
