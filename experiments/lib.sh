@@ -8,11 +8,44 @@ EXP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP_DIR=$(cd "$EXP_DIR/.." && pwd)
 DMMP=${DMMP:-$TOP_DIR/dmmp}
 CONFIGS=$EXP_DIR/configs
+# Idle OpenMP threads sleep instead of spinning: on a machine shared with
+# other work, spinning barriers slowed training 5-20x; set OMP_WAIT_POLICY
+# yourself to override.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 die() { echo "$(basename "$0"): $*" >&2; exit 2; }
 note() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 [ -x "$DMMP" ] || die "no dmmp binary at $DMMP (build first: ./configure && make, or set DMMP=)"
+
+# parse_args DEFAULT_OUT "$@": the options every driver takes. Sets quick,
+# seeds, data, out; then prepares the dataset (the synthetic world unless
+# --data names one) and train_set, the --set overrides of quick runs.
+# Prints lines 2..HELP_LINES of the calling script on --help.
+parse_args() {
+    local help_lines=$1; out=$2; shift 2
+    quick=0 seeds=3 data=""
+    while [ $# -gt 0 ]; do
+        case $1 in
+        --quick) quick=1 ;;
+        --seeds) seeds=$2; shift ;;
+        --data) data=$2; shift ;;
+        --out) out=$2; shift ;;
+        -h|--help) sed -n "2,${help_lines}p" "$0"; exit 0 ;;
+        *) die "unknown option $1 (see --help)" ;;
+        esac
+        shift
+    done
+    [[ $seeds =~ ^[1-9][0-9]*$ ]] || die "--seeds needs a positive integer (got $seeds)"
+    mkdir -p "$out"
+    train_set=()
+    if [ $quick = 1 ]; then
+        train_set=(--set train.epochs=2 --set eval.max_users=1000)
+        [ -n "$data" ] || { data=$out/synth_quick.h5; ensure_data "$data" --impressions 600000 --users 10000 --items 3000 --seed 1; }
+    else
+        [ -n "$data" ] || { data=$out/synth.h5; ensure_data "$data" --seed 1; }
+    fi
+}
 
 # ensure_data FILE SYNTH_ARGS...: generate the synthetic dataset unless FILE exists.
 ensure_data() {

@@ -6,27 +6,7 @@
 #   experiments/teachers.sh [--quick] [--seeds N] [--data F.h5] [--out DIR]
 source "$(dirname "$0")/lib.sh"
 
-quick=0 seeds=3 data="" out=results/teachers
-while [ $# -gt 0 ]; do
-    case $1 in
-    --quick) quick=1 ;;
-    --seeds) seeds=$2; shift ;;
-    --data) data=$2; shift ;;
-    --out) out=$2; shift ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
-    *) die "unknown option $1 (see --help)" ;;
-    esac
-    shift
-done
-[[ $seeds =~ ^[1-9][0-9]*$ ]] || die "--seeds needs a positive integer (got $seeds)"
-mkdir -p "$out"
-train_set=()
-if [ $quick = 1 ]; then
-    train_set=(--set train.epochs=2 --set eval.max_users=1000)
-    [ -n "$data" ] || { data=$out/synth_quick.h5; ensure_data "$data" --impressions 600000 --users 10000 --items 3000 --seed 1; }
-else
-    [ -n "$data" ] || { data=$out/synth.h5; ensure_data "$data" --seed 1; }
-fi
+parse_args 6 results/teachers "$@"
 
 dirs=()
 for seed in $(seq 1 "$seeds"); do

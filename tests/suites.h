@@ -35,4 +35,6 @@ int register_chunk_pool_suites(void);
 int register_weighting_suites(void);
 int register_bench_suites(void);
 
+int register_cli_workflow_suites(void);
+
 #endif

@@ -41,6 +41,7 @@ static const tu_register_fn registrations[] = {
     register_chunk_pool_suites,
     register_weighting_suites,
     register_bench_suites,
+    register_cli_workflow_suites,
 };
 
 static int matches(const char *name, const char *only)
