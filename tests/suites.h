@@ -28,6 +28,7 @@ int register_evaluate_suites(void);
 int register_checkpoint_suites(void);
 int register_trainer_suites(void);
 int register_robust_suites(void);
+int register_robust_e2e_suites(void);
 
 int register_chunk_pool_suites(void);
 

@@ -37,6 +37,7 @@ static const tu_register_fn registrations[] = {
     register_checkpoint_suites,
     register_trainer_suites,
     register_robust_suites,
+    register_robust_e2e_suites,
     register_chunk_pool_suites,
     register_weighting_suites,
     register_bench_suites,

@@ -151,14 +151,16 @@ static void test_failed_save_keeps_previous(void)
     save_value(path, 0.5, DMMP_OK);
     CU_ASSERT_EQUAL(load_value(path), 0.5);
 
-    /* The temporary name is taken (by a directory): creating it fails. This
-     * works as root too, where a read-only directory would not stop us. */
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    CU_ASSERT_EQUAL_FATAL(mkdir(tmp, 0755), 0);
-    save_value(path, 0.9, DMMP_EIO);
-    ASSERT_HAS(dmmp_errmsg(), "temporary");
-    CU_ASSERT_EQUAL(load_value(path), 0.5);
-    rmdir(tmp);
+    /* A dead writer's temporary (pid 2^22 + 1: above the largest pid Linux
+     * can hand out) is removed by the next save. */
+    snprintf(tmp, sizeof tmp, "%s/.results.h5.tmp-4194305-0", dir);
+    FILE *stale = fopen(tmp, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(stale);
+    fclose(stale);
+    save_value(path, 0.6, DMMP_OK);
+    CU_ASSERT(!fx_exists(tmp));
+    CU_ASSERT_EQUAL(load_value(path), 0.6);
+    CU_ASSERT_EQUAL(fx_count_entries(dir), 1);
 
     /* The rename fails (the final name is a non-empty directory): the whole
      * file was written, and the temporary must still be removed. */
@@ -174,6 +176,7 @@ static void test_failed_save_keeps_previous(void)
     snprintf(missing, sizeof missing, "%s/no/such/dir/results.h5", dir);
     save_value(missing, 0.9, DMMP_EIO);
     ASSERT_HAS(dmmp_errmsg(), "no/such/dir");
+    ASSERT_HAS(dmmp_errmsg(), "temporary");
     CU_ASSERT(!fx_exists(missing));
 
     save_value(path, 0.75, DMMP_OK); /* a good save replaces the file */

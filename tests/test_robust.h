@@ -10,10 +10,18 @@ int register_robust_data_suites(void);
 int register_robust_cli_suites(void);
 int register_robust_regression_suites(void);
 int register_robust_determinism_suites(void);
+/* robust_atomic (test_robust_atomic.c) and robust_train_determinism
+ * (test_robust_train_det.c); register_robust_e2e_suites registers them. */
+int register_robust_atomic_suites(void);
+int register_robust_train_determinism_suites(void);
 
 /* Writes a small synthetic dataset (users, items, impressions, seed; 512-row
  * chunks so reads cross chunk boundaries) to path; 1 on success. */
 int robust_synth(const char *path, int64_t users, int64_t items, int64_t impressions, uint64_t seed);
+
+/* Copies the dataset valid to bad with every sample moved into split `to`
+ * (the split statistics follow); 1 on success. */
+int robust_move_all_rows(const char *valid, const char *bad, int to);
 
 /* Writes text to path; 1 on success. */
 int robust_put(const char *path, const char *text);
@@ -36,6 +44,20 @@ const char *robust_dmmp(void);
  * 128 + the signal when dmmp was killed by one (a crash), -1 when it could
  * not be started. */
 int robust_run_dmmp(const char *const *args, char *output, size_t len);
+
+/* Writes a tiny training configuration (embedding 8, towers 16,8, batch
+ * 512, one thread) of `epochs` epochs to path; 1 on success. */
+int robust_tiny_ini(const char *path, int epochs);
+
+/* A fresh temporary dir holding data.h5 (300 users, 120 items, 20000
+ * impressions) and tiny.ini (1 epoch); data and ini get their paths
+ * (path_len bytes each). 1 on success. */
+int robust_e2e_fixture(char *dir, size_t len, char *data, char *ini, size_t path_len);
+
+/* Runs dmmp with args and asserts (CUnit) that it exits, not by a signal,
+ * with a status in [code_lo, code_hi], its output (in out) containing says
+ * (NULL: anything). 1 when all of that holds. */
+int robust_expect_exit(const char *const *args, int code_lo, int code_hi, const char *says, char *out, size_t len);
 
 /* Opens file and edits it with HDF5 (each returns 1 on success): */
 int robust_h5_delete(const char *file, const char *path);

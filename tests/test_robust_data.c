@@ -271,8 +271,7 @@ static void test_non_finite_dense(void)
     }
 }
 
-/* Moves every sample of valid into split `to` (the statistics follow). */
-static int move_all_rows(const char *valid, const char *bad, int to)
+int robust_move_all_rows(const char *valid, const char *bad, int to)
 {
     dataset *d;
     if (dataset_open(&d, valid) != DMMP_OK) return 0;
@@ -295,7 +294,7 @@ static void test_empty_split(void)
     char dir[512], valid[600], bad[600];
     CU_ASSERT_FATAL(fresh_synth(dir, sizeof dir, valid, sizeof valid));
     snprintf(bad, sizeof bad, "%s/no_train.h5", dir);
-    CU_ASSERT_FATAL(move_all_rows(valid, bad, SPLIT_TEST));
+    CU_ASSERT_FATAL(robust_move_all_rows(valid, bad, SPLIT_TEST));
     dataset *d;
     CU_ASSERT_FATAL(dataset_open(&d, bad) == DMMP_OK);
     CU_ASSERT_EQUAL(dataset_split_stats_of(d, SPLIT_TRAIN).rows, 0);

@@ -1,5 +1,6 @@
 #include "bench/bench_stats.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <omp.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "data/h5_column.h"
 #include "simd/isa.h"
 
@@ -145,17 +147,57 @@ static dmmp_status write_group(hid_t file, const bench_report *r, const bench_me
     return s;
 }
 
+/* Copies the existing record into the temporary the new group is added to. */
+static dmmp_status copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    if (!in) return dmmp_fail(DMMP_EIO, "benchmark output %s: cannot read it: %s", from, strerror(errno));
+    FILE *out = fopen(to, "wbx");
+    if (!out) {
+        int err = errno;
+        fclose(in);
+        return dmmp_fail(DMMP_EIO, "benchmark output %s: cannot create %s: %s", from, to, strerror(err));
+    }
+    char buf[1 << 16];
+    size_t n;
+    int ok = 1;
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
+    ok = ok && !ferror(in);
+    int err = errno;
+    fclose(in);
+    if (fclose(out) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    return ok ? DMMP_OK : dmmp_fail(DMMP_EIO, "benchmark output %s: copying into %s: %s", from, to, strerror(err));
+}
+
+/* The record is extended in a copy that replaces it atomically
+ * (core/atomic_file.h): a benchmark killed while writing leaves the earlier
+ * groups as they were. */
 dmmp_status bench_write_h5(const char *path, const bench_report *r, const bench_meta *m)
 {
+    char tmp[4200];
+    DMMP_TRY(atomic_clean_stale(path, NULL));
+    DMMP_TRY(atomic_tmp_path(path, tmp, sizeof tmp));
+    int exists = access(path, F_OK) == 0;
+    if (exists) DMMP_TRY(copy_file(path, tmp));
     hid_t file = -1;
     H5E_BEGIN_TRY
     {
-        if (access(path, F_OK) == 0) file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-        else file = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+        if (exists) file = H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT);
+        else file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
     }
     H5E_END_TRY;
-    if (file < 0) return dmmp_fail(DMMP_EIO, "benchmark output %s: cannot open or create an HDF5 file", path);
+    if (file < 0) {
+        atomic_discard(tmp);
+        return dmmp_fail(DMMP_EIO, "benchmark output %s: cannot open or create an HDF5 file", path);
+    }
     dmmp_status s = write_group(file, r, m);
     if (H5Fclose(file) < 0 && s == DMMP_OK) s = dmmp_fail(DMMP_EIO, "benchmark output %s: close failed", path);
-    return s;
+    if (s != DMMP_OK) {
+        atomic_discard(tmp);
+        return s;
+    }
+    return atomic_commit(tmp, path);
 }

@@ -81,6 +81,10 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
                 fprintf(stderr, "dmmp %s: %s '%s' is not an integer\n", cmd, o, v);
                 return 2;
             }
+            if (!strcmp(o, "--user") && x < 0) {
+                fprintf(stderr, "dmmp %s: --user %lld: user indices start at 0\n", cmd, x);
+                return 2;
+            }
             if (!strcmp(o, "--user")) a->user = x;
             else a->k = x;
         } else {

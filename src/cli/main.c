@@ -1,4 +1,5 @@
 /* dmmp: the command-line entry point; dispatches to one subcommand. */
+#include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,6 +63,12 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    /* HDF5 1.10's H5Fclose that fails to flush (full disk, file size limit)
+     * leaves a half-destroyed file id behind, and the library's exit-time
+     * cleanup then dereferences it: a SIGSEGV after the error was reported.
+     * Every file the framework opens is closed by its own code, so the
+     * cleanup has nothing to do; it is turned off before HDF5 starts. */
+    H5dont_atexit();
     dmmp_status s = isa_init();
     if (s != DMMP_OK) {
         fprintf(stderr, "dmmp: %s\n", dmmp_errmsg());

@@ -23,6 +23,7 @@
 #endif
 
 #include "config.h"
+#include "core/atomic_file.h"
 #include "core/mem.h"
 #include "data/chunk_pool.h"
 #include "data/h5_column.h"
@@ -97,7 +98,7 @@ void dataset_writer_abort(dataset_writer *w)
     close_columns(w);
     if (w->file >= 0) H5Fclose(w->file);
     w->file = H5I_INVALID_HID;
-    unlink(w->tmp_path);
+    if (w->tmp_path[0]) atomic_discard(w->tmp_path);
     writer_free(w);
 }
 
@@ -224,7 +225,6 @@ dmmp_status dataset_writer_open_opts(dataset_writer **out, const char *path, con
     w->n_users = w->n_items = -1;
     w->max_user = w->max_item = -1;
     snprintf(w->path, sizeof w->path, "%s", path);
-    snprintf(w->tmp_path, sizeof w->tmp_path, "%s.tmp-%ld", path, (long)getpid());
     snprintf(w->name, sizeof w->name, "%s", name ? name : "");
     snprintf(w->source, sizeof w->source, "%s", source ? source : "");
     dmmp_status s = copy_schema(w, schema);
@@ -239,11 +239,20 @@ dmmp_status dataset_writer_open_opts(dataset_writer **out, const char *path, con
         writer_free(w);
         return dmmp_fail(DMMP_ENOMEM, "dataset writer: out of memory");
     }
+    /* A writer killed earlier (SIGKILL, power loss) left its temporary of
+     * this path behind: remove it before adding ours. */
+    s = atomic_clean_stale(path, NULL);
+    if (s == DMMP_OK) s = atomic_tmp_path(path, w->tmp_path, sizeof w->tmp_path);
+    if (s != DMMP_OK) {
+        w->tmp_path[0] = '\0';
+        writer_free(w);
+        return s;
+    }
     /* Quiet HDF5's own error stack printing: our messages name the object. */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     H5Pset_obj_track_times(fcpl, 0);
-    w->file = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    w->file = H5Fcreate(w->tmp_path, H5F_ACC_EXCL, fcpl, H5P_DEFAULT);
     H5Pclose(fcpl);
     if (w->file < 0) {
         s = dmmp_fail(DMMP_EIO, "%s: cannot create the temporary file (directory missing or not writable?)",
@@ -627,8 +636,10 @@ dmmp_status dataset_writer_commit(dataset_writer *w)
         dataset_writer_abort(w);
         return s;
     }
-    if (rename(w->tmp_path, w->path) != 0) {
-        s = dmmp_fail(DMMP_EIO, "%s: cannot rename %s into place", w->path, w->tmp_path);
+    /* atomic_commit removes the temporary itself when it fails. */
+    s = atomic_commit(w->tmp_path, w->path);
+    w->tmp_path[0] = '\0';
+    if (s != DMMP_OK) {
         dataset_writer_abort(w);
         return s;
     }

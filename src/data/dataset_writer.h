@@ -3,8 +3,10 @@
  * Importers and the synthetic generator describe their fields once, append
  * rows in blocks of any size (the writer buffers whole chunks and never holds
  * the dataset in memory), write the item and user tables, then commit. The
- * file is written under "<path>.tmp-<pid>" and renamed to path only by a
- * successful commit; abort (or a crash) never leaves a file under path. */
+ * file is written under a temporary name beside path (core/atomic_file.h) and
+ * renamed to path only by a successful commit, after an fsync; abort (or a
+ * crash) never leaves a file under path, and the next writer of path removes
+ * the temporaries of writers that died. */
 #ifndef DMMP_DATA_DATASET_WRITER_H
 #define DMMP_DATA_DATASET_WRITER_H
 

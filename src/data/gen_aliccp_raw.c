@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/atomic_file.h"
 #include "core/rng.h"
 
 typedef struct out_buf {
@@ -18,6 +19,7 @@ typedef struct out_buf {
     char *buf;
     size_t n, cap;
     const char *path;
+    char tmp[4200]; /* written here, renamed to path when complete */
     int failed;
 } out_buf;
 
@@ -80,17 +82,22 @@ static void ob_entry(out_buf *o, int first, const char *field, uint64_t fid, int
     else ob_str(o, "1.0");
 }
 
+/* The CSV goes to a temporary beside path (core/atomic_file.h) so a killed
+ * generator never leaves a short file that an import would take as whole. */
 static dmmp_status ob_open(out_buf *o, const char *dir, const char *name, char *path, size_t path_len)
 {
     snprintf(path, path_len, "%s/%s", dir, name);
     memset(o, 0, sizeof *o);
     o->path = path;
-    o->f = fopen(path, "wb");
-    if (!o->f) return dmmp_fail(DMMP_EIO, "%s: cannot create: %s", path, strerror(errno));
+    DMMP_TRY(atomic_clean_stale(path, NULL));
+    DMMP_TRY(atomic_tmp_path(path, o->tmp, sizeof o->tmp));
+    o->f = fopen(o->tmp, "wbx");
+    if (!o->f) return dmmp_fail(DMMP_EIO, "%s: cannot create %s: %s", path, o->tmp, strerror(errno));
     o->cap = 1 << 20;
     o->buf = malloc(o->cap);
     if (!o->buf) {
         fclose(o->f);
+        atomic_discard(o->tmp);
         return dmmp_fail(DMMP_ENOMEM, "%s: out of memory", path);
     }
     return DMMP_OK;
@@ -100,9 +107,13 @@ static dmmp_status ob_close(out_buf *o)
 {
     ob_flush(o);
     free(o->buf);
-    if (fclose(o->f) != 0) o->failed = 1;
-    if (o->failed) return dmmp_fail(DMMP_EIO, "%s: write failed: %s", o->path, strerror(errno));
-    return DMMP_OK;
+    int err = o->failed ? errno : 0;
+    if (fclose(o->f) != 0 && !err) err = errno ? errno : EIO;
+    if (o->failed || err) {
+        atomic_discard(o->tmp);
+        return dmmp_fail(DMMP_EIO, "%s: write failed: %s", o->path, strerror(err ? err : EIO));
+    }
+    return atomic_commit(o->tmp, o->path);
 }
 
 static const char *const user_single[] = {"121", "122", "124", "125", "126", "127", "128", "129"};

@@ -1,5 +1,6 @@
-/* Files the report and plot commands produce, replaced atomically: written
- * under a temporary name beside the target, fsync'ed, renamed into place. */
+/* Files the report and plot commands produce, replaced atomically through
+ * core/atomic_file.h: written under a hidden temporary name beside the target,
+ * fsync'ed, renamed into place, the directory fsync'ed. */
 #ifndef DMMP_EVAL_OUTPUT_FILE_H
 #define DMMP_EVAL_OUTPUT_FILE_H
 
@@ -7,10 +8,11 @@
 
 #include "core/status.h"
 
-/* Longest target path accepted (the temporary name adds a suffix). */
+/* Longest target path accepted (the temporary name adds a prefix and suffix). */
 #define OUTPUT_PATH_MAX 4000
 
-/* Writes "<path>.tmp-<pid>" into tmp (cap bytes): the temporary name for path. */
+/* Removes stale temporaries of path left by dead writers, then writes a fresh
+ * temporary name for path into tmp (cap bytes). */
 dmmp_status output_temp_name(const char *path, char *tmp, size_t cap);
 
 /* fsyncs the finished file tmp, renames it to path and fsyncs the directory;

@@ -33,7 +33,9 @@ static int cmp_i64(const void *a, const void *b)
 /* Sorts and deduplicates the pairs into per-user CSR. */
 static dmmp_status to_csr(pair_list *l, int64_t n_users, int64_t n_items, int64_t **offsets, int32_t **items)
 {
-    qsort(l->key, (size_t)l->n, sizeof *l->key, cmp_i64);
+    /* A split where nobody clicked has no pairs and l->key is NULL, which
+     * qsort must not be given even with a count of 0. */
+    if (l->n > 1) qsort(l->key, (size_t)l->n, sizeof *l->key, cmp_i64);
     *offsets = calloc((size_t)n_users + 1, sizeof **offsets);
     *items = malloc((size_t)(l->n ? l->n : 1) * sizeof **items);
     if (!*offsets || !*items) return dmmp_fail(DMMP_ENOMEM, "relevant sets: out of memory");

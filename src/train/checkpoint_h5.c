@@ -99,6 +99,33 @@ static herr_t take_innermost(unsigned n, const H5E_error2_t *e, void *client)
     return 0;
 }
 
+/* HDF5's low-level write errors come as one long multi-line dump ("file
+ * write failed: time = ...\n, filename = ..., errno = 27, error message =
+ * 'File too large', buf = 0x..., ..."). A user needs what failed and why:
+ * "file write failed: File too large (errno 27)". Other texts only lose
+ * their line breaks, so a message stays one line. */
+static void condense_errno_text(char *buf, size_t len)
+{
+    const char *msg = strstr(buf, "error message = '"), *num = strstr(buf, "errno = ");
+    const char *head_end = strstr(buf, ": time =");
+    int err = 0;
+    if (msg && num && head_end && sscanf(num, "errno = %d", &err) == 1) {
+        char why[128];
+        msg += strlen("error message = '");
+        const char *close = strchr(msg, '\'');
+        size_t n = close ? (size_t)(close - msg) : strlen(msg);
+        if (n >= sizeof why) n = sizeof why - 1;
+        memcpy(why, msg, n);
+        why[n] = '\0';
+        size_t head = (size_t)(head_end - buf);
+        char out[512];
+        snprintf(out, sizeof out, "%.*s: %s (errno %d)", (int)(head < 200 ? head : 200), buf, why, err);
+        snprintf(buf, len, "%s", out);
+    }
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+}
+
 void ckpt_h5_error_text(char *buf, size_t len)
 {
     innermost_error ie = {buf, len, 0};
@@ -109,6 +136,7 @@ void ckpt_h5_error_text(char *buf, size_t len)
     if (stack < 0) return;
     H5Ewalk2(stack, H5E_WALK_UPWARD, take_innermost, &ie);
     H5Eclose_stack(stack);
+    condense_errno_text(buf, len);
 }
 
 dmmp_status ckpt_check_name(const char *file, const char *name)

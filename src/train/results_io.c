@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "train/results.h"
 
 /* HDF5 prints its error stack on every failed call; messages here say what
@@ -163,22 +164,6 @@ static dmmp_status write_contents(hid_t file, const run_results *r, const char *
     return write_eval(file, r, path);
 }
 
-/* fsync of the directory makes the rename itself durable. */
-static dmmp_status fsync_parent_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0) return dmmp_fail(DMMP_EIO, "%s: cannot open directory %s to sync it: %s", path, dir, strerror(errno));
-    int rc = fsync(fd);
-    int err = errno;
-    close(fd);
-    return rc != 0 ? dmmp_fail(DMMP_EIO, "%s: fsync of directory %s failed: %s", path, dir, strerror(err)) : DMMP_OK;
-}
-
 dmmp_status results_save(const run_results *r, const char *path)
 {
     for (size_t i = 0; i < r->n_series; i++)
@@ -186,34 +171,26 @@ dmmp_status results_save(const run_results *r, const char *path)
             return dmmp_fail(DMMP_EINVAL, "%s: series '%s' holds %zu values but the run has %lld epochs", path,
                              r->series[i].name, r->series[i].n, (long long)r->epochs);
     char tmp[4200];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= sizeof tmp)
-        return dmmp_fail(DMMP_EINVAL, "results: path '%s' is too long", path);
+    DMMP_TRY(atomic_clean_stale(path, NULL));
+    DMMP_TRY(atomic_tmp_path(path, tmp, sizeof tmp));
 
     h5_quiet q = h5_quiet_begin();
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) {
         h5_quiet_end(q);
+        atomic_discard(tmp);
         return dmmp_fail(DMMP_EIO, "%s: cannot create the temporary file %s (missing or read-only directory?)",
                          path, tmp);
     }
     dmmp_status st = write_contents(file, r, path);
-    if (st == DMMP_OK && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) st = dmmp_fail(DMMP_EIO, "%s: H5Fflush failed", tmp);
-    if (st == DMMP_OK) {
-        int *fd = NULL;
-        if (H5Fget_vfd_handle(file, H5P_DEFAULT, (void **)&fd) < 0 || !fd)
-            st = dmmp_fail(DMMP_EIO, "%s: cannot get the file descriptor to fsync", tmp);
-        else if (fsync(*fd) != 0)
-            st = dmmp_fail(DMMP_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
-    }
-    if (H5Fclose(file) < 0 && st == DMMP_OK) st = dmmp_fail(DMMP_EIO, "%s: closing the file failed", tmp);
+    /* H5Fclose is where HDF5 writes its metadata: a full disk shows here. */
+    if (H5Fclose(file) < 0 && st == DMMP_OK) st = dmmp_fail(DMMP_EIO, "%s: closing %s failed (disk full?)", path, tmp);
     h5_quiet_end(q);
-    if (st == DMMP_OK && rename(tmp, path) != 0)
-        st = dmmp_fail(DMMP_EIO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
     if (st != DMMP_OK) {
-        unlink(tmp);
+        atomic_discard(tmp);
         return st;
     }
-    return fsync_parent_dir(path);
+    return atomic_commit(tmp, path);
 }
 
 /* ---- loading ------------------------------------------------------------ */

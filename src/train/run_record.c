@@ -76,6 +76,7 @@ dmmp_status run_record_epoch(run_results *r, const epoch_record *e, int epochs_d
         }
     DMMP_TRY(append_at(r, "wall_time_s", e->epoch_seconds, epochs_done));
     DMMP_TRY(append_at(r, "samples_per_s", e->samples_per_second, epochs_done));
+    DMMP_TRY(append_at(r, "rss_mb", e->rss_mb, epochs_done));
     for (size_t i = 0; i < r->n_series; i++)
         while (r->series[i].n < (size_t)epochs_done) DMMP_TRY(results_series_append(r, r->series[i].name, NAN));
     return results_set_progress(r, epochs_done, steps);

@@ -32,10 +32,11 @@ typedef struct epoch_record {
     const val_metrics *val;    /* NULL: no validation */
     double epoch_seconds;      /* wall time of the epoch (validation included) */
     double samples_per_second; /* training throughput of the epoch */
+    double rss_mb;             /* resident memory at the epoch's end (NaN: unknown) */
 } epoch_record;
 
 /* Appends epoch e (epochs_done after it, steps in total) to the series:
- * loss/<term>, weight/<term>, val/<metric>, wall_time_s, samples_per_s. */
+ * loss/<term>, weight/<term>, val/<metric>, wall_time_s, samples_per_s, rss_mb. */
 dmmp_status run_record_epoch(run_results *r, const epoch_record *e, int epochs_done, int64_t steps);
 
 /* Records the best epoch's validation metrics as the "val" split's metrics

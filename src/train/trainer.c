@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "core/log.h"
+#include "core/rss.h"
 #include "train/progress.h"
 #include "train/run_record.h"
 #include "train/run_state.h"
@@ -257,6 +258,8 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
     for (int i = 0; i < val.n && at > 0 && (size_t)at < sizeof line; i++)
         if (!strncmp(val.name[i], "auc", 3) || !strncmp(val.name[i], "teacher_auc", 11))
             at += snprintf(line + at, sizeof line - (size_t)at, " %s %.4f", val.name[i], val.value[i]);
+    double rss_mb = rss_current_mb();
+    if (at > 0 && (size_t)at < sizeof line) snprintf(line + at, sizeof line - (size_t)at, " rss %.0f MB", rss_mb);
     log_info("%s%s", line, improved && stage != 0 && early_stopping_on(t) ? " (best)" : "");
 
     /* The state as of the next epoch's start. */
@@ -281,7 +284,7 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
         log_info("two_stage: the teacher is frozen; training the student for %d epochs", t->n_epochs - p->epoch);
     }
 
-    epoch_record er = {mean, t->base_active, weight, &val, progress_now() - epoch_wall_t0, sps};
+    epoch_record er = {mean, t->base_active, weight, &val, progress_now() - epoch_wall_t0, sps, rss_mb};
     DMMP_TRY(run_record_epoch(&t->rec, &er, p->epoch, p->step));
     if (improved && stage != 0) {
         DMMP_TRY(run_record_best(&t->rec, &val, p->best_epoch));
