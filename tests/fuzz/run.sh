@@ -47,7 +47,7 @@ version=$(sed -n 's/^AC_INIT(\[dmmp\], \[\([^]]*\)\].*/\1/p' "$srcdir/configure.
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fopenmp -Wall -Wextra -Wno-unused-parameter -Werror $san"
 includes="-I$work/include -I$srcdir/src -I$srcdir $HDF5_CFLAGS $INIH_CFLAGS"
-libs="$HDF5_LIBS $INIH_LIBS -lm"
+libs="$HDF5_LIBS $INIH_LIBS -lz -lm"
 
 build() {
     mkdir -p "$work/include" "$work/obj" "$work/bin"
