@@ -83,7 +83,6 @@ static void test_interrupt_resume_eval(void)
 
     /* Resume (more epochs than done so far would take long: stop at 2 more). */
     run_results r;
-    results_init(&r);
     char results_path[700];
     snprintf(results_path, sizeof results_path, "%s/results.h5", run);
     CU_ASSERT_EQUAL_FATAL(results_load(&r, results_path), DMMP_OK);
@@ -95,7 +94,6 @@ static void test_interrupt_resume_eval(void)
                             epochs, "--set", "train.patience=60", "--set", "train.batch_size=256", "--resume", NULL};
     int rc = robust_run_dmmp(resume, out, sizeof out);
     TU_ASSERT_MSG(rc == 0, "resume exited %d: %s", rc, out);
-    results_init(&r);
     CU_ASSERT_EQUAL_FATAL(results_load(&r, results_path), DMMP_OK);
     CU_ASSERT_EQUAL(r.epochs, done + 2);
     results_free(&r);
@@ -105,7 +103,6 @@ static void test_interrupt_resume_eval(void)
     TU_ASSERT_MSG(rc == 0, "eval exited %d: %s", rc, out);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "click_recall@100"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "clickbait@20"));
-    results_init(&r);
     CU_ASSERT_EQUAL_FATAL(results_load(&r, results_path), DMMP_OK);
     double auc = 0, recall = -1;
     CU_ASSERT_TRUE(results_get_metric(&r, "test", "auc_ctr", &auc));
