@@ -140,7 +140,7 @@ dmmp_status model_init(model *m, const dmmp_config *cfg, model_dims dims, int ma
     size_t B = (size_t)max_batch, K = (size_t)(m->k > 0 ? m->k : 1);
     float **vecs[] = {&m->z_t_ctr, &m->z_t_cvr, &m->s_c,     &m->s_v,     &m->r,       &m->z_f,
                       &m->dz_t_ctr, &m->dz_t_cvr, &m->ds_c, &m->ds_v,    &m->dz_f,    &m->click_f,
-                      &m->conv_f,  &m->targets[0], &m->targets[1], &m->targets[2], &m->kd_target[0],
+                      &m->conv_f,  &m->targets[0], &m->targets[1], &m->kd_target[0],
                       &m->kd_target[1], &m->kd_target[2]};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) DMMP_TRY(alloc_f(vecs[i], B, "model outputs"));
     for (int t = 0; t < TERM_COUNT; t++)
@@ -243,8 +243,7 @@ dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const f
     }
     if (m->kd && !m->kd_targets_frozen) {
         /* Teacher outputs are constants for the student: targets, no gradient path. */
-        float T = (float)(m->cfg.kd.loss == CONFIG_KD_LOSS_BCE || m->cfg.kd.loss == CONFIG_KD_LOSS_MSE
-                              ? m->cfg.kd.temperature : 1.0);
+        float T = (float)m->cfg.kd.temperature; /* soft targets at the KD temperature (bce and mse) */
         for (int b = 0; b < batch; b++) {
             float pc = sigmoidf_(m->z_t_ctr[b] / T), pv = sigmoidf_(m->z_t_cvr[b] / T);
             m->kd_target[0][b] = pc;
@@ -405,7 +404,7 @@ void model_free(model *m)
     for (int t = 0; t < 2; t++) mlp_free(&m->item_tower[t]);
     mlp_free(&m->gate);
     float *bufs[] = {m->z_t_ctr, m->z_t_cvr, m->s_c, m->s_v, m->r, m->z_f, m->dz_t_ctr, m->dz_t_cvr, m->ds_c, m->ds_v,
-                     m->dz_f, m->click_f, m->conv_f, m->targets[0], m->targets[1], m->targets[2], m->kd_target[0],
+                     m->dz_f, m->click_f, m->conv_f, m->targets[0], m->targets[1], m->kd_target[0],
                      m->kd_target[1], m->kd_target[2], m->w, m->dw, m->u_n, m->vc_n, m->vv_n, m->du, m->dv[0],
                      m->dv[1], m->dx_t, m->dx_u, m->dx_i};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mem_free(bufs[i]);

@@ -62,7 +62,7 @@ typedef struct model {
     /* backward buffers */
     float *dz_t_ctr, *dz_t_cvr, *ds_c, *ds_v, *dz_f, *dw, *du, *dv[2];
     float *term_grad[TERM_COUNT][2];
-    float *targets[3];                /* y_ctcvr, y_f, and a KD target scratch */
+    float *targets[2];                /* hard targets: y_ctcvr and the fused y_f */
     float *kd_target[3];              /* teacher soft targets: pCTR_T, pCTCVR_T, fused */
     int kd_targets_frozen;            /* 1: keep the targets of the last step (gradient checks hold the
                                          teacher's outputs constant for the KD terms this way) */
