@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The ablation of MODEL.md: teacher_only, two_tower, three_tower and dmmp,
+# The ablation of the DMMP paper: teacher_only, two_tower, three_tower and dmmp,
 # each over several seeds, on the synthetic click-bait world unless --data is
 # given. Writes OUT/ablation.md, ablation.tex, ablation.csv and ablation.png.
 #

@@ -1,4 +1,4 @@
-/* Configuration: defaults against MODEL.md, INI loading and --set, every
+/* Configuration: defaults against the documented values, INI loading and --set, every
  * error message, cross-key rules, the INI round trip and the shipped
  * experiment configs. */
 #include <dirent.h>
@@ -44,7 +44,7 @@ static const char *set_error(dmmp_config *c, const char *assignment)
 
 static void test_defaults_match_model(void)
 {
-    /* Values from MODEL.md and the configuration brief, typed in by hand. */
+    /* The documented defaults, typed in by hand. */
     dmmp_config c;
     config_defaults(&c);
     CU_ASSERT_EQUAL(c.data.embedding_dim, 16);
@@ -524,7 +524,7 @@ static void test_edit_distance(void)
 int register_config_suites(void)
 {
     static const char *const names[] = {
-        "defaults match MODEL.md", "schema table consistent", "load and --set override", "config_load file",
+        "defaults match the documented values", "schema table consistent", "load and --set override", "config_load file",
         "unknown key messages",    "unknown section messages", "bad value messages",     "syntax messages",
         "cross-key rules",         "absurd struct values",     "INI round trip",         "experiments/configs",
         "edit distance",

@@ -1,5 +1,5 @@
 /* layer_gate and layer_score: gate softmax and expert mixing, score fusion
- * and tower scores against double re-implementations of MODEL.md's formulas
+ * and tower scores against double re-implementations of the formulas
  * and central finite differences of those (h = 1e-5 in double: truncation
  * and rounding both ~1e-10, so the tolerances below are the float rounding
  * of the implementation). Each FD objective is L = sum_b <dout[b], out[b]>

@@ -1,4 +1,4 @@
-/* Whole-model gradient checks: every variant of MODEL.md on a tiny
+/* Whole-model gradient checks: every variant of the ablation on a tiny
  * configuration, the analytic gradient of the total weighted loss against
  * central finite differences for parameters sampled from every group
  * (teacher experts, gates, towers, student towers, the preference gate,

@@ -19,7 +19,7 @@ typedef struct model_flops {
 
 /* Counts the FLOPs per sample of the variant cfg describes (validated
  * config) with input widths dims, from the config alone, layer by layer as
- * MODEL.md defines the architecture. */
+ * README (Models) describes the architecture. */
 dmmp_status model_flops_count(const dmmp_config *cfg, model_dims dims, model_flops *out);
 
 #endif

@@ -20,7 +20,7 @@
 #include "train/config.h"
 
 typedef struct bench_train_options {
-    const char *config; /* INI file (NULL: the defaults of MODEL.md) */
+    const char *config; /* INI file (NULL: the model defaults) */
     const char *data;   /* dataset file (NULL: synthetic batches) */
     int batch;          /* 0: the config's train.batch_size */
     int threads;        /* 0: the config's train.threads */

@@ -35,7 +35,7 @@ static void usage(FILE *out)
             "            loss, Adam, sparse optimiser steps) and of the forward alone, model GFLOP/s and\n"
             "            their share of the gemm ceiling measured in the same run. Without --data:\n"
             "            Zipf(S 1.1) ids over V-row tables (100000), 23 fields of the default shapes.\n"
-            "            S 10 steps per run, W 5, R 5; config defaults to MODEL.md's defaults.\n"
+            "            S 10 steps per run, W 5, R 5; config defaults to the model defaults.\n"
             "  retrieve  [--items N] [--dim D] [--queries Q] [--k K] [--repeat R] [--gemm-size N] [--seed X]\n"
             "            exact top-K queries/s and GFLOP/s (1000000 items, dim 64, 1024 queries, K 100)\n"
             "  data      [--rows N] [--batch B] [--repeat R] [--seed X]\n"

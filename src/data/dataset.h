@@ -1,4 +1,4 @@
-/* The reader of the HDF5 dataset layout (DATA.md, format 1).
+/* The reader of the HDF5 dataset layout (format_version 1; README: Data).
  *
  * dataset_open checks the format version and every required dataset (type and
  * shape), naming the first one that is missing or wrong, then loads the

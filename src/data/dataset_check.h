@@ -1,5 +1,5 @@
 /* Checks of the values read from a dataset file against the layout's rules
- * (DATA.md), so that a damaged or hand-edited file stops with a message
+ * (README: Data), so that a damaged or hand-edited file stops with a message
  * naming the file, the dataset, the row and the value instead of reaching
  * an embedding lookup with a wild index or training on NaN.
  *

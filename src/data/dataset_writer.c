@@ -1,4 +1,4 @@
-/* The streaming HDF5 dataset writer (layout: DATA.md, format 1).
+/* The streaming HDF5 dataset writer (format_version 1; README: Data).
  *
  * Every /samples dataset is an h5_column: extendible, chunked, shuffle +
  * deflate, written a whole chunk at a time. The writer validates each block

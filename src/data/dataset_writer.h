@@ -1,4 +1,4 @@
-/* Streaming writer of the HDF5 dataset layout (../spec: DATA.md, format 1).
+/* Streaming writer of the HDF5 dataset layout (format_version 1; README: Data).
  *
  * Importers and the synthetic generator describe their fields once, append
  * rows in blocks of any size (the writer buffers whole chunks and never holds

@@ -1,4 +1,4 @@
-/* Importers of public datasets into the HDF5 dataset layout (DATA.md):
+/* Importers of public datasets into the HDF5 dataset layout (README: Data):
  * Ali-CCP raw, Ali-CCP preprocessed CSV, AliExpress. Each streams its input,
  * builds the vocabularies from the training split (unseen ids at val/test
  * map to 0), writes through dataset_writer (temporary file, renamed only on

@@ -1,4 +1,4 @@
-/* The preprocessed Ali-CCP CSV layout (DATA.md, source 3): click, purchase,
+/* The preprocessed Ali-CCP CSV layout (the layout open-source toolkits publish): click, purchase,
  * the sparse fields by their Ali-CCP ids, D-prefixed dense columns. The four
  * weighted multi-valued fields arrive here as one id each, so they are
  * single-valued fields on the user side; their weights, like the cross

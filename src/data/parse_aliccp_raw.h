@@ -1,4 +1,4 @@
-/* Parsers of the two Ali-CCP raw line types (see DATA.md, source 2):
+/* Parsers of the two Ali-CCP raw line types (the dataset as released):
  *   skeleton: sample_id,click,conversion,common_feature_index,feature_count,feature_list
  *   common:   common_feature_index,feature_count,feature_list
  * A feature_list is entries joined by 0x01; an entry is

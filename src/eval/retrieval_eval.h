@@ -1,4 +1,4 @@
-/* Full-corpus retrieval evaluation (MODEL.md, Evaluation: matching).
+/* Full-corpus retrieval evaluation (the matching stage).
  *
  * Users: every user with at least one click in the split (query rows of
  * batch_query_rows: user fields, user bags, default context). Relevant sets:

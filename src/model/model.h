@@ -1,4 +1,4 @@
-/* The four variants of MODEL.md behind one interface: teacher_only,
+/* The four variants of the ablation behind one interface: teacher_only,
  * two_tower, three_tower and dmmp (teacher + three-tower student with the
  * user preference gate and distillation), with their loss terms and the
  * adaptive loss weighting.

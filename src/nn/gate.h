@@ -1,5 +1,5 @@
 /* Gates: softmax over gate logits and the mixing of expert outputs (CGC /
- * PLE, MODEL.md), and the student's user preference gate, a softmax over two
+ * PLE), and the student's user preference gate, a softmax over two
  * task scores that fuses s_c and s_v into r = w_c s_c + w_v s_v.
  *
  * The gate's linear layer is a dense layer (src/nn/dense.h); these functions

@@ -1,4 +1,4 @@
-/* Losses of the teacher and the student (MODEL.md): BCE with logits for
+/* Losses of the teacher and the student: BCE with logits for
  * hard and soft targets, the ESMM product BCE (pCTCVR = pCTR * pCVR), the
  * distillation variants at temperature T, and MSE.
  *

@@ -1,4 +1,4 @@
-/* Tower scores of the student (MODEL.md): s[b] = <u[b], v[b]> / tau + bias,
+/* Tower scores of the student: s[b] = <u[b], v[b]> / tau + bias,
  * optionally on L2-normalised towers (cosine similarity over tau).
  *
  * u, v, u_n, v_n are batch x k row-major. With l2norm, u_n[b] = u[b] /

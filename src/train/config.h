@@ -1,5 +1,5 @@
 /* The experiment configuration: one typed struct holding every choice
- * MODEL.md leaves to the user, with its defaults, INI loading, "--set"
+ * the paper leaves to the user, with its defaults, INI loading, "--set"
  * overrides, cross-key validation and a lossless INI rendering.
  *
  * The keys, their types, ranges, defaults and docs live in one table
@@ -164,7 +164,7 @@ typedef struct dmmp_config {
     config_eval eval;
 } dmmp_config;
 
-/* Fills c with the defaults of MODEL.md (every byte set, so memcmp compares). */
+/* Fills c with the model defaults (every byte set, so memcmp compares). */
 void config_defaults(dmmp_config *c);
 
 /* Resets c to defaults, then applies the INI file at path; per-key types and

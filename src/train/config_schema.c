@@ -1,4 +1,4 @@
-/* The key table. Defaults are the values MODEL.md fixes; they are written as
+/* The key table. Defaults are the model defaults; they are written as
  * text and parsed by config_defaults so the table shows them as a user
  * would write them and the same parser checks them. */
 #include "train/config_schema.h"
@@ -64,7 +64,7 @@ static const config_key schema[] = {
     KEY_INT(data, hash_buckets, 0, 1 << 30, "0", "hash ids into this many rows per field (0: off)"),
     KEY_BOOL(data, dense, "on", "feed the dataset's dense features when it has them"),
 
-    KEY_ENUM(model, kind, model_names, "dmmp", "which model to train (the four variants of MODEL.md)"),
+    KEY_ENUM(model, kind, model_names, "dmmp", "which model to train (the four variants of the ablation)"),
 
     KEY_ENUM(teacher, kind, teacher_names, "cgc", "multi-task teacher architecture"),
     KEY_INT(teacher, shared_experts, 0, 64, "2", "task-shared experts S"),

@@ -1,5 +1,5 @@
 /* Validation during training: the model over one split in file order and
- * the ranking metrics of MODEL.md on its predictions (AUC of CTR over every
+ * the ranking metrics on its predictions (AUC of CTR over every
  * impression, of CVR over clicked ones, of CTCVR over every impression,
  * GAUC of CTR, log losses), and for dmmp the teacher's as teacher_<name>. */
 #ifndef DMMP_TRAIN_VALIDATE_H
