@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "simd/act.h"
+#include "simd/act_poly.h"
 
 #define W 8
 
@@ -37,16 +38,16 @@ static inline float hmax(__m256 v)
 static inline __m256 exp_ps(__m256 x)
 {
     x = _mm256_min_ps(_mm256_set1_ps(ACT_EXP_MAX), _mm256_max_ps(_mm256_set1_ps(ACT_EXP_MIN), x));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(ACT_LOG2E)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ACT_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(ACT_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(ACT_EXP_P5);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(ACT_EXP_P4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(ACT_EXP_P3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(ACT_EXP_P2));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(ACT_EXP_P1));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(ACT_EXP_P0));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r);
     p = _mm256_add_ps(p, _mm256_set1_ps(1.0f));
     __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
@@ -62,23 +63,23 @@ static inline __m256 log_ps(__m256 x)
     __m256 m = _mm256_castsi256_ps(
         _mm256_or_si256(_mm256_and_si256(xi, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f000000)));
     __m256 e = _mm256_cvtepi32_ps(ei);
-    __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+    __m256 small = _mm256_cmp_ps(m, _mm256_set1_ps(ACT_SQRT_HALF), _CMP_LT_OQ);
     e = _mm256_sub_ps(e, _mm256_and_ps(small, _mm256_set1_ps(1.0f)));
     m = _mm256_sub_ps(_mm256_add_ps(m, _mm256_and_ps(small, m)), _mm256_set1_ps(1.0f));
     __m256 z = _mm256_mul_ps(m, m);
-    __m256 y = _mm256_set1_ps(7.0376836292e-2f);
-    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-1.1514610310e-1f));
-    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(1.1676998740e-1f));
-    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-1.2420140846e-1f));
-    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(1.4249322787e-1f));
-    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-1.6668057665e-1f));
-    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(2.0000714765e-1f));
-    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(-2.4999993993e-1f));
-    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(3.3333331174e-1f));
+    __m256 y = _mm256_set1_ps(ACT_LOG_Q8);
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(ACT_LOG_Q7));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(ACT_LOG_Q6));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(ACT_LOG_Q5));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(ACT_LOG_Q4));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(ACT_LOG_Q3));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(ACT_LOG_Q2));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(ACT_LOG_Q1));
+    y = _mm256_fmadd_ps(y, m, _mm256_set1_ps(ACT_LOG_Q0));
     y = _mm256_mul_ps(_mm256_mul_ps(y, m), z);
-    y = _mm256_fmadd_ps(e, _mm256_set1_ps(-2.12194440e-4f), y);
+    y = _mm256_fmadd_ps(e, _mm256_set1_ps(ACT_LN2_LO), y);
     y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
-    return _mm256_fmadd_ps(e, _mm256_set1_ps(0.693359375f), _mm256_add_ps(m, y));
+    return _mm256_fmadd_ps(e, _mm256_set1_ps(ACT_LN2_HI), _mm256_add_ps(m, y));
 }
 
 /* log1p(e) for e >= 0 without losing small e: with u = 1 + e rounded,

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include "simd/act.h"
+#include "simd/act_poly.h"
 
 #define W 16
 
@@ -12,16 +13,16 @@ static inline __mmask16 tail_mask(size_t rem) { return rem >= W ? (__mmask16)0xf
 static inline __m512 exp_ps(__m512 x)
 {
     x = _mm512_min_ps(_mm512_set1_ps(ACT_EXP_MAX), _mm512_max_ps(_mm512_set1_ps(ACT_EXP_MIN), x));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(ACT_LOG2E)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(ACT_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(ACT_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(ACT_EXP_P5);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(ACT_EXP_P4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(ACT_EXP_P3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(ACT_EXP_P2));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(ACT_EXP_P1));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(ACT_EXP_P0));
     p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r);
     p = _mm512_add_ps(p, _mm512_set1_ps(1.0f));
     __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
@@ -35,23 +36,23 @@ static inline __m512 log_ps(__m512 x)
     __m512 m = _mm512_castsi512_ps(
         _mm512_or_si512(_mm512_and_si512(xi, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x3f000000)));
     __m512 e = _mm512_cvtepi32_ps(ei);
-    __mmask16 small = _mm512_cmp_ps_mask(m, _mm512_set1_ps(0.707106781186547524f), _CMP_LT_OQ);
+    __mmask16 small = _mm512_cmp_ps_mask(m, _mm512_set1_ps(ACT_SQRT_HALF), _CMP_LT_OQ);
     e = _mm512_mask_sub_ps(e, small, e, _mm512_set1_ps(1.0f));
     m = _mm512_sub_ps(_mm512_mask_add_ps(m, small, m, m), _mm512_set1_ps(1.0f));
     __m512 z = _mm512_mul_ps(m, m);
-    __m512 y = _mm512_set1_ps(7.0376836292e-2f);
-    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(-1.1514610310e-1f));
-    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(1.1676998740e-1f));
-    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(-1.2420140846e-1f));
-    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(1.4249322787e-1f));
-    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(-1.6668057665e-1f));
-    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(2.0000714765e-1f));
-    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(-2.4999993993e-1f));
-    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(3.3333331174e-1f));
+    __m512 y = _mm512_set1_ps(ACT_LOG_Q8);
+    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(ACT_LOG_Q7));
+    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(ACT_LOG_Q6));
+    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(ACT_LOG_Q5));
+    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(ACT_LOG_Q4));
+    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(ACT_LOG_Q3));
+    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(ACT_LOG_Q2));
+    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(ACT_LOG_Q1));
+    y = _mm512_fmadd_ps(y, m, _mm512_set1_ps(ACT_LOG_Q0));
     y = _mm512_mul_ps(_mm512_mul_ps(y, m), z);
-    y = _mm512_fmadd_ps(e, _mm512_set1_ps(-2.12194440e-4f), y);
+    y = _mm512_fmadd_ps(e, _mm512_set1_ps(ACT_LN2_LO), y);
     y = _mm512_fnmadd_ps(z, _mm512_set1_ps(0.5f), y);
-    return _mm512_fmadd_ps(e, _mm512_set1_ps(0.693359375f), _mm512_add_ps(m, y));
+    return _mm512_fmadd_ps(e, _mm512_set1_ps(ACT_LN2_HI), _mm512_add_ps(m, y));
 }
 
 /* log1p(e) = log(u) e / (u - 1) with u = 1 + e, or e when u rounds to 1. */
