@@ -4,12 +4,14 @@
 
 #include "core/mem.h"
 
-size_t param_take(param_buffer *p, size_t n)
+size_t param_block(size_t *cursor, size_t n)
 {
-    size_t offset = p->total;
-    p->total += (n + 15) & ~(size_t)15;
+    size_t offset = *cursor;
+    *cursor += (n + 15) & ~(size_t)15;
     return offset;
 }
+
+size_t param_take(param_buffer *p, size_t n) { return param_block(&p->total, n); }
 
 dmmp_status param_alloc(param_buffer *p)
 {

@@ -18,6 +18,10 @@ typedef struct param_buffer {
     size_t capacity;
 } param_buffer;
 
+/* Returns *cursor and advances it past a block of n floats padded to 16:
+ * the one layout rule, shared by planning (param_take) and binding. */
+size_t param_block(size_t *cursor, size_t n);
+
 /* Reserves n floats; returns the offset of the block (padded to 16 floats). */
 size_t param_take(param_buffer *p, size_t n);
 

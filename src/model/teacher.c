@@ -94,8 +94,7 @@ static dmmp_status gate_init(teacher_gate *g, nn_ctx *ctx, const char *name, int
                              int max_batch, param_buffer *p, size_t *offset)
 {
     size_t nW = (size_t)in * n_experts;
-    size_t off = *offset;
-    *offset += ((nW + n_experts) + 15) & ~(size_t)15;
+    size_t off = param_block(offset, nW + (size_t)n_experts);
     g->n_experts = n_experts;
     DMMP_TRY(dense_init(&g->linear, ctx, name, in, n_experts, max_batch, ACT_NONE, param_values(p, off),
                         param_values(p, off + nW), param_grads(p, off), param_grads(p, off + nW)));
@@ -116,14 +115,6 @@ static void gate_free(teacher_gate *g)
     mem_free(g->dlogits);
     mem_free(g->out);
     mem_free(g->dout);
-}
-
-/* Mirrors param_take's padding so binding walks the same offsets as planning. */
-static size_t take(size_t *offset, size_t n)
-{
-    size_t o = *offset;
-    *offset += (n + 15) & ~(size_t)15;
-    return o;
 }
 
 dmmp_status teacher_init(teacher *t, nn_ctx *ctx, const teacher_config *c, int in_dim, int max_batch,
@@ -148,7 +139,7 @@ dmmp_status teacher_init(teacher *t, nn_ctx *ctx, const teacher_config *c, int i
         lv->has_shared_gate = gates && l < c->levels - 1;
         for (int e = 0; e < lv->n_experts; e++) {
             lv->expert_task[e] = e < ns ? IN_TASK0 : e < 2 * ns ? IN_TASK1 : IN_SHARED;
-            size_t off = take(&offset, mlp_param_count(in, c->expert_dims, c->n_expert_dims));
+            size_t off = param_block(&offset, mlp_param_count(in, c->expert_dims, c->n_expert_dims));
             snprintf(name, sizeof name, "teacher.level%d.expert%d", l, e);
             DMMP_TRY(mlp_init(&lv->experts[e], ctx, name, in, c->expert_dims, c->n_expert_dims, max_batch, ACT_RELU,
                               param_values(p, off), param_grads(p, off)));
@@ -173,7 +164,7 @@ dmmp_status teacher_init(teacher *t, nn_ctx *ctx, const teacher_config *c, int i
     }
     int nt = tower_dims(c, tdims);
     for (int task = 0; task < TEACHER_TASKS; task++) {
-        size_t off = take(&offset, mlp_param_count(t->width, tdims, nt));
+        size_t off = param_block(&offset, mlp_param_count(t->width, tdims, nt));
         snprintf(name, sizeof name, "teacher.tower%d", task);
         DMMP_TRY(mlp_init(&t->tower[task], ctx, name, t->width, tdims, nt, max_batch, ACT_NONE,
                           param_values(p, off), param_grads(p, off)));
