@@ -3,15 +3,15 @@
  * weights, positions) and the same recorded losses and validation metrics,
  * bit for bit. Another seed must change them, so the comparison can fail.
  *
- * With another thread count nothing is promised bit for bit: oneDNN may
- * split a matmul's reduction by thread for larger shapes, and OpenMP
- * reductions add in a thread-dependent order. What is measured here (and
- * printed): 1 against 2 threads gave bit-identical parameters, moments,
- * losses and validation metrics, only the recorded configuration (which
- * names the thread count) differing; the same held for the default dmmp
- * sizes on a 20000-impression dataset (h5diff: config and timings only).
- * The test asserts the weaker property that must hold everywhere: both
- * finish and land at the same quality (validation AUC within 0.02). */
+ * Nor does the thread count change them: the matmuls cut their rows into
+ * tiles whose height depends on the shape alone and run each tile on one
+ * thread (nn/dnnl_matmul.h), and every reduction of the framework's own
+ * kernels adds in a fixed order. So 1 and 2 threads must give the same
+ * arrays bit for bit, the recorded configuration (which names the thread
+ * count) aside. Before the tiles, oneDNN's AVX2 gemm (ONEDNN_MAX_CPU_ISA=AVX2)
+ * split its work by thread count and 42 of the 123 arrays differed by up to
+ * 1.2e-7.
+ */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -197,13 +197,12 @@ static void test_train_bits(void)
 
     array_diff thr = compare_arrays(&a[0], &a[3]);
     int series = differing_series(run[0], run[3], &auc[2][0], &auc[2][1]);
-    printf("\n    1 vs 2 threads: %d of %d last.h5 arrays differ (first %s; %d float, max |diff| %.3g in %s); "
-           "%d loss/val/weight series differ; val auc_ctr %.6f vs %.6f\n",
-           thr.differ, thr.arrays, thr.first[0] ? thr.first : "-", thr.float_differ, thr.max_abs,
-           thr.worst[0] ? thr.worst : "-", series, auc[2][0], auc[2][1]);
-    CU_ASSERT(series >= 0);
-    TU_ASSERT_MSG(isfinite(auc[2][0]) && isfinite(auc[2][1]) && fabs(auc[2][0] - auc[2][1]) < 0.02,
-                  "1 and 2 threads land far apart: val auc_ctr %g vs %g", auc[2][0], auc[2][1]);
+    TU_ASSERT_MSG(thr.differ == 1 && !strcmp(thr.first, "config"),
+                  "1 vs 2 threads: %d of %d last.h5 arrays differ (first %s; %d float, max |diff| %.3g in %s)",
+                  thr.differ, thr.arrays, thr.first[0] ? thr.first : "-", thr.float_differ, thr.max_abs,
+                  thr.worst[0] ? thr.worst : "-");
+    TU_ASSERT_MSG(series == 0, "1 vs 2 threads: %d loss/val/weight series differ", series);
+    CU_ASSERT_EQUAL(memcmp(&auc[2][0], &auc[2][1], sizeof(double)), 0);
     for (int i = 0; i < 4; i++) free_arrays(&a[i]);
     free(a);
 }
@@ -211,7 +210,7 @@ static void test_train_bits(void)
 int register_robust_train_determinism_suites(void)
 {
     static const char *const names[] = {
-        "dmmp train: same seed and threads -> bit-identical last.h5 and record; seed and threads compared",
+        "dmmp train: same seed -> bit-identical last.h5 and record with 1 or 2 threads; another seed differs",
     };
     static const CU_TestFunc tests[] = {test_train_bits};
     return tu_add_suite("robust_train_determinism", names, tests, sizeof tests / sizeof tests[0]);

@@ -1,6 +1,7 @@
 #include "nn/dnnl_ctx.h"
 
 #include <oneapi/dnnl/dnnl_debug.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,16 @@ dmmp_status nn_ctx_create(nn_ctx **out)
         free(c);
         return nn_dnnl_check(st, "dnnl_stream_create", "context", "stream");
     }
+    int slots = omp_get_num_procs();
+    if (omp_get_max_threads() > slots) slots = omp_get_max_threads();
+    c->n_slots = slots < 1 ? 1 : slots > NN_CTX_MAX_SLOTS ? NN_CTX_MAX_SLOTS : slots;
+    for (int i = 0; i < c->n_slots; i++) {
+        st = dnnl_stream_create(&c->slot_stream[i], c->engine, dnnl_stream_default_flags);
+        if (st != dnnl_success) {
+            nn_ctx_destroy(c);
+            return nn_dnnl_check(st, "dnnl_stream_create", "context", "worker stream");
+        }
+    }
     *out = c;
     return DMMP_OK;
 }
@@ -36,6 +47,8 @@ dmmp_status nn_ctx_create(nn_ctx **out)
 void nn_ctx_destroy(nn_ctx *c)
 {
     if (!c) return;
+    for (int i = 0; i < c->n_slots; i++)
+        if (c->slot_stream[i]) dnnl_stream_destroy(c->slot_stream[i]);
     if (c->stream) dnnl_stream_destroy(c->stream);
     if (c->engine) dnnl_engine_destroy(c->engine);
     free(c);

@@ -1,73 +1,163 @@
 #include "nn/dnnl_matmul.h"
 
+#include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* A rows x cols row-major matrix, or its transpose when stored_transposed
- * (the buffer then holds cols x rows row-major). */
-static dnnl_status_t matrix_desc(dnnl_memory_desc_t *md, int rows, int cols, int stored_transposed)
+/* Tiles: about TARGET_TILES of them, each a multiple of TILE_ALIGN rows and
+ * at least MIN_TILE_ROWS (a 16-row tile still fills the AVX-512 and AVX2
+ * gemm kernels' row blocks). The height is a function of m alone, so the
+ * order of every sum is fixed whatever the team size. */
+enum { TARGET_TILES = 8, TILE_ALIGN = 16, MIN_TILE_ROWS = 16 };
+
+int nn_matmul_tile_rows(int m)
+{
+    if (m <= MIN_TILE_ROWS) return m;
+    int rows = (m + TARGET_TILES - 1) / TARGET_TILES;
+    rows = (rows + TILE_ALIGN - 1) / TILE_ALIGN * TILE_ALIGN;
+    if (rows < MIN_TILE_ROWS) rows = MIN_TILE_ROWS;
+    return rows > m ? m : rows;
+}
+
+/* A rows x cols row-major matrix with leading dimension ld, or its transpose
+ * when stored_transposed (element (i, j) then at j * ld + i). */
+static dnnl_status_t matrix_desc(dnnl_memory_desc_t *md, int rows, int cols, int ld, int stored_transposed)
 {
     dnnl_dims_t dims = {rows, cols};
-    dnnl_dims_t strides = {cols, 1};
+    dnnl_dims_t strides = {ld, 1};
     if (stored_transposed) {
         strides[0] = 1;
-        strides[1] = rows;
+        strides[1] = ld;
     }
     return dnnl_memory_desc_init_by_strides(md, 2, dims, dnnl_f32, strides);
 }
 
-static dmmp_status build_primitive(nn_matmul *mm, nn_ctx *ctx, const dnnl_memory_desc_t *a_md,
-                                   const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *bias_md,
-                                   const dnnl_memory_desc_t *c_md, const char *layer, const char *role)
-{
-    const nn_matmul_shape *s = &mm->shape;
-    dnnl_matmul_desc_t desc;
-    NN_DNNL_TRY(dnnl_matmul_desc_init(&desc, a_md, b_md, s->bias ? bias_md : NULL, c_md), layer, role);
+typedef struct tile_descs {
+    dnnl_memory_desc_t a, b, bias, c;
+} tile_descs;
 
+/* The operand descriptors of a tile of `rows` rows of C: A's rows are a
+ * slice of the full A (same leading dimension), B and the bias are whole. */
+static dmmp_status tile_descs_init(tile_descs *d, const nn_matmul_shape *s, int rows, const char *layer,
+                                   const char *role)
+{
+    dnnl_dims_t bias_dims = {1, s->n};
+    NN_DNNL_TRY(matrix_desc(&d->a, rows, s->k, s->a_transposed ? s->m : s->k, s->a_transposed), layer, role);
+    NN_DNNL_TRY(matrix_desc(&d->b, s->k, s->n, s->b_transposed ? s->k : s->n, s->b_transposed), layer, role);
+    NN_DNNL_TRY(matrix_desc(&d->c, rows, s->n, s->n, 0), layer, role);
+    NN_DNNL_TRY(dnnl_memory_desc_init_by_tag(&d->bias, 2, bias_dims, dnnl_f32, dnnl_ab), layer, role);
+    return DMMP_OK;
+}
+
+/* The primitive descriptor of a tile, with the scratchpad left to the caller
+ * so that tiles can run on several threads at once. */
+static dnnl_status_t tile_pd(dnnl_primitive_desc_t *pd, const nn_matmul_shape *s, const tile_descs *d,
+                             dnnl_engine_t engine, const char **call)
+{
+    dnnl_matmul_desc_t desc;
+    *call = "dnnl_matmul_desc_init";
+    dnnl_status_t st = dnnl_matmul_desc_init(&desc, &d->a, &d->b, s->bias ? &d->bias : NULL, &d->c);
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t post_ops = NULL;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_status_t st = dnnl_primitive_attr_create(&attr);
-    const char *call = "dnnl_primitive_attr_create";
     if (st == dnnl_success) {
-        call = "dnnl_post_ops_create";
+        *call = "dnnl_primitive_attr_create";
+        st = dnnl_primitive_attr_create(&attr);
+    }
+    if (st == dnnl_success) {
+        *call = "dnnl_primitive_attr_set_scratchpad_mode";
+        st = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    }
+    if (st == dnnl_success) {
+        *call = "dnnl_post_ops_create";
         st = dnnl_post_ops_create(&post_ops);
     }
     if (st == dnnl_success && s->accumulate) {
-        call = "dnnl_post_ops_append_sum";
+        *call = "dnnl_post_ops_append_sum";
         st = dnnl_post_ops_append_sum(post_ops, 1.0f);
     }
     if (st == dnnl_success && s->relu) {
-        call = "dnnl_post_ops_append_eltwise";
+        *call = "dnnl_post_ops_append_eltwise";
         st = dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
     }
     if (st == dnnl_success) {
-        call = "dnnl_primitive_attr_set_post_ops";
+        *call = "dnnl_primitive_attr_set_post_ops";
         st = dnnl_primitive_attr_set_post_ops(attr, post_ops);
     }
     if (st == dnnl_success) {
-        call = "dnnl_primitive_desc_create";
-        st = dnnl_primitive_desc_create(&pd, &desc, attr, ctx->engine, NULL);
+        *call = "dnnl_primitive_desc_create";
+        st = dnnl_primitive_desc_create(pd, &desc, attr, engine, NULL);
     }
-    if (st == dnnl_success) {
-        call = "dnnl_primitive_create";
-        st = dnnl_primitive_create(&mm->prim, pd);
-    }
-    if (pd) dnnl_primitive_desc_destroy(pd);
     if (post_ops) dnnl_post_ops_destroy(post_ops);
     if (attr) dnnl_primitive_attr_destroy(attr);
-    return nn_dnnl_check(st, call, layer, role);
+    return st;
 }
 
-static dmmp_status create_memories(nn_matmul *mm, nn_ctx *ctx, const dnnl_memory_desc_t *a_md,
-                                   const dnnl_memory_desc_t *b_md, const dnnl_memory_desc_t *bias_md,
-                                   const dnnl_memory_desc_t *c_md, const char *layer, const char *role)
+static void tile_free(nn_matmul_tile *t, int n_slots)
 {
-    /* DNNL_MEMORY_NONE: the handles are the caller's buffers, set per execution. */
-    NN_DNNL_TRY(dnnl_memory_create(&mm->a, a_md, ctx->engine, DNNL_MEMORY_NONE), layer, role);
-    NN_DNNL_TRY(dnnl_memory_create(&mm->b, b_md, ctx->engine, DNNL_MEMORY_NONE), layer, role);
-    NN_DNNL_TRY(dnnl_memory_create(&mm->c, c_md, ctx->engine, DNNL_MEMORY_NONE), layer, role);
-    if (mm->shape.bias)
-        NN_DNNL_TRY(dnnl_memory_create(&mm->bias, bias_md, ctx->engine, DNNL_MEMORY_NONE), layer, role);
+    if (t->prim) dnnl_primitive_destroy(t->prim);
+    for (int i = 0; t->slot && i < n_slots; i++) {
+        nn_matmul_slot *sl = &t->slot[i];
+        if (sl->a) dnnl_memory_destroy(sl->a);
+        if (sl->b) dnnl_memory_destroy(sl->b);
+        if (sl->bias) dnnl_memory_destroy(sl->bias);
+        if (sl->c) dnnl_memory_destroy(sl->c);
+        if (sl->scratch) dnnl_memory_destroy(sl->scratch);
+        free(sl->scratch_buf);
+    }
+    free(t->slot);
+    memset(t, 0, sizeof *t);
+}
+
+/* The primitive of a `rows`-row tile, built for one thread (oneDNN reads the
+ * team size when it plans a primitive), and each slot's memory objects. */
+static dmmp_status tile_create(nn_matmul_tile *t, const nn_matmul_shape *s, int rows, int n_slots, nn_ctx *ctx,
+                               const char *layer, const char *role)
+{
+    memset(t, 0, sizeof *t);
+    t->rows = rows;
+    tile_descs d;
+    DMMP_TRY(tile_descs_init(&d, s, rows, layer, role));
+    const char *call = "";
+    dnnl_primitive_desc_t pd = NULL;
+    int threads_before = omp_get_max_threads();
+    omp_set_num_threads(1);
+    dnnl_status_t st = tile_pd(&pd, s, &d, ctx->engine, &call);
+    if (st == dnnl_success) {
+        call = "dnnl_primitive_create";
+        st = dnnl_primitive_create(&t->prim, pd);
+    }
+    omp_set_num_threads(threads_before);
+    size_t scratch_bytes = 0;
+    dnnl_memory_desc_t scratch_md;
+    if (st == dnnl_success) {
+        const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        if (md) {
+            scratch_md = *md;
+            scratch_bytes = dnnl_memory_desc_get_size(md);
+        }
+    }
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    DMMP_TRY(nn_dnnl_check(st, call, layer, role));
+
+    t->slot = calloc((size_t)n_slots, sizeof *t->slot);
+    if (!t->slot) return dmmp_fail(DMMP_ENOMEM, "layer '%s' (%s): out of memory for %d matmul slots", layer, role,
+                                   n_slots);
+    for (int i = 0; i < n_slots; i++) {
+        nn_matmul_slot *sl = &t->slot[i];
+        /* DNNL_MEMORY_NONE: the handles are the caller's buffers, set per execution. */
+        NN_DNNL_TRY(dnnl_memory_create(&sl->a, &d.a, ctx->engine, DNNL_MEMORY_NONE), layer, role);
+        NN_DNNL_TRY(dnnl_memory_create(&sl->b, &d.b, ctx->engine, DNNL_MEMORY_NONE), layer, role);
+        NN_DNNL_TRY(dnnl_memory_create(&sl->c, &d.c, ctx->engine, DNNL_MEMORY_NONE), layer, role);
+        if (s->bias) NN_DNNL_TRY(dnnl_memory_create(&sl->bias, &d.bias, ctx->engine, DNNL_MEMORY_NONE), layer, role);
+        if (scratch_bytes > 0) {
+            if (posix_memalign(&sl->scratch_buf, 64, scratch_bytes) != 0) {
+                sl->scratch_buf = NULL;
+                return dmmp_fail(DMMP_ENOMEM, "layer '%s' (%s): out of memory for a %zu-byte matmul scratchpad",
+                                 layer, role, scratch_bytes);
+            }
+            NN_DNNL_TRY(dnnl_memory_create(&sl->scratch, &scratch_md, ctx->engine, sl->scratch_buf), layer, role);
+        }
+    }
     return DMMP_OK;
 }
 
@@ -80,47 +170,80 @@ dmmp_status nn_matmul_create(nn_matmul *mm, nn_ctx *ctx, const nn_matmul_shape *
     if (s->m < 1 || s->k < 1 || s->n < 1)
         return dmmp_fail(DMMP_EINVAL, "layer '%s' (%s): matmul dimensions m=%d k=%d n=%d must be >= 1", layer, role,
                          s->m, s->k, s->n);
-    dnnl_memory_desc_t a_md, b_md, c_md, bias_md;
-    dnnl_dims_t bias_dims = {1, s->n};
-    NN_DNNL_TRY(matrix_desc(&a_md, s->m, s->k, s->a_transposed), layer, role);
-    NN_DNNL_TRY(matrix_desc(&b_md, s->k, s->n, s->b_transposed), layer, role);
-    NN_DNNL_TRY(matrix_desc(&c_md, s->m, s->n, 0), layer, role);
-    NN_DNNL_TRY(dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab), layer, role);
-
-    dmmp_status st = build_primitive(mm, ctx, &a_md, &b_md, &bias_md, &c_md, layer, role);
-    if (st == DMMP_OK) st = create_memories(mm, ctx, &a_md, &b_md, &bias_md, &c_md, layer, role);
+    mm->tile_rows = nn_matmul_tile_rows(s->m);
+    mm->n_tiles = (s->m + mm->tile_rows - 1) / mm->tile_rows;
+    mm->n_slots = ctx->n_slots < mm->n_tiles ? ctx->n_slots : mm->n_tiles;
+    if (mm->n_slots < 1) mm->n_slots = 1;
+    dmmp_status st = tile_create(&mm->full, s, mm->tile_rows, mm->n_slots, ctx, layer, role);
+    int tail_rows = s->m % mm->tile_rows;
+    if (st == DMMP_OK && tail_rows) st = tile_create(&mm->tail, s, tail_rows, mm->n_slots, ctx, layer, role);
     if (st != DMMP_OK) nn_matmul_free(mm);
+    return st;
+}
+
+/* Tile t on worker slot `slot`: the handles point at its rows of A and C. */
+static dnnl_status_t run_tile(nn_matmul *mm, nn_ctx *ctx, int t, int slot, const float *a, const float *b,
+                              const float *bias, float *c)
+{
+    const nn_matmul_shape *s = &mm->shape;
+    int last = t == mm->n_tiles - 1 && mm->tail.rows;
+    nn_matmul_tile *tile = last ? &mm->tail : &mm->full;
+    nn_matmul_slot *sl = &tile->slot[slot];
+    size_t row0 = (size_t)t * mm->tile_rows;
+    const float *a_tile = s->a_transposed ? a + row0 : a + row0 * (size_t)s->k;
+    /* oneDNN takes void * handles; it only reads the source operands. */
+    dnnl_status_t st = dnnl_memory_set_data_handle(sl->a, (void *)a_tile);
+    if (st == dnnl_success) st = dnnl_memory_set_data_handle(sl->b, (void *)b);
+    if (st == dnnl_success) st = dnnl_memory_set_data_handle(sl->c, c + row0 * (size_t)s->n);
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, sl->a}, {DNNL_ARG_WEIGHTS, sl->b}, {DNNL_ARG_DST, sl->c}};
+    int nargs = 3;
+    if (s->bias && st == dnnl_success) {
+        st = dnnl_memory_set_data_handle(sl->bias, (void *)bias);
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, sl->bias};
+    }
+    if (sl->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, sl->scratch};
+    if (st == dnnl_success) st = dnnl_primitive_execute(tile->prim, ctx->slot_stream[slot], nargs, args);
+    if (st == dnnl_success) st = dnnl_stream_wait(ctx->slot_stream[slot]);
     return st;
 }
 
 dmmp_status nn_matmul_execute(nn_matmul *mm, nn_ctx *ctx, const float *a, const float *b, const float *bias,
                               float *c, const char *layer, const char *role)
 {
-    /* oneDNN takes void * handles; it only reads the source operands. */
-    NN_DNNL_TRY(dnnl_memory_set_data_handle(mm->a, (void *)a), layer, role);
-    NN_DNNL_TRY(dnnl_memory_set_data_handle(mm->b, (void *)b), layer, role);
-    NN_DNNL_TRY(dnnl_memory_set_data_handle(mm->c, c), layer, role);
-    dnnl_exec_arg_t args[4] = {
-        {DNNL_ARG_SRC, mm->a},
-        {DNNL_ARG_WEIGHTS, mm->b},
-        {DNNL_ARG_DST, mm->c},
-        {DNNL_ARG_BIAS, mm->bias},
-    };
-    int nargs = 3;
-    if (mm->shape.bias) {
-        NN_DNNL_TRY(dnnl_memory_set_data_handle(mm->bias, (void *)bias), layer, role);
-        nargs = 4;
+    if (omp_in_parallel())
+        return dmmp_fail(DMMP_EINVAL, "layer '%s' (%s): a matmul runs its own threads and cannot be called from a parallel region",
+                         layer, role);
+    int team = omp_get_max_threads();
+    if (team > mm->n_slots) team = mm->n_slots;
+    if (team < 1) team = 1;
+    dnnl_status_t first_error = dnnl_success;
+    if (team == 1) {
+        /* oneDNN's gemm sizes its own team from the caller's setting: run it on this thread alone. */
+        int threads_before = omp_get_max_threads();
+        omp_set_num_threads(1);
+        for (int t = 0; t < mm->n_tiles && first_error == dnnl_success; t++)
+            first_error = run_tile(mm, ctx, t, 0, a, b, bias, c);
+        omp_set_num_threads(threads_before);
+    } else {
+#pragma omp parallel num_threads(team)
+        {
+            int slot = omp_get_thread_num();
+            dnnl_status_t st = dnnl_success;
+#pragma omp for schedule(static)
+            for (int t = 0; t < mm->n_tiles; t++)
+                if (st == dnnl_success) st = run_tile(mm, ctx, t, slot, a, b, bias, c);
+            if (st != dnnl_success) {
+#pragma omp critical(nn_matmul_error)
+                if (first_error == dnnl_success) first_error = st;
+            }
+        }
     }
-    NN_DNNL_TRY(dnnl_primitive_execute(mm->prim, ctx->stream, nargs, args), layer, role);
-    return DMMP_OK;
+    return nn_dnnl_check(first_error, "dnnl_primitive_execute", layer, role);
 }
 
 void nn_matmul_free(nn_matmul *mm)
 {
-    if (mm->prim) dnnl_primitive_destroy(mm->prim);
-    if (mm->a) dnnl_memory_destroy(mm->a);
-    if (mm->b) dnnl_memory_destroy(mm->b);
-    if (mm->bias) dnnl_memory_destroy(mm->bias);
-    if (mm->c) dnnl_memory_destroy(mm->c);
+    tile_free(&mm->full, mm->n_slots);
+    tile_free(&mm->tail, mm->n_slots);
     memset(mm, 0, sizeof *mm);
 }
