@@ -75,7 +75,9 @@ int eval_train(trained *t, const dataset *d, config_model_kind kind)
     fc.opt.lr = 0.05f;
     dmmp_status s = features_init(&t->f, dataset_get_schema(d), &fc, 5);
     model_dims dims = {t->f.view[VIEW_TEACHER].width, t->f.view[VIEW_USER].width, t->f.view[VIEW_ITEM].width};
-    if (s == DMMP_OK) s = model_init(&t->m, &t->cfg, dims, TRAIN_BATCH, 9);
+    model_spec spec;
+    recipe_model_spec(&t->cfg, &spec);
+    if (s == DMMP_OK) s = model_init(&t->m, &spec, dims, TRAIN_BATCH, 9);
     adam_state adam;
     memset(&adam, 0, sizeof adam);
     adam_config ac = adam_config_default();

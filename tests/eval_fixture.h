@@ -7,6 +7,7 @@
 #include "eval/eval_metrics.h"
 #include "model/features.h"
 #include "model/model.h"
+#include "train/recipe.h"
 
 enum { N_USERS = 150, N_ITEMS = 80, N_IMPRESSIONS = 20000, TRAIN_STEPS = 200, TRAIN_BATCH = 128 };
 

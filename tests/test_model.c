@@ -10,6 +10,7 @@
 #include "core/mem.h"
 #include "model/model.h"
 #include "suites.h"
+#include "train/recipe.h"
 #include "testutil.h"
 
 enum { B = 6, DT = 10, DU = 7, DI = 5 };
@@ -117,7 +118,9 @@ static void check_variant(config_model_kind kind, config_teacher_kind tk, config
     model m;
     model_dims dims = {kind == CONFIG_MODEL_TEACHER_ONLY || kind == CONFIG_MODEL_DMMP ? DT : 0,
                        kind == CONFIG_MODEL_TEACHER_ONLY ? 0 : DU, kind == CONFIG_MODEL_TEACHER_ONLY ? 0 : DI};
-    dmmp_status s = model_init(&m, &c, dims, B, 7);
+    model_spec spec;
+    recipe_model_spec(&c, &spec);
+    dmmp_status s = model_init(&m, &spec, dims, B, 7);
     TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
     if (s != DMMP_OK) return;
     /* Move the s_i away from 0 so the uncertainty weights differ per term. */

@@ -3,7 +3,7 @@
 
 #include "suites.h"
 #include "testutil.h"
-#include "train/weighting.h"
+#include "model/weighting.h"
 
 static void test_uncertainty(void)
 {

@@ -46,8 +46,7 @@ dmmp_status model_flops_count(const dmmp_config *cfg, model_dims dims, model_flo
 {
     memset(out, 0, sizeof *out);
     config_model_kind kind = cfg->model.kind;
-    int has_teacher = kind == CONFIG_MODEL_TEACHER_ONLY || kind == CONFIG_MODEL_DMMP;
-    int has_student = kind != CONFIG_MODEL_TEACHER_ONLY;
+    int has_teacher = config_has_teacher(kind), has_student = config_has_student(kind);
     int item_towers = kind == CONFIG_MODEL_TWO_TOWER ? 1 : 2;
     int learned_gate = kind == CONFIG_MODEL_DMMP && cfg->student.gate;
     if (has_teacher) {

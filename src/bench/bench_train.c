@@ -13,13 +13,14 @@
 #include "model/features.h"
 #include "model/model.h"
 #include "nn/optim.h"
+#include "train/recipe.h"
 
 #define SYNTH_FIELDS 23
 #define SYNTH_BATCHES 4
 #define MAX_RUNS 1000
 
-enum { PHASE_FEATURES_FORWARD, PHASE_MODEL_FORWARD, PHASE_MODEL_BACKWARD, PHASE_FEATURES_BACKWARD, PHASE_ADAM,
-       PHASE_SPARSE_STEP, PHASE_DATA, PHASE_COUNT };
+/* The recipe's phases of a step, then the time to fetch the batch. */
+enum { PHASE_DATA = RECIPE_PHASES, PHASE_COUNT };
 static const char *const phase_names[PHASE_COUNT] = {
     "ms_features_forward", "ms_model_forward", "ms_model_backward", "ms_features_backward",
     "ms_adam",             "ms_sparse_step",   "ms_next_batch",
@@ -160,35 +161,16 @@ typedef struct train_setup {
     int built_features, built_model, built_adam;
 } train_setup;
 
+/* The features, model and dense optimiser of cfg, built by the run recipe
+ * exactly as training builds them. */
 static dmmp_status setup_init(train_setup *t, const dmmp_config *cfg, const dataset_schema *schema, int batch_size,
                               uint64_t seed)
 {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
-    config_model_kind kind = cfg->model.kind;
-    features_config fc;
-    memset(&fc, 0, sizeof fc);
-    fc.dim = cfg->data.embedding_dim;
-    fc.pool = cfg->data.pooling == CONFIG_POOLING_MEAN ? POOL_MEAN : POOL_SUM;
-    fc.teacher = kind == CONFIG_MODEL_TEACHER_ONLY || kind == CONFIG_MODEL_DMMP;
-    fc.student = kind != CONFIG_MODEL_TEACHER_ONLY;
-    fc.dense = 1;
-    fc.max_batch = batch_size;
-    fc.init_stddev = 0.05f;
-    fc.optimizer = cfg->train.sparse_optimizer == CONFIG_SPARSE_ADAGRAD ? SPARSE_OPT_ADAGRAD : SPARSE_OPT_ADAM;
-    fc.opt = sparse_opt_config_default(fc.optimizer);
-    fc.opt.lr = (float)cfg->train.embedding_lr;
-    fc.opt.l2 = (float)cfg->train.embedding_l2;
-    DMMP_TRY(features_init(&t->feat, schema, &fc, seed));
-    t->built_features = 1;
-    model_dims dims = {t->feat.view[VIEW_TEACHER].width, t->feat.view[VIEW_USER].width, t->feat.view[VIEW_ITEM].width};
-    DMMP_TRY(model_init(&t->model, cfg, dims, batch_size, seed));
-    t->built_model = 1;
-    adam_config ac = adam_config_default();
-    ac.lr = (float)cfg->train.learning_rate;
-    ac.beta1 = (float)cfg->train.adam_beta1;
-    ac.beta2 = (float)cfg->train.adam_beta2;
-    ac.eps = (float)cfg->train.adam_eps;
+    DMMP_TRY(recipe_build(cfg, schema, seed, batch_size, &t->feat, &t->model));
+    t->built_features = t->built_model = 1;
+    adam_config ac = recipe_adam_config(cfg);
     DMMP_TRY(adam_init(&t->adam, t->model.params.total, &ac));
     t->built_adam = 1;
     return DMMP_OK;
@@ -202,44 +184,17 @@ static void setup_free(train_setup *t)
     memset(t, 0, sizeof *t);
 }
 
-static dmmp_status forward_step(train_setup *t, const batch *b)
-{
-    DMMP_TRY(features_forward(&t->feat, b));
-    return model_forward(&t->model, t->feat.view[VIEW_TEACHER].x, t->feat.view[VIEW_USER].x,
-                         t->feat.view[VIEW_ITEM].x, b->n);
-}
+static dmmp_status forward_step(train_setup *t, const batch *b) { return recipe_forward(&t->feat, &t->model, b); }
 
-/* One joint step; adds each phase's seconds to phase[]. */
+/* One joint step, the trainer's own; adds each phase's seconds to phase[]. */
 static dmmp_status train_step(train_setup *t, batch_source *src, double *phase)
 {
     const batch *b;
-    model *m = &t->model;
-    const float *xt = t->feat.view[VIEW_TEACHER].x, *xu = t->feat.view[VIEW_USER].x, *xi = t->feat.view[VIEW_ITEM].x;
     double t0 = bench_now();
     DMMP_TRY(source_next(src, &b));
-    double t1 = bench_now();
-    DMMP_TRY(features_forward(&t->feat, b));
-    double t2 = bench_now();
-    DMMP_TRY(model_forward(m, xt, xu, xi, b->n));
-    double t3 = bench_now();
-    DMMP_TRY(model_backward(m, xt, xu, xi, b->click, b->conversion, b->n, t->step));
-    double t4 = bench_now();
-    const float *const dx[VIEW_COUNT] = {m->has_teacher ? m->dx_t : NULL, m->has_student ? m->dx_u : NULL,
-                                         m->has_student ? m->dx_i : NULL};
-    DMMP_TRY(features_backward(&t->feat, b, dx));
-    double t5 = bench_now();
-    DMMP_TRY(adam_step(&t->adam, m->params.values, m->params.grads));
-    double t6 = bench_now();
-    DMMP_TRY(features_step(&t->feat));
-    double t7 = bench_now();
+    phase[PHASE_DATA] += bench_now() - t0;
+    DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, b, t->step, STAGE_JOINT, phase));
     t->step++;
-    phase[PHASE_DATA] += t1 - t0;
-    phase[PHASE_FEATURES_FORWARD] += t2 - t1;
-    phase[PHASE_MODEL_FORWARD] += t3 - t2;
-    phase[PHASE_MODEL_BACKWARD] += t4 - t3;
-    phase[PHASE_FEATURES_BACKWARD] += t5 - t4;
-    phase[PHASE_ADAM] += t6 - t5;
-    phase[PHASE_SPARSE_STEP] += t7 - t6;
     return DMMP_OK;
 }
 

@@ -81,7 +81,7 @@ dmmp_status teacher_score_corpus(teacher_scorer *s, const batch *queries, int64_
 {
     if (q < 0 || q >= queries->n)
         return dmmp_fail(DMMP_EINVAL, "teacher scores: query row %lld outside 0..%d", (long long)q, queries->n - 1);
-    double lambda = s->m->cfg.fuse.conversion_weight;
+    double lambda = s->m->spec.conversion_weight;
     for (int64_t start = 0; start < corpus->n; start += s->rows) {
         int n = corpus->n - start < s->rows ? (int)(corpus->n - start) : s->rows;
         DMMP_TRY(fill_pairs(s, queries, q, corpus, start, n));

@@ -15,48 +15,22 @@ static const char *const term_names[TERM_COUNT] = {
 
 const char *loss_term_name(loss_term t) { return t >= 0 && t < TERM_COUNT ? term_names[t] : "unknown"; }
 
-static void teacher_config_from(const dmmp_config *c, teacher_config *t)
-{
-    memset(t, 0, sizeof *t);
-    switch (c->teacher.kind) {
-    case CONFIG_TEACHER_SHARED_BOTTOM: t->kind = TEACHER_SHARED_BOTTOM; break;
-    case CONFIG_TEACHER_MMOE: t->kind = TEACHER_MMOE; break;
-    case CONFIG_TEACHER_CGC: t->kind = TEACHER_CGC; break;
-    case CONFIG_TEACHER_PLE: t->kind = TEACHER_PLE; break;
-    }
-    t->n_shared = c->teacher.shared_experts;
-    t->n_specific = c->teacher.specific_experts;
-    t->levels = c->teacher.levels;
-    t->n_expert_dims = c->teacher.expert_dims.n;
-    memcpy(t->expert_dims, c->teacher.expert_dims.v, sizeof(int) * (size_t)t->n_expert_dims);
-    t->n_tower_dims = c->teacher.tower_dims.n;
-    memcpy(t->tower_dims, c->teacher.tower_dims.v, sizeof(int) * (size_t)t->n_tower_dims);
-}
-
-static double fixed_weight(const dmmp_config *c, int term)
-{
-    const config_weighting *w = &c->weighting;
-    const double v[TERM_COUNT] = {w->w_teacher_ctr,   w->w_teacher_ctcvr, w->w_teacher_cvr,
-                                  w->w_student_ctr,   w->w_student_ctcvr, w->w_student_fused,
-                                  w->w_kd_ctr,        w->w_kd_ctcvr,      w->w_kd_fused};
-    return v[term];
-}
-
 static dmmp_status alloc_f(float **p, size_t n, const char *what) { return mem_alloc((void **)p, n * sizeof(float), what); }
 
-dmmp_status model_init(model *m, const dmmp_config *cfg, model_dims dims, int max_batch, uint64_t seed)
+dmmp_status model_init(model *m, const model_spec *spec, model_dims dims, int max_batch, uint64_t seed)
 {
     memset(m, 0, sizeof *m);
-    m->cfg = *cfg;
+    m->spec = *spec;
+    const model_spec *sp = &m->spec;
     m->dims = dims;
     m->max_batch = max_batch;
-    config_model_kind kind = cfg->model.kind;
-    m->has_teacher = kind == CONFIG_MODEL_TEACHER_ONLY || kind == CONFIG_MODEL_DMMP;
-    m->has_student = kind != CONFIG_MODEL_TEACHER_ONLY;
-    m->n_item_towers = kind == CONFIG_MODEL_TWO_TOWER ? 1 : kind == CONFIG_MODEL_TEACHER_ONLY ? 0 : 2;
+    model_variant kind = sp->variant;
+    m->has_teacher = kind == MODEL_TEACHER_ONLY || kind == MODEL_DMMP;
+    m->has_student = kind != MODEL_TEACHER_ONLY;
+    m->n_item_towers = kind == MODEL_TWO_TOWER ? 1 : kind == MODEL_TEACHER_ONLY ? 0 : 2;
     m->fused_head = m->n_item_towers == 2;
-    m->learned_gate = kind == CONFIG_MODEL_DMMP && cfg->student.gate;
-    m->kd = kind == CONFIG_MODEL_DMMP && cfg->kd.enabled;
+    m->learned_gate = kind == MODEL_DMMP && sp->learned_gate;
+    m->kd = kind == MODEL_DMMP && sp->kd;
     if (max_batch < 1) return dmmp_fail(DMMP_EINVAL, "model: max batch must be >= 1 (got %d)", max_batch);
     if (m->has_teacher && dims.teacher_in < 1)
         return dmmp_fail(DMMP_EINVAL, "model: the teacher needs a non-empty input (got width %d)", dims.teacher_in);
@@ -66,33 +40,38 @@ dmmp_status model_init(model *m, const dmmp_config *cfg, model_dims dims, int ma
 
     if (m->has_teacher) {
         m->term_active[TERM_TEACHER_CTR] = 1;
-        m->term_active[cfg->teacher.aux ? TERM_TEACHER_CTCVR : TERM_TEACHER_CVR] = 1;
+        m->term_active[sp->teacher_aux ? TERM_TEACHER_CTCVR : TERM_TEACHER_CVR] = 1;
     }
     if (m->has_student) m->term_active[TERM_STUDENT_CTR] = 1;
     if (m->n_item_towers == 2) m->term_active[TERM_STUDENT_CTCVR] = m->term_active[TERM_STUDENT_FUSED] = 1;
     if (m->kd) m->term_active[TERM_KD_CTR] = m->term_active[TERM_KD_CTCVR] = m->term_active[TERM_KD_FUSED] = 1;
 
     /* Planning pass: every dense parameter in one buffer. */
-    teacher_config tc;
+    const teacher_config *tc = &sp->teacher;
     size_t off_teacher = 0, off_user = 0, off_item[2] = {0, 0}, off_gate = 0, off_bias, off_logvar;
-    int gate_dims[CONFIG_MAX_LIST + 1], n_gate = 0;
+    int gate_dims[MODEL_MAX_DIMS + 1], n_gate = 0;
     param_buffer *p = &m->params;
     if (m->has_teacher) {
-        teacher_config_from(cfg, &tc);
-        DMMP_TRY(teacher_config_check(&tc));
+        DMMP_TRY(teacher_config_check(tc));
         off_teacher = p->total;
-        teacher_plan(&tc, dims.teacher_in, p);
+        teacher_plan(tc, dims.teacher_in, p);
     }
+    m->blocks.teacher_end = p->total;
     if (m->has_student) {
-        const config_int_list *ut = &cfg->student.user_tower, *it = &cfg->student.item_tower;
-        m->k = ut->v[ut->n - 1];
-        if (it->v[it->n - 1] != m->k)
+        if (sp->n_user_tower < 1 || sp->n_item_tower < 1 || sp->n_user_tower > MODEL_MAX_DIMS ||
+            sp->n_item_tower > MODEL_MAX_DIMS || sp->n_gate_dims < 0 || sp->n_gate_dims > MODEL_MAX_DIMS)
+            return dmmp_fail(DMMP_EINVAL, "student: tower layer counts %d (user), %d (item), %d (gate) outside [1, %d]",
+                             sp->n_user_tower, sp->n_item_tower, sp->n_gate_dims, MODEL_MAX_DIMS);
+        const int *ut = sp->user_tower, *it = sp->item_tower;
+        int nut = sp->n_user_tower, nit = sp->n_item_tower;
+        m->k = ut[nut - 1];
+        if (it[nit - 1] != m->k)
             return dmmp_fail(DMMP_EINVAL, "student: user tower ends in %d but item towers in %d (must match)", m->k,
-                             it->v[it->n - 1]);
-        off_user = param_take(p, mlp_param_count(dims.user_in, ut->v, ut->n));
-        for (int t = 0; t < m->n_item_towers; t++) off_item[t] = param_take(p, mlp_param_count(dims.item_in, it->v, it->n));
+                             it[nit - 1]);
+        off_user = param_take(p, mlp_param_count(dims.user_in, ut, nut));
+        for (int t = 0; t < m->n_item_towers; t++) off_item[t] = param_take(p, mlp_param_count(dims.item_in, it, nit));
         if (m->learned_gate) {
-            for (int i = 0; i < cfg->student.gate_dims.n; i++) gate_dims[n_gate++] = cfg->student.gate_dims.v[i];
+            for (int i = 0; i < sp->n_gate_dims; i++) gate_dims[n_gate++] = sp->gate_dims[i];
             gate_dims[n_gate++] = 2;
             off_gate = param_take(p, mlp_param_count(dims.user_in, gate_dims, n_gate));
         }
@@ -106,18 +85,19 @@ dmmp_status model_init(model *m, const dmmp_config *cfg, model_dims dims, int ma
     rng r;
     rng_stream(&r, seed, 0x6d6f64656cULL /* "model" */);
     if (m->has_teacher) {
-        DMMP_TRY(teacher_init(&m->teacher, m->ctx, &tc, dims.teacher_in, max_batch, p, off_teacher));
+        DMMP_TRY(teacher_init(&m->teacher, m->ctx, tc, dims.teacher_in, max_batch, p, off_teacher));
         teacher_init_weights(&m->teacher, &r);
     }
     if (m->has_student) {
-        const config_int_list *ut = &cfg->student.user_tower, *it = &cfg->student.item_tower;
+        const int *ut = sp->user_tower, *it = sp->item_tower;
+        int nut = sp->n_user_tower, nit = sp->n_item_tower;
         /* Towers end without an activation: their outputs are embeddings. */
-        DMMP_TRY(mlp_init(&m->user_tower, m->ctx, "student.user_tower", dims.user_in, ut->v, ut->n, max_batch, ACT_NONE,
+        DMMP_TRY(mlp_init(&m->user_tower, m->ctx, "student.user_tower", dims.user_in, ut, nut, max_batch, ACT_NONE,
                           param_values(p, off_user), param_grads(p, off_user)));
         mlp_init_weights(&m->user_tower, &r);
         for (int t = 0; t < m->n_item_towers; t++) {
             DMMP_TRY(mlp_init(&m->item_tower[t], m->ctx, t == 0 ? "student.click_item_tower" : "student.conversion_item_tower",
-                              dims.item_in, it->v, it->n, max_batch, ACT_NONE, param_values(p, off_item[t]),
+                              dims.item_in, it, nit, max_batch, ACT_NONE, param_values(p, off_item[t]),
                               param_grads(p, off_item[t])));
             mlp_init_weights(&m->item_tower[t], &r);
         }
@@ -129,13 +109,10 @@ dmmp_status model_init(model *m, const dmmp_config *cfg, model_dims dims, int ma
     }
     m->bias = param_values(p, off_bias);
     m->bias_grad = param_grads(p, off_bias);
-    double fixed[TERM_COUNT];
-    for (int t = 0; t < TERM_COUNT; t++) fixed[t] = fixed_weight(cfg, t);
-    weighting_kind wk = cfg->weighting.kind == CONFIG_WEIGHTING_DWA     ? WEIGHTING_DWA
-                        : cfg->weighting.kind == CONFIG_WEIGHTING_FIXED ? WEIGHTING_FIXED
-                                                                        : WEIGHTING_UNCERTAINTY;
-    DMMP_TRY(weighting_init(&m->weighting, wk, TERM_COUNT, fixed, cfg->weighting.dwa_temperature,
+    DMMP_TRY(weighting_init(&m->weighting, sp->weighting, TERM_COUNT, sp->fixed_weights, sp->dwa_temperature,
                             param_values(p, off_logvar), param_grads(p, off_logvar)));
+    m->blocks.has_logvar = m->weighting.log_var != NULL;
+    m->blocks.logvar_off = off_logvar;
 
     size_t B = (size_t)max_batch, K = (size_t)(m->k > 0 ? m->k : 1);
     float **vecs[] = {&m->z_t_ctr, &m->z_t_cvr, &m->s_c,     &m->s_v,     &m->r,       &m->z_f,
@@ -157,6 +134,29 @@ dmmp_status model_init(model *m, const dmmp_config *cfg, model_dims dims, int ma
     DMMP_TRY(alloc_f(&m->dx_u, B * (size_t)(dims.user_in > 0 ? dims.user_in : 1), "input gradients"));
     DMMP_TRY(alloc_f(&m->dx_i, B * (size_t)(dims.item_in > 0 ? dims.item_in : 1), "input gradients"));
     return DMMP_OK;
+}
+
+/* The logits each loss term reads (the second is NULL for single-logit terms). */
+static void term_inputs(const model *m, int term, const float **a, const float **b)
+{
+    const float *in[TERM_COUNT][2] = {{m->z_t_ctr, NULL}, {m->z_t_ctr, m->z_t_cvr}, {m->z_t_cvr, NULL},
+                                      {m->s_c, NULL},     {m->s_c, m->s_v},         {m->z_f, NULL},
+                                      {m->s_c, NULL},     {m->s_c, m->s_v},         {m->z_f, NULL}};
+    *a = in[term][0];
+    *b = in[term][1];
+}
+
+const char *model_nonfinite_term(const model *m, int n)
+{
+    for (int k = 0; k < TERM_COUNT; k++) {
+        if (!m->term_active[k]) continue;
+        const float *in[2];
+        term_inputs(m, k, &in[0], &in[1]);
+        for (int j = 0; j < 2; j++)
+            for (int i = 0; in[j] && i < n; i++)
+                if (!isfinite(in[j][i])) return term_names[k];
+    }
+    return NULL;
 }
 
 static float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
@@ -181,8 +181,8 @@ dmmp_status model_forward(model *m, const float *x_t, const float *x_u, const fl
     if (m->has_teacher) DMMP_TRY(teacher_forward(&m->teacher, x_t, batch, m->z_t_ctr, m->z_t_cvr));
     if (!m->has_student) return DMMP_OK;
     DMMP_TRY(user_side_forward(m, x_u, batch));
-    float tau = (float)m->cfg.student.temperature;
-    int l2 = m->cfg.student.l2norm;
+    float tau = (float)m->spec.temperature;
+    int l2 = m->spec.l2norm;
     float *vn[2] = {m->vc_n, m->vv_n};
     float *s[2] = {m->s_c, m->s_v};
     for (int t = 0; t < m->n_item_towers; t++) {
@@ -209,8 +209,8 @@ static dmmp_status term_single(const model *m, int is_kd, const float *z, const 
                                float *dz, double *loss)
 {
     if (!is_kd) return bce_logits_forward_backward(z, target, mask, n, dz, loss);
-    float T = (float)m->cfg.kd.temperature;
-    if (m->cfg.kd.loss == CONFIG_KD_LOSS_MSE) return mse_sigmoid_forward_backward(z, target, mask, n, T, dz, loss);
+    float T = (float)m->spec.kd_temperature;
+    if (m->spec.kd_loss == MODEL_KD_MSE) return mse_sigmoid_forward_backward(z, target, mask, n, T, dz, loss);
     return bce_logits_temp(z, target, mask, n, T, dz, loss);
 }
 
@@ -218,8 +218,8 @@ static dmmp_status term_product(const model *m, int is_kd, const float *z1, cons
                                 float *dz1, float *dz2, double *loss)
 {
     if (!is_kd) return bce_product_forward_backward(z1, z2, target, NULL, n, dz1, dz2, loss);
-    float T = (float)m->cfg.kd.temperature;
-    if (m->cfg.kd.loss == CONFIG_KD_LOSS_MSE)
+    float T = (float)m->spec.kd_temperature;
+    if (m->spec.kd_loss == MODEL_KD_MSE)
         return mse_product_forward_backward(z1, z2, target, NULL, n, T, dz1, dz2, loss);
     return bce_product_temp(z1, z2, target, NULL, n, T, dz1, dz2, loss);
 }
@@ -228,10 +228,10 @@ dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const f
                            const uint8_t *conversion, int batch, int64_t step)
 {
     size_t nb = (size_t)batch * sizeof(float);
-    double lambda = m->cfg.fuse.conversion_weight;
+    double lambda = m->spec.conversion_weight;
     int active[TERM_COUNT];
     memcpy(active, m->term_active, sizeof active);
-    if (m->kd && step < m->cfg.kd.warmup_steps)
+    if (m->kd && step < m->spec.kd_warmup_steps)
         active[TERM_KD_CTR] = active[TERM_KD_CTCVR] = active[TERM_KD_FUSED] = 0;
 
     float *y_ctcvr = m->targets[0], *y_f = m->targets[1];
@@ -243,7 +243,7 @@ dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const f
     }
     if (m->kd && !m->kd_targets_frozen) {
         /* Teacher outputs are constants for the student: targets, no gradient path. */
-        float T = (float)m->cfg.kd.temperature; /* soft targets at the KD temperature (bce and mse) */
+        float T = (float)m->spec.kd_temperature; /* soft targets at the KD temperature (bce and mse) */
         for (int b = 0; b < batch; b++) {
             float pc = sigmoidf_(m->z_t_ctr[b] / T), pv = sigmoidf_(m->z_t_cvr[b] / T);
             m->kd_target[0][b] = pc;
@@ -313,8 +313,8 @@ dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const f
     }
     size_t kb = nb * (size_t)m->k;
     memset(m->du, 0, kb);
-    float tau = (float)m->cfg.student.temperature;
-    int l2 = m->cfg.student.l2norm;
+    float tau = (float)m->spec.temperature;
+    int l2 = m->spec.l2norm;
     const float *vn[2] = {m->vc_n, m->vv_n};
     const float *ds[2] = {m->ds_c, m->ds_v};
     for (int t = 0; t < m->n_item_towers; t++) {
@@ -373,7 +373,7 @@ dmmp_status model_user_query(model *m, const float *x_u, int batch, float *q)
     if (!m->has_student) return dmmp_fail(DMMP_EINVAL, "model_user_query: %s has no towers", "teacher_only");
     DMMP_TRY(user_side_forward(m, x_u, batch));
     const float *u = mlp_output(&m->user_tower);
-    int k = m->k, dim = model_retrieval_dim(m), l2 = m->cfg.student.l2norm;
+    int k = m->k, dim = model_retrieval_dim(m), l2 = m->spec.l2norm;
     for (int b = 0; b < batch; b++) {
         if (m->n_item_towers == 1) {
             tower_vector(u + (size_t)b * k, k, l2, 1.0f, q + (size_t)b * dim);
@@ -388,7 +388,7 @@ dmmp_status model_user_query(model *m, const float *x_u, int batch, float *q)
 dmmp_status model_item_vectors(model *m, const float *x_i, int batch, float *v)
 {
     if (!m->has_student) return dmmp_fail(DMMP_EINVAL, "model_item_vectors: %s has no towers", "teacher_only");
-    int k = m->k, dim = model_retrieval_dim(m), l2 = m->cfg.student.l2norm;
+    int k = m->k, dim = model_retrieval_dim(m), l2 = m->spec.l2norm;
     for (int t = 0; t < m->n_item_towers; t++) {
         DMMP_TRY(mlp_forward(&m->item_tower[t], x_i, batch));
         const float *out = mlp_output(&m->item_tower[t]);

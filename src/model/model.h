@@ -15,9 +15,8 @@
 
 #include "model/params.h"
 #include "model/teacher.h"
+#include "model/weighting.h"
 #include "nn/mlp.h"
-#include "train/config.h"
-#include "train/weighting.h"
 
 typedef enum loss_term {
     TERM_TEACHER_CTR = 0,
@@ -35,6 +34,46 @@ typedef enum loss_term {
 /* "teacher_ctr", "student_fused", "kd_ctcvr", ... */
 const char *loss_term_name(loss_term t);
 
+typedef enum model_variant {
+    MODEL_TEACHER_ONLY = 0, /* the ranking teacher alone */
+    MODEL_TWO_TOWER,        /* user tower + one (click) item tower */
+    MODEL_THREE_TOWER,      /* user tower + click and conversion item towers, gate fixed at 0.5 / 0.5 */
+    MODEL_DMMP              /* teacher + three towers, learned gate, distillation */
+} model_variant;
+
+typedef enum model_kd_loss { MODEL_KD_BCE = 0, MODEL_KD_MSE = 1 } model_kd_loss;
+
+#define MODEL_MAX_DIMS 8
+
+/* What the model needs to know of a configuration, and nothing more; the run
+ * recipe (train/recipe.h) fills it from the configuration. */
+typedef struct model_spec {
+    model_variant variant;
+    teacher_config teacher;        /* teacher_only and dmmp */
+    int teacher_aux;               /* 1: the auxiliary pCTCVR over the entire space; 0: CVR on clicks */
+    int user_tower[MODEL_MAX_DIMS], n_user_tower;
+    int item_tower[MODEL_MAX_DIMS], n_item_tower;
+    int gate_dims[MODEL_MAX_DIMS], n_gate_dims; /* hidden layers; a 2-unit output is added */
+    int learned_gate;              /* dmmp: the user preference gate (0: fixed 0.5 / 0.5) */
+    double temperature;            /* tau of the tower scores */
+    int l2norm;                    /* 1: cosine scores */
+    double conversion_weight;      /* lambda of the fused target y_f */
+    int kd;                        /* dmmp: distillation on */
+    model_kd_loss kd_loss;
+    double kd_temperature;
+    int64_t kd_warmup_steps;
+    weighting_kind weighting;
+    double fixed_weights[TERM_COUNT]; /* weighting fixed */
+    double dwa_temperature;
+} model_spec;
+
+/* Where the blocks of the dense parameter buffer are (offsets in floats). */
+typedef struct model_blocks {
+    size_t teacher_end;            /* the teacher's parameters are [0, teacher_end) */
+    size_t logvar_off;             /* the loss-weighting s_i: [logvar_off, logvar_off + TERM_COUNT) */
+    int has_logvar;                /* uncertainty weighting learns them */
+} model_blocks;
+
 typedef struct model_dims {
     int teacher_in; /* width of x_t (0 when the variant has no teacher) */
     int user_in;    /* width of x_u (0 when it has no student) */
@@ -42,8 +81,9 @@ typedef struct model_dims {
 } model_dims;
 
 typedef struct model {
-    dmmp_config cfg;
+    model_spec spec;
     model_dims dims;
+    model_blocks blocks;
     int max_batch;
     int has_teacher, has_student, n_item_towers, learned_gate, fused_head, kd;
     int term_active[TERM_COUNT];
@@ -73,9 +113,13 @@ typedef struct model {
     float term_scale[TERM_COUNT];
 } model;
 
-/* Builds the model for cfg (validated) with the given input widths; weights
- * initialised from seed. */
-dmmp_status model_init(model *m, const dmmp_config *cfg, model_dims dims, int max_batch, uint64_t seed);
+/* Builds the model of spec with the given input widths; weights initialised
+ * from seed. */
+dmmp_status model_init(model *m, const model_spec *spec, model_dims dims, int max_batch, uint64_t seed);
+
+/* The first active loss term whose input logits over the last forward's n
+ * rows are not all finite, or NULL. */
+const char *model_nonfinite_term(const model *m, int n);
 
 /* Forward pass over a batch (x_t, x_u, x_i may be NULL when the variant does
  * not read them). */

@@ -196,4 +196,9 @@ dmmp_status config_value_text(const dmmp_config *c, const char *dotted_key, char
 /* 1 when a larger value of metric m is better (AUCs), 0 otherwise (log loss). */
 int config_metric_higher_is_better(config_metric m);
 
+/* Whether a variant has the ranking teacher (teacher_only, dmmp) and the
+ * retrieval towers (every variant but teacher_only). */
+int config_has_teacher(config_model_kind kind);
+int config_has_student(config_model_kind kind);
+
 #endif

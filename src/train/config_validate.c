@@ -77,7 +77,7 @@ static dmmp_status check_student(const config_student *st, config_model_kind kin
 static double active_weight_sum(const dmmp_config *c)
 {
     const config_weighting *w = &c->weighting;
-    int teacher = c->model.kind == CONFIG_MODEL_TEACHER_ONLY || c->model.kind == CONFIG_MODEL_DMMP;
+    int teacher = config_has_teacher(c->model.kind);
     double sum = 0;
     if (teacher) sum += w->w_teacher_ctr + (c->teacher.aux ? w->w_teacher_ctcvr : w->w_teacher_cvr);
     if (c->model.kind == CONFIG_MODEL_TWO_TOWER) sum += w->w_student_ctr;
@@ -98,8 +98,7 @@ dmmp_status config_validate(const dmmp_config *c)
     DMMP_TRY(check_each_key(c));
     config_model_kind kind = c->model.kind;
     const char *kname = model_name(kind);
-    int has_teacher = kind == CONFIG_MODEL_TEACHER_ONLY || kind == CONFIG_MODEL_DMMP;
-    int has_student = kind != CONFIG_MODEL_TEACHER_ONLY;
+    int has_teacher = config_has_teacher(kind), has_student = config_has_student(kind);
     if (has_teacher) DMMP_TRY(check_teacher(&c->teacher));
     if (has_student) DMMP_TRY(check_student(&c->student, kind));
     if (!has_student && c->student.gate)
@@ -124,6 +123,10 @@ dmmp_status config_validate(const dmmp_config *c)
                                       "trains is 0, so nothing would be learned", kname);
     return DMMP_OK;
 }
+
+int config_has_teacher(config_model_kind kind) { return kind == CONFIG_MODEL_TEACHER_ONLY || kind == CONFIG_MODEL_DMMP; }
+
+int config_has_student(config_model_kind kind) { return kind != CONFIG_MODEL_TEACHER_ONLY; }
 
 int config_metric_higher_is_better(config_metric m)
 {

@@ -56,15 +56,6 @@ typedef struct run_state_ref {
     train_progress *progress;
 } run_state_ref;
 
-/* The feature-layer configuration a model kind needs: the teacher view for a
- * teacher, the user and item views for towers. */
-void run_features_config(const dmmp_config *cfg, features_config *fc);
-
-/* Builds the features and the model of cfg over schema, initialised from
- * seed; on failure both are freed. */
-dmmp_status run_build(const dmmp_config *cfg, const dataset_schema *schema, uint64_t seed, features *feat,
-                      model *m);
-
 /* Writes the whole state to path atomically (temporary file, rename). */
 dmmp_status run_state_save(const char *path, const run_state_ref *r, const dataset_schema *schema);
 

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/rss.h"
 #include "train/progress.h"
+#include "train/recipe.h"
 #include "train/run_record.h"
 #include "train/run_state.h"
 #include "train/validate.h"
@@ -40,9 +41,6 @@ typedef struct trainer {
     int two_stage;
     int teacher_epochs;          /* two_stage: epochs of the teacher stage */
     int n_epochs;                /* both stages */
-    size_t teacher_end;          /* the teacher's parameters are [0, teacher_end) of the buffer */
-    int has_logvar;              /* uncertainty weighting: learned s_i in the buffer */
-    size_t logvar_off;           /* the s_i: [logvar_off, logvar_off + TERM_COUNT) */
     double t_start, wall_at_start;
 } trainer;
 
@@ -53,7 +51,10 @@ void trainer_options_default(trainer_options *o)
     o->threads = -1;
 }
 
-static int stage_of(const trainer *t, int epoch) { return t->two_stage ? (epoch < t->teacher_epochs ? 0 : 1) : -1; }
+static int stage_of(const trainer *t, int epoch)
+{
+    return t->two_stage ? (epoch < t->teacher_epochs ? STAGE_TEACHER : STAGE_STUDENT) : STAGE_JOINT;
+}
 
 static int is_teacher_term(int term)
 {
@@ -64,7 +65,8 @@ static int is_teacher_term(int term)
 static void set_stage_terms(trainer *t, int stage)
 {
     for (int k = 0; k < TERM_COUNT; k++)
-        t->model.term_active[k] = t->base_active[k] && (stage < 0 || (stage == 0) == is_teacher_term(k));
+        t->model.term_active[k] =
+            t->base_active[k] && (stage == STAGE_JOINT || (stage == STAGE_TEACHER) == is_teacher_term(k));
 }
 
 static int early_stopping_on(const trainer *t) { return t->cfg.train.early_stopping_metric != CONFIG_METRIC_NONE; }
@@ -85,87 +87,10 @@ static dmmp_status save_state(trainer *t, const char *path)
 
 /* ---- one step ---------------------------------------------------------------- */
 
-/* Adam over [lo, hi) of the buffer with the step counter the whole update shares. */
-static dmmp_status adam_range(adam_state *s, size_t lo, size_t hi, float *w, const float *g, int64_t step,
-                              double norm)
-{
-    adam_state view = *s;
-    view.n = hi - lo;
-    view.m = s->m + lo;
-    view.v = s->v + lo;
-    view.step = step;
-    dmmp_status st = adam_step_with_norm(&view, w + lo, g + lo, norm);
-    s->last_grad_norm = view.last_grad_norm;
-    return st;
-}
-
-/* The dense update. Joint: the whole buffer. two_stage: stage 0 the teacher
- * and the loss-weighting s_i, stage 1 everything but the teacher, which stays
- * frozen. Clipping uses the norm of the gradients being applied. */
-static dmmp_status dense_step(trainer *t, int stage)
-{
-    param_buffer *p = &t->model.params;
-    size_t ranges[2][2];
-    int n = 0;
-    if (stage < 0) {
-        ranges[n][0] = 0, ranges[n++][1] = p->total;
-    } else if (stage == 0) {
-        ranges[n][0] = 0, ranges[n++][1] = t->teacher_end;
-        if (t->has_logvar) ranges[n][0] = t->logvar_off, ranges[n++][1] = t->logvar_off + TERM_COUNT;
-    } else {
-        ranges[n][0] = t->teacher_end, ranges[n++][1] = p->total;
-    }
-    double ss = 0;
-    for (int i = 0; i < n; i++) ss += optim_sum_squares(p->grads + ranges[i][0], ranges[i][1] - ranges[i][0]);
-    int64_t step = t->adam.step;
-    for (int i = 0; i < n; i++) DMMP_TRY(adam_range(&t->adam, ranges[i][0], ranges[i][1], p->values, p->grads, step, sqrt(ss)));
-    t->adam.step = step + 1;
-    return DMMP_OK;
-}
-
-/* The first active loss term whose logits are not all finite (a loss
- * function may refuse such input before the model names the term). */
-static const char *nonfinite_term(const model *m, int n)
-{
-    const float *in[TERM_COUNT][2] = {{m->z_t_ctr, NULL}, {m->z_t_ctr, m->z_t_cvr}, {m->z_t_cvr, NULL},
-                                      {m->s_c, NULL},     {m->s_c, m->s_v},         {m->z_f, NULL},
-                                      {m->s_c, NULL},     {m->s_c, m->s_v},         {m->z_f, NULL}};
-    for (int k = 0; k < TERM_COUNT; k++) {
-        if (!m->term_active[k]) continue;
-        for (int j = 0; j < 2; j++)
-            for (int i = 0; in[k][j] && i < n; i++)
-                if (!isfinite(in[k][j][i])) return loss_term_name((loss_term)k);
-    }
-    return NULL;
-}
-
 static dmmp_status train_step(trainer *t, const batch *b)
 {
-    features *f = &t->feat;
     model *m = &t->model;
-    int stage = stage_of(t, t->prog.epoch);
-    const float *xt = f->view[VIEW_TEACHER].width ? f->view[VIEW_TEACHER].x : NULL;
-    const float *xu = f->view[VIEW_USER].width ? f->view[VIEW_USER].x : NULL;
-    const float *xi = f->view[VIEW_ITEM].width ? f->view[VIEW_ITEM].x : NULL;
-    DMMP_TRY(features_forward(f, b));
-    DMMP_TRY(model_forward(m, xt, xu, xi, b->n));
-    dmmp_status bs = model_backward(m, xt, xu, xi, b->click, b->conversion, b->n, t->prog.step);
-    if (bs == DMMP_ENUMERIC) {
-        const char *term = nonfinite_term(m, b->n);
-        if (term) return dmmp_fail_prefix(bs, "loss term %s has a non-finite input", term);
-    }
-    DMMP_TRY(bs);
-    if (!isfinite(m->total_loss))
-        return dmmp_fail(DMMP_ENUMERIC, "the weighted total loss is %g at step %lld", m->total_loss,
-                         (long long)t->prog.step);
-    /* A frozen or idle side gets no embedding gradient, so its tables stay put. */
-    const float *dx[VIEW_COUNT] = {xt && stage != 1 ? m->dx_t : NULL, xu && stage != 0 ? m->dx_u : NULL,
-                                   xi && stage != 0 ? m->dx_i : NULL};
-    DMMP_TRY(features_backward(f, b, dx));
-    dmmp_status s = dense_step(t, stage);
-    if (s != DMMP_OK)
-        return dmmp_fail_prefix(s, "dense update (a gradient is not finite)");
-    DMMP_TRY(features_step(f));
+    DMMP_TRY(recipe_train_step(&t->feat, m, &t->adam, b, t->prog.step, stage_of(t, t->prog.epoch), NULL));
     for (int k = 0; k < TERM_COUNT; k++) t->prog.loss_sum[k] += m->term_loss[k];
     t->prog.epoch_batches++;
     t->prog.epoch_samples += b->n;
@@ -231,7 +156,7 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
     DMMP_TRY(validate_split(&t->feat, m, t->d, SPLIT_VAL, &val));
     int improved = 0;
     const char *metric = validate_metric_name(t->cfg.train.early_stopping_metric);
-    if (stage != 0) {
+    if (stage != STAGE_TEACHER) {
         if (!early_stopping_on(t) || val.rows == 0) {
             improved = 1; /* no judge: the latest epoch is the one to keep */
         } else {
@@ -260,7 +185,7 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
             at += snprintf(line + at, sizeof line - (size_t)at, " %s %.4f", val.name[i], val.value[i]);
     double rss_mb = rss_current_mb();
     if (at > 0 && (size_t)at < sizeof line) snprintf(line + at, sizeof line - (size_t)at, " rss %.0f MB", rss_mb);
-    log_info("%s%s", line, improved && stage != 0 && early_stopping_on(t) ? " (best)" : "");
+    log_info("%s%s", line, improved && stage != STAGE_TEACHER && early_stopping_on(t) ? " (best)" : "");
 
     /* The state as of the next epoch's start. */
     p->epoch++;
@@ -279,14 +204,15 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
          * teacher moves from here on. */
         t->adam.step = 0;
         for (int k = 0; k < TERM_COUNT; k++)
-            if (t->has_logvar && is_teacher_term(k)) t->adam.m[t->logvar_off + (size_t)k] = t->adam.v[t->logvar_off + (size_t)k] = 0;
-        set_stage_terms(t, 1);
+            if (m->blocks.has_logvar && is_teacher_term(k))
+                t->adam.m[m->blocks.logvar_off + (size_t)k] = t->adam.v[m->blocks.logvar_off + (size_t)k] = 0;
+        set_stage_terms(t, STAGE_STUDENT);
         log_info("two_stage: the teacher is frozen; training the student for %d epochs", t->n_epochs - p->epoch);
     }
 
     epoch_record er = {mean, t->base_active, weight, &val, progress_now() - epoch_wall_t0, sps, rss_mb};
     DMMP_TRY(run_record_epoch(&t->rec, &er, p->epoch, p->step));
-    if (improved && stage != 0) {
+    if (improved && stage != STAGE_TEACHER) {
         DMMP_TRY(run_record_best(&t->rec, &val, p->best_epoch));
         DMMP_TRY(save_state(t, t->best_path));
     }
@@ -379,16 +305,6 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* Where the teacher's parameters end and the s_i start in the buffer. */
-static void locate_blocks(trainer *t)
-{
-    model *m = &t->model;
-    float *first_student = m->has_student ? m->user_tower.layers[0].W : m->bias;
-    t->teacher_end = m->has_teacher ? (size_t)(first_student - m->params.values) : 0;
-    t->has_logvar = m->weighting.log_var != NULL;
-    t->logvar_off = t->has_logvar ? (size_t)(m->weighting.log_var - m->params.values) : 0;
-}
-
 static dmmp_status setup(trainer *t)
 {
     const trainer_options *o = t->o;
@@ -434,17 +350,9 @@ static dmmp_status setup(trainer *t)
     if (ds == DMMP_EIO) return dmmp_fail_prefix(DMMP_EINVAL, "--data"); /* a missing dataset is bad input */
     DMMP_TRY(ds);
     t->schema = dataset_get_schema(t->d);
-    DMMP_TRY(run_build(&t->cfg, t->schema, t->seed, &t->feat, &t->model));
-    adam_config ac = adam_config_default();
-    ac.lr = (float)t->cfg.train.learning_rate;
-    ac.beta1 = (float)t->cfg.train.adam_beta1;
-    ac.beta2 = (float)t->cfg.train.adam_beta2;
-    ac.eps = (float)t->cfg.train.adam_eps;
-    ac.weight_decay = (float)t->cfg.train.weight_decay;
-    ac.decoupled = t->cfg.train.optimizer == CONFIG_OPTIMIZER_ADAMW;
-    ac.clip_norm = (float)t->cfg.train.grad_clip;
+    DMMP_TRY(recipe_build(&t->cfg, t->schema, t->seed, t->cfg.train.batch_size, &t->feat, &t->model));
+    adam_config ac = recipe_adam_config(&t->cfg);
     DMMP_TRY(adam_init(&t->adam, t->model.params.total, &ac));
-    locate_blocks(t);
     memcpy(t->base_active, t->model.term_active, sizeof t->base_active);
     t->two_stage = t->cfg.train.schedule == CONFIG_SCHEDULE_TWO_STAGE && t->model.has_teacher && t->model.has_student;
     if (t->cfg.train.schedule == CONFIG_SCHEDULE_TWO_STAGE && !t->two_stage)

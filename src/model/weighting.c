@@ -1,4 +1,4 @@
-#include "train/weighting.h"
+#include "model/weighting.h"
 
 #include <math.h>
 #include <string.h>

@@ -7,8 +7,8 @@
  *   over the n active terms, with r_i = L_i(e-1) / L_i(e-2), the ratio of the
  *   last two epoch means; w_i = 1 for the first two epochs.
  * fixed: the user's weights. */
-#ifndef DMMP_TRAIN_WEIGHTING_H
-#define DMMP_TRAIN_WEIGHTING_H
+#ifndef DMMP_MODEL_WEIGHTING_H
+#define DMMP_MODEL_WEIGHTING_H
 
 #include "core/status.h"
 

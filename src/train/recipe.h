@@ -1,0 +1,62 @@
+/* The run recipe: the one place that turns a configuration into the objects
+ * a run needs (the feature layer, the model, the dense optimiser) and the
+ * one training step over them. The trainer, validation, evaluation,
+ * retrieval and the benchmark all build and step through it, so they run
+ * the same model with the same optimiser. */
+#ifndef DMMP_TRAIN_RECIPE_H
+#define DMMP_TRAIN_RECIPE_H
+
+#include <stdint.h>
+
+#include "data/batch.h"
+#include "data/dataset.h"
+#include "model/features.h"
+#include "model/model.h"
+#include "nn/optim.h"
+#include "train/config.h"
+
+/* The model's share of cfg. */
+void recipe_model_spec(const dmmp_config *cfg, model_spec *spec);
+
+/* The feature layer of cfg for batches of at most max_batch rows: the
+ * teacher view for a teacher, the user and item views for towers. */
+void recipe_features_config(const dmmp_config *cfg, int max_batch, features_config *fc);
+
+/* The dense optimiser of cfg: Adam or AdamW, its betas, epsilon, weight
+ * decay and gradient clipping. */
+adam_config recipe_adam_config(const dmmp_config *cfg);
+
+/* Builds the features and the model of cfg over schema for batches of at
+ * most max_batch rows, initialised from seed; on failure both are freed. */
+dmmp_status recipe_build(const dmmp_config *cfg, const dataset_schema *schema, uint64_t seed, int max_batch,
+                         features *feat, model *m);
+
+/* The forward pass over one batch: its features, then the model. */
+dmmp_status recipe_forward(features *f, model *m, const batch *b);
+
+/* The phases of one training step, timed by recipe_train_step. */
+typedef enum recipe_phase {
+    PHASE_FEATURES_FORWARD,
+    PHASE_MODEL_FORWARD,
+    PHASE_MODEL_BACKWARD,
+    PHASE_FEATURES_BACKWARD,
+    PHASE_ADAM,
+    PHASE_SPARSE_STEP,
+    RECIPE_PHASES
+} recipe_phase;
+
+/* Which parameters a step trains: everything (joint), or one stage of
+ * train.schedule = two_stage: 0 the teacher and the loss-weighting s_i, 1
+ * everything but the teacher, which stays frozen. */
+enum { STAGE_JOINT = -1, STAGE_TEACHER = 0, STAGE_STUDENT = 1 };
+
+/* One training step on b: features and model forward, the losses and the
+ * backward pass, the dense update (clipping on the norm of the gradients
+ * applied) and the sparse updates of the tables the stage trains. step is
+ * the optimiser step (it gates kd.warmup_steps). A non-finite loss input is
+ * DMMP_ENUMERIC naming the term. When seconds is not NULL, adds each
+ * phase's wall time to seconds[phase]. */
+dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, const batch *b, int64_t step, int stage,
+                              double *seconds);
+
+#endif
