@@ -165,9 +165,7 @@ int cmd_bench(int argc, char **argv)
     snprintf(r.group, sizeof r.group, "%s", benches[b].name);
     const char *out = NULL, *commit = NULL;
     dmmp_status st = benches[b].run(argc - 1, argv + 1, &r, &out, &commit);
-    if (st != DMMP_OK) {
-        return cli_report_error("bench", st);
-    }
+    if (st != DMMP_OK) return cli_report_error("bench", st);
     bench_meta meta;
     bench_meta_collect(&meta, commit);
     printf("machine %s, isa %s, %d threads, commit %s, %s\n", meta.machine, meta.isa, meta.threads, meta.commit,
