@@ -155,6 +155,32 @@ static void test_write_text_full_disk(void)
     remove_dir(dir);
 }
 
+/* The up-front check of an output path: a directory, a missing directory and
+ * a parent that is a file are refused naming the option and the path; a new
+ * or an existing file in a writable directory passes. */
+static void test_check_target(void)
+{
+    char dir[256], path[512], parent[512];
+    tu_tmpdir(dir, sizeof dir);
+    CU_ASSERT_EQUAL(atomic_check_target("--out", dir), DMMP_EINVAL);
+    ASSERT_HAS(dmmp_errmsg(), "--out");
+    ASSERT_HAS(dmmp_errmsg(), "is a directory");
+    snprintf(path, sizeof path, "%s/missing/x.h5", dir);
+    snprintf(parent, sizeof parent, "%s/missing", dir);
+    CU_ASSERT_EQUAL(atomic_check_target("--out", path), DMMP_EINVAL);
+    ASSERT_HAS(dmmp_errmsg(), parent);
+    ASSERT_HAS(dmmp_errmsg(), "does not exist");
+    snprintf(path, sizeof path, "%s/x.h5", dir);
+    CU_ASSERT_EQUAL(atomic_check_target("--out", path), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(atomic_write_text(path, "x", 1), DMMP_OK);
+    CU_ASSERT_EQUAL(atomic_check_target("--out", path), DMMP_OK);
+    snprintf(parent, sizeof parent, "%s/x.h5/y.h5", dir);
+    CU_ASSERT_EQUAL(atomic_check_target("--out", parent), DMMP_EINVAL);
+    ASSERT_HAS(dmmp_errmsg(), "is not a directory");
+    CU_ASSERT_EQUAL(atomic_check_target("--out", "x.h5/"), DMMP_EINVAL);
+    remove_dir(dir);
+}
+
 int register_atomic_file_suite(void)
 {
     static const char *const names[] = {
@@ -163,6 +189,7 @@ int register_atomic_file_suite(void)
         "a failed rename keeps the target and removes the temporary",
         "stale temporaries of dead writers only are removed",
         "write_text on a full disk (EFBIG) keeps the previous file",
+        "an output path is checked before work: directory, missing directory",
     };
     static const CU_TestFunc tests[] = {
         test_tmp_path_names,
@@ -170,6 +197,7 @@ int register_atomic_file_suite(void)
         test_commit_failure_keeps_both,
         test_clean_stale_only_dead,
         test_write_text_full_disk,
+        test_check_target,
     };
     return tu_add_suite("data_atomic", names, tests, sizeof tests / sizeof tests[0]);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/rng.h"
 #include "core/status.h"
@@ -129,6 +130,29 @@ static void test_isa_env_errors(void)
     CU_ASSERT_EQUAL(isa_force(before), DMMP_OK);
 }
 
+/* DMMP_LOG: a known level is taken, anything else is an error that names the
+ * valid levels (it used to be read silently as the default). */
+static void test_log_env(void)
+{
+    const char *old = getenv("DMMP_LOG");
+    char saved[64] = "";
+    if (old) snprintf(saved, sizeof saved, "%s", old);
+    log_level before = log_get_level();
+    setenv("DMMP_LOG", "bogus", 1);
+    CU_ASSERT_EQUAL(log_level_from_env(), DMMP_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dmmp_errmsg(), "DMMP_LOG=bogus"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(dmmp_errmsg(), "debug, info, warn, error or quiet"));
+    setenv("DMMP_LOG", "warn", 1);
+    CU_ASSERT_EQUAL(log_level_from_env(), DMMP_OK);
+    CU_ASSERT_EQUAL(log_get_level(), LOG_WARN);
+    setenv("DMMP_LOG", "quiet", 1);
+    CU_ASSERT_EQUAL(log_level_from_env(), DMMP_OK);
+    CU_ASSERT_EQUAL(log_get_level(), LOG_QUIET);
+    if (old) setenv("DMMP_LOG", saved, 1);
+    else unsetenv("DMMP_LOG");
+    log_set_level(before);
+}
+
 static void test_status_messages(void)
 {
     dmmp_status s = dmmp_fail(DMMP_EFORMAT, "line %d, column %d: bad number '%s'", 3, 7, "x1");
@@ -148,11 +172,13 @@ int register_core_suites(void)
         "splitmix64 reference values", "xoshiro256** reference values", "named streams reproducible",
         "rng_below uniform (chi-square)", "normal and uniform moments", "shuffle is a permutation",
         "ISA parse and force", "DMMP_ISA errors", "status messages and aligned memory",
+        "DMMP_LOG levels; an unknown one is an error naming the valid levels",
     };
     static const CU_TestFunc fns[] = {
         test_splitmix_reference, test_xoshiro_reference, test_rng_streams_reproducible,
         test_rng_below_uniform, test_rng_normal_moments, test_shuffle_is_permutation,
         test_isa_parse_and_force, test_isa_env_errors, test_status_messages,
+        test_log_env,
     };
     return tu_add_suite("core", names, fns, sizeof fns / sizeof fns[0]);
 }

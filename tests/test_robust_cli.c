@@ -2,8 +2,11 @@
  * option, an unknown option, a missing file or an absurd configuration.
  * Each must exit with status 2 (bad usage or input), print a line that
  * points to the usage, and name what is wrong; never die by a signal. */
+#include <config.h> /* PACKAGE_VERSION */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "test_robust.h"
 #include "testutil.h"
@@ -77,6 +80,19 @@ static void test_usage_errors(void)
         {{"data", "inspect", NULL}, 2, "usage: dmmp data inspect", 1},
         {{"data", "inspect", "@/absent.h5", NULL}, 2, "absent.h5", 1},
         {{"data", "inspect", "a.h5", "b.h5", NULL}, 2, "usage", 1},
+        {{"data", "inspect", NULL}, 2, "no dataset given", 1},
+        {{"data", "inspect", "a.h5", "b.h5", NULL}, 2, "extra argument 'b.h5'", 1},
+        /* output targets are checked before any work */
+        {{"data", "synth", "--out", "@", "--users", "50", "--items", "20", "--impressions", "100", NULL}, 2,
+         "is a directory", 1},
+        {{"data", "synth", "--out", "@/nodir/x.h5", "--users", "50", "--items", "20", "--impressions", "100", NULL},
+         2, "nodir does not exist", 1},
+        {{"data", "import", "aliccp-csv", "--train", "@/absent.csv", "--out", "@", "--quiet", NULL}, 2,
+         "is a directory", 1},
+        {{"bench", "gemm", "--size", "64", "--repeat", "1", "--out", "@/nodir/b.h5", NULL}, 2,
+         "nodir does not exist", 1},
+        {{"report", "@", "--out", "@/nodir/t.md", NULL}, 2, "nodir does not exist", 1},
+        {{"--version", NULL}, 0, "dmmp " PACKAGE_VERSION, 0},
         {{"data", "import", NULL}, 2, "usage: dmmp data import", 1},
         {{"data", "import", "aliccp-csv", "--out", "@/o.h5", NULL}, 2, "--train", 1},
         {{"data", "import", "aliccp-csv", "--train", "@/t.csv", NULL}, 2, "--out", 1},
@@ -133,6 +149,87 @@ static void test_bad_files(void)
     TU_ASSERT_MSG(robust_file_size(path) < 0, "a failed import left %s", path);
 }
 
+/* Occurrences of part in text. */
+static int count_of(const char *text, const char *part)
+{
+    int n = 0;
+    for (const char *p = strstr(text, part); p; p = strstr(p + 1, part)) n++;
+    return n;
+}
+
+/* One error line and one usage hint, not two; DMMP_LOG is validated. */
+static void test_error_lines(void)
+{
+    if (!have_dmmp("cli error lines")) return;
+    char out[8192];
+    const char *gemm[] = {"bench", "gemm", "--size", "1", NULL};
+    int code = robust_run_dmmp(gemm, out, sizeof out);
+    TU_ASSERT_MSG(code == 2 && count_of(out, "dmmp bench --help") == 1,
+                  "bench gemm --size 1: exit %d, the help hint must appear once:\n%s", code, out);
+    const char *old = getenv("DMMP_LOG");
+    char saved[64] = "";
+    if (old) snprintf(saved, sizeof saved, "%s", old);
+    setenv("DMMP_LOG", "bogus", 1);
+    const char *env[] = {"env", NULL};
+    code = robust_run_dmmp(env, out, sizeof out);
+    if (old) setenv("DMMP_LOG", saved, 1);
+    else unsetenv("DMMP_LOG");
+    TU_ASSERT_MSG(code == 2 && strstr(out, "DMMP_LOG=bogus") && strstr(out, "debug, info, warn, error or quiet"),
+                  "DMMP_LOG=bogus dmmp env: exit %d:\n%s", code, out);
+}
+
+/* A file of the wrong kind (a directory, a checkpoint, results.h5, a dataset
+ * where a run is expected, a truncated file) is bad input, exit 2, and the
+ * message says what the file is and what was expected. */
+static void test_wrong_kinds(void)
+{
+    if (!have_dmmp("cli wrong kinds of file")) return;
+    char dir[512], data[700], ini[700], path[800], out[8192];
+    CU_ASSERT_FATAL(robust_e2e_fixture(dir, sizeof dir, data, ini, sizeof data));
+    snprintf(path, sizeof path, "%s/run", dir);
+    const char *train[] = {"train", "--config", ini, "--data", data, "--out", path, NULL};
+    int code = robust_run_dmmp(train, out, sizeof out);
+    TU_ASSERT_MSG(code == 0, "train exited %d:\n%s", code, out);
+    if (code != 0) return;
+    snprintf(path, sizeof path, "%s/fake", dir);
+    CU_ASSERT_FATAL(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/fake/checkpoint.h5", dir);
+    CU_ASSERT_FATAL(robust_copy(data, path, -1));
+    snprintf(path, sizeof path, "%s/run/results.h5", dir);
+    char cut[800];
+    snprintf(cut, sizeof cut, "%s/cut-results.h5", dir);
+    CU_ASSERT_FATAL(robust_copy(path, cut, robust_file_size(path) / 2));
+    snprintf(cut, sizeof cut, "%s/cut-data.h5", dir);
+    CU_ASSERT_FATAL(robust_copy(data, cut, robust_file_size(data) / 2));
+    static const cli_case cases[] = {
+        {{"train", "--config", "@/tiny.ini", "--data", "@", "--out", "@/r1", NULL}, 2,
+         "is a directory, expected a dataset", 0},
+        {{"eval", "--run", "@/run", "--data", "@", NULL}, 2, "is a directory, expected a dataset", 0},
+        {{"data", "inspect", "@", NULL}, 2, "is a directory, expected a dataset", 0},
+        {{"eval", "--run", "@/run", "--data", "@/run/checkpoint.h5", NULL}, 2,
+         "checkpoint.h5 is a checkpoint of a run (checkpoint.h5 or last.h5), expected a dataset", 0},
+        {{"train", "--config", "@/tiny.ini", "--data", "@/run/last.h5", "--out", "@/r2", NULL}, 2,
+         "last.h5 is a checkpoint of a run", 0},
+        {{"retrieve", "--run", "@/run", "--data", "@/run/results.h5", "--user", "1", NULL}, 2,
+         "results.h5 is the results of a run (results.h5), expected a dataset", 0},
+        {{"data", "inspect", "@/run/results.h5", NULL}, 2, "is the results of a run", 0},
+        {{"data", "inspect", "@/tiny.ini", NULL}, 2, "not an HDF5 file, expected a dataset", 0},
+        {{"eval", "--run", "@/cut-data.h5", "--data", "@/data.h5", NULL}, 2, "expected a run directory", 0},
+        {{"eval", "--run", "@/data.h5", "--data", "@/data.h5", NULL}, 2,
+         "data.h5 is a dataset, expected a run directory", 0},
+        {{"eval", "--run", "@/fake", "--data", "@/data.h5", NULL}, 2,
+         "the file is a dataset, expected a checkpoint of a run", 0},
+        {{"eval", "--run", "@/run", "--data", "@/cut-data.h5", NULL}, 2, "truncated", 0},
+        {{"train", "--config", "@/tiny.ini", "--data", "@/cut-data.h5", "--out", "@/r3", NULL}, 2, "truncated", 0},
+        {{"report", "@/data.h5", NULL}, 2, "data.h5 is a dataset, expected the results of a run", 0},
+        {{"report", "@/run/checkpoint.h5", NULL}, 2, "is a checkpoint of a run", 0},
+        {{"report", "@/cut-results.h5", NULL}, 2, "truncated", 0},
+        {{"plot", "@/run", "--out", "@/nodir/q.png", NULL}, 2, "nodir does not exist", 1},
+        {{"report", "@/run", "--out", "@/run", NULL}, 2, "is a directory", 1},
+    };
+    run_cases(cases, sizeof cases / sizeof cases[0], dir);
+}
+
 /* Configurations: an unknown key, absurd values; exit status 2 naming the key. */
 static void test_bad_config(void)
 {
@@ -170,7 +267,10 @@ int register_robust_cli_suites(void)
         "every subcommand: missing/unknown option or missing file exits 2 with usage",
         "wrong input files exit 2 naming the file; no output left behind",
         "unknown key and absurd config values exit 2 naming the key",
+        "one error line and one usage hint; DMMP_LOG=bogus refused",
+        "a file of the wrong kind or a truncated one exits 2 saying what it is",
     };
-    static const CU_TestFunc tests[] = {test_usage_errors, test_bad_files, test_bad_config};
+    static const CU_TestFunc tests[] = {test_usage_errors, test_bad_files, test_bad_config, test_error_lines,
+                                        test_wrong_kinds};
     return tu_add_suite("robust_cli", names, tests, sizeof tests / sizeof tests[0]);
 }

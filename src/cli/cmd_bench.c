@@ -13,6 +13,7 @@
 #include "bench/bench_retrieve.h"
 #include "bench/bench_train.h"
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 
 typedef enum { OPT_INT, OPT_I64, OPT_DOUBLE, OPT_STRING } opt_kind;
 
@@ -65,7 +66,9 @@ static dmmp_status parse_value(const bench_opt *o, const char *text)
     return DMMP_OK;
 }
 
-static dmmp_status parse_options(int argc, char **argv, const bench_opt *opts, int n_opts)
+/* Parses the options of one benchmark; then checks the --out target, so a
+ * bad one is refused before the benchmark runs. */
+static dmmp_status parse_options(int argc, char **argv, const bench_opt *opts, int n_opts, const char *const *out)
 {
     for (int i = 1; i < argc; i++) {
         int f = 0;
@@ -74,7 +77,7 @@ static dmmp_status parse_options(int argc, char **argv, const bench_opt *opts, i
         if (i + 1 >= argc) return dmmp_fail(DMMP_EINVAL, "%s needs a value", opts[f].name);
         DMMP_TRY(parse_value(&opts[f], argv[++i]));
     }
-    return DMMP_OK;
+    return *out ? atomic_check_target("--out", *out) : DMMP_OK;
 }
 
 #define COMMON_OPTS(out, commit) {"--out", OPT_STRING, &(out), 0, 0}, {"--commit", OPT_STRING, &(commit), 0, 0}
@@ -84,7 +87,7 @@ static dmmp_status run_gemm(int argc, char **argv, bench_report *r, const char *
     bench_gemm_options o = {2048, 5};
     const bench_opt opts[] = {{"--size", OPT_INT, &o.size, 16, 16384}, {"--repeat", OPT_INT, &o.repeat, 1, 1000},
                               COMMON_OPTS(*out, *commit)};
-    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0])));
+    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), out));
     return bench_gemm(&o, r);
 }
 
@@ -100,7 +103,7 @@ static dmmp_status run_train(int argc, char **argv, bench_report *r, const char 
         {"--repeat", OPT_INT, &o.repeat, 1, 1000},       {"--gemm-size", OPT_INT, &o.gemm_size, 16, 16384},
         {"--vocab", OPT_I64, &o.vocab, 1, 2147483647.0}, {"--zipf", OPT_DOUBLE, &o.zipf_s, 1e-3, 100},
         {"--seed", OPT_I64, &seed, 0, 9e15},             COMMON_OPTS(*out, *commit)};
-    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0])));
+    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), out));
     o.seed = (uint64_t)seed;
     /* A missing file is bad input (exit 2), not a failure while working. */
     if (o.config && access(o.config, R_OK) != 0)
@@ -118,7 +121,7 @@ static dmmp_status run_retrieve(int argc, char **argv, bench_report *r, const ch
         {"--queries", OPT_I64, &o.queries, 1, 1e8},      {"--k", OPT_INT, &o.k, 1, 100000},
         {"--repeat", OPT_INT, &o.repeat, 1, 1000},       {"--gemm-size", OPT_INT, &o.gemm_size, 16, 16384},
         {"--seed", OPT_I64, &seed, 0, 9e15},             COMMON_OPTS(*out, *commit)};
-    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0])));
+    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), out));
     o.seed = (uint64_t)seed;
     return bench_retrieve(&o, r);
 }
@@ -130,7 +133,7 @@ static dmmp_status run_data(int argc, char **argv, bench_report *r, const char *
     const bench_opt opts[] = {{"--rows", OPT_I64, &o.rows, 100, 1e10},  {"--batch", OPT_INT, &o.batch, 1, 1 << 20},
                               {"--repeat", OPT_INT, &o.repeat, 1, 100}, {"--seed", OPT_I64, &seed, 0, 9e15},
                               COMMON_OPTS(*out, *commit)};
-    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0])));
+    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), out));
     o.seed = (uint64_t)seed;
     return bench_data(&o, r);
 }
@@ -162,11 +165,7 @@ int cmd_bench(int argc, char **argv)
     snprintf(r.group, sizeof r.group, "%s", benches[b].name);
     const char *out = NULL, *commit = NULL;
     dmmp_status st = benches[b].run(argc - 1, argv + 1, &r, &out, &commit);
-    if (st != DMMP_OK) {
-        int code = cli_report_error("bench", st);
-        if (code == 2) fprintf(stderr, "see 'dmmp bench --help'\n");
-        return code;
-    }
+    if (st != DMMP_OK) return cli_report_error("bench", st);
     bench_meta meta;
     bench_meta_collect(&meta, commit);
     printf("machine %s, isa %s, %d threads, commit %s, %s\n", meta.machine, meta.isa, meta.threads, meta.commit,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "data/dataset.h"
 #include "data/synth.h"
 #include "data/synth_truth.h"
@@ -127,8 +128,12 @@ static int data_synth(int argc, char **argv)
         fprintf(stderr, "dmmp data synth: --out F.h5 is required (see --help)\n");
         return 2;
     }
+    /* Refused before generating: a directory or a missing directory would
+     * only show at the final rename. */
+    dmmp_status s = atomic_check_target("--out", out);
+    if (s != DMMP_OK) return cli_report_error("data synth", s);
     synth_summary sum;
-    dmmp_status s = synth_generate(&c, out, &sum);
+    s = synth_generate(&c, out, &sum);
     if (s != DMMP_OK) return cli_report_error("data synth", s);
     int64_t rows = sum.rows[0] + sum.rows[1] + sum.rows[2];
     int64_t clicks = sum.clicks[0] + sum.clicks[1] + sum.clicks[2];
@@ -148,11 +153,19 @@ static const char *side_name(field_side s)
 
 static int data_inspect(int argc, char **argv)
 {
-    if (argc != 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        printf("usage: dmmp data inspect F.h5\n\nPrints the fields (name, side, vocabulary size, multi-valued),\n"
-               "rows per split, click and conversion rates per split, users and items,\n"
-               "and for synthetic data the share of click-bait items.\n");
-        return argc == 2 ? 0 : 2;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: dmmp data inspect F.h5\n\nPrints the fields (name, side, vocabulary size, multi-valued),\n"
+                   "rows per split, click and conversion rates per split, users and items,\n"
+                   "and for synthetic data the share of click-bait items.\n");
+            return 0;
+        }
+    if (argc != 2 || !strncmp(argv[1], "--", 2)) {
+        if (argc < 2) fprintf(stderr, "dmmp data inspect: no dataset given\n");
+        else if (!strncmp(argv[1], "--", 2)) fprintf(stderr, "dmmp data inspect: unknown option '%s'\n", argv[1]);
+        else fprintf(stderr, "dmmp data inspect: one dataset at a time; extra argument '%s'\n", argv[2]);
+        fprintf(stderr, "usage: dmmp data inspect F.h5 (see 'dmmp data inspect --help')\n");
+        return 2;
     }
     dataset *d = NULL;
     dmmp_status s = dataset_open(&d, argv[1]);

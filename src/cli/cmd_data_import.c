@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "core/log.h"
 #include "data/gen_aliccp_raw.h"
 #include "data/import.h"
@@ -97,7 +98,8 @@ int cmd_data_import(int argc, char **argv)
     }
     if (!opt.out) return usage_error("%s", "--out is required");
     import_report rep;
-    dmmp_status s;
+    dmmp_status s = atomic_check_target("--out", opt.out);
+    if (s != DMMP_OK) return cli_report_error("data import", s);
     if (!strcmp(format, "aliccp-raw")) {
         if (!raw.skeleton_train || !raw.common_train || !raw.skeleton_test || !raw.common_test)
             return usage_error("%s", "aliccp-raw needs --skeleton-train, --common-train, --skeleton-test and --common-test");

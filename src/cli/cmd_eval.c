@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/log.h"
 #include "data/dataset.h"
+#include "data/file_kind.h"
 #include "eval/eval_run.h"
 #include "eval/retrieve_user.h"
 #include "train/results.h"
@@ -104,16 +105,24 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
         fprintf(stderr, "dmmp %s: --k %lld outside 1..100000\n", cmd, a->k);
         return 2;
     }
+    file_kind run_kind = file_kind_of(a->run);
+    if (run_kind == FILE_KIND_MISSING) {
+        fprintf(stderr, "dmmp %s: --run %s: no such directory (see --help)\n", cmd, a->run);
+        return 2;
+    }
+    if (run_kind != FILE_KIND_DIRECTORY) {
+        fprintf(stderr, "dmmp %s: --run %s is %s, expected a run directory (the --out of dmmp train)\n", cmd, a->run,
+                file_kind_name(run_kind));
+        return 2;
+    }
     char path[4200];
     snprintf(path, sizeof path, "%s/%s.h5", a->run, a->which);
     if (!file_exists(path)) {
         fprintf(stderr, "dmmp %s: no run in '%s' (%s is missing)\n", cmd, a->run, path);
         return 2;
     }
-    if (!file_exists(a->data)) {
-        fprintf(stderr, "dmmp %s: dataset '%s' not found\n", cmd, a->data);
-        return 2;
-    }
+    dmmp_status s = file_kind_expect(a->data, FILE_KIND_DATASET);
+    if (s != DMMP_OK) return cli_report_error(cmd, s);
     return 0;
 }
 
@@ -121,7 +130,7 @@ static int parse_args(const char *cmd, const char *help, int argc, char **argv, 
 static int open_run(const char *cmd, const run_args *a, dataset **d, run_handle *h)
 {
     dmmp_status s = dataset_open(d, a->data);
-    if (s != DMMP_OK) return cli_report_error(cmd, s == DMMP_EIO ? DMMP_EFORMAT : s);
+    if (s != DMMP_OK) return cli_report_error(cmd, s);
     s = run_load(a->run, a->which, *d, h);
     if (s != DMMP_OK) {
         /* a run that cannot take this dataset is bad input, not a failure */

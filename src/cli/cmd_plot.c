@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "eval/plot.h"
 #include "eval/run_set.h"
 
@@ -60,7 +61,10 @@ int cmd_plot(int argc, char **argv)
         return 2;
     }
     run_set runs = {0};
-    dmmp_status s = run_set_load(&runs, paths, n_paths);
+    /* checked first: gnuplot would otherwise report a missing directory in
+     * its own terms, after the runs are read */
+    dmmp_status s = atomic_check_target("--out", out);
+    if (s == DMMP_OK) s = run_set_load(&runs, paths, n_paths);
     if (s == DMMP_OK) s = plot_runs(runs.runs, runs.n, out, &options);
     run_set_free(&runs);
     free(paths);

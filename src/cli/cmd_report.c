@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "core/atomic_file.h"
 #include "eval/output_file.h"
 #include "eval/report.h"
 #include "eval/run_set.h"
@@ -82,6 +83,7 @@ int cmd_report(int argc, char **argv)
     run_set runs = {0};
     report_table table = {0};
     char *text = NULL;
+    if (s == DMMP_OK && out) s = atomic_check_target("--out", out);
     if (s == DMMP_OK) s = run_set_load(&runs, paths, n_paths);
     if (s == DMMP_OK)
         s = report_build(&table, runs.runs, (const char *const *)runs.sources, runs.n, split, metrics, baseline);

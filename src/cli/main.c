@@ -1,9 +1,11 @@
 /* dmmp: the command-line entry point; dispatches to one subcommand. */
+#include <config.h> /* autoconf's PACKAGE_VERSION */
 #include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "core/log.h"
 #include "simd/isa.h"
 
 typedef struct command {
@@ -26,7 +28,7 @@ static const command commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: dmmp <command> [options]\n\ncommands:\n");
+    fprintf(out, "usage: dmmp <command> [options]\n       dmmp --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'dmmp <command> --help' describes a command's options.\n"
@@ -40,6 +42,7 @@ int cli_exit_code(dmmp_status s)
     case DMMP_EINVAL:
     case DMMP_EFORMAT:
     case DMMP_EUNSUPPORTED: return 2;
+    case DMMP_EINTERRUPTED: return 130;
     default: return 1;
     }
 }
@@ -62,6 +65,15 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
+        printf("dmmp %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    /* A misspelt level is refused rather than silently read as the default. */
+    if (log_level_from_env() != DMMP_OK) {
+        fprintf(stderr, "dmmp: %s\n", dmmp_errmsg());
+        return 2;
     }
     /* HDF5 1.10's H5Fclose that fails to flush (full disk, file size limit)
      * leaves a half-destroyed file id behind, and the library's exit-time

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -51,6 +52,24 @@ dmmp_status atomic_tmp_path(const char *final_path, char *buf, size_t len)
     int w = snprintf(buf, len, "%.*s.%s.tmp-%ld-%lu", dir_chars, final_path, base, (long)getpid(), n);
     if (w < 0 || (size_t)w >= len)
         return dmmp_fail(DMMP_EINVAL, "%s: temporary file name does not fit in %zu bytes", final_path, len);
+    return DMMP_OK;
+}
+
+dmmp_status atomic_check_target(const char *opt, const char *final_path)
+{
+    struct stat st;
+    if (stat(final_path, &st) == 0 && S_ISDIR(st.st_mode))
+        return dmmp_fail(DMMP_EINVAL, "%s %s is a directory; give a file name inside it", opt, final_path);
+    char dir[ATOMIC_PATH_MAX];
+    const char *base;
+    dmmp_status s = split_path(final_path, dir, sizeof dir, &base);
+    if (s != DMMP_OK) return dmmp_fail_prefix(s, "%s", opt);
+    if (stat(dir, &st) != 0)
+        return dmmp_fail(DMMP_EINVAL, "%s %s: directory %s does not exist", opt, final_path, dir);
+    if (!S_ISDIR(st.st_mode)) return dmmp_fail(DMMP_EINVAL, "%s %s: %s is not a directory", opt, final_path, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return dmmp_fail(DMMP_EINVAL, "%s %s: directory %s is not writable: %s", opt, final_path, dir,
+                         strerror(errno));
     return DMMP_OK;
 }
 

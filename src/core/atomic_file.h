@@ -37,6 +37,12 @@ dmmp_status atomic_write_text(const char *path, const char *text, size_t len);
  * (may be NULL). Temporaries of live processes, this one included, are kept. */
 dmmp_status atomic_clean_stale(const char *final_path, int *n_removed);
 
+/* Checks, before any work, that final_path can be written: it is not a
+ * directory and its directory exists, is a directory and is writable. Fails
+ * with EINVAL (a usage error) naming the option opt (e.g. "--out") and the
+ * path or directory at fault. */
+dmmp_status atomic_check_target(const char *opt, const char *final_path);
+
 /* Removes tmp_path if it exists (abort path of a writer); never fails. */
 void atomic_discard(const char *tmp_path);
 

@@ -9,16 +9,31 @@ static log_level current_level = LOG_INFO;
 static int level_from_env_done = 0;
 static FILE *mirror = NULL;
 
+/* The level named s, or -1 when s names none. */
+static int level_named(const char *s)
+{
+    static const char *names[] = {"debug", "info", "warn", "error", "quiet"};
+    for (int i = 0; i < 5; i++)
+        if (!strcmp(s, names[i])) return i;
+    return -1;
+}
+
+/* An unknown value keeps the level here; log_level_from_env reports it. */
 static void level_from_env(void)
 {
     const char *s = getenv("DMMP_LOG");
     level_from_env_done = 1;
-    if (!s) return;
-    if (!strcmp(s, "debug")) current_level = LOG_DEBUG;
-    else if (!strcmp(s, "info")) current_level = LOG_INFO;
-    else if (!strcmp(s, "warn")) current_level = LOG_WARN;
-    else if (!strcmp(s, "error")) current_level = LOG_ERROR;
-    else if (!strcmp(s, "quiet")) current_level = LOG_QUIET;
+    int level = s ? level_named(s) : -1;
+    if (level >= 0) current_level = (log_level)level;
+}
+
+dmmp_status log_level_from_env(void)
+{
+    const char *s = getenv("DMMP_LOG");
+    level_from_env();
+    if (s && level_named(s) < 0)
+        return dmmp_fail(DMMP_EINVAL, "DMMP_LOG=%s: unknown level (expected debug, info, warn, error or quiet)", s);
+    return DMMP_OK;
 }
 
 void log_set_level(log_level level)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "data/dataset_check.h"
+#include "data/file_kind.h"
 
 typedef struct multi_dsets {
     hid_t offsets, indices, weights;
@@ -163,7 +164,7 @@ static dmmp_status read_fields(dataset *d)
                        H5Dread(side, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, sd) < 0 ||
                        H5Dread(vocab, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, vc) < 0 ||
                        H5Dread(multi, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mu) < 0))
-        s = dmmp_fail(DMMP_EIO, "%s: reading /fields failed", d->path);
+        s = dmmp_fail(DMMP_EFORMAT, "%s: reading /fields failed (damaged file?)", d->path);
     for (int f = 0; s == DMMP_OK && f < n; f++) {
         dataset_field *fd = &d->schema.fields[f];
         memcpy(fd->name, nm[f], DATASET_NAME_LEN);
@@ -199,7 +200,7 @@ static dmmp_status read_fields(dataset *d)
         DMMP_TRY(open_checked(d, "/fields/default_id", K_I32, n, -1, &def));
         herr_t r = n > 0 ? H5Dread(def, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->default_id) : 0;
         H5Dclose(def);
-        if (r < 0) return dmmp_fail(DMMP_EIO, "%s: reading /fields/default_id failed", d->path);
+        if (r < 0) return dmmp_fail(DMMP_EFORMAT, "%s: reading /fields/default_id failed (damaged file?)", d->path);
         for (int f = 0; f < n; f++)
             if (d->default_id[f] < 0 || d->default_id[f] >= d->schema.fields[f].vocab_size)
                 return dmmp_fail(DMMP_EFORMAT, "%s: /fields/default_id of field '%s' is %d, outside [0, %lld)",
@@ -217,7 +218,7 @@ static dmmp_status read_fields(dataset *d)
         herr_t r = !d->schema.dense_names ? -1 : nd ? H5Dread(dn, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->schema.dense_names) : 0;
         H5Tclose(t);
         H5Dclose(dn);
-        if (r < 0) return dmmp_fail(DMMP_EIO, "%s: reading /fields/dense_name failed", d->path);
+        if (r < 0) return dmmp_fail(DMMP_EFORMAT, "%s: reading /fields/dense_name failed (damaged file?)", d->path);
     }
     return DMMP_OK;
 }
@@ -302,22 +303,19 @@ dmmp_status dataset_open(dataset **out, const char *path)
     snprintf(d->path, sizeof d->path, "%s", path);
     d->click = d->conversion = d->split = d->user = d->item = d->sparse = d->dense = H5I_INVALID_HID;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
+    /* A directory, a text file, a truncated file or a checkpoint is refused
+     * by what it is, before the layout is checked. */
+    dmmp_status s = file_kind_expect(path, FILE_KIND_DATASET);
+    if (s != DMMP_OK) {
         free(d);
-        return dmmp_fail(DMMP_EINVAL, "%s: no such file or not readable", path);
-    }
-    fclose(probe);
-    if (H5Fis_hdf5(path) <= 0) {
-        free(d);
-        return dmmp_fail(DMMP_EFORMAT, "%s: not an HDF5 file", path);
+        return s;
     }
     d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (d->file < 0) {
         free(d);
-        return dmmp_fail(DMMP_EIO, "%s: cannot open the HDF5 file", path);
+        return dmmp_fail(DMMP_EFORMAT, "%s: HDF5 cannot open the file (truncated or damaged?)", path);
     }
-    dmmp_status s = open_all(d);
+    s = open_all(d);
     if (s != DMMP_OK) {
         dataset_close(d);
         return s;
@@ -376,8 +374,8 @@ static dmmp_status read_rows(const dataset *d, hid_t ds, const char *what, hid_t
     dmmp_status s = DMMP_OK;
     if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, cnt, NULL) < 0 ||
         H5Dread(ds, mem_type, ms, fs, H5P_DEFAULT, out) < 0)
-        s = dmmp_fail(DMMP_EIO, "%s: reading %s rows %lld..%lld failed", d->path, what, (long long)start,
-                      (long long)(start + n));
+        s = dmmp_fail(DMMP_EFORMAT, "%s: reading %s rows %lld..%lld failed (damaged file?)", d->path, what,
+                      (long long)start, (long long)(start + n));
     H5Sclose(ms);
     H5Sclose(fs);
     return s;
@@ -530,7 +528,7 @@ dmmp_status dataset_read_all(const dataset *d, const char *path, int mem_type, i
         s = dmmp_fail(DMMP_EFORMAT, "%s: dataset %s has %lld elements (expected %lld)", d->path, path,
                       (long long)npts, (long long)count);
     else if (count > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-        s = dmmp_fail(DMMP_EIO, "%s: reading %s failed", d->path, path);
+        s = dmmp_fail(DMMP_EFORMAT, "%s: reading %s failed (damaged file?)", d->path, path);
     H5Tclose(t);
     H5Sclose(sp);
     H5Dclose(ds);
@@ -580,7 +578,7 @@ dmmp_status dataset_read_users_multi(const dataset *d, int field, int64_t **offs
         s = open_checked((dataset *)d, p, K_I64, d->n_users + 1, -1, &ds);
         if (s == DMMP_OK) {
             if (H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *offsets) < 0)
-                s = dmmp_fail(DMMP_EIO, "%s: reading %s failed", d->path, p);
+                s = dmmp_fail(DMMP_EFORMAT, "%s: reading %s failed (damaged file?)", d->path, p);
             H5Dclose(ds);
         }
     }

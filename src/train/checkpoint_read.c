@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/file_kind.h"
 #include "train/checkpoint.h"
 #include "train/checkpoint_h5.h"
 
@@ -49,8 +50,12 @@ dmmp_status ckpt_reader_open(ckpt_reader **out, const char *path)
     ckpt_h5_quiet();
     /* stat first: HDF5 says "unable to open file" for every cause alike. */
     struct stat st;
-    if (stat(path, &st) != 0) return dmmp_fail(DMMP_EIO, "reading checkpoint %s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return dmmp_fail(DMMP_EIO, "reading checkpoint %s: not a regular file", path);
+    if (stat(path, &st) != 0)
+        return dmmp_fail(errno == ENOENT || errno == ENOTDIR ? DMMP_EINVAL : DMMP_EIO, "reading checkpoint %s: %s",
+                         path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: not a regular file (%s)", path,
+                         S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket");
     htri_t is_h5 = H5Fis_hdf5(path);
     if (is_h5 <= 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -74,7 +79,14 @@ dmmp_status ckpt_reader_open(ckpt_reader **out, const char *path)
         free(r);
         return s;
     }
-    dmmp_status s = read_format_version(r);
+    /* A dataset or a results.h5 given for a checkpoint is named as such, not by
+     * the first attribute it lacks. */
+    file_kind kind = file_kind_of_h5(r->file);
+    dmmp_status s = DMMP_OK;
+    if (kind == FILE_KIND_DATASET || kind == FILE_KIND_RESULTS || kind == FILE_KIND_BENCH)
+        s = dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: the file is %s, expected %s", path, file_kind_name(kind),
+                      file_kind_name(FILE_KIND_RUN_STATE));
+    if (s == DMMP_OK) s = read_format_version(r);
     if (s != DMMP_OK) {
         ckpt_reader_close(r);
         return s;
@@ -192,7 +204,7 @@ static dmmp_status get_array(ckpt_reader *r, const char *name, ckpt_dtype t, voi
         s = dmmp_fail(DMMP_EINVAL, "reading checkpoint %s: dataset %s: out is NULL", r->path, name);
     /* A damaged chunk or a short file shows up here, after the shape checks. */
     if (s == DMMP_OK && count > 0 && H5Dread(dset, ckpt_dtype_mem_type(t), H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-        s = reader_h5_fail(r, DMMP_EIO, "reading dataset", name);
+        s = reader_h5_fail(r, DMMP_EFORMAT, "reading dataset", name);
     H5Dclose(dset);
     return s;
 }
@@ -248,7 +260,7 @@ static dmmp_status read_fixed_string(ckpt_reader *r, const char *what, const cha
     herr_t rd = is_attr ? H5Aread(obj, type, buf) : H5Dread(obj, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
     if (rd < 0) {
         free(buf);
-        return reader_h5_fail(r, DMMP_EIO, is_attr ? "reading attribute" : "reading dataset", name);
+        return reader_h5_fail(r, DMMP_EFORMAT, is_attr ? "reading attribute" : "reading dataset", name);
     }
     *out = buf;
     return DMMP_OK;
@@ -300,7 +312,7 @@ static dmmp_status get_attr_number(ckpt_reader *r, const char *name, ckpt_dtype 
         s = dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: attribute %s is %s with %lld elements, expected one %s",
                       r->path, name, got, (long long)H5Sget_simple_extent_npoints(space), ckpt_dtype_name(t));
     } else if (H5Aread(attr, ckpt_dtype_mem_type(t), out) < 0)
-        s = reader_h5_fail(r, DMMP_EIO, "reading attribute", name);
+        s = reader_h5_fail(r, DMMP_EFORMAT, "reading attribute", name);
     if (space >= 0) H5Sclose(space);
     if (type >= 0) H5Tclose(type);
     H5Aclose(attr);

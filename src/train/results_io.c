@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "data/file_kind.h"
 #include "train/results.h"
 
 /* HDF5 prints its error stack on every failed call; messages here say what
@@ -208,7 +209,8 @@ static dmmp_status read_string_attr(hid_t obj, const char *name, char *buf, size
         size_t size = H5Tget_size(t);
         char *tmp = calloc(1, size + 1);
         hid_t mt = string_type(size);
-        if (!tmp || mt < 0 || H5Aread(a, mt, tmp) < 0) st = dmmp_fail(DMMP_EIO, "%s: cannot read attribute '%s'", path, name);
+        if (!tmp || mt < 0 || H5Aread(a, mt, tmp) < 0)
+            st = dmmp_fail(DMMP_EFORMAT, "%s: cannot read attribute '%s' (damaged file?)", path, name);
         else if (strlen(tmp) >= cap)
             st = dmmp_fail(DMMP_EFORMAT, "%s: attribute '%s' is %zu bytes long, at most %zu allowed", path, name,
                            strlen(tmp), cap - 1);
@@ -247,7 +249,7 @@ static dmmp_status read_config(hid_t file, run_results *r, const char *path)
         hid_t mt = string_type(size);
         if (!text || mt < 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) < 0) {
             free(text);
-            st = dmmp_fail(DMMP_EIO, "%s: cannot read /config", path);
+            st = dmmp_fail(DMMP_EFORMAT, "%s: cannot read /config (damaged file?)", path);
         } else {
             free(r->config_ini);
             r->config_ini = text;
@@ -422,12 +424,11 @@ dmmp_status results_load(run_results *r, const char *path)
         return dmmp_fail(err == ENOENT ? DMMP_EINVAL : DMMP_EIO, "%s: cannot read: %s", path, strerror(err));
     }
     h5_quiet q = h5_quiet_begin();
-    dmmp_status st = DMMP_OK;
-    if (H5Fis_hdf5(path) <= 0) {
-        st = dmmp_fail(DMMP_EFORMAT, "%s: not an HDF5 file", path);
-    } else {
+    /* a text file, a truncated file or a dataset is refused by what it is */
+    dmmp_status st = file_kind_expect(path, FILE_KIND_RESULTS);
+    if (st == DMMP_OK) {
         hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (file < 0) st = dmmp_fail(DMMP_EIO, "%s: HDF5 cannot open the file", path);
+        if (file < 0) st = dmmp_fail(DMMP_EFORMAT, "%s: HDF5 cannot open the file (truncated or damaged?)", path);
         else {
             st = read_contents(file, r, path);
             H5Fclose(file);
