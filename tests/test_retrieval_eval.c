@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/batcher.h"
+#include "data/dataset_writer.h"
 #include "data/import.h"
 #include "data/synth_truth.h"
 #include "eval/evaluate.h"
@@ -604,15 +606,105 @@ static void test_unknown_entities(void)
     rmdir(dir);
 }
 
+/* A dataset with an item-side multi-valued field ("tags"): the corpus gives
+ * each item the bag of its first training sample, so the item tower sees at
+ * retrieval exactly what it saw in training. */
+static void test_item_bags(void)
+{
+    char dir[512], out[600];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/bags.h5", dir);
+    dataset_field fields[3] = {{"user_id", SIDE_USER, 0, 3}, {"item_id", SIDE_ITEM, 0, 4}, {"tags", SIDE_ITEM, 1, 6}};
+    dataset_schema schema = {3, fields, 0, NULL};
+    /* Rows: the first training sample of item 1 has tags {2: 1, 3: 0.5}; a
+     * val row (ignored) and a later training row (ignored) give it others;
+     * item 2's first training sample follows its val row; item 3 is only in test. */
+    static const uint8_t click[5] = {1, 0, 1, 0, 1}, conv[5] = {0}, split[5] = {0, 1, 0, 0, 2};
+    static const int32_t user[5] = {1, 1, 2, 2, 1}, item[5] = {1, 2, 2, 1, 3};
+    static const int32_t sparse[5 * 2] = {1, 1, 1, 2, 2, 2, 2, 1, 1, 3};
+    static const int64_t off[6] = {0, 2, 3, 4, 5, 6};
+    static const int32_t idx[6] = {2, 3, 5, 1, 4, 5};
+    static const float wt[6] = {1.0f, 0.5f, 1.0f, 2.0f, 1.0f, 1.0f};
+    const int64_t *offs[1] = {off};
+    const int32_t *idxs[1] = {idx};
+    const float *wts[1] = {wt};
+    dataset_rows rows = {5, click, conv, split, user, item, sparse, offs, idxs, wts, NULL};
+    static const int32_t items_table[4] = {0, 1, 2, 3}, users_table[3] = {0, 1, 2};
+    dataset_writer *w = NULL;
+    dmmp_status s = dataset_writer_open(&w, out, &schema, "bags", "test");
+    if (s == DMMP_OK) s = dataset_writer_append(w, &rows);
+    if (s == DMMP_OK) s = dataset_writer_write_items(w, 4, items_table);
+    if (s == DMMP_OK) s = dataset_writer_write_users(w, 3, users_table);
+    if (s == DMMP_OK) s = dataset_writer_commit(w);
+    else dataset_writer_abort(w);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    if (s != DMMP_OK) return;
+    dataset *d;
+    CU_ASSERT_FATAL(dataset_open(&d, out) == DMMP_OK);
+    batch corpus;
+    CU_ASSERT_FATAL(batch_item_corpus(d, &corpus) == DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(corpus.n, 3);
+    CU_ASSERT_EQUAL_FATAL(corpus.n_multi, 1);
+    const batch_multi *bm = &corpus.multi[0];
+    static const int64_t want_off[4] = {0, 2, 3, 3};
+    static const int32_t want_idx[3] = {2, 3, 1};
+    static const float want_wt[3] = {1.0f, 0.5f, 2.0f};
+    CU_ASSERT_FATAL(!memcmp(bm->offsets, want_off, sizeof want_off));
+    CU_ASSERT(!memcmp(bm->indices, want_idx, sizeof want_idx));
+    CU_ASSERT(!memcmp(bm->weights, want_wt, sizeof want_wt));
+    /* The item view of a training sample = the item view of its corpus row. */
+    features f;
+    features_config fc;
+    memset(&fc, 0, sizeof fc);
+    fc.dim = 4;
+    fc.pool = POOL_SUM;
+    fc.student = 1;
+    fc.max_batch = 8;
+    fc.init_stddev = 0.5f;
+    fc.optimizer = SPARSE_OPT_ADAGRAD;
+    fc.opt = sparse_opt_config_default(SPARSE_OPT_ADAGRAD);
+    CU_ASSERT_FATAL(features_init(&f, dataset_get_schema(d), &fc, 3) == DMMP_OK);
+    int width = f.view[VIEW_ITEM].width;
+    CU_ASSERT_EQUAL_FATAL(width, 2 * 4);
+    float corpus_x[3 * 8];
+    CU_ASSERT_FATAL(features_forward_view(&f, &corpus, VIEW_ITEM) == DMMP_OK);
+    memcpy(corpus_x, f.view[VIEW_ITEM].x, sizeof corpus_x);
+    batcher *bt = NULL;
+    const batch *b = NULL;
+    CU_ASSERT_FATAL(batcher_open(&bt, d, SPLIT_TRAIN, 8, 0, 0) == DMMP_OK);
+    CU_ASSERT_FATAL(batcher_next(bt, &b) == DMMP_OK && b && b->n == 3);
+    CU_ASSERT_FATAL(features_forward_view(&f, b, VIEW_ITEM) == DMMP_OK);
+    int checked = 0;
+    for (int i = 0; i < b->n; i++) {
+        if (b->row[i] != 0 && b->row[i] != 2) continue; /* the first training samples of items 1 and 2 */
+        const float *xt = f.view[VIEW_ITEM].x + (size_t)i * width, *xc = corpus_x + (size_t)(b->item[i] - 1) * width;
+        double diff = 0, norm = 0;
+        for (int j = 0; j < width; j++) {
+            diff += fabs((double)xt[j] - xc[j]);
+            norm += fabs((double)xt[j]);
+        }
+        TU_ASSERT_MSG(diff < 1e-6 && norm > 0, "row %lld: |training - corpus| = %g", (long long)b->row[i], diff);
+        checked++;
+    }
+    CU_ASSERT_EQUAL(checked, 2);
+    batcher_close(bt);
+    features_free(&f);
+    batch_free(&corpus);
+    dataset_close(d);
+    unlink(out);
+    rmdir(dir);
+}
+
 int add_retrieval_eval_suite(void)
 {
     static const char *const names[] = {"two_tower = brute force",  "three_tower = brute force",
                                         "dmmp = brute force",       "teacher_only = brute force",
                                         "teacher scores = direct forward", "clickbait: baits first > last",
                                         "relevant sets; user sample fixed and a subset",
-                                        "imported data: the unknown user and item are in no query, corpus or metric"};
+                                        "imported data: the unknown user and item are in no query, corpus or metric",
+                                        "item-side bags in the corpus = those of training"};
     static const CU_TestFunc tests[] = {test_retrieval_two_tower, test_retrieval_three_tower, test_retrieval_dmmp,
                                         test_retrieval_teacher_only, test_teacher_pair_scores, test_clickbait_order,
-                                        test_user_sample, test_unknown_entities};
+                                        test_user_sample, test_unknown_entities, test_item_bags};
     return tu_add_suite("eval_retrieval_corpus", names, tests, sizeof tests / sizeof tests[0]);
 }
