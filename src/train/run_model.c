@@ -17,6 +17,7 @@ void run_features_config(const dmmp_config *cfg, features_config *fc)
     fc->student = kind != CONFIG_MODEL_TEACHER_ONLY;
     fc->dense = cfg->data.dense;
     fc->max_batch = cfg->train.batch_size;
+    fc->hash_buckets = cfg->data.hash_buckets; /* from the run's own configuration: eval hashes as training did */
     /* Small enough that a sum over a dozen fields starts near the scale the
      * He-initialised first layers expect. */
     fc->init_stddev = 0.05f;
