@@ -119,6 +119,7 @@ dmmp_status retrieve_user(model *m, features *f, const dataset *d, int64_t user,
     dmmp_status s = find_query(d, user, &queries, &row);
     if (s == DMMP_OK) {
         s = batch_item_corpus(d, &corpus);
+        out->n_ranked = corpus.n;
         if (s == DMMP_OK)
             s = m->has_student ? towers_top(m, f, d, &queries, row, &corpus, out)
                                : teacher_top(m, f, d, &queries, row, &corpus, out);
