@@ -9,5 +9,7 @@ void test_import_raw_malformed(void);
 void test_import_csv_by_hand(void);
 void test_import_aliexpress(void);
 void test_import_aliccp_sample(void);
+void test_import_csv_test_fraction(void);
+void test_import_cli_counts(void);
 
 #endif

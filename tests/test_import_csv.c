@@ -10,6 +10,7 @@
 #include "data/dataset.h"
 #include "data/import.h"
 #include "test_import.h"
+#include "test_robust.h"
 #include "testutil.h"
 
 static void put(const char *path, const char *text)
@@ -236,5 +237,115 @@ void test_import_aliccp_sample(void)
     dataset_block_free(&b);
     dataset_close(ds);
     unlink(out);
+    rmdir(dir);
+}
+
+/* The split rule written out here from its definition (splitmix64 of
+ * seed * golden ^ row, second draw, top 53 bits), not through the importer. */
+static int expected_split(uint64_t seed, int64_t row, double val, double test)
+{
+    uint64_t st = seed * 0x9e3779b97f4a7c15ULL ^ (uint64_t)row, z = 0;
+    for (int k = 0; k < 2; k++) {
+        z = (st += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+    }
+    double u = (double)(z >> 11) / 9007199254740992.0;
+    return u < val ? 1 : u < val + test ? 2 : 0;
+}
+
+void test_import_csv_test_fraction(void)
+{
+    char dir[512], tr[600], out[600], te[600];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(tr, sizeof tr, "%s/train.csv", dir);
+    snprintf(te, sizeof te, "%s/test.csv", dir);
+    snprintf(out, sizeof out, "%s/tf.h5", dir);
+    enum { ROWS = 400 };
+    FILE *f = fopen(tr, "wb");
+    fputs("click,purchase,101,205\n", f);
+    for (int r = 0; r < ROWS; r++) fprintf(f, "%d,0,%d,%d\n", r % 3 == 0, 1 + r % 7, 1000 + r);
+    fclose(f);
+    put(te, "click,purchase,101,205\n1,0,1,1000\n");
+    import_options opt = quiet_options(out);
+    opt.val_fraction = 0.1;
+    opt.test_fraction = 0.25;
+    opt.seed = 7;
+    import_report rep;
+    dmmp_status s = import_aliccp_csv(tr, NULL, NULL, &opt, &rep);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    if (s != DMMP_OK) return;
+    int64_t want[3] = {0, 0, 0};
+    for (int r = 0; r < ROWS; r++) want[expected_split(7, r, 0.1, 0.25)]++;
+    CU_ASSERT(rep.rows[0] == want[0] && rep.rows[1] == want[1] && rep.rows[2] == want[2]);
+    /* 25 % of 400 rows: 100 expected, a binomial sd of 8.7. */
+    TU_ASSERT_MSG(want[2] > 65 && want[2] < 135, "%lld test rows of %d", (long long)want[2], ROWS);
+    dataset *ds;
+    CU_ASSERT_FATAL(dataset_open(&ds, out) == DMMP_OK);
+    dataset_block b = {0};
+    CU_ASSERT_FATAL(dataset_read_block(ds, 0, ROWS, &b) == DMMP_OK);
+    int bad = 0, unknown_test_items = 0;
+    for (int r = 0; r < ROWS; r++) {
+        bad += b.split[r] != expected_split(7, r, 0.1, 0.25);
+        /* Every item appears once: a test row's item was never seen in training. */
+        unknown_test_items += b.split[r] == 2 && b.item[r] == 0;
+    }
+    TU_ASSERT_MSG(bad == 0, "%d rows in another split than the rule gives", bad);
+    CU_ASSERT_EQUAL(unknown_test_items, want[2]);
+    CU_ASSERT_EQUAL(dataset_split_stats_of(ds, SPLIT_TEST).rows, want[2]);
+    dataset_block_free(&b);
+    dataset_close(ds);
+    unlink(out);
+    /* A test fraction leaves the val rows of the same seed where they were. */
+    opt.test_fraction = 0;
+    s = import_aliccp_csv(tr, NULL, NULL, &opt, &rep);
+    CU_ASSERT_FATAL(s == DMMP_OK);
+    CU_ASSERT(rep.rows[1] == want[1] && rep.rows[2] == 0 && rep.rows[0] == want[0] + want[2]);
+    unlink(out);
+    /* Refused: a fraction and a test file, fractions adding up to 1. */
+    opt.test_fraction = 0.2;
+    s = import_aliccp_csv(tr, NULL, te, &opt, &rep);
+    TU_ASSERT_MSG(s == DMMP_EINVAL && strstr(dmmp_errmsg(), "--test-fraction"), "%s", dmmp_errmsg());
+    opt.val_fraction = 0.5;
+    opt.test_fraction = 0.5;
+    s = import_aliccp_csv(tr, NULL, NULL, &opt, &rep);
+    TU_ASSERT_MSG(s == DMMP_EINVAL && strstr(dmmp_errmsg(), "below 1"), "%s", dmmp_errmsg());
+    CU_ASSERT(access(out, F_OK) != 0);
+    unlink(tr);
+    unlink(te);
+    rmdir(dir);
+}
+
+void test_import_cli_counts(void)
+{
+    if (!robust_dmmp()) {
+        tu_skip("import counts", "the dmmp command is not built (set DMMP_BUILDDIR)");
+        return;
+    }
+    char dir[512], tr[600], out[600], text[8192];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(tr, sizeof tr, "%s/train.csv", dir);
+    snprintf(out, sizeof out, "%s/c.h5", dir);
+    /* Two users (7, 9) and three items (50, 51, 52), all in training. */
+    put(tr, "click,purchase,101,205\n1,0,7,50\n0,0,9,51\n1,1,7,52\n0,0,9,50\n");
+    const char *imp[] = {"data", "import", "aliccp-csv", "--train", tr, "--val-fraction", "0", "--out", out,
+                         "--quiet", NULL};
+    int code = robust_run_dmmp(imp, text, sizeof text);
+    TU_ASSERT_MSG(code == 0, "import: exit %d\n%s", code, text);
+    TU_ASSERT_MSG(strstr(text, "2 users, 3 items") != NULL, "import counts the unknown id:\n%s", text);
+    TU_ASSERT_MSG(strstr(text, "val split") && strstr(text, "test split") && strstr(text, "empty") != NULL,
+                  "no warning about the empty val and test splits:\n%s", text);
+    TU_ASSERT_MSG(strstr(text, "train split") == NULL, "warns about a train split that has rows:\n%s", text);
+    const char *ins[] = {"data", "inspect", out, NULL};
+    code = robust_run_dmmp(ins, text, sizeof text);
+    TU_ASSERT_MSG(code == 0, "inspect: exit %d\n%s", code, text);
+    TU_ASSERT_MSG(strstr(text, "users: 2, items: 3") != NULL, "inspect counts the unknown id:\n%s", text);
+    const char *both[] = {"data", "import", "aliccp-csv", "--train", tr, "--test", tr, "--test-fraction", "0.2",
+                          "--out", out, NULL};
+    code = robust_run_dmmp(both, text, sizeof text);
+    TU_ASSERT_MSG(code == 2 && strstr(text, "--test-fraction"), "--test with --test-fraction: exit %d\n%s", code, text);
+    unlink(out);
+    unlink(tr);
     rmdir(dir);
 }

@@ -9,8 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "data/batcher.h"
+#include "data/dataset_writer.h"
+#include "data/import.h"
 #include "data/synth_truth.h"
+#include "eval/evaluate.h"
 #include "eval/relevance.h"
 #include "eval/retrieval_eval.h"
 #include "eval/retrieve_user.h"
@@ -493,14 +498,213 @@ static void test_user_sample(void)
     world_close(&w);
 }
 
+/* Scores corpus row r by minus its item index: items ranked 1, 2, 3, ... */
+static dmmp_status lowest_item_first(void *ctx, const batch *queries, int64_t q, const batch *corpus, float *scores)
+{
+    (void)ctx;
+    (void)queries;
+    (void)q;
+    for (int r = 0; r < corpus->n; r++) scores[r] = corpus->item[r] == 0 ? 1.0f : -(float)corpus->item[r];
+    return DMMP_OK;
+}
+
+static void put_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Imported data: index 0 of users and items is the unknown one (ids unseen in
+ * training). It is no query, no corpus item, in no relevant set, no GAUC group. */
+static void test_unknown_entities(void)
+{
+    char dir[512], tr[600], te[600], out[600];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(tr, sizeof tr, "%s/train.csv", dir);
+    snprintf(te, sizeof te, "%s/test.csv", dir);
+    snprintf(out, sizeof out, "%s/u.h5", dir);
+    /* Users 7 -> 1, 9 -> 2; items 50 -> 1, 51 -> 2, 52 -> 3 (training order). In
+     * test, user 7 clicks item 51 and the unseen item 99; the unseen user 8
+     * clicks item 50; user 9 clicks nothing. */
+    put_text(tr, "click,purchase,101,205,206\n1,0,7,50,3\n0,0,9,51,4\n1,1,7,52,3\n");
+    put_text(te, "click,purchase,101,205,206\n1,0,7,51,4\n1,1,7,99,5\n1,0,8,50,3\n0,0,9,52,3\n");
+    import_options opt;
+    import_options_default(&opt);
+    opt.out = out;
+    opt.progress = 0;
+    opt.val_fraction = 0;
+    import_report rep;
+    dmmp_status s = import_aliccp_csv(tr, NULL, te, &opt, &rep);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    if (s != DMMP_OK) return;
+    dataset *d;
+    CU_ASSERT_FATAL(dataset_open(&d, out) == DMMP_OK);
+    int32_t fu = -1, fi = -1;
+    CU_ASSERT(dataset_first_entity(d, SIDE_USER, &fu) == DMMP_OK && fu == 1);
+    CU_ASSERT(dataset_first_entity(d, SIDE_ITEM, &fi) == DMMP_OK && fi == 1);
+    CU_ASSERT_FATAL(dataset_n_users(d) == 3 && dataset_n_items(d) == 4);
+    batch corpus, queries;
+    CU_ASSERT_FATAL(batch_item_corpus(d, &corpus) == DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(corpus.n, 3);
+    CU_ASSERT_EQUAL_FATAL(corpus.side[SIDE_ITEM].n_fields, 2);
+    /* Row r is item r + 1 with its own ids (item id, category). */
+    static const int32_t want_ids[3][2] = {{1, 1}, {2, 2}, {3, 1}};
+    for (int r = 0; r < 3; r++) {
+        CU_ASSERT_EQUAL(corpus.item[r], r + 1);
+        CU_ASSERT(!memcmp(corpus.side[SIDE_ITEM].ids + 2 * r, want_ids[r], sizeof want_ids[r]));
+    }
+    CU_ASSERT_FATAL(batch_query_rows(d, SPLIT_TEST, &queries) == DMMP_OK);
+    CU_ASSERT_FATAL(queries.n == 2);
+    CU_ASSERT(queries.user[0] == 1 && queries.user[1] == 2);
+    relevance_sets rel;
+    CU_ASSERT_FATAL(relevance_build(&rel, d, SPLIT_TEST, 16) == DMMP_OK);
+    int64_t n0, n1, nb1;
+    relevance_clicked(&rel, 0, &n0);
+    const int32_t *c1 = relevance_clicked(&rel, 1, &n1);
+    relevance_bought(&rel, 1, &nb1);
+    CU_ASSERT_EQUAL(n0, 0);
+    CU_ASSERT(n1 == 1 && c1[0] == 2);
+    CU_ASSERT_EQUAL(nb1, 0); /* the purchase was of the unknown item */
+    /* Ranking 1, 2, 3 (item 0 would be first if it were in the corpus): user 1
+     * alone has a known click, item 2: recall@1 0, recall@2 1, no purchase metric. */
+    config_eval ce;
+    memset(&ce, 0, sizeof ce);
+    ce.topk.n = 2;
+    ce.topk.v[0] = 1;
+    ce.topk.v[1] = 2;
+    eval_metrics m;
+    eval_metrics_init(&m);
+    CU_ASSERT_FATAL(eval_retrieval_scores(d, SPLIT_TEST, &ce, 0, lowest_item_first, NULL, &m) == DMMP_OK);
+    double v = -1;
+    CU_ASSERT(eval_metrics_get(&m, "click_recall@1", &v) && v == 0.0);
+    CU_ASSERT(eval_metrics_get(&m, "click_recall@2", &v) && v == 1.0);
+    CU_ASSERT(eval_metrics_get(&m, "hitrate@2", &v) && v == 1.0);
+    CU_ASSERT(!eval_metrics_get(&m, "purchase_recall@2", &v));
+    eval_metrics_free(&m);
+    /* GAUC: user 0 ranks its pair wrongly, users 1 and 2 rightly. Without the
+     * unknown user, (2 * 1 + 2 * 1) / 4 = 1; with it, it would be 4 / 6. */
+    static const float p[6] = {0.1f, 0.9f, 0.8f, 0.2f, 0.7f, 0.3f};
+    static const uint8_t click[6] = {1, 0, 1, 0, 1, 0}, conv[6] = {0};
+    static const int32_t user[6] = {0, 0, 1, 1, 2, 2};
+    eval_metrics_init(&m);
+    CU_ASSERT_FATAL(eval_ranking_metrics(p, NULL, NULL, click, conv, user, 1, 6, "", &m) == DMMP_OK);
+    CU_ASSERT(eval_metrics_get(&m, "gauc_ctr", &v) && fabs(v - 1.0) < 1e-12);
+    CU_ASSERT(eval_metrics_get(&m, "auc_ctr", &v) && fabs(v - 4.0 / 9.0) < 1e-12); /* every impression: 4 of 9 pairs in order */
+    eval_metrics_free(&m);
+    eval_metrics_init(&m);
+    CU_ASSERT_FATAL(eval_ranking_metrics(p, NULL, NULL, click, conv, user, 0, 6, "", &m) == DMMP_OK);
+    CU_ASSERT(eval_metrics_get(&m, "gauc_ctr", &v) && fabs(v - 4.0 / 6.0) < 1e-12);
+    eval_metrics_free(&m);
+    relevance_free(&rel);
+    batch_free(&queries);
+    batch_free(&corpus);
+    dataset_close(d);
+    unlink(out);
+    unlink(tr);
+    unlink(te);
+    rmdir(dir);
+}
+
+/* A dataset with an item-side multi-valued field ("tags"): the corpus gives
+ * each item the bag of its first training sample, so the item tower sees at
+ * retrieval exactly what it saw in training. */
+static void test_item_bags(void)
+{
+    char dir[512], out[600];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(out, sizeof out, "%s/bags.h5", dir);
+    dataset_field fields[3] = {{"user_id", SIDE_USER, 0, 3}, {"item_id", SIDE_ITEM, 0, 4}, {"tags", SIDE_ITEM, 1, 6}};
+    dataset_schema schema = {3, fields, 0, NULL};
+    /* Rows: the first training sample of item 1 has tags {2: 1, 3: 0.5}; a
+     * val row (ignored) and a later training row (ignored) give it others;
+     * item 2's first training sample follows its val row; item 3 is only in test. */
+    static const uint8_t click[5] = {1, 0, 1, 0, 1}, conv[5] = {0}, split[5] = {0, 1, 0, 0, 2};
+    static const int32_t user[5] = {1, 1, 2, 2, 1}, item[5] = {1, 2, 2, 1, 3};
+    static const int32_t sparse[5 * 2] = {1, 1, 1, 2, 2, 2, 2, 1, 1, 3};
+    static const int64_t off[6] = {0, 2, 3, 4, 5, 6};
+    static const int32_t idx[6] = {2, 3, 5, 1, 4, 5};
+    static const float wt[6] = {1.0f, 0.5f, 1.0f, 2.0f, 1.0f, 1.0f};
+    const int64_t *offs[1] = {off};
+    const int32_t *idxs[1] = {idx};
+    const float *wts[1] = {wt};
+    dataset_rows rows = {5, click, conv, split, user, item, sparse, offs, idxs, wts, NULL};
+    static const int32_t items_table[4] = {0, 1, 2, 3}, users_table[3] = {0, 1, 2};
+    dataset_writer *w = NULL;
+    dmmp_status s = dataset_writer_open(&w, out, &schema, "bags", "test");
+    if (s == DMMP_OK) s = dataset_writer_append(w, &rows);
+    if (s == DMMP_OK) s = dataset_writer_write_items(w, 4, items_table);
+    if (s == DMMP_OK) s = dataset_writer_write_users(w, 3, users_table);
+    if (s == DMMP_OK) s = dataset_writer_commit(w);
+    else dataset_writer_abort(w);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    if (s != DMMP_OK) return;
+    dataset *d;
+    CU_ASSERT_FATAL(dataset_open(&d, out) == DMMP_OK);
+    batch corpus;
+    CU_ASSERT_FATAL(batch_item_corpus(d, &corpus) == DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(corpus.n, 3);
+    CU_ASSERT_EQUAL_FATAL(corpus.n_multi, 1);
+    const batch_multi *bm = &corpus.multi[0];
+    static const int64_t want_off[4] = {0, 2, 3, 3};
+    static const int32_t want_idx[3] = {2, 3, 1};
+    static const float want_wt[3] = {1.0f, 0.5f, 2.0f};
+    CU_ASSERT_FATAL(!memcmp(bm->offsets, want_off, sizeof want_off));
+    CU_ASSERT(!memcmp(bm->indices, want_idx, sizeof want_idx));
+    CU_ASSERT(!memcmp(bm->weights, want_wt, sizeof want_wt));
+    /* The item view of a training sample = the item view of its corpus row. */
+    features f;
+    features_config fc;
+    memset(&fc, 0, sizeof fc);
+    fc.dim = 4;
+    fc.pool = POOL_SUM;
+    fc.student = 1;
+    fc.max_batch = 8;
+    fc.init_stddev = 0.5f;
+    fc.optimizer = SPARSE_OPT_ADAGRAD;
+    fc.opt = sparse_opt_config_default(SPARSE_OPT_ADAGRAD);
+    CU_ASSERT_FATAL(features_init(&f, dataset_get_schema(d), &fc, 3) == DMMP_OK);
+    int width = f.view[VIEW_ITEM].width;
+    CU_ASSERT_EQUAL_FATAL(width, 2 * 4);
+    float corpus_x[3 * 8];
+    CU_ASSERT_FATAL(features_forward_view(&f, &corpus, VIEW_ITEM) == DMMP_OK);
+    memcpy(corpus_x, f.view[VIEW_ITEM].x, sizeof corpus_x);
+    batcher *bt = NULL;
+    const batch *b = NULL;
+    CU_ASSERT_FATAL(batcher_open(&bt, d, SPLIT_TRAIN, 8, 0, 0) == DMMP_OK);
+    CU_ASSERT_FATAL(batcher_next(bt, &b) == DMMP_OK && b && b->n == 3);
+    CU_ASSERT_FATAL(features_forward_view(&f, b, VIEW_ITEM) == DMMP_OK);
+    int checked = 0;
+    for (int i = 0; i < b->n; i++) {
+        if (b->row[i] != 0 && b->row[i] != 2) continue; /* the first training samples of items 1 and 2 */
+        const float *xt = f.view[VIEW_ITEM].x + (size_t)i * width, *xc = corpus_x + (size_t)(b->item[i] - 1) * width;
+        double diff = 0, norm = 0;
+        for (int j = 0; j < width; j++) {
+            diff += fabs((double)xt[j] - xc[j]);
+            norm += fabs((double)xt[j]);
+        }
+        TU_ASSERT_MSG(diff < 1e-6 && norm > 0, "row %lld: |training - corpus| = %g", (long long)b->row[i], diff);
+        checked++;
+    }
+    CU_ASSERT_EQUAL(checked, 2);
+    batcher_close(bt);
+    features_free(&f);
+    batch_free(&corpus);
+    dataset_close(d);
+    unlink(out);
+    rmdir(dir);
+}
+
 int add_retrieval_eval_suite(void)
 {
     static const char *const names[] = {"two_tower = brute force",  "three_tower = brute force",
                                         "dmmp = brute force",       "teacher_only = brute force",
                                         "teacher scores = direct forward", "clickbait: baits first > last",
-                                        "relevant sets; user sample fixed and a subset"};
+                                        "relevant sets; user sample fixed and a subset",
+                                        "imported data: the unknown user and item are in no query, corpus or metric",
+                                        "item-side bags in the corpus = those of training"};
     static const CU_TestFunc tests[] = {test_retrieval_two_tower, test_retrieval_three_tower, test_retrieval_dmmp,
                                         test_retrieval_teacher_only, test_teacher_pair_scores, test_clickbait_order,
-                                        test_user_sample};
+                                        test_user_sample, test_unknown_entities, test_item_bags};
     return tu_add_suite("eval_retrieval_corpus", names, tests, sizeof tests / sizeof tests[0]);
 }

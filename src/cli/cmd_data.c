@@ -171,9 +171,13 @@ static int data_inspect(int argc, char **argv)
     dmmp_status s = dataset_open(&d, argv[1]);
     if (s != DMMP_OK) return cli_report_error("data inspect", s);
     const dataset_schema *sc = dataset_get_schema(d);
-    printf("%s\n  name: %s\n  source: %s\n  samples: %lld, users: %lld, items: %lld, chunk rows: %lld\n",
-           dataset_path(d), dataset_name(d), dataset_source(d), (long long)dataset_n_samples(d),
-           (long long)dataset_n_users(d), (long long)dataset_n_items(d), (long long)dataset_chunk_rows(d));
+    /* Row 0 of /users and /items is the reserved unknown id (ids never seen in training): not counted. */
+    int64_t n_users = dataset_n_users(d) > 0 ? dataset_n_users(d) - 1 : 0;
+    int64_t n_items = dataset_n_items(d) > 0 ? dataset_n_items(d) - 1 : 0;
+    printf("%s\n  name: %s\n  source: %s\n  samples: %lld, users: %lld, items: %lld (known from training; the\n"
+           "  unknown id 0 not counted), chunk rows: %lld\n",
+           dataset_path(d), dataset_name(d), dataset_source(d), (long long)dataset_n_samples(d), (long long)n_users,
+           (long long)n_items, (long long)dataset_chunk_rows(d));
     printf("\nfields (%d):\n  %-20s %-8s %12s %6s %8s\n", sc->n_fields, "name", "side", "vocab", "multi", "default");
     for (int f = 0; f < sc->n_fields; f++)
         printf("  %-20s %-8s %12lld %6s %8d\n", sc->fields[f].name, side_name(sc->fields[f].side),

@@ -12,18 +12,21 @@
 static const char import_help[] =
     "usage: dmmp data import aliccp-raw --skeleton-train A --common-train B --skeleton-test C\n"
     "                                   --common-test D --out F.h5 [common options]\n"
-    "       dmmp data import aliccp-csv --train A.csv [--val B.csv] [--test C.csv] --out F.h5 [common options]\n"
+    "       dmmp data import aliccp-csv --train A.csv [--val B.csv] [--test C.csv | --test-fraction X]\n"
+    "                                   --out F.h5 [common options]\n"
     "       dmmp data import aliexpress --train A.csv --test B.csv --out F.h5 [--user-fields LIST]\n"
     "                                   [common options]\n"
     "\n"
     "Imports a public dataset into the HDF5 layout. Vocabularies come from the training\n"
     "split; unseen ids at val/test map to 0. The file is written under a temporary name\n"
-    "and renamed when complete.\n"
+    "and renamed when complete. A split left without rows is reported as a warning.\n"
     "\n"
     "common options:\n"
     "  --val-fraction X   share of the training file sent to val (default 0.1; aliccp-csv\n"
     "                     uses it only without --val)\n"
-    "  --seed S           decides which training rows go to val (default 1)\n"
+    "  --test-fraction X  aliccp-csv without --test: share of the training file sent to test\n"
+    "                     (default 0: no test split)\n"
+    "  --seed S           decides which training rows go to val and test (default 1)\n"
     "  --on-error stop|skip  stop at the first bad line (default) or skip and count\n"
     "  --hash F=B[,F=B]   hash field F into B buckets instead of an exact vocabulary\n"
     "  --threads N        parser threads (default: OpenMP's)\n"
@@ -81,6 +84,10 @@ int cmd_data_import(int argc, char **argv)
             opt.val_fraction = strtod(v, &end);
             if (*end || !(opt.val_fraction >= 0 && opt.val_fraction < 1))
                 return usage_error("--val-fraction must be a number in [0, 1), not '%s'", v);
+        } else if (!strcmp(a, "--test-fraction")) {
+            opt.test_fraction = strtod(v, &end);
+            if (*end || end == v || !(opt.test_fraction >= 0 && opt.test_fraction < 1))
+                return usage_error("--test-fraction must be a number in [0, 1), not '%s'", v);
         } else if (!strcmp(a, "--seed")) {
             opt.seed = strtoull(v, &end, 10);
             if (*end || !*v) return usage_error("--seed must be a non-negative integer, not '%s'", v);
@@ -97,6 +104,11 @@ int cmd_data_import(int argc, char **argv)
         }
     }
     if (!opt.out) return usage_error("%s", "--out is required");
+    if (!(opt.val_fraction + opt.test_fraction < 1))
+        return usage_error("%s", "--val-fraction + --test-fraction must be below 1 (no training rows left)");
+    if (opt.test_fraction > 0 && strcmp(format, "aliccp-csv"))
+        return usage_error("--test-fraction is for aliccp-csv without --test (%s has a test file)", format);
+    if (opt.test_fraction > 0 && test) return usage_error("%s", "give --test or --test-fraction, not both");
     import_report rep;
     dmmp_status s = atomic_check_target("--out", opt.out);
     if (s != DMMP_OK) return cli_report_error("data import", s);
@@ -114,10 +126,19 @@ int cmd_data_import(int argc, char **argv)
         return usage_error("unknown format '%s' (aliccp-raw, aliccp-csv, aliexpress)", format);
     }
     if (s != DMMP_OK) return cli_report_error("data import", s);
+    static const char *const split_names[] = {"train", "val", "test"};
+    static const char *const split_hint[] = {"", " (give --val or a --val-fraction above 0)",
+                                             " (give --test, or --test-fraction for aliccp-csv)"};
+    for (int k = 0; k < 3; k++)
+        if (rep.rows[k] == 0)
+            log_warn("data import: the %s split of %s is empty%s; dmmp eval --split %s will refuse it", split_names[k],
+                     opt.out, split_hint[k], split_names[k]);
     double mb = (double)rep.bytes / 1e6;
+    /* rep counts rows of /users and /items; row 0 is the reserved unknown id, not a user or an item. */
     printf("%s: %lld train, %lld val, %lld test rows; %lld clicks, %lld conversions; %lld users, %lld items\n",
            opt.out, (long long)rep.rows[0], (long long)rep.rows[1], (long long)rep.rows[2], (long long)rep.clicks,
-           (long long)rep.conversions, (long long)rep.n_users, (long long)rep.n_items);
+           (long long)rep.conversions, (long long)(rep.n_users > 0 ? rep.n_users - 1 : 0),
+           (long long)(rep.n_items > 0 ? rep.n_items - 1 : 0));
     printf("read %.1f MB in %.2f s (%.1f MB/s)", mb, rep.seconds, rep.seconds > 0 ? mb / rep.seconds : 0.0);
     if (opt.skip_bad_lines) printf("; %lld bad lines skipped", (long long)rep.skipped);
     printf("\n");

@@ -213,7 +213,7 @@ int cmd_retrieve(int argc, char **argv)
         s = nf ? dataset_read_items(d, table) : DMMP_OK;
     }
     if (s == DMMP_OK) {
-        printf("user %lld, top %lld of %lld items (%s)\n", a.user, a.k, (long long)dataset_n_items(d), h.variant);
+        printf("user %lld, top %lld of %lld items (%s)\n", a.user, a.k, (long long)r.n_ranked, h.variant);
         if (r.has_gate) printf("preference gate: w_c = %.4f, w_v = %.4f\n", r.gate[0], r.gate[1]);
         printf("%4s  %8s  %12s%s  fields\n", "rank", "item", "score", r.has_truth ? "  true_pctr  true_pcvr  bait" : "");
         for (int i = 0; i < r.k && r.ids[i] >= 0; i++) {

@@ -61,20 +61,144 @@ void batch_free(batch *o)
     memset(o, 0, sizeof *o);
 }
 
+/* Growable CSR of one multi-valued field over items: each item's bag is
+ * taken from the first training sample that shows the item. */
+typedef struct item_bags {
+    int64_t *lo, *len; /* per item: where its bag starts in idx/wt, and its length (-1: no sample yet) */
+    int32_t *idx;
+    float *wt;
+    int64_t n, cap;
+} item_bags;
+
+static dmmp_status bags_push(item_bags *g, const int32_t *idx, const float *wt, int64_t len)
+{
+    if (g->n + len > g->cap) {
+        int64_t cap = g->cap ? g->cap : 1024;
+        while (cap < g->n + len) cap *= 2;
+        int32_t *i2 = realloc(g->idx, (size_t)cap * sizeof *i2);
+        if (i2) g->idx = i2;
+        float *w2 = realloc(g->wt, (size_t)cap * sizeof *w2);
+        if (w2) g->wt = w2;
+        if (!i2 || !w2) return dmmp_fail(DMMP_ENOMEM, "item corpus: out of memory for %lld bag ids", (long long)cap);
+        g->cap = cap;
+    }
+    memcpy(g->idx + g->n, idx, (size_t)len * sizeof *idx);
+    memcpy(g->wt + g->n, wt, (size_t)len * sizeof *wt);
+    g->n += len;
+    return DMMP_OK;
+}
+
+/* Reads the training rows chunk by chunk and records, for every item-side
+ * multi-valued field (bags[m] for the m-th multi field; others untouched),
+ * each item's bag in its first training sample. */
+static dmmp_status scan_item_bags(const dataset *d, const batch *out, item_bags *bags)
+{
+    int64_t n = dataset_n_samples(d), cr = dataset_chunk_rows(d), ni = dataset_n_items(d);
+    dataset_block blk;
+    memset(&blk, 0, sizeof blk);
+    dmmp_status s = DMMP_OK;
+    for (int64_t start = 0; s == DMMP_OK && start < n; start += cr) {
+        int64_t m = n - start < cr ? n - start : cr;
+        s = dataset_read_block(d, start, m, &blk);
+        for (int64_t r = 0; s == DMMP_OK && r < m; r++) {
+            int32_t it = blk.item[r];
+            if (blk.split[r] != SPLIT_TRAIN || it < 0 || it >= ni) continue;
+            for (int k = 0; s == DMMP_OK && k < out->n_multi; k++) {
+                item_bags *g = &bags[k];
+                if (out->multi[k].side != SIDE_ITEM || g->len[it] >= 0) continue;
+                int64_t lo = blk.multi_offsets[k][r], len = blk.multi_offsets[k][r + 1] - lo;
+                g->lo[it] = g->n;
+                g->len[it] = len;
+                s = bags_push(g, blk.multi_indices[k] + lo, blk.multi_weights[k] + lo, len);
+            }
+        }
+    }
+    dataset_block_free(&blk);
+    return s;
+}
+
+/* Fills the corpus's item-side bags (corpus row r is item out->item[r]). */
+static dmmp_status fill_item_bags(const dataset *d, batch *out)
+{
+    int any = 0;
+    for (int k = 0; k < out->n_multi; k++) any |= out->multi[k].side == SIDE_ITEM;
+    if (!any) return DMMP_OK;
+    int64_t ni = dataset_n_items(d);
+    item_bags *bags = calloc((size_t)out->n_multi, sizeof *bags);
+    dmmp_status s = bags ? DMMP_OK : dmmp_fail(DMMP_ENOMEM, "item corpus: out of memory");
+    for (int k = 0; s == DMMP_OK && k < out->n_multi; k++) {
+        if (out->multi[k].side != SIDE_ITEM) continue;
+        bags[k].lo = malloc((size_t)(ni ? ni : 1) * sizeof(int64_t));
+        bags[k].len = malloc((size_t)(ni ? ni : 1) * sizeof(int64_t));
+        if (!bags[k].lo || !bags[k].len) s = dmmp_fail(DMMP_ENOMEM, "item corpus: out of memory for %lld items", (long long)ni);
+        for (int64_t i = 0; s == DMMP_OK && i < ni; i++) bags[k].len[i] = -1;
+    }
+    if (s == DMMP_OK) s = scan_item_bags(d, out, bags);
+    for (int k = 0; s == DMMP_OK && k < out->n_multi; k++) {
+        batch_multi *bm = &out->multi[k];
+        if (bm->side != SIDE_ITEM) continue;
+        item_bags *g = &bags[k];
+        bm->indices = malloc((size_t)(g->n ? g->n : 1) * sizeof *bm->indices);
+        bm->weights = malloc((size_t)(g->n ? g->n : 1) * sizeof *bm->weights);
+        if (!bm->indices || !bm->weights) {
+            s = dmmp_fail(DMMP_ENOMEM, "item corpus: out of memory");
+            break;
+        }
+        bm->offsets[0] = 0;
+        for (int r = 0; r < out->n; r++) {
+            int32_t it = out->item[r];
+            int64_t len = g->len[it] > 0 ? g->len[it] : 0, at = bm->offsets[r];
+            if (len > 0) {
+                memcpy(bm->indices + at, g->idx + g->lo[it], (size_t)len * sizeof *bm->indices);
+                memcpy(bm->weights + at, g->wt + g->lo[it], (size_t)len * sizeof *bm->weights);
+            }
+            bm->offsets[r + 1] = at + len;
+        }
+    }
+    for (int k = 0; bags && k < out->n_multi; k++) {
+        free(bags[k].lo);
+        free(bags[k].len);
+        free(bags[k].idx);
+        free(bags[k].wt);
+    }
+    free(bags);
+    return s;
+}
+
 dmmp_status batch_item_corpus(const dataset *d, batch *out)
 {
-    int64_t n = dataset_n_items(d);
-    DMMP_TRY(batch_alloc(d, out, (int)n));
-    for (int s = 0; s < 4; s++)
-        if (s != SIDE_ITEM) out->side[s].n_fields = 0;
-    out->n = (int)n;
-    for (int64_t i = 0; i < n; i++) {
-        out->item[i] = (int32_t)i;
-        out->row[i] = -1;
+    memset(out, 0, sizeof *out);
+    int64_t ni = dataset_n_items(d);
+    int32_t first;
+    DMMP_TRY(dataset_first_entity(d, SIDE_ITEM, &first));
+    int64_t n = ni - first;
+    int width = dataset_side_fields(d, SIDE_ITEM, NULL);
+    int32_t *table = malloc((size_t)(ni ? ni : 1) * (size_t)(width ? width : 1) * sizeof *table);
+    if (!table) return dmmp_fail(DMMP_ENOMEM, "item corpus: out of memory for %lld items", (long long)ni);
+    dmmp_status s = width ? dataset_read_items(d, table) : DMMP_OK;
+    if (s == DMMP_OK) s = batch_alloc(d, out, (int)n);
+    if (s != DMMP_OK) {
+        free(table);
+        return s;
     }
-    dmmp_status s = out->side[SIDE_ITEM].n_fields ? dataset_read_items(d, out->side[SIDE_ITEM].ids) : DMMP_OK;
+    for (int sd = 0; sd < 4; sd++)
+        if (sd != SIDE_ITEM) out->side[sd].n_fields = 0;
+    out->n = (int)n;
+    for (int64_t r = 0; r < n; r++) {
+        out->item[r] = (int32_t)(first + r);
+        out->row[r] = -1;
+    }
+    if (width) memcpy(out->side[SIDE_ITEM].ids, table + (size_t)first * width, (size_t)n * (size_t)width * sizeof *table);
+    free(table);
+    s = fill_item_bags(d, out);
     if (s != DMMP_OK) batch_free(out);
     return s;
+}
+
+void batch_corpus_item_ids(const batch *corpus, int32_t *ids, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (ids[i] >= 0 && ids[i] < corpus->n) ids[i] = corpus->item[ids[i]];
 }
 
 /* Marks the users with at least one sample in split, reading two columns a chunk at a time. */
@@ -148,9 +272,12 @@ dmmp_status batch_query_rows(const dataset *d, data_split split, batch *out)
 {
     memset(out, 0, sizeof *out);
     int64_t nu = dataset_n_users(d), nq = 0;
+    int32_t first;
+    DMMP_TRY(dataset_first_entity(d, SIDE_USER, &first));
     uint8_t *mark = calloc((size_t)(nu ? nu : 1), 1);
     if (!mark) return dmmp_fail(DMMP_ENOMEM, "query rows: out of memory");
     dmmp_status s = users_in_split(d, split, mark);
+    if (first > 0 && nu > 0) mark[0] = 0; /* the unknown user stands for every user unseen in training: not a query */
     for (int64_t u = 0; u < nu; u++) nq += mark[u];
     if (s == DMMP_OK) s = batch_alloc(d, out, (int)nq);
     if (s == DMMP_OK) {

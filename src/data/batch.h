@@ -42,13 +42,22 @@ typedef struct batch {
  * fields set, multi indices left NULL); free with batch_free. */
 dmmp_status batch_alloc(const dataset *d, batch *o, int n);
 
-/* The whole item corpus as a batch: n = n_items, item[i] = i, side[SIDE_ITEM]
- * from /items/sparse; other sides have no columns, multi-valued item fields
- * are empty bags (the format keeps none per item). Free with batch_free. */
+/* The item corpus as a batch: every real item (dataset_first_entity: the
+ * reserved unknown item 0 of imported data is left out), row r is item
+ * item[r] (ascending), side[SIDE_ITEM] from /items/sparse; multi-valued
+ * item fields are each item's bag in its first training sample (in file
+ * order, the rule the importers use for /items/sparse; empty for an item
+ * without one), found by one pass over the samples when the schema has such
+ * a field; other sides have no columns. Reads the dataset: not while a
+ * batcher on it is open. Free with batch_free. */
 dmmp_status batch_item_corpus(const dataset *d, batch *out);
 
+/* Turns corpus rows ids[0..n) (as topk_search returns them) into item
+ * indices in place; negative entries (no item) stay. */
+void batch_corpus_item_ids(const batch *corpus, int32_t *ids, int64_t n);
+
 /* One query row per user with at least one sample in split (ascending user
- * index): side[SIDE_USER] from /users/sparse, user-side multi fields from
+ * index; the reserved unknown user of imported data is not one): side[SIDE_USER] from /users/sparse, user-side multi fields from
  * /users/multi, side[SIDE_CONTEXT] = each context field's default id (its
  * most frequent training value, /fields/default_id). No labels. Reads the
  * dataset: not while a batcher on it is open. Free with batch_free. */

@@ -560,6 +560,30 @@ dmmp_status dataset_read_users(const dataset *d, int32_t *out)
     return dataset_check_side_table(d, SIDE_USER, "/users/sparse", out, d->n_users);
 }
 
+dmmp_status dataset_first_entity(const dataset *d, field_side side, int32_t *first)
+{
+    *first = 0;
+    if (side != SIDE_USER && side != SIDE_ITEM)
+        return dmmp_fail(DMMP_EINVAL, "%s: side %d has no entity table", d->path, (int)side);
+    const char *path = side == SIDE_USER ? "/users/sparse" : "/items/sparse";
+    int64_t n = side == SIDE_USER ? d->n_users : d->n_items;
+    int width = dataset_side_fields(d, side, NULL);
+    if (n == 0 || width == 0) return DMMP_OK; /* nothing tells row 0 apart: take it as real */
+    int32_t *row0 = malloc((size_t)width * sizeof *row0);
+    if (!row0) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory", path);
+    hid_t ds;
+    dmmp_status s = open_checked((dataset *)d, path, K_I32, n, width, &ds);
+    if (s == DMMP_OK) {
+        s = read_rows(d, ds, path, H5T_NATIVE_INT32, 0, 1, width, row0);
+        H5Dclose(ds);
+    }
+    int all_zero = 1;
+    for (int k = 0; s == DMMP_OK && k < width; k++) all_zero &= row0[k] == 0;
+    if (s == DMMP_OK) *first = all_zero ? 1 : 0;
+    free(row0);
+    return s;
+}
+
 dmmp_status dataset_read_users_multi(const dataset *d, int field, int64_t **offsets, int32_t **indices,
                                      float **weights)
 {

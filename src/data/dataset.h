@@ -115,6 +115,14 @@ dmmp_status dataset_read_items(const dataset *d, int32_t *out);
 /* Reads /users/sparse (n_users x the single-valued user fields, schema order). */
 dmmp_status dataset_read_users(const dataset *d, int32_t *out);
 
+/* The lowest index of a real user (side SIDE_USER) or item (SIDE_ITEM): 1
+ * when row 0 of /users/sparse or /items/sparse is the reserved unknown entity
+ * (every id 0: what the importers map users and items unseen in training to),
+ * 0 when row 0 is a real one (the synthetic world numbers its users and items
+ * from 0 and gives each an id field from 1). The unknown entity is neither
+ * retrieved nor counted in any metric. */
+dmmp_status dataset_first_entity(const dataset *d, field_side side, int32_t *first);
+
 /* Reads /users/multi/<field> into malloc'd arrays (offsets n_users + 1); when
  * the file has no such table every user gets an empty bag. */
 dmmp_status dataset_read_users_multi(const dataset *d, int field, int64_t **offsets, int32_t **indices,

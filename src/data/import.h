@@ -13,15 +13,16 @@
 typedef struct import_options {
     const char *out;       /* the .h5 file to create */
     double val_fraction;   /* share of the training file sent to val, [0, 1) */
-    uint64_t seed;         /* decides the val rows */
+    double test_fraction;  /* share of the training file sent to test, [0, 1 - val_fraction) (aliccp-csv without a test file) */
+    uint64_t seed;         /* decides the val and test rows */
     int skip_bad_lines;    /* 0: stop at the first bad line; 1: skip and count */
     const char *hash_spec; /* "FIELD=BUCKETS[,FIELD=BUCKETS...]" or NULL: fields hashed into buckets */
     int progress;          /* print MB read and MB/s on stderr every few seconds */
     int threads;           /* parser threads (0: OpenMP's default) */
 } import_options;
 
-/* Sets the defaults: val_fraction 0.1, seed 1, stop on error, no hashing,
- * progress on, default threads. */
+/* Sets the defaults: val_fraction 0.1, test_fraction 0, seed 1, stop on
+ * error, no hashing, progress on, default threads. */
 void import_options_default(import_options *opt);
 
 typedef struct import_report {
@@ -42,7 +43,7 @@ typedef struct aliccp_raw_paths {
 dmmp_status import_aliccp_raw(const aliccp_raw_paths *paths, const import_options *opt, import_report *rep);
 
 /* Imports the preprocessed Ali-CCP CSV layout; val and test may be NULL (a
- * NULL val splits val_fraction off train). */
+ * NULL val splits val_fraction off train, a NULL test test_fraction). */
 dmmp_status import_aliccp_csv(const char *train, const char *val, const char *test, const import_options *opt,
                               import_report *rep);
 

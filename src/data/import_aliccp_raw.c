@@ -451,6 +451,9 @@ dmmp_status import_aliccp_raw(const aliccp_raw_paths *paths, const import_option
         return dmmp_fail(DMMP_EINVAL, "aliccp-raw: the four input files and the output are required");
     if (!(opt->val_fraction >= 0 && opt->val_fraction < 1))
         return dmmp_fail(DMMP_EINVAL, "--val-fraction %g outside [0, 1)", opt->val_fraction);
+    if (opt->test_fraction > 0)
+        return dmmp_fail(DMMP_EINVAL, "aliccp-raw: --test-fraction %g, but the test split is the raw test files",
+                         opt->test_fraction);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     raw_importer *im = calloc(1, sizeof *im);

@@ -40,6 +40,7 @@ typedef struct csv_importer {
     csv_out outs[LINE_MAX_RANGES];
     int n_ranges, warned;
     int64_t train_rows_seen;
+    double val_fraction, test_fraction; /* the shares of the training file drawn off (0 when a file gives the split) */
 } csv_importer;
 
 static dmmp_status grow(csv_out *o)
@@ -118,8 +119,8 @@ static dmmp_status merge_rows(csv_importer *im, int split_rule)
         for (int64_t j = 0; j < o->n; j++) {
             uint8_t split = (uint8_t)split_rule;
             if (split_rule < 0)
-                split = import_row_is_val(im->opt->seed, im->train_rows_seen++, im->opt->val_fraction) ? SPLIT_VAL
-                                                                                                      : SPLIT_TRAIN;
+                split = (uint8_t)import_row_split(im->opt->seed, im->train_rows_seen++, im->val_fraction,
+                                                  im->test_fraction);
             int train = split == SPLIT_TRAIN;
             row_block *b = &im->rows;
             int64_t r = row_block_begin(b);
@@ -290,8 +291,10 @@ dmmp_status import_csv_table(const char *train, const char *val, const char *tes
 {
     memset(rep, 0, sizeof *rep);
     if (!train || !opt->out) return dmmp_fail(DMMP_EINVAL, "--train and --out are required");
-    if (!(opt->val_fraction >= 0 && opt->val_fraction < 1))
-        return dmmp_fail(DMMP_EINVAL, "--val-fraction %g outside [0, 1)", opt->val_fraction);
+    DMMP_TRY(import_check_fractions(opt->val_fraction, opt->test_fraction));
+    if (test && opt->test_fraction > 0)
+        return dmmp_fail(DMMP_EINVAL, "--test-fraction %g and a test file %s: give one or the other", opt->test_fraction,
+                         test);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     csv_importer *im = calloc(1, sizeof *im);
@@ -305,7 +308,10 @@ dmmp_status import_csv_table(const char *train, const char *val, const char *tes
     im->rep = rep;
     im->n_ranges = opt->threads > 0 ? (opt->threads > LINE_MAX_RANGES ? LINE_MAX_RANGES : opt->threads)
                                     : line_parse_threads();
-    dmmp_status s = import_file(im, train, val ? SPLIT_TRAIN : -1, plan, describe, arg);
+    im->val_fraction = val ? 0.0 : opt->val_fraction;
+    im->test_fraction = test ? 0.0 : opt->test_fraction;
+    int train_rule = im->val_fraction > 0 || im->test_fraction > 0 ? -1 : SPLIT_TRAIN;
+    dmmp_status s = import_file(im, train, train_rule, plan, describe, arg);
     if (s == DMMP_OK && val) s = import_file(im, val, SPLIT_VAL, plan, describe, arg);
     if (s == DMMP_OK && test) s = import_file(im, test, SPLIT_TEST, plan, describe, arg);
     if (s == DMMP_OK) s = finish(im);

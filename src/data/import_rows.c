@@ -167,12 +167,38 @@ dmmp_status entity_table_offer(entity_table *t, int32_t index, const int32_t *va
     return DMMP_OK;
 }
 
-int import_row_is_val(uint64_t seed, int64_t row_index, double fraction)
+/* A uniform draw in [0, 1) from (seed, row_index) alone. */
+static double row_draw(uint64_t seed, int64_t row_index)
 {
     uint64_t st = seed * 0x9e3779b97f4a7c15ULL ^ (uint64_t)row_index;
     (void)rng_splitmix64(&st);
     uint64_t h = rng_splitmix64(&st);
-    return (double)(h >> 11) * 0x1.0p-53 < fraction;
+    return (double)(h >> 11) * 0x1.0p-53;
+}
+
+int import_row_is_val(uint64_t seed, int64_t row_index, double fraction)
+{
+    return row_draw(seed, row_index) < fraction;
+}
+
+data_split import_row_split(uint64_t seed, int64_t row_index, double val_fraction, double test_fraction)
+{
+    double u = row_draw(seed, row_index);
+    if (u < val_fraction) return SPLIT_VAL;
+    if (u < val_fraction + test_fraction) return SPLIT_TEST;
+    return SPLIT_TRAIN;
+}
+
+dmmp_status import_check_fractions(double val_fraction, double test_fraction)
+{
+    if (!(val_fraction >= 0 && val_fraction < 1))
+        return dmmp_fail(DMMP_EINVAL, "--val-fraction %g outside [0, 1)", val_fraction);
+    if (!(test_fraction >= 0 && test_fraction < 1))
+        return dmmp_fail(DMMP_EINVAL, "--test-fraction %g outside [0, 1)", test_fraction);
+    if (!(val_fraction + test_fraction < 1))
+        return dmmp_fail(DMMP_EINVAL, "--val-fraction %g + --test-fraction %g leave no training rows (the sum must be below 1)",
+                         val_fraction, test_fraction);
+    return DMMP_OK;
 }
 
 /* Walks "F=B,F=B"; calls back per entry; returns an error for malformed ones. */

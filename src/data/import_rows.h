@@ -68,6 +68,15 @@ dmmp_status entity_table_resize(entity_table *t, int64_t n);
  * (seed, row_index) below fraction, so the choice depends on nothing else. */
 int import_row_is_val(uint64_t seed, int64_t row_index, double fraction);
 
+/* The split of the row_index-th row of a training file: the same hash u in
+ * [0, 1) as import_row_is_val; val when u < val_fraction, test when
+ * val_fraction <= u < val_fraction + test_fraction, train otherwise (so a
+ * test_fraction leaves the val rows of the same seed unchanged). */
+data_split import_row_split(uint64_t seed, int64_t row_index, double val_fraction, double test_fraction);
+
+/* Checks val_fraction in [0, 1), test_fraction in [0, 1) and their sum below 1. */
+dmmp_status import_check_fractions(double val_fraction, double test_fraction);
+
 /* Hash buckets for field name in spec ("F=B,F=B"; 0 when absent), or an
  * error naming the malformed entry. */
 dmmp_status import_hash_buckets(const char *spec, const char *name, int64_t *buckets);

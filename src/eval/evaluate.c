@@ -53,8 +53,8 @@ static dmmp_status check_finite(const float *p, int64_t n, const char *prefix, c
 }
 
 dmmp_status eval_ranking_metrics(const float *p_ctr, const float *p_cvr, const float *p_ctcvr, const uint8_t *click,
-                                 const uint8_t *conversion, const int32_t *user, int64_t n, const char *prefix,
-                                 eval_metrics *out)
+                                 const uint8_t *conversion, const int32_t *user, int32_t first_user, int64_t n,
+                                 const char *prefix, eval_metrics *out)
 {
     int64_t pos, all;
     double v;
@@ -67,7 +67,15 @@ dmmp_status eval_ranking_metrics(const float *p_ctr, const float *p_cvr, const f
         DMMP_TRY(auc_exact(p_ctr, click, NULL, n, &v));
         DMMP_TRY(set_named(out, prefix, "auc_ctr", v));
         int64_t users = 0;
-        if (gauc(p_ctr, click, user, NULL, n, &v, &users) == DMMP_OK)
+        float *known = NULL; /* the impressions of real users (the unknown user is not a group) */
+        if (first_user > 0) {
+            known = malloc((size_t)n * sizeof *known);
+            if (!known) return dmmp_fail(DMMP_ENOMEM, "evaluation: out of memory for %lld rows", (long long)n);
+            for (int64_t i = 0; i < n; i++) known[i] = user[i] >= first_user ? 1.0f : 0.0f;
+        }
+        dmmp_status gs = gauc(p_ctr, click, user, known, n, &v, &users);
+        free(known);
+        if (gs == DMMP_OK)
             DMMP_TRY(set_named(out, prefix, "gauc_ctr", v));
         else
             log_warn("evaluation: no user has both clicked and unclicked impressions: no %sgauc_ctr", prefix);
@@ -170,11 +178,14 @@ dmmp_status eval_ranking(model *m, features *f, const dataset *d, data_split spl
     dmmp_status s = collect(m, f, d, split, &c);
     if (s == DMMP_OK && c.n == 0) s = dmmp_fail(DMMP_EINVAL, "%s: the split has no rows to evaluate", dataset_path(d));
     int conv = eval_has_conversion_head(m);
+    int32_t first_user = 0;
+    if (s == DMMP_OK) s = dataset_first_entity(d, SIDE_USER, &first_user);
     if (s == DMMP_OK)
         s = eval_ranking_metrics(c.p[0][0], conv ? c.p[0][1] : NULL, conv ? c.p[0][2] : NULL, c.click, c.conversion,
-                                 c.user, c.n, "", out);
+                                 c.user, first_user, c.n, "", out);
     if (s == DMMP_OK && c.p[1][0])
-        s = eval_ranking_metrics(c.p[1][0], c.p[1][1], c.p[1][2], c.click, c.conversion, c.user, c.n, "teacher_", out);
+        s = eval_ranking_metrics(c.p[1][0], c.p[1][1], c.p[1][2], c.click, c.conversion, c.user, first_user, c.n,
+                                 "teacher_", out);
     columns_free(&c);
     return s;
 }

@@ -34,9 +34,12 @@ dmmp_status eval_ranking(model *m, features *f, const dataset *d, data_split spl
 
 /* The metrics of one set of predictions (n rows; p_cvr and p_ctcvr may be
  * NULL when the model has no conversion head); names get prefix ("" or
- * "teacher_"). Exposed so the metrics can be checked on predictions alone. */
+ * "teacher_"). Users below first_user (1: the reserved unknown user of
+ * imported data, dataset_first_entity) form no gauc_ctr group; every
+ * impression counts in the AUCs and loglosses. Exposed so the metrics can be
+ * checked on predictions alone. */
 dmmp_status eval_ranking_metrics(const float *p_ctr, const float *p_cvr, const float *p_ctcvr, const uint8_t *click,
-                                 const uint8_t *conversion, const int32_t *user, int64_t n, const char *prefix,
-                                 eval_metrics *out);
+                                 const uint8_t *conversion, const int32_t *user, int32_t first_user, int64_t n,
+                                 const char *prefix, eval_metrics *out);
 
 #endif

@@ -55,6 +55,9 @@ dmmp_status relevance_build(relevance_sets *r, const dataset *d, data_split spli
     memset(r, 0, sizeof *r);
     int64_t n_users = dataset_n_users(d), n_items = dataset_n_items(d);
     r->n_users = n_users;
+    int32_t first_user, first_item;
+    DMMP_TRY(dataset_first_entity(d, SIDE_USER, &first_user));
+    DMMP_TRY(dataset_first_entity(d, SIDE_ITEM, &first_item));
     pair_list clicks = {0, 0, NULL}, buys = {0, 0, NULL};
     batcher *bt = NULL;
     dmmp_status s = batcher_open(&bt, d, split, batch_rows, 0, 0);
@@ -70,6 +73,8 @@ dmmp_status relevance_build(relevance_sets *r, const dataset *d, data_split spli
                               (long long)n_items - 1);
                 break;
             }
+            /* The unknown user and item (ids unseen in training) are no one and nothing to retrieve. */
+            if (b->user[i] < first_user || b->item[i] < first_item) continue;
             int64_t key = (int64_t)b->user[i] * n_items + b->item[i];
             if (b->click[i]) s = pair_push(&clicks, key);
             if (s == DMMP_OK && b->conversion[i]) s = pair_push(&buys, key);

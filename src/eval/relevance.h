@@ -1,6 +1,7 @@
 /* The relevant sets of the retrieval metrics: per user, the distinct items
  * the user clicked and the items the user purchased in one split, ascending
- * (the form retrieval_metrics.h expects). Memory grows with the split's
+ * (the form retrieval_metrics.h expects). The reserved unknown user and item
+ * of imported data (dataset_first_entity) are in no set. Memory grows with the split's
  * clicks, never with users x items. */
 #ifndef DMMP_EVAL_RELEVANCE_H
 #define DMMP_EVAL_RELEVANCE_H

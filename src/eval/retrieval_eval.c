@@ -130,9 +130,9 @@ static dmmp_status run_open(retrieval_run *r, const dataset *d, data_split split
                  (long long)r->corpus.n);
     r->has_truth = dataset_has_truth(d);
     if (r->has_truth) DMMP_TRY(synth_world_load(&r->world, d));
-    if (r->has_truth && r->world.n_items != r->corpus.n)
-        return dmmp_fail(DMMP_EFORMAT, "%s: /truth has %lld items, the corpus %d", dataset_path(d),
-                         (long long)r->world.n_items, r->corpus.n);
+    if (r->has_truth && r->world.n_items != dataset_n_items(d))
+        return dmmp_fail(DMMP_EFORMAT, "%s: /truth has %lld items, /items %lld", dataset_path(d),
+                         (long long)r->world.n_items, (long long)dataset_n_items(d));
     return DMMP_OK;
 }
 
@@ -160,7 +160,7 @@ static dmmp_status add_user(retrieval_run *r, int32_t user, const int32_t *ids)
                                                                      r->world.default_scenario) *
                                                  synth_world_p_conv(&r->world, user, ids[i]));
     return retrieval_accum_add(&r->acc, ids, r->kmax, clicked, nc, bought, nb,
-                               r->has_truth ? r->world.item_bait : NULL, r->corpus.n,
+                               r->has_truth ? r->world.item_bait : NULL, dataset_n_items(r->d),
                                r->has_truth ? r->p_ctcvr : NULL);
 }
 
@@ -185,6 +185,7 @@ static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f)
         int n = r->n_rows - start < rows ? (int)(r->n_rows - start) : rows;
         s = retrieval_queries(m, f, &r->queries, r->rows + start, n, &scratch, q);
         if (s == DMMP_OK) s = topk_search(&packed, q, n, dim, r->kmax, ids, top);
+        if (s == DMMP_OK) batch_corpus_item_ids(&r->corpus, ids, (int64_t)n * r->kmax);
         for (int i = 0; s == DMMP_OK && i < n; i++)
             s = add_user(r, r->queries.user[r->rows[start + i]], ids + (size_t)i * r->kmax);
     }
@@ -209,6 +210,7 @@ static dmmp_status scores_retrieve(retrieval_run *r, retrieval_score_fn fn, void
         s = fn(ctx, &r->queries, r->rows[i], &r->corpus, scores);
         if (s != DMMP_OK) break;
         topk_of_scores(scores, r->corpus.n, r->kmax, ids, top);
+        batch_corpus_item_ids(&r->corpus, ids, r->kmax);
         s = add_user(r, r->queries.user[r->rows[i]], ids);
     }
     free(scores);

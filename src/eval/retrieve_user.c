@@ -45,6 +45,7 @@ static dmmp_status towers_top(model *m, features *f, const dataset *d, const bat
         out->gate[1] = m->w[1];
     }
     if (s == DMMP_OK) s = topk_search(&packed, q, 1, dim, out->k, out->ids, out->scores);
+    if (s == DMMP_OK) batch_corpus_item_ids(corpus, out->ids, out->k);
     topk_corpus_free(&packed);
     batch_free(&scratch);
     free(vectors);
@@ -61,7 +62,10 @@ static dmmp_status teacher_top(model *m, features *f, const dataset *d, const ba
     dmmp_status s = teacher_scorer_init(&sc, m, f, d);
     if (s == DMMP_OK) {
         s = teacher_score_corpus(&sc, queries, row, corpus, scores);
-        if (s == DMMP_OK) topk_of_scores(scores, corpus->n, out->k, out->ids, out->scores);
+        if (s == DMMP_OK) {
+            topk_of_scores(scores, corpus->n, out->k, out->ids, out->scores);
+            batch_corpus_item_ids(corpus, out->ids, out->k);
+        }
         teacher_scorer_free(&sc);
     }
     free(scores);
@@ -97,6 +101,11 @@ dmmp_status retrieve_user(model *m, features *f, const dataset *d, int64_t user,
         return dmmp_fail(DMMP_EINVAL, "--user %lld: outside 0..%lld", (long long)user,
                          (long long)dataset_n_users(d) - 1);
     if (k < 1) return dmmp_fail(DMMP_EINVAL, "--k %d: must be >= 1", k);
+    int32_t first_user;
+    DMMP_TRY(dataset_first_entity(d, SIDE_USER, &first_user));
+    if (user < first_user)
+        return dmmp_fail(DMMP_EINVAL, "--user %lld: index 0 of %s is the unknown user (every user not seen in training), "
+                         "not a user; users are 1..%lld", (long long)user, dataset_path(d), (long long)dataset_n_users(d) - 1);
     out->k = k;
     out->ids = malloc((size_t)k * sizeof *out->ids);
     out->scores = malloc((size_t)k * sizeof *out->scores);
@@ -110,6 +119,7 @@ dmmp_status retrieve_user(model *m, features *f, const dataset *d, int64_t user,
     dmmp_status s = find_query(d, user, &queries, &row);
     if (s == DMMP_OK) {
         s = batch_item_corpus(d, &corpus);
+        out->n_ranked = corpus.n;
         if (s == DMMP_OK)
             s = m->has_student ? towers_top(m, f, d, &queries, row, &corpus, out)
                                : teacher_top(m, f, d, &queries, row, &corpus, out);

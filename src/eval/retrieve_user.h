@@ -14,6 +14,7 @@
 
 typedef struct retrieved {
     int k;            /* slots; ids -1 past the corpus */
+    int64_t n_ranked; /* items in the corpus ranked (the unknown item of imported data is not one) */
     int32_t *ids;
     float *scores;    /* inner product (towers) or the teacher's fused score */
     int has_gate;     /* dmmp with the learned gate: */

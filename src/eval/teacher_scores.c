@@ -48,29 +48,37 @@ static dmmp_status fill_pairs(teacher_scorer *s, const batch *queries, int64_t q
     }
     for (int k = 0; k < p->n_multi; k++) {
         batch_multi *pm = &p->multi[k];
-        const batch_multi *qm = &queries->multi[k];
-        /* Only the query row knows bags (the user side); items keep none. */
-        int64_t lo = pm->side == SIDE_USER || pm->side == SIDE_CONTEXT ? qm->offsets[q] : 0;
-        int64_t len = pm->side == SIDE_USER || pm->side == SIDE_CONTEXT ? qm->offsets[q + 1] - lo : 0;
-        int64_t nnz = len * n;
+        /* User and context bags come from the query row (repeated per pair),
+         * item bags from each corpus row. */
+        int from_query = pm->side == SIDE_USER || pm->side == SIDE_CONTEXT;
+        const batch_multi *src = from_query ? &queries->multi[k] : &corpus->multi[k];
+        int64_t nnz = 0;
+        for (int i = 0; i < n; i++) {
+            int64_t r = from_query ? q : start + i;
+            if (from_query || pm->side == SIDE_ITEM) nnz += src->offsets[r + 1] - src->offsets[r];
+        }
         int32_t *idx = realloc(pm->indices, (size_t)(nnz ? nnz : 1) * sizeof *idx);
         if (idx) pm->indices = idx;
         float *w = idx ? realloc(pm->weights, (size_t)(nnz ? nnz : 1) * sizeof *w) : NULL;
         if (w) pm->weights = w;
         if (!idx || !w) return dmmp_fail(DMMP_ENOMEM, "teacher scores: out of memory for %lld bag ids", (long long)nnz);
-        for (int i = 0; i < n; i++) {
-            if (len > 0) {
-                memcpy(pm->indices + i * len, qm->indices + lo, (size_t)len * sizeof(int32_t));
-                for (int64_t t = 0; t < len; t++) pm->weights[i * len + t] = qm->weights ? qm->weights[lo + t] : 1.0f;
-            }
-            pm->offsets[i + 1] = (int64_t)(i + 1) * len;
-        }
         pm->offsets[0] = 0;
+        for (int i = 0; i < n; i++) {
+            int64_t r = from_query ? q : start + i;
+            int64_t lo = src->offsets[r];
+            int64_t len = from_query || pm->side == SIDE_ITEM ? src->offsets[r + 1] - lo : 0;
+            int64_t at = pm->offsets[i];
+            if (len > 0) {
+                memcpy(pm->indices + at, src->indices + lo, (size_t)len * sizeof(int32_t));
+                for (int64_t t = 0; t < len; t++) pm->weights[at + t] = src->weights ? src->weights[lo + t] : 1.0f;
+            }
+            pm->offsets[i + 1] = at + len;
+        }
     }
     if (p->n_dense > 0) memset(p->dense, 0, (size_t)n * (size_t)p->n_dense * sizeof(float));
     for (int i = 0; i < n; i++) {
         p->user[i] = queries->user[q];
-        p->item[i] = (int32_t)(start + i);
+        p->item[i] = corpus->item[start + i];
         p->row[i] = -1;
     }
     return DMMP_OK;

@@ -45,15 +45,20 @@ static dmmp_status add_table(features *f, const dataset_schema *s, int field, in
     if (fd->vocab_size < 1)
         return dmmp_fail(DMMP_EFORMAT, "field '%s': vocabulary size %lld (must be >= 1)", fd->name,
                          (long long)fd->vocab_size);
+    if (cfg->hash_buckets == 1 || cfg->hash_buckets < 0)
+        return dmmp_fail(DMMP_EINVAL, "features: hash_buckets %lld (0: off, or >= 2)", (long long)cfg->hash_buckets);
+    int hashed = cfg->hash_buckets > 0 && fd->vocab_size > cfg->hash_buckets;
+    int64_t rows = hashed ? cfg->hash_buckets : fd->vocab_size;
     snprintf(name, sizeof name, "%.7s.%.48s", view_names[view], fd->name);
-    DMMP_TRY(mem_alloc((void **)&w, (size_t)fd->vocab_size * (size_t)cfg->dim * sizeof(float), name));
+    DMMP_TRY(mem_alloc((void **)&w, (size_t)rows * (size_t)cfg->dim * sizeof(float), name));
     t->field = field;
     t->view = view;
+    t->hashed = hashed;
     f->n_tables++;
-    DMMP_TRY(embedding_init(&t->emb, name, fd->vocab_size, cfg->dim, w));
+    DMMP_TRY(embedding_init(&t->emb, name, rows, cfg->dim, w));
     embedding_init_weights(&t->emb, cfg->init_stddev, r);
     DMMP_TRY(sparse_grad_init(&t->grad, 64, cfg->dim));
-    DMMP_TRY(sparse_opt_init(&t->opt, cfg->optimizer, fd->vocab_size, cfg->dim, &cfg->opt));
+    DMMP_TRY(sparse_opt_init(&t->opt, cfg->optimizer, rows, cfg->dim, &cfg->opt));
     return DMMP_OK;
 }
 
@@ -106,11 +111,35 @@ dmmp_status features_init(features *f, const dataset_schema *s, const features_c
     return DMMP_OK;
 }
 
-/* Copies column col of an n x width id matrix into f->ids. */
-static const int32_t *id_column(features *f, const batch_side *bs, int col, int n)
+int32_t features_row_of(const feature_table *t, int32_t id)
 {
-    for (int i = 0; i < n; i++) f->ids[i] = bs->ids[(size_t)i * bs->n_fields + col];
+    if (!t->hashed || id <= 0) return t->hashed ? 0 : id;
+    uint64_t st = (uint64_t)(uint32_t)id ^ ((uint64_t)(t->field + 1) * 0x9e3779b97f4a7c15ULL);
+    return (int32_t)(1 + rng_splitmix64(&st) % (uint64_t)(t->emb.rows - 1));
+}
+
+/* Copies column col of an n x width id matrix into f->ids, as rows of t. */
+static const int32_t *id_column(features *f, const feature_table *t, const batch_side *bs, int col, int n)
+{
+    for (int i = 0; i < n; i++) f->ids[i] = features_row_of(t, bs->ids[(size_t)i * bs->n_fields + col]);
     return f->ids;
+}
+
+/* The indices of bag field m as rows of t: m's own array when t is not hashed. */
+static dmmp_status bag_rows(features *f, const feature_table *t, const batch_multi *m, int n, const int32_t **rows)
+{
+    *rows = m->indices;
+    if (!t->hashed) return DMMP_OK;
+    int64_t nnz = m->offsets[n];
+    if (nnz > f->bag_cap) {
+        int32_t *grown = realloc(f->bag_ids, (size_t)nnz * sizeof *grown);
+        if (!grown) return dmmp_fail(DMMP_ENOMEM, "features: out of memory for %lld bag ids", (long long)nnz);
+        f->bag_ids = grown;
+        f->bag_cap = nnz;
+    }
+    for (int64_t j = 0; j < nnz; j++) f->bag_ids[j] = features_row_of(t, m->indices[j]);
+    *rows = f->bag_ids;
+    return DMMP_OK;
 }
 
 dmmp_status features_forward_view(features *f, const batch *b, feature_view_id view)
@@ -127,12 +156,15 @@ dmmp_status features_forward_view(features *f, const batch *b, feature_view_id v
                 memcpy(out + (size_t)i * fv->width, b->dense + (size_t)i * b->n_dense, (size_t)f->n_dense * sizeof(float));
             continue;
         }
-        const embedding_table *t = &f->tables[sl->table].emb;
+        const feature_table *ft = &f->tables[sl->table];
+        const embedding_table *t = &ft->emb;
         if (sl->multi) {
             const batch_multi *m = &b->multi[sl->source];
-            DMMP_TRY(embedding_forward_bag(t, m->offsets, m->indices, m->weights, b->n, f->pool, out, fv->width));
+            const int32_t *rows;
+            DMMP_TRY(bag_rows(f, ft, m, b->n, &rows));
+            DMMP_TRY(embedding_forward_bag(t, m->offsets, rows, m->weights, b->n, f->pool, out, fv->width));
         } else {
-            DMMP_TRY(embedding_forward_single(t, id_column(f, &b->side[sl->side], sl->source, b->n), b->n, out,
+            DMMP_TRY(embedding_forward_single(t, id_column(f, ft, &b->side[sl->side], sl->source, b->n), b->n, out,
                                               fv->width));
         }
     }
@@ -157,11 +189,13 @@ dmmp_status features_backward(features *f, const batch *b, const float *const dx
             const float *dout = dx[v] + sl->offset;
             if (sl->multi) {
                 const batch_multi *m = &b->multi[sl->source];
-                DMMP_TRY(embedding_backward_bag(&t->emb, m->offsets, m->indices, m->weights, b->n, f->pool, dout,
+                const int32_t *rows;
+                DMMP_TRY(bag_rows(f, t, m, b->n, &rows));
+                DMMP_TRY(embedding_backward_bag(&t->emb, m->offsets, rows, m->weights, b->n, f->pool, dout,
                                                 fv->width, &t->grad, &f->scratch));
             } else {
-                DMMP_TRY(embedding_backward_single(&t->emb, id_column(f, &b->side[sl->side], sl->source, b->n), b->n,
-                                                   dout, fv->width, &t->grad, &f->scratch));
+                DMMP_TRY(embedding_backward_single(&t->emb, id_column(f, t, &b->side[sl->side], sl->source, b->n),
+                                                   b->n, dout, fv->width, &t->grad, &f->scratch));
             }
         }
     }
@@ -215,6 +249,7 @@ void features_free(features *f)
         mem_free(f->view[v].x);
     }
     mem_free(f->ids);
+    free(f->bag_ids);
     embedding_scratch_free(&f->scratch);
     memset(f, 0, sizeof *f);
 }

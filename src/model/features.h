@@ -24,6 +24,7 @@ typedef enum feature_view_id { VIEW_TEACHER = 0, VIEW_USER = 1, VIEW_ITEM = 2, V
 typedef struct feature_table {
     int field;           /* schema index */
     int view;            /* the one view that reads it */
+    int hashed;          /* 1: ids are hashed into emb.rows rows (features_row_of); 0: id i is row i */
     embedding_table emb; /* weight owned here */
     sparse_grad grad;    /* rows touched by the last backward */
     sparse_opt opt;
@@ -53,6 +54,8 @@ typedef struct features {
     feature_view view[VIEW_COUNT];
     int n_dense;                 /* dense columns in the teacher view */
     int32_t *ids;                /* max_batch: one column of ids, contiguous */
+    int32_t *bag_ids;            /* the rows of one multi-valued field's ids (hashed tables) */
+    int64_t bag_cap;
     embedding_scratch scratch;
 } features;
 
@@ -66,9 +69,17 @@ typedef struct features_config {
     float init_stddev;      /* N(0, s^2) initialisation */
     sparse_opt_kind optimizer;
     sparse_opt_config opt;
+    int64_t hash_buckets;   /* 0: a row per id; >= 2: a field with a larger vocabulary gets this many rows */
 } features_config;
 
-/* Builds tables and views for schema; vocabulary sizes come from it. */
+/* Row of id in table t: id itself, or for a hashed table row 0 for id 0 (the
+ * unknown id) and 1 + splitmix64(id ^ field * golden ratio) mod (rows - 1)
+ * for the others, so train and eval agree whatever the batch. */
+int32_t features_row_of(const feature_table *t, int32_t id);
+
+/* Builds tables and views for schema: a table per field and view with
+ * vocab_size rows, or hash_buckets rows when hash_buckets is set and below
+ * the vocabulary size (data.hash_buckets). */
 dmmp_status features_init(features *f, const dataset_schema *schema, const features_config *cfg, uint64_t seed);
 
 /* Fills every used view's x from batch b. */

@@ -61,7 +61,7 @@ static const config_key schema[] = {
     KEY_STRING(data, path, "", "HDF5 dataset file (format_version 1)"),
     KEY_ENUM(data, pooling, pooling_names, "sum", "pooling of weighted multi-valued fields"),
     KEY_INT(data, embedding_dim, 1, 1024, "16", "embedding size d of every sparse field"),
-    KEY_INT(data, hash_buckets, 0, 1 << 30, "0", "hash ids into this many rows per field (0: off)"),
+    KEY_INT(data, hash_buckets, 0, 1 << 30, "0", "embedding rows of a field with more ids: ids hashed into them, id 0 kept in row 0 (0: off; train and eval alike)"),
     KEY_BOOL(data, dense, "on", "feed the dataset's dense features when it has them"),
 
     KEY_ENUM(model, kind, model_names, "dmmp", "which model to train (the four variants of the ablation)"),

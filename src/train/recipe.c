@@ -85,6 +85,7 @@ void recipe_features_config(const dmmp_config *cfg, int max_batch, features_conf
     fc->student = config_has_student(cfg->model.kind);
     fc->dense = cfg->data.dense;
     fc->max_batch = max_batch;
+    fc->hash_buckets = cfg->data.hash_buckets; /* from the run's own configuration: eval hashes as training did */
     /* Small enough that a sum over a dozen fields starts near the scale the
      * He-initialised first layers expect. */
     fc->init_stddev = 0.05f;
