@@ -11,9 +11,9 @@
 #include "core/status.h"
 #include "suites.h"
 #include "testutil.h"
-#include "train/config.h"
-#include "train/config_schema.h"
-#include "train/config_suggest.h"
+#include "config/config.h"
+#include "config/config_schema.h"
+#include "config/config_suggest.h"
 
 #define ASSERT_HAS(text, part) TU_ASSERT_MSG(strstr((text), (part)) != NULL, "'%s' lacks '%s'", (text), (part))
 

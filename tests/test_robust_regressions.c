@@ -9,7 +9,7 @@
 #include "data/dataset.h"
 #include "data/gen_aliccp_raw.h"
 #include "data/import.h"
-#include "train/config.h"
+#include "config/config.h"
 #include "test_robust.h"
 #include "testutil.h"
 

@@ -4,7 +4,7 @@
 #ifndef DMMP_TESTS_TRAINER_FIXTURE_H
 #define DMMP_TESTS_TRAINER_FIXTURE_H
 
-#include "train/config.h"
+#include "config/config.h"
 #include "train/trainer.h"
 #include "train/validate.h"
 

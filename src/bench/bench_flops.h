@@ -8,7 +8,7 @@
 #define DMMP_BENCH_BENCH_FLOPS_H
 
 #include "model/model.h"
-#include "train/config.h"
+#include "config/config.h"
 
 typedef struct model_flops {
     double teacher_forward; /* per sample */

@@ -17,7 +17,7 @@
 #include "bench/bench_stats.h"
 #include "data/batch.h"
 #include "data/dataset_writer.h"
-#include "train/config.h"
+#include "config/config.h"
 
 typedef struct bench_train_options {
     const char *config; /* INI file (NULL: the model defaults) */

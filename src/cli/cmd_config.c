@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "train/config.h"
-#include "train/config_schema.h"
+#include "config/config.h"
+#include "config/config_schema.h"
 
 static void usage(FILE *out)
 {

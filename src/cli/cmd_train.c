@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "core/log.h"
-#include "train/config.h"
+#include "config/config.h"
 #include "train/trainer.h"
 
 static const char train_help[] =

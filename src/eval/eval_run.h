@@ -9,7 +9,7 @@
 #include "eval/eval_metrics.h"
 #include "model/features.h"
 #include "model/model.h"
-#include "train/config.h"
+#include "config/config.h"
 #include "train/results.h"
 
 /* "train", "val" or "test". */

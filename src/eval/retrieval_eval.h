@@ -31,7 +31,7 @@
 #include "eval/relevance.h"
 #include "model/features.h"
 #include "model/model.h"
-#include "train/config.h"
+#include "config/config.h"
 
 #define RETRIEVAL_TEACHER_MAX_PAIRS 50000000LL
 #define RETRIEVAL_TEACHER_SAMPLE 2000

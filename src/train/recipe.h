@@ -13,7 +13,7 @@
 #include "model/features.h"
 #include "model/model.h"
 #include "nn/optim.h"
-#include "train/config.h"
+#include "config/config.h"
 
 /* The model's share of cfg. */
 void recipe_model_spec(const dmmp_config *cfg, model_spec *spec);

@@ -2,7 +2,7 @@
  * Saving and loading (HDF5) live in results_io.c. */
 #include "train/results.h"
 
-#include <config.h> /* autoconf's PACKAGE_VERSION (angle brackets: not train/config.h) */
+#include <config.h> /* autoconf's PACKAGE_VERSION (angle brackets: not config/config.h) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

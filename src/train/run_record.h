@@ -7,7 +7,7 @@
 
 #include "data/dataset.h"
 #include "model/model.h"
-#include "train/config.h"
+#include "config/config.h"
 #include "train/results.h"
 #include "train/validate.h"
 

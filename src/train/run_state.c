@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "train/checkpoint.h"
-#include "train/config_schema.h"
+#include "config/config_schema.h"
 
 #define RUN_KIND "dmmp-run"
 

@@ -24,7 +24,7 @@
 #include "model/features.h"
 #include "model/model.h"
 #include "nn/optim.h"
-#include "train/config.h"
+#include "config/config.h"
 
 /* Where a run stands: everything of the loop besides weights and optimisers. */
 typedef struct train_progress {

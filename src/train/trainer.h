@@ -29,7 +29,7 @@
 #include "data/dataset.h"
 #include "model/features.h"
 #include "model/model.h"
-#include "train/config.h"
+#include "config/config.h"
 
 /* Longest variant name (bytes, without the NUL). */
 #define TRAINER_VARIANT_MAX 127

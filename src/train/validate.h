@@ -8,7 +8,7 @@
 #include "data/dataset.h"
 #include "model/features.h"
 #include "model/model.h"
-#include "train/config.h"
+#include "config/config.h"
 
 #define VAL_MAX_METRICS 16
 

@@ -1,5 +1,5 @@
 /* Fuzz target: the INI configuration loader (config_load_string in
- * src/train/config.h) and the --set parser (config_set).
+ * src/config/config.h) and the --set parser (config_set).
  *
  * The first byte picks the entry point; the rest is the text. Properties: a
  * failure leaves the struct exactly as it was and has a message; a success
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/config.h"
+#include "config/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "data/gen_aliccp_raw.h"
-#include "train/config.h"
+#include "config/config.h"
 
 static int write_seed(const char *dir, const char *target, int *counter, unsigned char prefix, int has_prefix,
                       const char *text, size_t len)

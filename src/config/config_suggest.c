@@ -1,10 +1,10 @@
 /* Nearest-name hints for configuration errors. */
-#include "train/config_suggest.h"
+#include "config/config_suggest.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "train/config_schema.h"
+#include "config/config_schema.h"
 
 /* Names longer than this are not typos of a config key. */
 #define SUGGEST_MAX_NAME 64

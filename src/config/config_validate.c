@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/config.h"
-#include "train/config_schema.h"
+#include "config/config.h"
+#include "config/config_schema.h"
 
 static const char *model_name(config_model_kind k)
 {

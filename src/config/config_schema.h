@@ -2,13 +2,13 @@
  * place in dmmp_config, allowed range or enum names, default and a one-line
  * doc. Loading, "--set", printing and `dmmp config keys` all read this one
  * table, so a key exists in exactly one place. */
-#ifndef DMMP_TRAIN_CONFIG_SCHEMA_H
-#define DMMP_TRAIN_CONFIG_SCHEMA_H
+#ifndef DMMP_CONFIG_CONFIG_SCHEMA_H
+#define DMMP_CONFIG_CONFIG_SCHEMA_H
 
 #include <stddef.h>
 
 #include "core/status.h"
-#include "train/config.h"
+#include "config/config.h"
 
 typedef enum config_type {
     CONFIG_TYPE_INT,

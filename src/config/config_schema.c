@@ -1,7 +1,7 @@
 /* The key table. Defaults are the model defaults; they are written as
  * text and parsed by config_defaults so the table shows them as a user
  * would write them and the same parser checks them. */
-#include "train/config_schema.h"
+#include "config/config_schema.h"
 
 #include <limits.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* "Did you mean ...?": the nearest valid key or section to a misspelt one,
  * by edit distance, so a typo in a config names its likely fix. */
-#ifndef DMMP_TRAIN_CONFIG_SUGGEST_H
-#define DMMP_TRAIN_CONFIG_SUGGEST_H
+#ifndef DMMP_CONFIG_CONFIG_SUGGEST_H
+#define DMMP_CONFIG_CONFIG_SUGGEST_H
 
 #include <stddef.h>
 

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/config.h"
-#include "train/config_schema.h"
-#include "train/config_suggest.h"
+#include "config/config.h"
+#include "config/config_schema.h"
+#include "config/config_suggest.h"
 
 /* Config files are a few kilobytes; anything this large is not one. */
 #define CONFIG_FILE_MAX (1 << 20)

@@ -4,8 +4,8 @@
  *
  * The keys, their types, ranges, defaults and docs live in one table
  * (config_schema.h); this header is the struct the rest of the code reads. */
-#ifndef DMMP_TRAIN_CONFIG_H
-#define DMMP_TRAIN_CONFIG_H
+#ifndef DMMP_CONFIG_CONFIG_H
+#define DMMP_CONFIG_CONFIG_H
 
 #include <stddef.h>
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/config_schema.h"
+#include "config/config_schema.h"
 
 static void *field(const config_key *k, dmmp_config *c) { return (char *)c + k->offset; }
 
