@@ -1,6 +1,6 @@
 /* The whole command-line workflow on a small synthetic world, as a user runs
  * it: dmmp train interrupted by SIGINT (exit 130, last.h5 written, the resume
- * command printed), resumed to the end, then dmmp eval (metrics printed and
+ * command, as invoked, printed), resumed to the end, then dmmp eval (metrics printed and
  * stored in results.h5), dmmp retrieve and dmmp report. */
 #include <signal.h>
 #include <stdio.h>
@@ -80,6 +80,11 @@ static void test_interrupt_resume_eval(void)
     const char *text = slurp(log);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     TU_ASSERT_MSG(strstr(text, "--resume") != NULL, "no resume command in: %s", text);
+    /* The resume command starts with the program as it was invoked (here
+     * its full path), not a "dmmp" that may not be on the PATH. */
+    char invoked[1200];
+    snprintf(invoked, sizeof invoked, "Resume with:\n  %s train --config", dmmp);
+    TU_ASSERT_MSG(strstr(text, invoked) != NULL, "no '%s' in: %s", invoked, text);
 
     /* Resume (more epochs than done so far would take long: stop at 2 more). */
     run_results r;

@@ -1,0 +1,1 @@
+#define DMMP_GIT_COMMIT "58369bd8d60f8d2b215906fa82a75df8cfcc7acd"
