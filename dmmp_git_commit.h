@@ -1,1 +1,1 @@
-#define DMMP_GIT_COMMIT "58369bd8d60f8d2b215906fa82a75df8cfcc7acd"
+#define DMMP_GIT_COMMIT "778c3fc7e20f7fcf1d5972be7f4cd9fa38804f1b"

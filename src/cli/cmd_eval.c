@@ -35,8 +35,11 @@ static const char retrieve_help[] =
     "usage: dmmp retrieve --run DIR --data F.h5 --user U [--k 10] [--which checkpoint|last]\n"
     "\n"
     "Prints the k items the model of DIR retrieves for user index U from the\n"
-    "whole corpus of F.h5, best first, with their scores and item fields; for\n"
-    "dmmp also the user's preference gate weights (w_c, w_v); on synthetic data\n"
+    "whole corpus of F.h5, best first: the item index (a row of /items/sparse, a\n"
+    "value of /samples/item), the score the model ranks by (named in the output)\n"
+    "and the item fields (vocabulary ids; one that only restates the index, such\n"
+    "as item_id, is left out); for dmmp also the user's preference gate weights\n"
+    "(w_c, w_v); on synthetic data\n"
     "each item's true pCTR and pCVR (default context) and its bait flag.\n"
     "Exit: 0 done, 1 failure while working, 2 bad usage or input.\n";
 
@@ -176,12 +179,42 @@ int cmd_eval(int argc, char **argv)
     return rc;
 }
 
-/* Prints the item-side fields of item (names from the schema). */
-static void print_item_fields(const dataset *d, const int32_t *table, int nf, const int *fields, int32_t item)
+/* 1 when item field column c holds the item index plus one constant for
+ * every item (the item's own id field: synthetic item_id = index + 1): it
+ * restates the index, which is printed already. */
+static int restates_index(const int32_t *table, int nf, int c, int64_t n_items)
+{
+    if (n_items < 2) return 0;
+    int64_t offset = (int64_t)table[c];
+    for (int64_t i = 1; i < n_items; i++)
+        if ((int64_t)table[(size_t)i * (size_t)nf + (size_t)c] - i != offset) return 0;
+    return 1;
+}
+
+/* Prints the item-side fields of item (names from the schema), leaving out
+ * those that restate the index. */
+static void print_item_fields(const dataset *d, const int32_t *table, int nf, const int *fields, const int *skip,
+                              int32_t item)
 {
     const dataset_schema *sc = dataset_get_schema(d);
-    for (int c = 0; c < nf; c++)
-        printf("%s%s=%d", c ? " " : "", sc->fields[fields[c]].name, table[(size_t)item * nf + c]);
+    int printed = 0;
+    for (int c = 0; c < nf; c++) {
+        if (skip[c]) continue;
+        printf("%s%s=%d", printed++ ? " " : "", sc->fields[fields[c]].name, table[(size_t)item * nf + c]);
+    }
+}
+
+/* What the score column holds for the model of h. */
+static const char *score_meaning(const run_handle *h)
+{
+    switch (h->cfg.model.kind) {
+    case CONFIG_MODEL_TEACHER_ONLY:
+        return "the teacher's fused target (1 - lambda) pCTR + lambda pCTR*pCVR, lambda = fuse.conversion_weight";
+    case CONFIG_MODEL_TWO_TOWER: return "the inner product <u, v_c> of the user and item tower vectors";
+    default:
+        return "the tower inner product w_c <u, v_c> + w_v <u, v_v> (click and conversion item vectors, "
+               "weighted by the gate)";
+    }
 }
 
 int cmd_retrieve(int argc, char **argv)
@@ -196,27 +229,35 @@ int cmd_retrieve(int argc, char **argv)
     retrieved r;
     dmmp_status s = retrieve_user(&h.model, &h.feat, d, a.user, (int)a.k, &r);
     int nf = dataset_side_fields(d, SIDE_ITEM, NULL);
+    int64_t n_items = dataset_n_items(d);
     int *fields = malloc(sizeof(int) * (size_t)(nf + 1));
-    int32_t *table = malloc(sizeof(int32_t) * (size_t)(dataset_n_items(d) + 1) * (size_t)(nf + 1));
-    if (s == DMMP_OK && (!fields || !table)) s = dmmp_fail(DMMP_ENOMEM, "retrieve: out of memory for the item table");
+    int *skip = calloc((size_t)(nf + 1), sizeof(int));
+    int32_t *table = malloc(sizeof(int32_t) * (size_t)(n_items + 1) * (size_t)(nf + 1));
+    if (s == DMMP_OK && (!fields || !skip || !table))
+        s = dmmp_fail(DMMP_ENOMEM, "retrieve: out of memory for the item table");
     if (s == DMMP_OK) {
         dataset_side_fields(d, SIDE_ITEM, fields);
         s = nf ? dataset_read_items(d, table) : DMMP_OK;
     }
+    for (int c = 0; s == DMMP_OK && c < nf; c++) skip[c] = restates_index(table, nf, c, n_items);
     if (s == DMMP_OK) {
-        printf("user %lld, top %lld of %lld items (%s)\n", a.user, a.k, (long long)dataset_n_items(d), h.variant);
+        printf("user %lld, top %lld of %lld items (%s)\n", a.user, a.k, (long long)n_items, h.variant);
         if (r.has_gate) printf("preference gate: w_c = %.4f, w_v = %.4f\n", r.gate[0], r.gate[1]);
-        printf("%4s  %8s  %12s%s  fields\n", "rank", "item", "score", r.has_truth ? "  true_pctr  true_pcvr  bait" : "");
+        printf("item: the item index, as --user is the user index (row of /items/sparse, value of /samples/item)\n");
+        printf("score: %s; higher ranks first\n", score_meaning(&h));
+        printf("%4s  %8s  %12s%s  item fields (vocabulary ids)\n", "rank", "item", "score",
+               r.has_truth ? "  true_pctr  true_pcvr  bait" : "");
         for (int i = 0; i < r.k && r.ids[i] >= 0; i++) {
             printf("%4d  %8d  %12.6f", i + 1, r.ids[i], r.scores[i]);
             if (r.has_truth) printf("  %9.5f  %9.5f  %4d", r.p_ctr[i], r.p_cvr[i], r.bait[i]);
             printf("  ");
-            print_item_fields(d, table, nf, fields, r.ids[i]);
+            print_item_fields(d, table, nf, fields, skip, r.ids[i]);
             printf("\n");
         }
     }
     rc = s == DMMP_OK ? 0 : cli_report_error("retrieve", s);
     free(fields);
+    free(skip);
     free(table);
     retrieved_free(&r);
     run_close(&h);
