@@ -14,12 +14,15 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: dmmp report DIR|FILE... [--format md|latex|csv] [--metrics LIST] [--split NAME]\n"
             "                   [--baseline VARIANT] [--out FILE]\n\n"
-            "Reads DIR/results.h5 (or FILE) of every run, groups the runs by variant and\n"
-            "prints one table: a row per variant, a column per metric, each cell the mean\n"
+            "Reads DIR/results.h5 (or FILE) of every run; a DIR without results.h5 (a\n"
+            "driver's --out folder) stands for every run below it. Groups the runs by\n"
+            "variant and prints one table: a row per variant, a column per metric, each cell the mean\n"
             "and sample standard deviation over seeds; the best value per column is bold\n"
             "(higher is better, lower for logloss and clickbait@K). Every other variant is\n"
             "compared with the baseline by a two-sided paired t-test over the seeds both\n"
-            "have (p shown; n/a with fewer than 2 pairs or no variance).\n\n"
+            "have (p shown; n/a with fewer than 2 pairs or no variance; a variant none of\n"
+            "whose p-values is defined, as with one seed, gets no p row). In CSV an\n"
+            "undefined mean, std or p is an empty field.\n\n"
             "  --format F     md (default), latex (booktabs) or csv\n"
             "  --metrics L    comma-separated columns, in this order; default: the metrics\n"
             "                 every run has, in the order auc_*, gauc_ctr, logloss_*, then\n"
@@ -27,7 +30,8 @@ static void usage(FILE *out)
             "                 purchase_ndcg@K, hitrate@K, clickbait@K, exp_conversions@K\n"
             "                 (K ascending), then others alphabetically\n"
             "  --split NAME   evaluation split to report (default test)\n"
-            "  --baseline V   variant the others are tested against (default dmmp)\n"
+            "  --baseline V   variant the others are tested against (default dmmp when a run\n"
+            "                 is dmmp; a V that no run is: exit 2 naming the variants)\n"
             "  --out FILE     write FILE atomically instead of printing to stdout\n");
 }
 
@@ -43,7 +47,7 @@ static const char *option_value(int argc, char **argv, int *i)
 
 int cmd_report(int argc, char **argv)
 {
-    const char *format_text = "md", *metrics = NULL, *split = "test", *baseline = "dmmp", *out = NULL;
+    const char *format_text = "md", *metrics = NULL, *split = "test", *baseline = NULL, *out = NULL;
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
     if (!paths) return cli_report_error("report", dmmp_fail(DMMP_ENOMEM, "out of memory"));
     size_t n_paths = 0;
