@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "core/log.h"
 #include "data/dataset.h"
+#include "data/dataset_hash.h"
 #include "eval/eval_run.h"
 #include "eval/retrieve_user.h"
 #include "train/results.h"
@@ -27,7 +28,9 @@ static const char eval_help[] =
     "             teacher_only scores every (user, item) pair (an upper bound; a\n"
     "             fixed sample of 2000 users when users x items > 5e7, or\n"
     "             eval.max_users).\n"
-    "The metrics are also stored in DIR/results.h5 under /eval/<split>.\n"
+    "The metrics are also stored in DIR/results.h5 under /eval/<split> (replacing\n"
+    "that split's earlier ones), with how they were computed: the dataset's path\n"
+    "and content hash, the checkpoint (--which) and eval.max_users.\n"
     "Exit: 0 done, 1 failure while working, 2 bad usage, missing run or data,\n"
     "or a dataset other than the one the run was trained on.\n";
 
@@ -135,15 +138,29 @@ static int open_run(const char *cmd, const run_args *a, dataset **d, run_handle 
     return 0;
 }
 
-/* Adds the metrics to DIR/results.h5 (a new record when the run has none). */
-static dmmp_status store_metrics(const char *dir, const eval_metrics *l, data_split split)
+/* Replaces the split's metrics in DIR/results.h5 (a new record when the run
+ * has none) with these, and records how they were computed: the dataset
+ * (path and content hash), the checkpoint and eval.max_users. */
+static dmmp_status store_metrics(const run_args *a, const eval_metrics *l, data_split split, int64_t max_users)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/results.h5", dir);
+    snprintf(path, sizeof path, "%s/results.h5", a->run);
+    results_eval_setting e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.split, sizeof e.split, "%s", eval_split_name(split));
+    snprintf(e.checkpoint, sizeof e.checkpoint, "%s", a->which);
+    e.max_users = max_users;
+    if (strlen(a->data) >= sizeof e.dataset_path) return dmmp_fail(DMMP_EINVAL, "--data %s: the path is too long", a->data);
+    snprintf(e.dataset_path, sizeof e.dataset_path, "%s", a->data);
+    char hash[DATASET_HASH_LEN];
+    DMMP_TRY(dataset_content_hash(a->data, hash));
+    snprintf(e.dataset_hash, sizeof e.dataset_hash, "%s", hash);
     run_results r;
     dmmp_status s = file_exists(path) ? results_load(&r, path) : results_init(&r);
     if (s != DMMP_OK) return s;
-    s = eval_store(l, split, &r);
+    results_clear_split(&r, e.split);
+    s = results_set_eval_setting(&r, &e);
+    if (s == DMMP_OK) s = eval_store(l, split, &r);
     if (s == DMMP_OK) s = results_save(&r, path);
     results_free(&r);
     return s;
@@ -169,7 +186,7 @@ int cmd_eval(int argc, char **argv)
                  h.cfg.model.kind == CONFIG_MODEL_TEACHER_ONLY ? "teacher_only" : "towers",
                  (unsigned long long)h.seed, a.which, dataset_name(d), a.split);
         eval_metrics_print(&m, title, stdout);
-        s = store_metrics(a.run, &m, split);
+        s = store_metrics(&a, &m, split, h.cfg.eval.max_users);
         if (s == DMMP_OK) printf("stored in %s/results.h5 under /eval/%s\n", a.run, a.split);
     }
     rc = s == DMMP_OK ? 0 : cli_report_error("eval", s);

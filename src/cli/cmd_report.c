@@ -5,15 +5,17 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "data/dataset_hash.h"
 #include "eval/output_file.h"
 #include "eval/report.h"
+#include "eval/run_compare.h"
 #include "eval/run_set.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: dmmp report DIR|FILE... [--format md|latex|csv] [--metrics LIST] [--split NAME]\n"
-            "                   [--baseline VARIANT] [--out FILE]\n\n"
+            "                   [--baseline VARIANT] [--data F.h5] [--out FILE]\n\n"
             "Reads DIR/results.h5 (or FILE) of every run; a DIR without results.h5 (a\n"
             "driver's --out folder) stands for every run below it. Groups the runs by\n"
             "variant and prints one table: a row per variant, a column per metric, each cell the mean\n"
@@ -32,7 +34,13 @@ static void usage(FILE *out)
             "  --split NAME   evaluation split to report (default test)\n"
             "  --baseline V   variant the others are tested against (default dmmp when a run\n"
             "                 is dmmp; a V that no run is: exit 2 naming the variants)\n"
-            "  --out FILE     write FILE atomically instead of printing to stdout\n");
+            "  --data F.h5    refuse any run not trained and evaluated on F.h5 (by content\n"
+            "                 hash; the experiment drivers pass their dataset)\n"
+            "  --out FILE     write FILE atomically instead of printing to stdout\n\n"
+            "Runs of one table must share the training dataset and, for the split, the\n"
+            "evaluation setting (dataset, checkpoint, eval.max_users) that dmmp eval\n"
+            "records under /eval/<split>; a mix is refused naming two runs that differ\n"
+            "(exit 2).\n");
 }
 
 /* Takes the value of option argv[*i]; 0 when it is missing. */
@@ -47,7 +55,7 @@ static const char *option_value(int argc, char **argv, int *i)
 
 int cmd_report(int argc, char **argv)
 {
-    const char *format_text = "md", *metrics = NULL, *split = "test", *baseline = NULL, *out = NULL;
+    const char *format_text = "md", *metrics = NULL, *split = "test", *baseline = NULL, *out = NULL, *data = NULL;
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
     if (!paths) return cli_report_error("report", dmmp_fail(DMMP_ENOMEM, "out of memory"));
     size_t n_paths = 0;
@@ -63,6 +71,7 @@ int cmd_report(int argc, char **argv)
         else if (!strcmp(argv[i], "--split")) slot = &split;
         else if (!strcmp(argv[i], "--baseline")) slot = &baseline;
         else if (!strcmp(argv[i], "--out")) slot = &out;
+        else if (!strcmp(argv[i], "--data")) slot = &data;
         else if (!strncmp(argv[i], "--", 2)) {
             fprintf(stderr, "dmmp report: unknown option '%s' (see dmmp report --help)\n", argv[i]);
             free(paths);
@@ -86,7 +95,11 @@ int cmd_report(int argc, char **argv)
     run_set runs = {0};
     report_table table = {0};
     char *text = NULL;
+    char hash[DATASET_HASH_LEN];
+    if (s == DMMP_OK && data) s = dataset_content_hash(data, hash);
     if (s == DMMP_OK) s = run_set_load(&runs, paths, n_paths);
+    if (s == DMMP_OK)
+        s = runs_check_comparable(runs.runs, (const char *const *)runs.sources, runs.n, split, data ? hash : NULL);
     if (s == DMMP_OK)
         s = report_build(&table, runs.runs, (const char *const *)runs.sources, runs.n, split, metrics, baseline);
     if (s == DMMP_OK) s = report_render(&table, format, &text);

@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "core/rss.h"
+#include "data/dataset_hash.h"
 #include "train/progress.h"
 #include "train/run_record.h"
 #include "train/run_state.h"
@@ -522,6 +523,14 @@ static dmmp_status setup(trainer *t)
         DMMP_TRY(run_state_load(t->last_path, &ref, t->schema));
         DMMP_TRY(run_record_resume(&t->rec, t->results_path, t->prog.epoch));
         t->rec_open = 1;
+        if (t->rec.dataset_hash[0]) {
+            char hash[DATASET_HASH_LEN];
+            DMMP_TRY(dataset_content_hash(data, hash));
+            if (strcmp(hash, t->rec.dataset_hash))
+                return dmmp_fail(DMMP_EINVAL, "--resume: the run in %s was trained on %s (content hash %s), but --data %s "
+                                 "hashes to %s: another dataset", o->out_dir, t->rec.dataset_path, t->rec.dataset_hash,
+                                 data, hash);
+        }
         update_finished(t);
         log_info("resuming %s at epoch %d, step %lld", t->last_path, t->prog.epoch + 1, (long long)t->prog.step);
     } else {
