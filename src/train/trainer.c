@@ -456,7 +456,8 @@ static dmmp_status setup(trainer *t)
     if (o->resume) {
         struct stat st;
         if (stat(o->out_dir, &st) != 0 || !S_ISDIR(st.st_mode))
-            return dmmp_fail(DMMP_EINVAL, "--resume: there is no run directory %s to continue", o->out_dir);
+            return dmmp_fail(DMMP_EINVAL, "--resume: there is no run directory %s (no %s/last.h5 to continue from)",
+                             o->out_dir, o->out_dir);
     }
     DMMP_TRY(make_dirs(o->out_dir, &t->dirs_made));
     DMMP_TRY(join(t->last_path, o->out_dir, "last.h5"));
