@@ -60,16 +60,25 @@ ensure_data() {
 }
 
 # run_variant OUT DATA NAME CONFIG SEED [--set k=v ...]: train then evaluate
-# one run into OUT/NAME/seedSEED (skipped when its evaluation already exists,
-# so an interrupted driver can be restarted).
+# one run into OUT/NAME/seedSEED. A run already evaluated is reused (so an
+# interrupted driver can be restarted) only when it was made with the same
+# settings (eval.done records them: --quick and the --set overrides) and
+# dmmp report confirms by content hash that it was trained and evaluated on
+# DATA (a copy of DATA elsewhere is the same dataset); otherwise the driver
+# stops rather than mix it into the tables.
 run_variant() {
     local out=$1 data=$2 name=$3 config=$4 seed=$5; shift 5
     local dir=$out/$name/seed$seed
+    local stamp
+    stamp=$(printf 'quick=%s\nset=%s\n' "$quick" "$*")
     if [ -f "$dir/eval.done" ]; then
+        [ "$(cat "$dir/eval.done")" = "$stamp" ] ||
+            die "$dir was made with other settings ($(tr '\n' ' ' < "$dir/eval.done")); now: $(echo "$stamp" | tr '\n' ' '). Remove it or choose another --out"
+        "$DMMP" report "$dir" --data "$data" > /dev/null ||
+            die "$dir was not trained and evaluated on $data; remove it or choose another --out"
         note "$name seed $seed: done already ($dir)"
         return 0
     fi
-    mkdir -p "$dir"
     note "$name seed $seed: training"
     local resume=()
     [ -f "$dir/last.h5" ] && resume=(--resume)
@@ -77,15 +86,17 @@ run_variant() {
         "${resume[@]}" "$@"
     note "$name seed $seed: evaluating"
     "$DMMP" eval --run "$dir" --data "$data" --split test > "$dir/eval.txt"
-    touch "$dir/eval.done"
+    echo "$stamp" > "$dir/eval.done"
 }
 
-# write_reports OUT BASENAME METRICS RUN_DIRS...: Markdown, LaTeX and CSV tables and the plots.
+# write_reports OUT BASENAME METRICS RUN_DIRS...: Markdown, LaTeX and CSV
+# tables and the plots, of runs all trained and evaluated on $data (dmmp
+# report refuses any other, and any mix of evaluation settings).
 write_reports() {
     local out=$1 base=$2 metrics=$3; shift 3
-    "$DMMP" report "$@" --format md --metrics "$metrics" --out "$out/$base.md"
-    "$DMMP" report "$@" --format latex --metrics "$metrics" --out "$out/$base.tex"
-    "$DMMP" report "$@" --format csv --metrics "$metrics" --out "$out/$base.csv"
+    "$DMMP" report "$@" --data "$data" --format md --metrics "$metrics" --out "$out/$base.md"
+    "$DMMP" report "$@" --data "$data" --format latex --metrics "$metrics" --out "$out/$base.tex"
+    "$DMMP" report "$@" --data "$data" --format csv --metrics "$metrics" --out "$out/$base.csv"
     if command -v gnuplot > /dev/null; then
         "$DMMP" plot "$@" --out "$out/$base.png"
     else

@@ -23,6 +23,7 @@ int register_features_suites(void);
 int register_results_suites(void);
 int register_stats_suites(void);
 int register_report_suites(void);
+int register_provenance_suites(void);
 int register_plot_suites(void);
 int register_evaluate_suites(void);
 int register_checkpoint_suites(void);

@@ -1,7 +1,8 @@
 /* The whole command-line workflow on a small synthetic world, as a user runs
  * it: dmmp train interrupted by SIGINT (exit 130, last.h5 written, the resume
- * command printed), resumed to the end, then dmmp eval (metrics printed and
- * stored in results.h5), dmmp retrieve and dmmp report. */
+ * command, as invoked, printed), resumed to the end, then dmmp eval (metrics printed and
+ * stored in results.h5), dmmp retrieve (its ids checked against /items) and
+ * dmmp report. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "suites.h"
 #include "test_robust.h"
 #include "testutil.h"
+#include "data/dataset.h"
 #include "train/results.h"
 
 static int exists(const char *path)
@@ -37,6 +39,44 @@ static char *slurp(const char *path)
     buf[n] = '\0';
     fclose(f);
     return buf;
+}
+
+/* dmmp retrieve prints one id per item, the item index, and names its
+ * score: every row's category= is the category of that row of /items/sparse
+ * (read here with the dataset API), and item_id (index + 1 on synthetic
+ * data) is not printed beside it. */
+static void check_retrieve_ids(const char *out, const char *data)
+{
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "score: the tower inner product"));
+    TU_ASSERT_MSG(strstr(out, "item_id=") == NULL, "a second item id printed: %s", out);
+    dataset *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(dataset_open(&d, data), DMMP_OK);
+    int nf = dataset_side_fields(d, SIDE_ITEM, NULL);
+    int *fields = malloc(sizeof(int) * (size_t)nf);
+    int32_t *table = malloc(sizeof(int32_t) * (size_t)dataset_n_items(d) * (size_t)nf);
+    CU_ASSERT_FATAL(fields && table);
+    dataset_side_fields(d, SIDE_ITEM, fields);
+    CU_ASSERT_EQUAL_FATAL(dataset_read_items(d, table), DMMP_OK);
+    int category = -1;
+    for (int c = 0; c < nf; c++)
+        if (!strcmp(dataset_get_schema(d)->fields[fields[c]].name, "category")) category = c;
+    CU_ASSERT_FATAL(category >= 0);
+    int rows = 0;
+    for (const char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        int rank = 0, item = -1;
+        const char *cat = strstr(line, "category=");
+        const char *eol = strchr(line, '\n');
+        if (sscanf(line, "%d %d", &rank, &item) != 2 || !cat || (eol && cat > eol)) continue;
+        CU_ASSERT_FATAL(item >= 0 && item < dataset_n_items(d));
+        TU_ASSERT_MSG(atoi(cat + 9) == table[(size_t)item * (size_t)nf + (size_t)category],
+                      "item %d: printed category %d, /items/sparse holds %d", item, atoi(cat + 9),
+                      table[(size_t)item * (size_t)nf + (size_t)category]);
+        rows++;
+    }
+    CU_ASSERT_EQUAL(rows, 5);
+    free(fields);
+    free(table);
+    dataset_close(d);
 }
 
 static void test_interrupt_resume_eval(void)
@@ -80,6 +120,11 @@ static void test_interrupt_resume_eval(void)
     const char *text = slurp(log);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     TU_ASSERT_MSG(strstr(text, "--resume") != NULL, "no resume command in: %s", text);
+    /* The resume command starts with the program as it was invoked (here
+     * its full path), not a "dmmp" that may not be on the PATH. */
+    char invoked[1200];
+    snprintf(invoked, sizeof invoked, "Resume with:\n  %s train --config", dmmp);
+    TU_ASSERT_MSG(strstr(text, invoked) != NULL, "no '%s' in: %s", invoked, text);
 
     /* Resume (more epochs than done so far would take long: stop at 2 more). */
     run_results r;
@@ -115,6 +160,7 @@ static void test_interrupt_resume_eval(void)
     rc = robust_run_dmmp(retrieve, out, sizeof out);
     TU_ASSERT_MSG(rc == 0, "retrieve exited %d: %s", rc, out);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "w_c"));
+    check_retrieve_ids(out, data);
 
     const char *report[] = {"report", run, "--format", "csv", NULL};
     rc = robust_run_dmmp(report, out, sizeof out);

@@ -32,6 +32,7 @@ static const tu_register_fn registrations[] = {
     register_results_suites,
     register_stats_suites,
     register_report_suites,
+    register_provenance_suites,
     register_plot_suites,
     register_evaluate_suites,
     register_checkpoint_suites,

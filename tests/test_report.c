@@ -152,7 +152,9 @@ static void test_markdown_and_latex(void)
         ASSERT_HAS(md, "| three_tower | 3 | 0.7600 ± 0.0173 | **0.3800 ± 0.0000** | **0.3700 ± 0.1127** | "
                        "**0.0900 ± 0.0100** |\n| p vs dmmp | | 1.000 | 0.295 | 0.344 | 0.205 |\n");
         ASSERT_HAS(md, "| dmmp | 3 | **0.7633 ± 0.0153** | 0.4000 ± 0.0100 | 0.3200 ± 0.0200 | 0.1100 ± 0.0100 |\n"
-                       "| dmmp_no_gate | 1 | 0.7000 | 0.4200 | 0.2800 | 0.1500 |\n| p vs dmmp | | n/a | n/a | n/a | n/a |\n");
+                       "| dmmp_no_gate | 1 | 0.7000 | 0.4200 | 0.2800 | 0.1500 |\n\n");
+        /* dmmp_no_gate shares one seed with dmmp: every p is n/a, so no p row. */
+        CU_ASSERT_PTR_NULL(strstr(md, "| dmmp_no_gate | 1 | 0.7000 | 0.4200 | 0.2800 | 0.1500 |\n| p vs"));
         ASSERT_HAS(md, "paired t-test against dmmp");
         free(md);
     }
@@ -192,7 +194,9 @@ static void test_csv(void)
         TU_ASSERT_MSG(!strncmp(csv, expected, strlen(expected)), "header:\n%s", csv);
         ASSERT_HAS(csv, "\nthree_tower,3,0.09,0.01,1,0.204833,0.76,0.01732050808,0,1\n");
         ASSERT_HAS(csv, "\ndmmp,3,0.11,0.01,0,,0.7633333333,0.01527525232,1,\n");
-        ASSERT_HAS(csv, "\ndmmp_no_gate,1,0.15,n/a,0,n/a,0.7,n/a,0,n/a\n");
+        /* Undefined std and p: empty fields, so every column but the first is numeric. */
+        ASSERT_HAS(csv, "\ndmmp_no_gate,1,0.15,,0,,0.7,,0,\n");
+        CU_ASSERT_PTR_NULL(strstr(csv, "n/a"));
         free(csv);
     }
     report_table_free(&t);
@@ -214,12 +218,18 @@ static void test_column_choice_and_errors(void)
     TU_ASSERT_NEAR(report_cell_at(&t, 2, 0)->mean, 0.2, 1e-12);
     CU_ASSERT(isnan(report_cell_at(&t, 0, 0)->p));
     char *md = render(&t, REPORT_FORMAT_MD);
-    if (md) ASSERT_HAS(md, "| two_tower | 3 | - |\n| p vs dmmp | | n/a |\n");
+    if (md) ASSERT_HAS(md, "| two_tower | 3 | - |\n| three_tower | 3 | - |\n");
     free(md);
     report_table_free(&t);
 
-    /* No dmmp among the runs: no tests, no p rows. */
-    CU_ASSERT_EQUAL_FATAL(report_build(&t, set.runs, src, set.n, "test", "auc_ctr", "teacher_only"), DMMP_OK);
+    /* A baseline no run is: refused, naming the variants there are. */
+    CU_ASSERT_EQUAL(report_build(&t, set.runs, src, set.n, "test", "auc_ctr", "nosuch"), DMMP_EINVAL);
+    ASSERT_HAS(dmmp_errmsg(), "--baseline nosuch");
+    ASSERT_HAS(dmmp_errmsg(), "two_tower, three_tower, dmmp, dmmp_no_gate");
+    CU_ASSERT_PTR_NULL(t.cells);
+    /* No baseline chosen and no dmmp among the runs (runs 3..5 are
+     * two_tower): no tests, no p rows. */
+    CU_ASSERT_EQUAL_FATAL(report_build(&t, set.runs + 3, src + 3, 3, "test", "auc_ctr", NULL), DMMP_OK);
     CU_ASSERT(!t.has_baseline);
     md = render(&t, REPORT_FORMAT_MD);
     if (md) CU_ASSERT_PTR_NULL(strstr(md, "p vs"));
@@ -310,13 +320,53 @@ static void test_atomic_output(void)
     fx_rm_rf(dir);
 }
 
+/* A driver's folder: runs two levels down (<variant>/<run>/results.h5)
+ * are found from the folder alone, in path order; a folder without any is
+ * refused naming it. */
+static void test_folder_of_runs(void)
+{
+    char dir[256], sub[400], empty[400];
+    tu_tmpdir(dir, sizeof dir);
+    const char *names[1] = {"auc_ctr"};
+    const char *variants[3] = {"two_tower", "dmmp", "dmmp"};
+    const int seeds[3] = {1, 2, 1};
+    for (int i = 0; i < 3; i++) {
+        snprintf(sub, sizeof sub, "%s/%s", dir, variants[i]);
+        mkdir(sub, 0755);
+        const double v[1] = {0.5 + 0.1 * i};
+        CU_ASSERT_EQUAL_FATAL(fx_write_run(sub, variants[i], seeds[i], 1, names, v), 0);
+    }
+    run_set set;
+    const char *args[1] = {dir};
+    dmmp_status s = run_set_load(&set, args, 1);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    CU_ASSERT_EQUAL_FATAL(set.n, 3);
+    /* Path order: dmmp/dmmp_s1, dmmp/dmmp_s2, two_tower/two_tower_s1. */
+    CU_ASSERT_STRING_EQUAL(set.runs[0].variant, "dmmp");
+    CU_ASSERT_EQUAL(set.runs[0].seed, 1);
+    CU_ASSERT_EQUAL(set.runs[1].seed, 2);
+    CU_ASSERT_STRING_EQUAL(set.runs[2].variant, "two_tower");
+    double x = 0;
+    CU_ASSERT_TRUE(results_get_metric(&set.runs[0], "test", "auc_ctr", &x));
+    TU_ASSERT_NEAR(x, 0.7, 1e-12);
+    run_set_free(&set);
+    snprintf(empty, sizeof empty, "%s/empty", dir);
+    mkdir(empty, 0755);
+    args[0] = empty;
+    CU_ASSERT_EQUAL(run_set_load(&set, args, 1), DMMP_EINVAL);
+    ASSERT_HAS(dmmp_errmsg(), "empty: no results.h5");
+    CU_ASSERT_EQUAL(set.n, 0);
+    fx_rm_rf(dir);
+}
+
 int register_report_suites(void)
 {
     static const char *const names[] = {"grouping, stats and paired tests", "markdown and latex",
                                         "csv with chosen columns",          "column choice and errors",
-                                        "metric and variant order, directions", "atomic output file"};
+                                        "metric and variant order, directions", "atomic output file",
+                                        "a driver's folder stands for the runs below it"};
     static const CU_TestFunc tests[] = {test_grouping_stats_and_tests, test_markdown_and_latex, test_csv,
                                         test_column_choice_and_errors, test_orders_and_directions,
-                                        test_atomic_output};
+                                        test_atomic_output, test_folder_of_runs};
     return tu_add_suite("eval_report", names, tests, sizeof tests / sizeof tests[0]);
 }

@@ -28,6 +28,9 @@ dmmp_status tf_score(const char *dir, const char *which, data_split split, val_m
 /* Registers the train_resume suite (test_trainer_resume.c). */
 int register_trainer_resume_suites(void);
 
+/* Registers the train_rundir suite (test_trainer_rundir.c). */
+int register_trainer_rundir_suites(void);
+
 /* Removes a run directory and its files. */
 void tf_remove_dir(const char *dir);
 

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "data/dataset.h"
 #include "data/file_kind.h"
+#include "data/dataset_hash.h"
 #include "eval/eval_run.h"
 #include "eval/retrieve_user.h"
 #include "train/results.h"
@@ -28,7 +29,9 @@ static const char eval_help[] =
     "             teacher_only scores every (user, item) pair (an upper bound; a\n"
     "             fixed sample of 2000 users when users x items > 5e7, or\n"
     "             eval.max_users).\n"
-    "The metrics are also stored in DIR/results.h5 under /eval/<split>.\n"
+    "The metrics are also stored in DIR/results.h5 under /eval/<split> (replacing\n"
+    "that split's earlier ones), with how they were computed: the dataset's path\n"
+    "and content hash, the checkpoint (--which) and eval.max_users.\n"
     "Exit: 0 done, 1 failure while working, 2 bad usage, missing run or data,\n"
     "or a dataset other than the one the run was trained on.\n";
 
@@ -36,8 +39,11 @@ static const char retrieve_help[] =
     "usage: dmmp retrieve --run DIR --data F.h5 --user U [--k 10] [--which checkpoint|last]\n"
     "\n"
     "Prints the k items the model of DIR retrieves for user index U from the\n"
-    "whole corpus of F.h5, best first, with their scores and item fields; for\n"
-    "dmmp also the user's preference gate weights (w_c, w_v); on synthetic data\n"
+    "whole corpus of F.h5, best first: the item index (a row of /items/sparse, a\n"
+    "value of /samples/item), the score the model ranks by (named in the output)\n"
+    "and the item fields (vocabulary ids; one that only restates the index, such\n"
+    "as item_id, is left out); for dmmp also the user's preference gate weights\n"
+    "(w_c, w_v); on synthetic data\n"
     "each item's true pCTR and pCVR (default context) and its bait flag.\n"
     "Exit: 0 done, 1 failure while working, 2 bad usage or input.\n";
 
@@ -141,15 +147,29 @@ static int open_run(const char *cmd, const run_args *a, dataset **d, run_handle 
     return 0;
 }
 
-/* Adds the metrics to DIR/results.h5 (a new record when the run has none). */
-static dmmp_status store_metrics(const char *dir, const eval_metrics *l, data_split split)
+/* Replaces the split's metrics in DIR/results.h5 (a new record when the run
+ * has none) with these, and records how they were computed: the dataset
+ * (path and content hash), the checkpoint and eval.max_users. */
+static dmmp_status store_metrics(const run_args *a, const eval_metrics *l, data_split split, int64_t max_users)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/results.h5", dir);
+    snprintf(path, sizeof path, "%s/results.h5", a->run);
+    results_eval_setting e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.split, sizeof e.split, "%s", eval_split_name(split));
+    snprintf(e.checkpoint, sizeof e.checkpoint, "%s", a->which);
+    e.max_users = max_users;
+    if (strlen(a->data) >= sizeof e.dataset_path) return dmmp_fail(DMMP_EINVAL, "--data %s: the path is too long", a->data);
+    snprintf(e.dataset_path, sizeof e.dataset_path, "%s", a->data);
+    char hash[DATASET_HASH_LEN];
+    DMMP_TRY(dataset_content_hash(a->data, hash));
+    snprintf(e.dataset_hash, sizeof e.dataset_hash, "%s", hash);
     run_results r;
     dmmp_status s = file_exists(path) ? results_load(&r, path) : results_init(&r);
     if (s != DMMP_OK) return s;
-    s = eval_store(l, split, &r);
+    results_clear_split(&r, e.split);
+    s = results_set_eval_setting(&r, &e);
+    if (s == DMMP_OK) s = eval_store(l, split, &r);
     if (s == DMMP_OK) s = results_save(&r, path);
     results_free(&r);
     return s;
@@ -175,7 +195,7 @@ int cmd_eval(int argc, char **argv)
                  h.cfg.model.kind == CONFIG_MODEL_TEACHER_ONLY ? "teacher_only" : "towers",
                  (unsigned long long)h.seed, a.which, dataset_name(d), a.split);
         eval_metrics_print(&m, title, stdout);
-        s = store_metrics(a.run, &m, split);
+        s = store_metrics(&a, &m, split, h.cfg.eval.max_users);
         if (s == DMMP_OK) printf("stored in %s/results.h5 under /eval/%s\n", a.run, a.split);
     }
     rc = s == DMMP_OK ? 0 : cli_report_error("eval", s);
@@ -185,12 +205,42 @@ int cmd_eval(int argc, char **argv)
     return rc;
 }
 
-/* Prints the item-side fields of item (names from the schema). */
-static void print_item_fields(const dataset *d, const int32_t *table, int nf, const int *fields, int32_t item)
+/* 1 when item field column c holds the item index plus one constant for
+ * every item (the item's own id field: synthetic item_id = index + 1): it
+ * restates the index, which is printed already. */
+static int restates_index(const int32_t *table, int nf, int c, int64_t n_items)
+{
+    if (n_items < 2) return 0;
+    int64_t offset = (int64_t)table[c];
+    for (int64_t i = 1; i < n_items; i++)
+        if ((int64_t)table[(size_t)i * (size_t)nf + (size_t)c] - i != offset) return 0;
+    return 1;
+}
+
+/* Prints the item-side fields of item (names from the schema), leaving out
+ * those that restate the index. */
+static void print_item_fields(const dataset *d, const int32_t *table, int nf, const int *fields, const int *skip,
+                              int32_t item)
 {
     const dataset_schema *sc = dataset_get_schema(d);
-    for (int c = 0; c < nf; c++)
-        printf("%s%s=%d", c ? " " : "", sc->fields[fields[c]].name, table[(size_t)item * nf + c]);
+    int printed = 0;
+    for (int c = 0; c < nf; c++) {
+        if (skip[c]) continue;
+        printf("%s%s=%d", printed++ ? " " : "", sc->fields[fields[c]].name, table[(size_t)item * nf + c]);
+    }
+}
+
+/* What the score column holds for the model of h. */
+static const char *score_meaning(const run_handle *h)
+{
+    switch (h->cfg.model.kind) {
+    case CONFIG_MODEL_TEACHER_ONLY:
+        return "the teacher's fused target (1 - lambda) pCTR + lambda pCTR*pCVR, lambda = fuse.conversion_weight";
+    case CONFIG_MODEL_TWO_TOWER: return "the inner product <u, v_c> of the user and item tower vectors";
+    default:
+        return "the tower inner product w_c <u, v_c> + w_v <u, v_v> (click and conversion item vectors, "
+               "weighted by the gate)";
+    }
 }
 
 int cmd_retrieve(int argc, char **argv)
@@ -205,27 +255,35 @@ int cmd_retrieve(int argc, char **argv)
     retrieved r;
     dmmp_status s = retrieve_user(&h.model, &h.feat, d, a.user, (int)a.k, &r);
     int nf = dataset_side_fields(d, SIDE_ITEM, NULL);
+    int64_t n_items = dataset_n_items(d);
     int *fields = malloc(sizeof(int) * (size_t)(nf + 1));
-    int32_t *table = malloc(sizeof(int32_t) * (size_t)(dataset_n_items(d) + 1) * (size_t)(nf + 1));
-    if (s == DMMP_OK && (!fields || !table)) s = dmmp_fail(DMMP_ENOMEM, "retrieve: out of memory for the item table");
+    int *skip = calloc((size_t)(nf + 1), sizeof(int));
+    int32_t *table = malloc(sizeof(int32_t) * (size_t)(n_items + 1) * (size_t)(nf + 1));
+    if (s == DMMP_OK && (!fields || !skip || !table))
+        s = dmmp_fail(DMMP_ENOMEM, "retrieve: out of memory for the item table");
     if (s == DMMP_OK) {
         dataset_side_fields(d, SIDE_ITEM, fields);
         s = nf ? dataset_read_items(d, table) : DMMP_OK;
     }
+    for (int c = 0; s == DMMP_OK && c < nf; c++) skip[c] = restates_index(table, nf, c, n_items);
     if (s == DMMP_OK) {
         printf("user %lld, top %lld of %lld items (%s)\n", a.user, a.k, (long long)r.n_ranked, h.variant);
         if (r.has_gate) printf("preference gate: w_c = %.4f, w_v = %.4f\n", r.gate[0], r.gate[1]);
-        printf("%4s  %8s  %12s%s  fields\n", "rank", "item", "score", r.has_truth ? "  true_pctr  true_pcvr  bait" : "");
+        printf("item: the item index, as --user is the user index (row of /items/sparse, value of /samples/item)\n");
+        printf("score: %s; higher ranks first\n", score_meaning(&h));
+        printf("%4s  %8s  %12s%s  item fields (vocabulary ids)\n", "rank", "item", "score",
+               r.has_truth ? "  true_pctr  true_pcvr  bait" : "");
         for (int i = 0; i < r.k && r.ids[i] >= 0; i++) {
             printf("%4d  %8d  %12.6f", i + 1, r.ids[i], r.scores[i]);
             if (r.has_truth) printf("  %9.5f  %9.5f  %4d", r.p_ctr[i], r.p_cvr[i], r.bait[i]);
             printf("  ");
-            print_item_fields(d, table, nf, fields, r.ids[i]);
+            print_item_fields(d, table, nf, fields, skip, r.ids[i]);
             printf("\n");
         }
     }
     rc = s == DMMP_OK ? 0 : cli_report_error("retrieve", s);
     free(fields);
+    free(skip);
     free(table);
     retrieved_free(&r);
     run_close(&h);

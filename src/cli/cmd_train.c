@@ -1,4 +1,5 @@
 /* dmmp train: one training run into a run directory (train/trainer.h). */
+#define _GNU_SOURCE /* program_invocation_name: the program as invoked, for the resume command */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,18 +26,20 @@ static const char train_help[] =
     "\n"
     "  --config C.ini   experiment configuration (see dmmp config keys)\n"
     "  --data F.h5      dataset (default: data.path of the config)\n"
-    "  --out DIR        run directory (created; a fresh run refuses one holding last.h5)\n"
+    "  --out DIR        run directory (created with its parents; a fresh run refuses one\n"
+    "                   holding last.h5, and one that fails before its first epoch ends\n"
+    "                   removes what it created)\n"
     "  --set k=v        override one key, applied after C.ini, in order\n"
     "  --seed S         train.seed\n"
     "  --threads N      train.threads (OpenMP threads; 0: all processors)\n"
-    "  --resume         continue the run in DIR from last.h5; the configuration must\n"
-    "                   match except train.epochs, train.patience, train.log_every,\n"
-    "                   train.threads (same seed and threads give the same weights as\n"
-    "                   an uninterrupted run, bit for bit)\n"
+    "  --resume         continue the run in DIR (which must exist) from last.h5; the\n"
+    "                   configuration must match except train.epochs, train.patience,\n"
+    "                   train.log_every, train.threads (same seed and threads give the\n"
+    "                   same weights as an uninterrupted run, bit for bit)\n"
     "  --variant NAME   name of the run in reports (default: C.ini's base name)\n"
     "\n"
     "SIGINT or SIGTERM finishes the current step, writes last.h5 and prints the\n"
-    "command that resumes. Exit status: 0 done (also early-stopped), 1 failure,\n"
+    "command that resumes (the command line as invoked, with --resume). Exit status: 0 done (also early-stopped), 1 failure,\n"
     "2 bad usage, configuration or data, 130 interrupted.\n";
 
 /* The signal handler's only effect: the training loop polls it between steps. */
@@ -56,32 +59,43 @@ static int usage_error(const char *fmt, const char *arg)
     return 2;
 }
 
-/* The command line again with --resume added (arguments quoted for a shell). */
+/* Appends arg to cmd at *at, quoted for a shell when it needs to be. */
+static void append_shell_word(char *cmd, size_t len, size_t *at, const char *arg)
+{
+    int plain = arg[0] != 0;
+    for (const char *p = arg; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:@+", *p)) plain = 0;
+    if (plain) {
+        *at += (size_t)snprintf(cmd + *at, len - *at, "%s", arg);
+        return;
+    }
+    cmd[(*at)++] = '\'';
+    for (const char *p = arg; *p; p++) {
+        if (*p == '\'') *at += (size_t)snprintf(cmd + *at, len - *at, "'\\''");
+        else cmd[(*at)++] = *p;
+    }
+    cmd[(*at)++] = '\'';
+    cmd[*at] = 0;
+}
+
+/* The command line again, as it was invoked (the program as the shell was
+ * given it: ./dmmp, a full path or dmmp on the PATH), with --resume added. */
 static char *resume_command(int argc, char **argv)
 {
-    size_t len = 32;
+    const char *program = program_invocation_name && *program_invocation_name ? program_invocation_name : "dmmp";
+    size_t len = 32 + 4 * strlen(program);
     for (int i = 0; i < argc; i++) len += 4 * strlen(argv[i]) + 3;
     char *cmd = malloc(len);
     if (!cmd) return NULL;
-    size_t at = (size_t)snprintf(cmd, len, "dmmp");
+    size_t at = 0;
+    cmd[0] = 0;
+    append_shell_word(cmd, len, &at, program);
     int has_resume = 0;
     for (int i = 0; i < argc; i++) {
         has_resume |= !strcmp(argv[i], "--resume");
         cmd[at++] = ' ';
-        int plain = argv[i][0] != 0;
-        for (const char *p = argv[i]; *p; p++)
-            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:@+", *p)) plain = 0;
-        if (plain) {
-            at += (size_t)snprintf(cmd + at, len - at, "%s", argv[i]);
-            continue;
-        }
-        cmd[at++] = '\'';
-        for (const char *p = argv[i]; *p; p++) {
-            if (*p == '\'') at += (size_t)snprintf(cmd + at, len - at, "'\\''");
-            else cmd[at++] = *p;
-        }
-        cmd[at++] = '\'';
         cmd[at] = 0;
+        append_shell_word(cmd, len, &at, argv[i]);
     }
     if (!has_resume) snprintf(cmd + at, len - at, " --resume");
     return cmd;
@@ -202,7 +216,7 @@ int cmd_train(int argc, char **argv)
     int code = 0;
     if (s == DMMP_EINTERRUPTED) {
         fprintf(stderr, "dmmp train: interrupted after %lld steps; %s/last.h5 holds the state. Resume with:\n  %s\n",
-                (long long)sum.steps, out, resume ? resume : "dmmp train ... --resume");
+                (long long)sum.steps, out, resume ? resume : "the same command with --resume");
         code = 130;
     } else if (s != DMMP_OK) {
         code = cli_report_error("train", s);

@@ -239,7 +239,7 @@ static dmmp_status build(report_table *t, const run_results *runs, const char *c
 {
     if (n_runs == 0) return dmmp_fail(DMMP_EINVAL, "no runs to report");
     DMMP_TRY(copy_name(t->split, split, "the split name"));
-    DMMP_TRY(copy_name(t->baseline, baseline, "the baseline variant name"));
+    DMMP_TRY(copy_name(t->baseline, baseline ? baseline : REPORT_DEFAULT_BASELINE, "the baseline variant name"));
     size_t max_metrics = 1;
     for (const char *c = metrics ? metrics : ""; *c; c++) max_metrics += *c == ',';
     if (!metrics) max_metrics = runs[0].n_metrics + 1;
@@ -257,6 +257,14 @@ static dmmp_status build(report_table *t, const run_results *runs, const char *c
     }
     size_t b = find_name(t->variants, t->n_variants, t->baseline);
     t->has_baseline = b < t->n_variants;
+    if (baseline && !t->has_baseline) {
+        char present[2048] = "";
+        for (size_t v = 0; v < t->n_variants && strlen(present) + strlen(t->variants[v]) + 3 < sizeof present; v++)
+            strcat(strcat(present, v ? ", " : ""), t->variants[v]);
+        free(buf);
+        return dmmp_fail(DMMP_EINVAL, "--baseline %s: no run is that variant (the runs' variants: %s)", baseline,
+                         present);
+    }
     for (size_t m = 0; m < t->n_metrics; m++) {
         for (size_t v = 0; v < t->n_variants; v++) {
             fill_cell_stats(t, v, m, runs, n_runs, buf);

@@ -19,6 +19,9 @@
 #include "core/status.h"
 #include "train/results.h"
 
+/* The variant the others are tested against unless one is chosen. */
+#define REPORT_DEFAULT_BASELINE "dmmp"
+
 typedef enum report_format { REPORT_FORMAT_MD, REPORT_FORMAT_LATEX, REPORT_FORMAT_CSV } report_format;
 
 /* One variant x metric entry. */
@@ -48,7 +51,9 @@ typedef struct report_table {
 /* Builds the table over runs[0..n_runs) for eval split `split`. metrics is a
  * comma-separated list of column names in the order wanted, or NULL for the
  * metrics present in every run, in canonical order. baseline names the
- * variant tested against the others (usually "dmmp"; absent: no tests).
+ * variant tested against the others; it must be among the runs (else
+ * DMMP_EINVAL naming the variants present). NULL: REPORT_DEFAULT_BASELINE
+ * when a run is that variant, else no tests.
  * sources[i] names runs[i] in messages (duplicate variant+seed, no variant,
  * unknown metric). On failure t is left empty. */
 dmmp_status report_build(report_table *t, const run_results *runs, const char *const *sources, size_t n_runs,
@@ -61,7 +66,10 @@ const report_cell *report_cell_at(const report_table *t, size_t v, size_t m);
 void report_table_free(report_table *t);
 
 /* Renders t as a complete document fragment (md/latex table with a caption
- * line, or CSV with a header row) into *out (malloc'ed; caller frees). */
+ * line, or CSV with a header row) into *out (malloc'ed; caller frees).
+ * md/latex print a variant's p row only when one of its p-values is
+ * defined (none are with one seed); CSV leaves an undefined mean, std or p
+ * empty, so every column but the variant is numeric. */
 dmmp_status report_render(const report_table *t, report_format format, char **out);
 
 /* Parses "md", "latex" or "csv". */

@@ -93,21 +93,43 @@ static void tb_cell(text_buf *b, const report_cell *c, size_t n_runs, report_for
     if (c->n != n_runs) tb_printf(b, " (n=%zu)", c->n);
 }
 
+/* 1 when variant v is tested against the baseline (every row but the baseline's). */
+static int is_tested(const report_table *t, size_t v) { return t->has_baseline && strcmp(t->variants[v], t->baseline); }
+
+/* 1 when variant v gets a p row: tested, and some p-value of it is defined
+ * (a row of n/a only says there was one seed; the caption says so). */
+static int has_p_row(const report_table *t, size_t v)
+{
+    if (!is_tested(t, v)) return 0;
+    for (size_t m = 0; m < t->n_metrics; m++)
+        if (!isnan(report_cell_at(t, v, m)->p)) return 1;
+    return 0;
+}
+
+static int any_p_row(const report_table *t)
+{
+    for (size_t v = 0; v < t->n_variants; v++)
+        if (has_p_row(t, v)) return 1;
+    return 0;
+}
+
 static void caption(text_buf *b, const report_table *t, const char *prefix, report_format format)
 {
     tb_printf(b, "%sSplit %s: mean%ssample std over seeds (n runs per variant). ", prefix, t->split,
               format == REPORT_FORMAT_LATEX ? " $\\pm$ " : " ± ");
     tb_printf(b, "%s: best per column (higher is better; lower for logloss and clickbait@K).",
               format == REPORT_FORMAT_LATEX ? "Bold" : "**Bold**");
-    if (t->has_baseline) {
+    if (any_p_row(t)) {
         tb_printf(b, " p: two-sided paired t-test against ");
         tb_name(b, t->baseline, format);
         tb_printf(b, " over the seeds both have (n/a: fewer than 2 pairs or no variance).");
+    } else if (t->has_baseline && t->n_variants > 1) {
+        tb_printf(b, " No p-values against ");
+        tb_name(b, t->baseline, format);
+        tb_printf(b, ": a paired t-test needs 2 or more seeds both variants have.");
     }
     tb_printf(b, "\n");
 }
-
-static int has_p_row(const report_table *t, size_t v) { return t->has_baseline && strcmp(t->variants[v], t->baseline); }
 
 static void render_md(text_buf *b, const report_table *t)
 {
@@ -180,7 +202,8 @@ static void render_latex(text_buf *b, const report_table *t)
 }
 
 /* One row per variant; per metric: mean, std, best flag (0/1) and the p-value
- * against the baseline ("n/a" where undefined; pandas reads it as NaN). */
+ * against the baseline (an empty field where undefined; pandas reads it as
+ * NaN and the column stays numeric). */
 static void render_csv(text_buf *b, const report_table *t)
 {
     tb_printf(b, "variant,n");
@@ -202,15 +225,16 @@ static void render_csv(text_buf *b, const report_table *t)
         tb_printf(b, ",%zu", t->n_runs[v]);
         for (size_t m = 0; m < t->n_metrics; m++) {
             const report_cell *c = report_cell_at(t, v, m);
-            if (c->n > 0) tb_printf(b, ",%.10g", c->mean);
-            else tb_printf(b, ",n/a");
-            if (c->n > 1) tb_printf(b, ",%.10g", c->std);
-            else tb_printf(b, ",n/a");
+            /* Undefined values are empty fields: the columns stay numeric. */
+            tb_printf(b, ",");
+            if (c->n > 0) tb_printf(b, "%.10g", c->mean);
+            tb_printf(b, ",");
+            if (c->n > 1) tb_printf(b, "%.10g", c->std);
             tb_printf(b, ",%d", c->best);
             if (!t->has_baseline) continue;
             tb_printf(b, ",");
             /* The baseline row is not tested against itself: left empty. */
-            if (has_p_row(t, v)) tb_p_value(b, c->p, REPORT_FORMAT_CSV);
+            if (is_tested(t, v) && !isnan(c->p)) tb_p_value(b, c->p, REPORT_FORMAT_CSV);
         }
         tb_printf(b, "\n");
     }

@@ -22,6 +22,7 @@ void results_free(run_results *r)
     for (size_t i = 0; i < r->n_series; i++) free(r->series[i].values);
     free(r->series);
     free(r->metrics);
+    free(r->settings);
     free(r->config_ini);
     memset(r, 0, sizeof *r);
 }
@@ -36,6 +37,7 @@ static char *meta_field(run_results *r, const char *key, size_t *cap)
         {"created_with", r->created_with, sizeof r->created_with},
         {"dataset_name", r->dataset_name, sizeof r->dataset_name},
         {"dataset_path", r->dataset_path, sizeof r->dataset_path},
+        {"dataset_hash", r->dataset_hash, sizeof r->dataset_hash},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (!strcmp(key, fields[i].key)) {
@@ -61,7 +63,7 @@ dmmp_status results_set_meta(run_results *r, const char *key, const char *value)
     if (!dst)
         return dmmp_fail(DMMP_EINVAL,
                          "results: unknown meta key '%s' (expected variant, model_kind, git_commit, "
-                         "created_with, dataset_path, dataset_name or config_ini)",
+                         "created_with, dataset_path, dataset_name, dataset_hash or config_ini)",
                          key);
     if (strlen(value) >= cap)
         return dmmp_fail(DMMP_EINVAL, "results: %s is %zu bytes long, at most %zu allowed", key, strlen(value),
@@ -200,4 +202,41 @@ int results_get_metric(const run_results *r, const char *split, const char *name
     if (!m) return 0;
     if (value) *value = m->value;
     return 1;
+}
+
+void results_clear_split(run_results *r, const char *split)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n_metrics; i++)
+        if (strcmp(r->metrics[i].split, split)) r->metrics[kept++] = r->metrics[i];
+    r->n_metrics = kept;
+    kept = 0;
+    for (size_t i = 0; i < r->n_settings; i++)
+        if (strcmp(r->settings[i].split, split)) r->settings[kept++] = r->settings[i];
+    r->n_settings = kept;
+}
+
+const results_eval_setting *results_eval_setting_find(const run_results *r, const char *split)
+{
+    for (size_t i = 0; i < r->n_settings; i++)
+        if (!strcmp(r->settings[i].split, split)) return &r->settings[i];
+    return NULL;
+}
+
+dmmp_status results_set_eval_setting(run_results *r, const results_eval_setting *s)
+{
+    DMMP_TRY(check_name("split", s->split, 0));
+    results_eval_setting *dst = (results_eval_setting *)results_eval_setting_find(r, s->split);
+    if (!dst) {
+        if (r->n_settings == r->cap_settings) {
+            size_t cap = r->cap_settings ? 2 * r->cap_settings : 4;
+            results_eval_setting *grown = realloc(r->settings, cap * sizeof *grown);
+            if (!grown) return dmmp_fail(DMMP_ENOMEM, "results: out of memory for the setting of split %s", s->split);
+            r->settings = grown;
+            r->cap_settings = cap;
+        }
+        dst = &r->settings[r->n_settings++];
+    }
+    *dst = *s;
+    return DMMP_OK;
 }

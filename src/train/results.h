@@ -3,12 +3,18 @@
  *
  * File layout (format_version 1; h5dump / h5ls -r show all of it):
  *   /                     attributes format_version, variant, seed, model_kind,
- *                         git_commit, created_with, dataset_path, dataset_name
+ *                         git_commit, created_with, dataset_path, dataset_name,
+ *                         dataset_hash (the training dataset: data/dataset_hash.h;
+ *                         "" in files written before it was recorded)
  *   /config               the full configuration as INI text (a string dataset)
  *   /train                attributes epochs, steps; one float64 dataset per
  *                         series, over epochs; a '/' in a series name makes
  *                         groups ("loss/kd_ctr" is /train/loss/kd_ctr)
  *   /eval/<split>/<name>  one float64 scalar dataset per evaluation metric
+ *   /eval/<split>         attributes dataset_path, dataset_hash, checkpoint
+ *                         ("checkpoint" or "last") and max_users (0: all) of
+ *                         the evaluation that wrote the split (absent in
+ *                         older files)
  *
  * The trainer appends one value per series per epoch and then sets the epoch
  * count; the evaluator sets metrics by split and name. Names are free, the
@@ -40,6 +46,15 @@ typedef struct results_metric {
     double value;
 } results_metric;
 
+/* How the metrics of one split were computed. */
+typedef struct results_eval_setting {
+    char split[RESULTS_NAME_MAX + 1];
+    char dataset_path[4096];
+    char dataset_hash[RESULTS_NAME_MAX + 1];
+    char checkpoint[RESULTS_NAME_MAX + 1];
+    int64_t max_users;
+} results_eval_setting;
+
 typedef struct run_results {
     /* meta: set with results_set_meta (lengths are checked there) */
     char variant[RESULTS_NAME_MAX + 1];
@@ -48,6 +63,7 @@ typedef struct run_results {
     char created_with[RESULTS_NAME_MAX + 1];
     char dataset_name[RESULTS_NAME_MAX + 1];
     char dataset_path[4096];
+    char dataset_hash[RESULTS_NAME_MAX + 1];
     char *config_ini;             /* malloc'ed; "" when unset */
     int64_t seed;
     /* training progress: every series must hold exactly `epochs` values */
@@ -57,6 +73,8 @@ typedef struct run_results {
     results_series *series;       /* in order of first append */
     size_t n_metrics, cap_metrics;
     results_metric *metrics;      /* in order of first set */
+    size_t n_settings, cap_settings;
+    results_eval_setting *settings; /* at most one per split */
 } run_results;
 
 /* Makes r an empty record: strings "" but git_commit "unknown" and
@@ -67,7 +85,7 @@ dmmp_status results_init(run_results *r);
 void results_free(run_results *r);
 
 /* Sets the text field `key` (variant, model_kind, git_commit, created_with,
- * dataset_path, dataset_name, config_ini) to a copy of value; fails naming the
+ * dataset_path, dataset_name, dataset_hash, config_ini) to a copy of value; fails naming the
  * key when it is unknown or value is too long. */
 dmmp_status results_set_meta(run_results *r, const char *key, const char *value);
 
@@ -84,6 +102,17 @@ dmmp_status results_set_progress(run_results *r, int64_t epochs, int64_t steps);
 
 /* Sets (or overwrites) metric `name` of `split`; names hold no '/'. */
 dmmp_status results_set_metric(run_results *r, const char *split, const char *name, double value);
+
+/* Removes every metric and the setting of `split` (before it is evaluated
+ * again, so no metric of an earlier evaluation stays beside the new ones). */
+void results_clear_split(run_results *r, const char *split);
+
+/* Sets (or overwrites) the evaluation setting of s->split; fails naming the
+ * split when a name is invalid. */
+dmmp_status results_set_eval_setting(run_results *r, const results_eval_setting *s);
+
+/* The evaluation setting of split, or NULL when none is recorded. */
+const results_eval_setting *results_eval_setting_find(const run_results *r, const char *split);
 
 /* 1 and *value set when `split`/`name` exists, else 0. */
 int results_get_metric(const run_results *r, const char *split, const char *name, double *value);

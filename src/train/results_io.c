@@ -140,16 +140,29 @@ static dmmp_status write_eval(hid_t file, const run_results *r, const char *path
         st = write_doubles(split, m->name, &m->value, 1, 1, path);
         H5Gclose(split);
     }
+    for (size_t i = 0; i < r->n_settings && st == DMMP_OK; i++) {
+        const results_eval_setting *e = &r->settings[i];
+        hid_t split = open_or_create_group(eval, e->split);
+        if (split < 0) {
+            st = dmmp_fail(DMMP_EIO, "%s: cannot create /eval/%s", path, e->split);
+            break;
+        }
+        st = write_string_attr(split, "dataset_path", e->dataset_path, path);
+        if (st == DMMP_OK) st = write_string_attr(split, "dataset_hash", e->dataset_hash, path);
+        if (st == DMMP_OK) st = write_string_attr(split, "checkpoint", e->checkpoint, path);
+        if (st == DMMP_OK) st = write_i64_attr(split, "max_users", e->max_users, path);
+        H5Gclose(split);
+    }
     H5Gclose(eval);
     return st;
 }
 
 static dmmp_status write_contents(hid_t file, const run_results *r, const char *path)
 {
-    static const char *const meta_keys[] = {"variant", "model_kind", "git_commit",
-                                            "created_with", "dataset_path", "dataset_name"};
-    const char *meta_values[] = {r->variant, r->model_kind, r->git_commit,
-                                 r->created_with, r->dataset_path, r->dataset_name};
+    static const char *const meta_keys[] = {"variant",      "model_kind",   "git_commit",  "created_with",
+                                            "dataset_path", "dataset_name", "dataset_hash"};
+    const char *meta_values[] = {r->variant,      r->model_kind,   r->git_commit,  r->created_with,
+                                 r->dataset_path, r->dataset_name, r->dataset_hash};
     DMMP_TRY(write_i64_attr(file, "format_version", RESULTS_FORMAT_VERSION, path));
     for (size_t i = 0; i < sizeof meta_keys / sizeof meta_keys[0]; i++)
         DMMP_TRY(write_string_attr(file, meta_keys[i], meta_values[i], path));
@@ -339,6 +352,24 @@ static herr_t visit_split(hid_t eval, const char *name, const H5L_info_t *info, 
         return -1;
     }
     ctx->split = name;
+    if (H5Aexists(g, "dataset_hash") > 0) {
+        /* The evaluation's setting (files from before it was recorded have none). */
+        results_eval_setting e;
+        memset(&e, 0, sizeof e);
+        snprintf(e.split, sizeof e.split, "%s", name);
+        char where[RESULTS_NAME_MAX + 16];
+        snprintf(where, sizeof where, "/eval/%s", name);
+        ctx->st = read_string_attr(g, "dataset_path", e.dataset_path, sizeof e.dataset_path, ctx->path);
+        if (ctx->st == DMMP_OK) ctx->st = read_string_attr(g, "dataset_hash", e.dataset_hash, sizeof e.dataset_hash, ctx->path);
+        if (ctx->st == DMMP_OK) ctx->st = read_string_attr(g, "checkpoint", e.checkpoint, sizeof e.checkpoint, ctx->path);
+        if (ctx->st == DMMP_OK) ctx->st = read_i64_attr(g, where, "max_users", &e.max_users, ctx->path);
+        if (ctx->st == DMMP_OK) ctx->st = results_set_eval_setting(ctx->r, &e);
+        if (ctx->st != DMMP_OK) {
+            ctx->st = dmmp_fail_prefix(ctx->st, "the evaluation setting on %s", where);
+            H5Gclose(g);
+            return -1;
+        }
+    }
     hsize_t idx = 0;
     herr_t rc = H5Literate(g, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, visit_metric, ctx);
     if (rc < 0 && ctx->st == DMMP_OK) {
@@ -373,6 +404,10 @@ static dmmp_status read_contents(hid_t file, run_results *r, const char *path)
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         DMMP_TRY(read_string_attr(file, keys[i], value, sizeof value, path));
         DMMP_TRY(results_set_meta(r, keys[i], value));
+    }
+    if (H5Aexists(file, "dataset_hash") > 0) { /* recorded since; "" in older files */
+        DMMP_TRY(read_string_attr(file, "dataset_hash", value, sizeof value, path));
+        DMMP_TRY(results_set_meta(r, "dataset_hash", value));
     }
     DMMP_TRY(read_i64_attr(file, "/", "seed", &r->seed, path));
     DMMP_TRY(read_config(file, r, path));

@@ -1,5 +1,7 @@
 #include "train/run_record.h"
 
+#include "data/dataset_hash.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,9 @@ dmmp_status run_record_start(run_results *r, const dmmp_config *cfg, const char 
     DMMP_TRY(results_set_meta(r, "git_commit", run_git_commit()));
     DMMP_TRY(results_set_meta(r, "dataset_path", dataset_path(d)));
     DMMP_TRY(results_set_meta(r, "dataset_name", dataset_name(d)));
+    char hash[DATASET_HASH_LEN];
+    DMMP_TRY(dataset_content_hash(dataset_path(d), hash));
+    DMMP_TRY(results_set_meta(r, "dataset_hash", hash));
     r->seed = (int64_t)seed;
     return DMMP_OK;
 }

@@ -15,7 +15,7 @@
 const char *run_git_commit(void);
 
 /* Starts the record of a fresh run: config text, variant, model kind, seed,
- * dataset and commit. */
+ * dataset (path, name, content hash) and commit. */
 dmmp_status run_record_start(run_results *r, const dmmp_config *cfg, const char *variant, uint64_t seed,
                              const dataset *d);
 

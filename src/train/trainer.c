@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/rss.h"
+#include "data/dataset_hash.h"
 #include "train/progress.h"
 #include "train/recipe.h"
 #include "train/run_record.h"
@@ -42,6 +44,8 @@ typedef struct trainer {
     int teacher_epochs;          /* two_stage: epochs of the teacher stage */
     int n_epochs;                /* both stages */
     double t_start, wall_at_start;
+    int dirs_made;               /* directory levels of out_dir this run created */
+    int log_made;                /* 1: this run created train.log */
 } trainer;
 
 void trainer_options_default(trainer_options *o)
@@ -162,8 +166,24 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
         } else {
             double v = val_metrics_get(&val, metric);
             int higher = config_metric_higher_is_better(t->cfg.train.early_stopping_metric);
-            improved = isfinite(v) && (p->best_epoch == 0 || !isfinite(p->best_metric) ||
-                                       (higher ? v > p->best_metric : v < p->best_metric));
+            int defined_best = p->best_epoch > 0 && isfinite(p->best_metric);
+            if (isfinite(v)) {
+                improved = !defined_best || (higher ? v > p->best_metric : v < p->best_metric);
+            } else {
+                /* An undefined metric (the val split holds one class of its
+                 * label, e.g. no clicks) judges nothing: until some epoch has
+                 * a value the latest epoch is the best, so checkpoint.h5 is
+                 * always written; after that it does not beat the best. */
+                improved = !defined_best;
+                if (improved)
+                    log_warn("validation %s is undefined at epoch %d (the val split has only one class of its label, "
+                             "e.g. no clicks): no epoch has a value yet, so the best epoch is the latest one",
+                             metric, p->epoch + 1);
+                else
+                    log_warn("validation %s is undefined at epoch %d (the val split has only one class of its label): "
+                             "the epoch does not count as an improvement; the best stays epoch %d (%.6g)",
+                             metric, p->epoch + 1, p->best_epoch, p->best_metric);
+            }
             if (improved) p->best_metric = v;
         }
         if (improved) {
@@ -282,14 +302,47 @@ static dmmp_status train_loop(trainer *t)
 
 /* ---- setup ------------------------------------------------------------------- */
 
-static dmmp_status make_dir(const char *dir)
+/* mkdir -p dir. The directories made are always the deepest *made levels
+ * of the path (a parent made implies its children are made too), so a
+ * failed run can remove exactly those. */
+static dmmp_status make_dirs(const char *dir, int *made)
 {
-    if (mkdir(dir, 0777) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return DMMP_OK;
-        return dmmp_fail(DMMP_EINVAL, "--out %s exists and is not a directory", dir);
+    char path[PATH_LEN];
+    *made = 0;
+    if ((size_t)snprintf(path, sizeof path, "%s", dir) >= sizeof path)
+        return dmmp_fail(DMMP_EINVAL, "--out %s: the path is too long", dir);
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') path[--len] = 0;
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != 0) continue;
+        char keep = path[i];
+        path[i] = 0;
+        if (mkdir(path, 0777) == 0) {
+            (*made)++;
+        } else if (errno != EEXIST) {
+            int err = errno;
+            return dmmp_fail(err == ENOTDIR ? DMMP_EINVAL : DMMP_EIO, "--out %s: cannot create the directory %s: %s",
+                             dir, path, strerror(err));
+        }
+        path[i] = keep;
     }
-    return dmmp_fail(DMMP_EIO, "cannot create the run directory %s: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return DMMP_OK;
+    return dmmp_fail(DMMP_EINVAL, "--out %s exists and is not a directory", dir);
+}
+
+/* Removes the `made` deepest directories of dir, innermost first; rmdir
+ * leaves any that still holds a file. */
+static void remove_made_dirs(const char *dir, int made)
+{
+    char path[PATH_LEN];
+    snprintf(path, sizeof path, "%s", dir);
+    size_t len = strlen(path);
+    for (int k = 0; k < made; k++) {
+        while (len > 1 && path[len - 1] == '/') path[--len] = 0;
+        if (rmdir(path) != 0) return;
+        while (len > 0 && path[len - 1] != '/') path[--len] = 0;
+    }
 }
 
 static dmmp_status join(char *buf, const char *dir, const char *name)
@@ -316,7 +369,13 @@ static dmmp_status setup(trainer *t)
     t->seed = (uint64_t)t->cfg.train.seed;
     const char *data = o->data_path ? o->data_path : t->cfg.data.path;
     if (!data || !*data) return dmmp_fail(DMMP_EINVAL, "trainer: no dataset (give --data or data.path)");
-    DMMP_TRY(make_dir(o->out_dir));
+    if (o->resume) {
+        struct stat st;
+        if (stat(o->out_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            return dmmp_fail(DMMP_EINVAL, "--resume: there is no run directory %s (no %s/last.h5 to continue from)",
+                             o->out_dir, o->out_dir);
+    }
+    DMMP_TRY(make_dirs(o->out_dir, &t->dirs_made));
     DMMP_TRY(join(t->last_path, o->out_dir, "last.h5"));
     DMMP_TRY(join(t->best_path, o->out_dir, "checkpoint.h5"));
     DMMP_TRY(join(t->results_path, o->out_dir, "results.h5"));
@@ -326,6 +385,7 @@ static dmmp_status setup(trainer *t)
                          o->out_dir, t->last_path);
     if (o->resume && !file_exists(t->last_path))
         return dmmp_fail(DMMP_EINVAL, "--resume: %s does not exist (no run to continue in %s)", t->last_path, o->out_dir);
+    t->log_made = !file_exists(t->log_path);
     t->log = fopen(t->log_path, "a");
     if (!t->log) return dmmp_fail(DMMP_EIO, "cannot open %s: %s", t->log_path, strerror(errno));
     log_set_mirror(t->log);
@@ -372,6 +432,14 @@ static dmmp_status setup(trainer *t)
         DMMP_TRY(run_state_load(t->last_path, &ref, t->schema));
         DMMP_TRY(run_record_resume(&t->rec, t->results_path, t->prog.epoch));
         t->rec_open = 1;
+        if (t->rec.dataset_hash[0]) {
+            char hash[DATASET_HASH_LEN];
+            DMMP_TRY(dataset_content_hash(data, hash));
+            if (strcmp(hash, t->rec.dataset_hash))
+                return dmmp_fail(DMMP_EINVAL, "--resume: the run in %s was trained on %s (content hash %s), but --data %s "
+                                 "hashes to %s: another dataset", o->out_dir, t->rec.dataset_path, t->rec.dataset_hash,
+                                 data, hash);
+        }
         update_finished(t);
         log_info("resuming %s at epoch %d, step %lld", t->last_path, t->prog.epoch + 1, (long long)t->prog.step);
     } else {
@@ -426,6 +494,12 @@ dmmp_status trainer_run(const trainer_options *o, trainer_summary *s)
         log_info("done: %d epochs, %lld steps, best epoch %d; %s", t.prog.epoch, (long long)t.prog.step,
                  t.prog.best_epoch, t.best_path);
     teardown(&t);
+    /* A fresh run that failed before writing last.h5 has nothing to resume:
+     * it takes back the log and the directories it made. */
+    if (st != DMMP_OK && st != DMMP_EINTERRUPTED && !o->resume && (!t.last_path[0] || !file_exists(t.last_path))) {
+        if (t.log_made) remove(t.log_path);
+        remove_made_dirs(o->out_dir, t.dirs_made);
+    }
     omp_set_num_threads(threads_before);
     return st;
 }

@@ -38,7 +38,7 @@ typedef struct trainer_options {
     const dmmp_config *config;  /* validated configuration (required) */
     const char *config_origin;  /* where it came from, for messages (may be NULL) */
     const char *data_path;      /* dataset; NULL: config->data.path */
-    const char *out_dir;        /* run directory, created when missing (required) */
+    const char *out_dir;        /* run directory, created with its parents when missing (required) */
     const char *variant;        /* run name; NULL: the model kind ("dmmp", ...) */
     int64_t seed;               /* < 0: config->train.seed */
     int threads;                /* < 0: config->train.threads (0 there: all processors) */
@@ -67,7 +67,9 @@ typedef struct trainer_summary {
  * epoch, batch, step and loss term when a loss is not finite (nothing is
  * written after the bad step); DMMP_EINVAL / DMMP_EFORMAT for a bad config,
  * dataset or run directory (a fresh run refuses a directory that already
- * holds last.h5). s may be NULL. */
+ * holds last.h5; --resume refuses a directory that does not exist). A fresh
+ * run that fails before its first last.h5 removes its train.log and the
+ * directories it created. s may be NULL. */
 dmmp_status trainer_run(const trainer_options *o, trainer_summary *s);
 
 /* A trained model ready to score batches. */
