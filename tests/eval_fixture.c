@@ -10,7 +10,7 @@
 
 #include "data/batcher.h"
 #include "data/synth.h"
-#include "eval/evaluate.h"
+#include "train/evaluate.h"
 #include "nn/optim.h"
 #include "testutil.h"
 

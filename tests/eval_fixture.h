@@ -4,7 +4,7 @@
 #define DMMP_TESTS_EVAL_FIXTURE_H
 
 #include "data/dataset.h"
-#include "eval/eval_metrics.h"
+#include "metrics/eval_metrics.h"
 #include "model/features.h"
 #include "model/model.h"
 #include "train/recipe.h"

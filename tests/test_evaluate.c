@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "data/batcher.h"
-#include "eval/auc.h"
+#include "metrics/auc.h"
 #include "eval/eval_run.h"
-#include "eval/evaluate.h"
+#include "train/evaluate.h"
 #include "train/results.h"
 #include "eval_fixture.h"
 #include "suites.h"

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "core/rng.h"
-#include "eval/auc.h"
+#include "metrics/auc.h"
 #include "eval/retrieval_metrics.h"
 #include "suites.h"
 #include "testutil.h"

@@ -15,7 +15,7 @@
 #include "data/dataset_writer.h"
 #include "data/import.h"
 #include "data/synth_truth.h"
-#include "eval/evaluate.h"
+#include "train/evaluate.h"
 #include "eval/relevance.h"
 #include "eval/retrieval_eval.h"
 #include "eval/retrieve_user.h"

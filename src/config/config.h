@@ -196,6 +196,11 @@ dmmp_status config_value_text(const dmmp_config *c, const char *dotted_key, char
 /* 1 when a larger value of metric m is better (AUCs), 0 otherwise (log loss). */
 int config_metric_higher_is_better(config_metric m);
 
+/* How the configuration spells a value ("auc_ctr", "dmmp"; "" for none of
+ * them), from the schema's one table of names. */
+const char *config_metric_name(config_metric m);
+const char *config_model_kind_name(config_model_kind k);
+
 /* Whether a variant has the ranking teacher (teacher_only, dmmp) and the
  * retrieval towers (every variant but teacher_only). */
 int config_has_teacher(config_model_kind kind);

@@ -32,6 +32,19 @@ static const char *const metric_names[] = {"none",      "auc_ctr",     "auc_cvr"
                                            "gauc_ctr", "logloss_ctr", "logloss_ctcvr", NULL};
 static const char *const split_names[] = {"train", "val", "test", NULL};
 
+/* The spellings above are the only enum -> name tables of the framework. */
+static const char *enum_name(const char *const *names, int count, int v) { return v >= 0 && v < count ? names[v] : ""; }
+
+const char *config_metric_name(config_metric m)
+{
+    return enum_name(metric_names, (int)(sizeof metric_names / sizeof metric_names[0]) - 1, (int)m);
+}
+
+const char *config_model_kind_name(config_model_kind k)
+{
+    return enum_name(model_names, (int)(sizeof model_names / sizeof model_names[0]) - 1, (int)k);
+}
+
 #define AT(field) offsetof(dmmp_config, field)
 #define KEY_INT(sec, key, lo, hi, def, text)                                                         \
     {.section = #sec, .name = #key, .type = CONFIG_TYPE_INT, .offset = AT(sec.key), .min = (lo),     \

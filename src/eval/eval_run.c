@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "eval/evaluate.h"
+#include "train/evaluate.h"
 #include "eval/retrieval_eval.h"
 
 const char *eval_split_name(data_split split)

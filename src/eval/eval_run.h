@@ -6,7 +6,7 @@
 
 #include "core/status.h"
 #include "data/dataset.h"
-#include "eval/eval_metrics.h"
+#include "metrics/eval_metrics.h"
 #include "model/features.h"
 #include "model/model.h"
 #include "config/config.h"

@@ -9,13 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "eval/stats.h"
 
-static const char *const k_plain_metrics[] = {"auc_ctr",   "auc_cvr",     "auc_ctcvr",    "gauc_ctr",
-                                              "logloss_ctr", "logloss_ctcvr"};
 static const char *const k_topk_families[] = {"click_recall", "purchase_recall", "click_ndcg", "purchase_ndcg",
                                               "hitrate",      "clickbait",       "exp_conversions"};
-static const char *const k_variants[] = {"teacher_only", "two_tower", "three_tower", "dmmp"};
 
 int report_metric_lower_is_better(const char *metric)
 {
@@ -27,8 +25,8 @@ int report_metric_lower_is_better(const char *metric)
 static void metric_key(const char *name, int *group, long *k)
 {
     *k = 0;
-    for (size_t i = 0; i < sizeof k_plain_metrics / sizeof k_plain_metrics[0]; i++)
-        if (!strcmp(name, k_plain_metrics[i])) {
+    for (int i = CONFIG_METRIC_AUC_CTR; i <= CONFIG_METRIC_LOGLOSS_CTCVR; i++)
+        if (!strcmp(name, config_metric_name((config_metric)i))) {
             *group = (int)i;
             return;
         }
@@ -59,10 +57,11 @@ int report_metric_order(const char *a, const char *b)
 
 int report_variant_order(const char *a, const char *b)
 {
-    size_t n = sizeof k_variants / sizeof k_variants[0], ia = n, ib = n;
-    for (size_t i = 0; i < n; i++) {
-        if (!strcmp(a, k_variants[i])) ia = i;
-        if (!strcmp(b, k_variants[i])) ib = i;
+    /* The model kinds first, in the configuration's order. */
+    int n = CONFIG_MODEL_DMMP + 1, ia = n, ib = n;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(a, config_model_kind_name((config_model_kind)i))) ia = i;
+        if (!strcmp(b, config_model_kind_name((config_model_kind)i))) ib = i;
     }
     if (ia != ib) return ia < ib ? -1 : 1;
     return strcmp(a, b);

@@ -9,7 +9,7 @@
 #include "core/rng.h"
 #include "data/synth_truth.h"
 #include "eval/batch_gather.h"
-#include "eval/evaluate.h"
+#include "train/evaluate.h"
 #include "eval/retrieval_metrics.h"
 #include "eval/teacher_scores.h"
 #include "eval/topk_search.h"

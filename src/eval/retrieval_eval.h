@@ -27,7 +27,7 @@
 #include "core/status.h"
 #include "data/batch.h"
 #include "data/dataset.h"
-#include "eval/eval_metrics.h"
+#include "metrics/eval_metrics.h"
 #include "eval/relevance.h"
 #include "model/features.h"
 #include "model/model.h"

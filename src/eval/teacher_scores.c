@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval/evaluate.h"
+#include "train/evaluate.h"
 
 dmmp_status teacher_scorer_init(teacher_scorer *s, model *m, features *f, const dataset *d)
 {

@@ -1,6 +1,6 @@
 /* Exact AUC and GAUC by LSD radix sort of (score key, row) pairs, so 10M rows
  * cost a few linear passes instead of an O(n log n) comparison sort. */
-#include "eval/auc.h"
+#include "metrics/auc.h"
 
 #include <math.h>
 #include <stdlib.h>

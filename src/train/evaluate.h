@@ -10,12 +10,12 @@
  * metrics; dmmp also reports its teacher's as teacher_auc_ctr, ... A metric
  * whose labels hold one class only in the split (e.g. no conversion) is left
  * out with a warning rather than failing the evaluation. */
-#ifndef DMMP_EVAL_EVALUATE_H
-#define DMMP_EVAL_EVALUATE_H
+#ifndef DMMP_TRAIN_EVALUATE_H
+#define DMMP_TRAIN_EVALUATE_H
 
 #include "core/status.h"
 #include "data/dataset.h"
-#include "eval/eval_metrics.h"
+#include "metrics/eval_metrics.h"
 #include "model/features.h"
 #include "model/model.h"
 

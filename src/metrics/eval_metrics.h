@@ -1,8 +1,8 @@
 /* A named list of evaluation results ("auc_ctr", "click_recall@100", ...)
  * in the order they were computed: what the evaluator hands to the run
  * record and to the printed table. */
-#ifndef DMMP_EVAL_EVAL_METRICS_H
-#define DMMP_EVAL_EVAL_METRICS_H
+#ifndef DMMP_METRICS_EVAL_METRICS_H
+#define DMMP_METRICS_EVAL_METRICS_H
 
 #include <stdio.h>
 

@@ -1,4 +1,4 @@
-#include "eval/evaluate.h"
+#include "train/evaluate.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 
 #include "core/log.h"
 #include "data/batcher.h"
-#include "eval/auc.h"
+#include "metrics/auc.h"
 
 int eval_batch_rows(const model *m, const features *f)
 {

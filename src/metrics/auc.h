@@ -5,8 +5,8 @@
  * row weighs 1): mask[i] == 0 leaves row i out, as when the CVR AUC is taken
  * over clicked rows only; other non-negative values weight the row. Labels
  * are 0 or 1. Sums are accumulated in double. */
-#ifndef DMMP_EVAL_AUC_H
-#define DMMP_EVAL_AUC_H
+#ifndef DMMP_METRICS_AUC_H
+#define DMMP_METRICS_AUC_H
 
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-#include "eval/eval_metrics.h"
+#include "metrics/eval_metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
