@@ -250,6 +250,10 @@ static int stop_requested(const trainer *t)
 static dmmp_status interrupt(trainer *t)
 {
     t->prog.pos = batcher_get_position(t->bt);
+    /* The reader's prefetch thread stops before anything is written, as at
+     * an epoch's end: no dataset read runs beside the checkpoint writer. */
+    batcher_close(t->bt);
+    t->bt = NULL;
     /* The record too, so a run stopped in its first epoch has one to resume. */
     DMMP_TRY(results_save(&t->rec, t->results_path));
     DMMP_TRY(save_state(t, t->last_path));
