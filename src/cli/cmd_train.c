@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "core/log.h"
 #include "config/config.h"
 #include "train/trainer.h"
@@ -42,14 +43,8 @@ static const char train_help[] =
     "command that resumes (the command line as invoked, with --resume). Exit status: 0 done (also early-stopped), 1 failure,\n"
     "2 bad usage, configuration or data, 130 interrupted.\n";
 
-/* The signal handler's only effect: the training loop polls it between steps. */
+/* Set by the signal watcher (cli/stop_signals.h); the training loop polls it between steps. */
 static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -202,16 +197,11 @@ int cmd_train(int argc, char **argv)
     char *resume = resume_command(argc, argv);
     o.resume_command = resume;
 
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    /* Before any thread starts: they all inherit the blocked mask. */
+    if (stop_signals_start(&stop_requested) != 0) log_warn("cannot watch SIGINT and SIGTERM: Ctrl-C stops without saving");
     trainer_summary sum;
     s = trainer_run(&o, &sum);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    stop_signals_stop();
 
     int code = 0;
     if (s == DMMP_EINTERRUPTED) {
