@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "data/batcher.h"
 #include "metrics/auc.h"
+#include "train/recipe.h"
 
 int eval_batch_rows(const model *m, const features *f)
 {
@@ -16,14 +17,7 @@ int eval_batch_rows(const model *m, const features *f)
 
 int eval_has_conversion_head(const model *m) { return m->has_teacher || m->n_item_towers == 2; }
 
-dmmp_status eval_forward(model *m, features *f, const batch *b)
-{
-    DMMP_TRY(features_forward(f, b));
-    const float *x_t = f->view[VIEW_TEACHER].width ? f->view[VIEW_TEACHER].x : NULL;
-    const float *x_u = f->view[VIEW_USER].width ? f->view[VIEW_USER].x : NULL;
-    const float *x_i = f->view[VIEW_ITEM].width ? f->view[VIEW_ITEM].x : NULL;
-    return model_forward(m, x_t, x_u, x_i, b->n);
-}
+dmmp_status eval_forward(model *m, features *f, const batch *b) { return recipe_forward(f, m, b); }
 
 /* Positive and total weight of label under an optional 0/1 mask. */
 static void class_counts(const uint8_t *label, const uint8_t *mask, int64_t n, int64_t *pos, int64_t *all)
