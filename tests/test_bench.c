@@ -10,6 +10,7 @@
 
 #include "bench/bench_flops.h"
 #include "bench/bench_stats.h"
+#include "bench/bench_train.h"
 #include "bench/zipf.h"
 #include "suites.h"
 #include "testutil.h"
@@ -109,6 +110,42 @@ static void test_zipf_distribution(void)
     CU_ASSERT_EQUAL(zipf_init(&z, 10, 0), DMMP_EINVAL);
 }
 
+/* bench train builds its optimiser with the run recipe, as training does:
+ * AdamW, weight decay and clipping from the configuration reach the step it
+ * times (it used to build plain Adam without them whatever the config). */
+static void test_bench_train_configured_optimizer(void)
+{
+    char dir[512], ini[600];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(ini, sizeof ini, "%s/adamw.ini", dir);
+    FILE *f = fopen(ini, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("[model]\nkind = two_tower\n[student]\ngate = off\nuser_tower = 16,8\nitem_tower = 16,8\n[kd]\nenabled = off\n"
+          "[train]\noptimizer = adamw\nweight_decay = 0.125\ngrad_clip = 2.5\nlearning_rate = 0.0625\n"
+          "batch_size = 64\n",
+          f);
+    fclose(f);
+    bench_train_options o;
+    bench_train_options_default(&o);
+    o.config = ini;
+    o.steps = 1;
+    o.warmup = 1;
+    o.repeat = 1;
+    o.gemm_size = 64;
+    o.vocab = 1000;
+    bench_report r;
+    memset(&r, 0, sizeof r);
+    dmmp_status s = bench_train(&o, &r);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    const char *opt = NULL;
+    for (int i = 0; i < r.n_notes; i++)
+        if (!strcmp(r.notes[i][0], "dense_optimizer")) opt = r.notes[i][1];
+    TU_ASSERT_MSG(opt && strstr(opt, "adamw lr 0.0625 ") && strstr(opt, "weight_decay 0.125 clip_norm 2.5"),
+                  "dense optimiser timed: %s", opt ? opt : "(no note)");
+    remove(ini);
+    rmdir(dir);
+}
+
 static void test_stats_and_h5(void)
 {
     double odd[3] = {3, 1, 2}, even[4] = {4, 1, 3, 2};
@@ -158,8 +195,9 @@ static void test_stats_and_h5(void)
 int register_bench_suites(void)
 {
     static const char *const names[] = {"FLOPs of cgc dmmp by hand", "FLOPs of ple, shared_bottom, two_tower by hand",
-                                        "Zipf frequencies", "median, rates, ratios, HDF5 output"};
+                                        "Zipf frequencies", "median, rates, ratios, HDF5 output",
+                                        "bench train times the configured AdamW, weight decay and clipping"};
     static const CU_TestFunc fns[] = {test_flops_cgc_by_hand, test_flops_ple_and_shared_bottom_by_hand,
-                                      test_zipf_distribution, test_stats_and_h5};
+                                      test_zipf_distribution, test_stats_and_h5, test_bench_train_configured_optimizer};
     return tu_add_suite("bench_flops", names, fns, sizeof fns / sizeof fns[0]);
 }

@@ -252,6 +252,12 @@ static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, con
     DMMP_TRY(bench_add_note(r, "inputs", note));
     DMMP_TRY(bench_add_note(r, "data", o->data ? o->data : "synthetic Zipf batches"));
     DMMP_TRY(bench_add_note(r, "flops_counted", "dense layers only: 2*in*out forward, 4*in*out backward"));
+    /* Read back from the optimiser the step ran, not from the configuration. */
+    const adam_config *ac = &t->adam.cfg;
+    snprintf(note, sizeof note, "%s lr %g betas %g %g eps %g weight_decay %g clip_norm %g",
+             ac->decoupled ? "adamw" : "adam", (double)ac->lr, (double)ac->beta1, (double)ac->beta2, (double)ac->eps,
+             (double)ac->weight_decay, (double)ac->clip_norm);
+    DMMP_TRY(bench_add_note(r, "dense_optimizer", note));
     DMMP_TRY(bench_add_ratio(r, "train_share_of_gemm", train_flops, tm->train, gemm_ceiling_flops(g), tm->gemm, n));
     DMMP_TRY(bench_add_ratio(r, "forward_share_of_gemm", forward_flops, tm->forward, gemm_ceiling_flops(g), tm->gemm, n));
     double copy[MAX_RUNS];

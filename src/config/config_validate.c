@@ -7,17 +7,6 @@
 #include "config/config.h"
 #include "config/config_schema.h"
 
-static const char *model_name(config_model_kind k)
-{
-    switch (k) {
-    case CONFIG_MODEL_TEACHER_ONLY: return "teacher_only";
-    case CONFIG_MODEL_TWO_TOWER: return "two_tower";
-    case CONFIG_MODEL_THREE_TOWER: return "three_tower";
-    case CONFIG_MODEL_DMMP: return "dmmp";
-    }
-    return "?";
-}
-
 /* Every key's value must be one its parser accepts: a struct filled in code
  * (not from text) gets the same range checks as a file. */
 static dmmp_status check_each_key(const dmmp_config *c)
@@ -97,7 +86,7 @@ dmmp_status config_validate(const dmmp_config *c)
     if (!c) return dmmp_fail(DMMP_EINVAL, "config_validate: NULL configuration");
     DMMP_TRY(check_each_key(c));
     config_model_kind kind = c->model.kind;
-    const char *kname = model_name(kind);
+    const char *kname = config_model_kind_name(kind);
     int has_teacher = config_has_teacher(kind), has_student = config_has_student(kind);
     if (has_teacher) DMMP_TRY(check_teacher(&c->teacher));
     if (has_student) DMMP_TRY(check_student(&c->student, kind));

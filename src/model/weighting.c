@@ -83,13 +83,3 @@ void weighting_current(const loss_weighting *w, double *weights)
     for (int i = 0; i < w->n_terms; i++)
         weights[i] = w->kind == WEIGHTING_UNCERTAINTY ? 0.5 * exp(-(double)w->log_var[i]) : w->weight[i];
 }
-
-const char *weighting_name(weighting_kind kind)
-{
-    switch (kind) {
-    case WEIGHTING_UNCERTAINTY: return "uncertainty";
-    case WEIGHTING_DWA: return "dwa";
-    case WEIGHTING_FIXED: return "fixed";
-    }
-    return "unknown";
-}

@@ -47,7 +47,4 @@ void weighting_end_epoch(loss_weighting *w, const double *epoch_mean_losses, con
 /* The weight each term currently carries (uncertainty: 0.5 exp(-s_i)). */
 void weighting_current(const loss_weighting *w, double *weights);
 
-/* "uncertainty", "dwa" or "fixed". */
-const char *weighting_name(weighting_kind kind);
-
 #endif
