@@ -1,5 +1,5 @@
-/* Activation and row kernels: exp, sigmoid, row softmax and its backward,
- * fused BCE-with-logits, row-wise dot products and scaled row sums.
+/* Activation kernels: exp, sigmoid, row softmax and its backward, and the
+ * fused BCE-with-logits (row dots and axpy are the vec family, simd/vec.h).
  *
  * One table per ISA; the scalar table is the reference the SIMD tables are
  * tested against. All kernels take any length and any alignment and never
@@ -37,14 +37,6 @@ typedef struct act_kernels {
      * (sigmoid(zz) - t_i). */
     double (*bce_logits)(const float *z, const float *t, const float *w, size_t n, float z_scale,
                          float grad_scale, float *dz);
-    /* out[r * out_stride] = sum_j a[r*cols + j] * b[r*cols + j] for r < rows. */
-    void (*dot_rows)(const float *a, const float *b, size_t rows, size_t cols, float *out,
-                     size_t out_stride);
-    /* y[r*cols + j] += scale * alpha[r * alpha_stride] * x[r*cols + j]. */
-    void (*axpy_rows)(float scale, const float *alpha, size_t alpha_stride, const float *x, size_t rows,
-                      size_t cols, float *y);
-    /* y[i] += a * x[i]. */
-    void (*axpy)(float a, const float *x, size_t n, float *y);
 } act_kernels;
 
 extern const act_kernels act_kernels_scalar, act_kernels_avx2, act_kernels_avx512;

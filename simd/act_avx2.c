@@ -6,23 +6,9 @@
 
 #include "simd/act.h"
 #include "simd/act_poly.h"
+#include "simd/lanes_avx2.h"
 
-#define W 8
-
-/* Lanes below rem on (all of them once rem >= W). */
-static inline __m256i tail_mask(size_t rem)
-{
-    int live = rem >= W ? W : (int)rem;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-static inline float hsum(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+#define W AVX2_LANES
 
 static inline float hmax(__m256 v)
 {
@@ -243,46 +229,10 @@ static double bce_logits_avx2(const float *z, const float *t, const float *w, si
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
-static void dot_rows_avx2(const float *a, const float *b, size_t rows, size_t cols, float *out, size_t out_stride)
-{
-    for (size_t r = 0; r < rows; r++) {
-        const float *ar = a + r * cols, *br = b + r * cols;
-        __m256 acc = _mm256_setzero_ps();
-        size_t j = 0;
-        for (; j + W <= cols; j += W) acc = _mm256_fmadd_ps(_mm256_loadu_ps(ar + j), _mm256_loadu_ps(br + j), acc);
-        if (j < cols) {
-            __m256i m = tail_mask(cols - j);
-            acc = _mm256_fmadd_ps(_mm256_maskload_ps(ar + j, m), _mm256_maskload_ps(br + j, m), acc);
-        }
-        out[r * out_stride] = hsum(acc);
-    }
-}
-
-static void axpy_avx2(float a, const float *x, size_t n, float *y)
-{
-    const __m256 av = _mm256_set1_ps(a);
-    size_t i = 0;
-    for (; i + W <= n; i += W)
-        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    if (i < n) {
-        __m256i m = tail_mask(n - i);
-        _mm256_maskstore_ps(y + i, m, _mm256_fmadd_ps(av, _mm256_maskload_ps(x + i, m), _mm256_maskload_ps(y + i, m)));
-    }
-}
-
-static void axpy_rows_avx2(float scale, const float *alpha, size_t alpha_stride, const float *x, size_t rows,
-                           size_t cols, float *y)
-{
-    for (size_t r = 0; r < rows; r++) axpy_avx2(scale * alpha[r * alpha_stride], x + r * cols, cols, y + r * cols);
-}
-
 const act_kernels act_kernels_avx2 = {
     .exp = exp_avx2,
     .sigmoid = sigmoid_avx2,
     .softmax_rows = softmax_rows_avx2,
     .softmax_rows_backward = softmax_rows_backward_avx2,
     .bce_logits = bce_logits_avx2,
-    .dot_rows = dot_rows_avx2,
-    .axpy_rows = axpy_rows_avx2,
-    .axpy = axpy_avx2,
 };

@@ -79,39 +79,12 @@ static double bce_logits_scalar(const float *z, const float *t, const float *w, 
     return total;
 }
 
-static void dot_rows_scalar(const float *a, const float *b, size_t rows, size_t cols, float *out,
-                            size_t out_stride)
-{
-    for (size_t r = 0; r < rows; r++) {
-        float s = 0.0f;
-        for (size_t j = 0; j < cols; j++) s += a[r * cols + j] * b[r * cols + j];
-        out[r * out_stride] = s;
-    }
-}
-
-static void axpy_rows_scalar(float scale, const float *alpha, size_t alpha_stride, const float *x, size_t rows,
-                             size_t cols, float *y)
-{
-    for (size_t r = 0; r < rows; r++) {
-        float a = scale * alpha[r * alpha_stride];
-        for (size_t j = 0; j < cols; j++) y[r * cols + j] += a * x[r * cols + j];
-    }
-}
-
-static void axpy_scalar(float a, const float *x, size_t n, float *y)
-{
-    for (size_t i = 0; i < n; i++) y[i] += a * x[i];
-}
-
 const act_kernels act_kernels_scalar = {
     .exp = exp_scalar,
     .sigmoid = sigmoid_scalar,
     .softmax_rows = softmax_rows_scalar,
     .softmax_rows_backward = softmax_rows_backward_scalar,
     .bce_logits = bce_logits_scalar,
-    .dot_rows = dot_rows_scalar,
-    .axpy_rows = axpy_rows_scalar,
-    .axpy = axpy_scalar,
 };
 
 const act_kernels *act_kernels_for(isa_level level)

@@ -4,6 +4,7 @@
 
 int register_core_suites(void);
 int register_optim_kernel_suites(void);
+int register_vec_kernel_suites(void);
 int register_optim_suites(void);
 int register_optim_sparse_suites(void);
 int register_embedding_suites(void);

@@ -16,7 +16,7 @@
 static const size_t lengths[] = {1, 2, 7, 8, 15, 16, 17, 31, 33, 1000};
 #define N_LENGTHS (sizeof lengths / sizeof lengths[0])
 
-/* Row shapes: softmax rows are short (gates have 2..8 experts), dot rows are tower widths. */
+/* Row shapes: short rows as in the gates (2..8 experts), longer ones for the vector tails. */
 static const size_t shapes[][2] = {{1, 1}, {3, 2}, {5, 3}, {4, 8}, {2, 15}, {3, 16}, {2, 17}, {7, 33}, {1, 1000}};
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 
@@ -256,73 +256,6 @@ static void test_bce_kernel(void)
     }
 }
 
-/* Row dots, scaled row sums and axpy. Tolerances: two recursive float sums of
- * cols products differ by at most about cols * eps * sum |a_j b_j|; an FMA and
- * a rounded multiply-add differ by one rounding of the product. */
-static void test_row_kernels(void)
-{
-    rng r;
-    rng_stream(&r, 11, 4);
-    for (size_t c = 0; c < N_SHAPES; c++) {
-        size_t rows = shapes[c][0], cols = shapes[c][1], n = rows * cols, stride = 3;
-        float *a = tu_alloc_unaligned(n), *b = tu_alloc_unaligned(n), *alpha = tu_alloc_unaligned(rows * stride);
-        float *dref = guarded(rows * stride), *dout = guarded(rows * stride), *yref = guarded(n), *yout = guarded(n);
-        tu_fill(&r, a, n, -1.0f, 1.0f);
-        tu_fill(&r, b, n, -1.0f, 1.0f);
-        tu_fill(&r, alpha, rows * stride, -2.0f, 2.0f);
-        for (size_t i = 0; i < rows * stride; i++) dref[i] = dout[i] = -7.0f;
-        act_kernels_scalar.dot_rows(a, b, rows, cols, dref, stride);
-        for (size_t i = 0; i < rows; i++) {
-            double exact = 0, mag = 0;
-            for (size_t j = 0; j < cols; j++) {
-                exact += (double)a[i * cols + j] * b[i * cols + j];
-                mag += fabs((double)a[i * cols + j] * b[i * cols + j]);
-            }
-            TU_ASSERT_NEAR(dref[i * stride], exact, (cols + 1) * FLT_EPSILON * mag);
-            CU_ASSERT_EQUAL(dref[i * stride + 1], -7.0f); /* the stride skips these */
-        }
-        tu_fill(&r, yref, n, -1.0f, 1.0f);
-        memcpy(yout, yref, n * sizeof *yref);
-        float y0 = yref[0];
-        act_kernels_scalar.axpy_rows(0.5f, alpha, stride, a, rows, cols, yref);
-        TU_ASSERT_NEAR(yref[0], y0 + 0.5 * alpha[0] * a[0], 2 * FLT_EPSILON);
-        for (int l = 1; l < tu_isa_count(); l++) {
-            const act_kernels *simd = act_kernels_for(tu_isa_at(l));
-            simd->dot_rows(a, b, rows, cols, dout, stride);
-            for (size_t i = 0; i < rows; i++) {
-                double mag = 0;
-                for (size_t j = 0; j < cols; j++) mag += fabs((double)a[i * cols + j] * b[i * cols + j]);
-                TU_ASSERT_NEAR(dout[i * stride], dref[i * stride], 2 * (cols + 1) * FLT_EPSILON * mag);
-                CU_ASSERT_EQUAL(dout[i * stride + 1], -7.0f);
-            }
-            CU_ASSERT(guard_intact(dout, rows * stride));
-            float *y = guarded(n);
-            memcpy(y, yout, n * sizeof *y);
-            simd->axpy_rows(0.5f, alpha, stride, a, rows, cols, y);
-            /* |y| <= 1, |0.5 alpha a| <= 1: one rounding of numbers below 2. */
-            TU_ASSERT_MSG(tu_max_rel_diff(y, yref, n) <= 4 * FLT_EPSILON, "axpy_rows %s %zux%zu",
-                          isa_name(tu_isa_at(l)), rows, cols);
-            CU_ASSERT(guard_intact(y, n));
-            float *y_ref2 = guarded(n);
-            memcpy(y, yout, n * sizeof *y);
-            memcpy(y_ref2, yout, n * sizeof *y);
-            act_kernels_scalar.axpy(-1.5f, b, n, y_ref2);
-            simd->axpy(-1.5f, b, n, y);
-            TU_ASSERT_MSG(tu_max_rel_diff(y, y_ref2, n) <= 4 * FLT_EPSILON, "axpy %s n=%zu", isa_name(tu_isa_at(l)), n);
-            CU_ASSERT(guard_intact(y, n));
-            tu_free_unaligned(y);
-            tu_free_unaligned(y_ref2);
-        }
-        tu_free_unaligned(a);
-        tu_free_unaligned(b);
-        tu_free_unaligned(alpha);
-        tu_free_unaligned(dref);
-        tu_free_unaligned(dout);
-        tu_free_unaligned(yref);
-        tu_free_unaligned(yout);
-    }
-}
-
 static void test_dispatch(void)
 {
     CU_ASSERT_PTR_EQUAL(act_kernels_for(ISA_SCALAR), &act_kernels_scalar);
@@ -335,11 +268,11 @@ int register_act_kernel_suite(void)
 {
     static const char *const names[] = {
         "exp accuracy against exp (every ISA)", "sigmoid accuracy against double", "exp and sigmoid vs scalar",
-        "row softmax and backward", "fused BCE kernel", "dot_rows, axpy_rows, axpy", "dispatch tables",
+        "row softmax and backward", "fused BCE kernel", "dispatch tables",
     };
     static const CU_TestFunc tests[] = {
         test_exp_accuracy, test_sigmoid_accuracy, test_elementwise_vs_scalar, test_softmax_rows,
-        test_bce_kernel, test_row_kernels, test_dispatch,
+        test_bce_kernel, test_dispatch,
     };
     return tu_add_suite("kernel_act", names, tests, sizeof tests / sizeof tests[0]);
 }

@@ -16,7 +16,7 @@
 
 #include "bench/bench_stats.h"
 #include "data/batch.h"
-#include "data/dataset_writer.h"
+#include "data/schema.h"
 #include "config/config.h"
 
 typedef struct bench_train_options {

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
-#include "data/dataset_writer.h"
+#include "data/schema.h"
 
 typedef struct dataset dataset;
 

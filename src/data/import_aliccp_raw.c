@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "data/dataset_writer.h"
 #include "data/import.h"
 #include "data/import_rows.h"
 #include "data/line_reader.h"

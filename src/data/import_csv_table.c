@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "data/dataset_writer.h"
 #include "data/import_rows.h"
 #include "data/line_reader.h"
 #include "data/vocab.h"

@@ -6,9 +6,9 @@
 #define DMMP_DATA_IMPORT_CSV_TABLE_H
 
 #include "core/status.h"
-#include "data/dataset_writer.h"
 #include "data/import.h"
 #include "data/parse_csv.h"
+#include "data/schema.h"
 
 #define CSV_MAX_COLUMNS 256
 

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
-#include "data/dataset_writer.h"
+#include "data/schema.h"
 #include "data/text_scan.h"
 
 #define ALICCP_N_FIELDS 23

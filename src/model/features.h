@@ -14,7 +14,7 @@
 
 #include "core/rng.h"
 #include "data/batch.h"
-#include "data/dataset_writer.h"
+#include "data/schema.h"
 #include "nn/embedding.h"
 #include "nn/optim.h"
 #include "nn/sparse_grad.h"

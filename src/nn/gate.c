@@ -1,11 +1,12 @@
-/* Gate softmax and expert mixing over the act kernels: the mixture is a
- * scaled row sum per expert, its backward a row dot per expert followed by
- * the softmax Jacobian. */
+/* Gate softmax and expert mixing over the act and vec kernels: the mixture
+ * is a scaled row sum per expert, its backward a row dot per expert followed
+ * by the softmax Jacobian. */
 #include "nn/gate.h"
 
 #include <string.h>
 
 #include "simd/act.h"
+#include "simd/vec.h"
 
 void gate_softmax_forward(const float *logits, int batch, int n, float *probs)
 {
@@ -29,6 +30,7 @@ void gate_mix_forward(const float *logits, int batch, int n_experts, const float
                       float *gate_probs, float *out)
 {
     const act_kernels *k = act_kernels_get();
+    const vec_kernels *v = vec_kernels_get();
     size_t cols = (size_t)dim, ne = (size_t)n_experts;
     int n_blocks = (batch + GATE_ROW_BLOCK - 1) / GATE_ROW_BLOCK;
 #pragma omp parallel for schedule(static) if (n_blocks > 1 && (size_t)batch * cols * ne >= GATE_PARALLEL_MIN)
@@ -38,7 +40,7 @@ void gate_mix_forward(const float *logits, int batch, int n_experts, const float
         float *probs = gate_probs + r0 * ne, *o = out + r0 * cols;
         k->softmax_rows(logits + r0 * ne, rows, ne, probs);
         memset(o, 0, rows * cols * sizeof *o);
-        for (size_t e = 0; e < ne; e++) k->axpy_rows(1.0f, probs + e, ne, experts[e] + r0 * cols, rows, cols, o);
+        for (size_t e = 0; e < ne; e++) v->axpy_rows(1.0f, probs + e, ne, experts[e] + r0 * cols, rows, cols, o);
     }
 }
 
@@ -46,6 +48,7 @@ void gate_mix_backward(const float *gate_probs, int batch, int n_experts, const 
                        const float *dout, float *const *dexperts, float *dlogits)
 {
     const act_kernels *k = act_kernels_get();
+    const vec_kernels *v = vec_kernels_get();
     size_t cols = (size_t)dim, ne = (size_t)n_experts;
     int n_blocks = (batch + GATE_ROW_BLOCK - 1) / GATE_ROW_BLOCK;
 #pragma omp parallel for schedule(static) if (n_blocks > 1 && (size_t)batch * cols * ne >= GATE_PARALLEL_MIN)
@@ -56,8 +59,8 @@ void gate_mix_backward(const float *gate_probs, int batch, int n_experts, const 
         float *dl = dlogits + r0 * ne;
         for (size_t e = 0; e < ne; e++) {
             /* dL/dg[b,e] = <dout[b], expert_e[b]>, staged in dlogits until the Jacobian below. */
-            k->dot_rows(d, experts[e] + r0 * cols, rows, cols, dl + e, ne);
-            if (dexperts[e]) k->axpy_rows(1.0f, probs + e, ne, d, rows, cols, dexperts[e] + r0 * cols);
+            v->dot_rows(d, experts[e] + r0 * cols, rows, cols, dl + e, ne);
+            if (dexperts[e]) v->axpy_rows(1.0f, probs + e, ne, d, rows, cols, dexperts[e] + r0 * cols);
         }
         k->softmax_rows_backward(probs, dl, rows, ne, dl);
     }

@@ -1,13 +1,13 @@
-/* Tower scores over the act kernels (row dots and scaled row sums). */
+/* Tower scores over the vec kernels (row dots and scaled row sums). */
 #include "nn/score.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "simd/act.h"
+#include "simd/vec.h"
 
 /* 1 / max(||x||, eps) for one row of k values; *clamped says the eps won. */
-static float inv_norm(const act_kernels *kern, const float *x, size_t k, int *clamped)
+static float inv_norm(const vec_kernels *kern, const float *x, size_t k, int *clamped)
 {
     float sq;
     kern->dot_rows(x, x, 1, k, &sq, 1);
@@ -19,7 +19,7 @@ static float inv_norm(const act_kernels *kern, const float *x, size_t k, int *cl
 void tower_score_forward(const float *u, const float *v, int batch, int k, float tau, int l2norm, float bias,
                          float *s, float *u_n, float *v_n)
 {
-    const act_kernels *kern = act_kernels_get();
+    const vec_kernels *kern = vec_kernels_get();
     size_t rows = (size_t)batch, cols = (size_t)k;
     if (l2norm) {
         memset(u_n, 0, rows * cols * sizeof *u_n);
@@ -40,7 +40,7 @@ void tower_score_forward(const float *u, const float *v, int batch, int k, float
 void tower_score_backward(const float *u, const float *v, const float *u_n, const float *v_n, int batch, int k,
                           float tau, int l2norm, const float *ds, float *du, float *dv, float *dbias)
 {
-    const act_kernels *kern = act_kernels_get();
+    const vec_kernels *kern = vec_kernels_get();
     size_t rows = (size_t)batch, cols = (size_t)k;
     float inv_tau = 1.0f / tau;
     if (dbias) {

@@ -1,0 +1,42 @@
+/* AVX-512 row-vector kernels: 16 floats a step, mask registers for the
+ * tails (masked-off lanes are never read or written). */
+#include <immintrin.h>
+
+#include "simd/lanes_avx512.h"
+#include "simd/vec.h"
+
+#define W AVX512_LANES
+
+static void dot_rows_avx512(const float *a, const float *b, size_t rows, size_t cols, float *out, size_t out_stride)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *ar = a + r * cols, *br = b + r * cols;
+        __m512 acc = _mm512_setzero_ps();
+        for (size_t j = 0; j < cols; j += W) {
+            __mmask16 m = tail_mask(cols - j);
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, ar + j), _mm512_maskz_loadu_ps(m, br + j), acc);
+        }
+        out[r * out_stride] = _mm512_reduce_add_ps(acc);
+    }
+}
+
+static void axpy_avx512(float a, const float *x, size_t n, float *y)
+{
+    const __m512 av = _mm512_set1_ps(a);
+    for (size_t i = 0; i < n; i += W) {
+        __mmask16 m = tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i)));
+    }
+}
+
+static void axpy_rows_avx512(float scale, const float *alpha, size_t alpha_stride, const float *x, size_t rows,
+                             size_t cols, float *y)
+{
+    for (size_t r = 0; r < rows; r++) axpy_avx512(scale * alpha[r * alpha_stride], x + r * cols, cols, y + r * cols);
+}
+
+const vec_kernels vec_kernels_avx512 = {
+    .dot_rows = dot_rows_avx512,
+    .axpy_rows = axpy_rows_avx512,
+    .axpy = axpy_avx512,
+};
