@@ -10,8 +10,6 @@
 #include "simd/act.h"
 #include "testutil.h"
 
-#define GUARD 16
-#define SENTINEL 12345.0f
 
 static const size_t lengths[] = {1, 2, 7, 8, 15, 16, 17, 31, 33, 1000};
 #define N_LENGTHS (sizeof lengths / sizeof lengths[0])
@@ -20,20 +18,6 @@ static const size_t lengths[] = {1, 2, 7, 8, 15, 16, 17, 31, 33, 1000};
 static const size_t shapes[][2] = {{1, 1}, {3, 2}, {5, 3}, {4, 8}, {2, 15}, {3, 16}, {2, 17}, {7, 33}, {1, 1000}};
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 
-/* Unaligned buffer of n floats plus GUARD sentinels after it. */
-static float *guarded(size_t n)
-{
-    float *p = tu_alloc_unaligned(n + GUARD);
-    for (size_t i = 0; i < GUARD; i++) p[n + i] = SENTINEL;
-    return p;
-}
-
-static int guard_intact(const float *p, size_t n)
-{
-    for (size_t i = 0; i < GUARD; i++)
-        if (p[n + i] != SENTINEL) return 0;
-    return 1;
-}
 
 /* max |a - b| / |b| over n (b = 0 counts |a|). */
 static double max_rel(const float *a, const float *b, size_t n)
@@ -116,20 +100,20 @@ static void test_elementwise_vs_scalar(void)
         const act_kernels *simd = act_kernels_for(tu_isa_at(l));
         for (size_t c = 0; c < N_LENGTHS; c++) {
             size_t n = lengths[c];
-            float *x = tu_alloc_unaligned(n), *ref = guarded(n), *out = guarded(n), *inplace = tu_alloc_unaligned(n);
+            float *x = tu_alloc_unaligned(n), *ref = tu_alloc_guarded(n), *out = tu_alloc_guarded(n), *inplace = tu_alloc_unaligned(n);
             tu_fill(&r, x, n, -30.0f, 30.0f);
             act_kernels_scalar.exp(x, ref, n);
             simd->exp(x, out, n);
             /* Both are within 2 ulp of e^x, so within 4 ulp of each other. */
             TU_ASSERT_MSG(max_rel(out, ref, n) <= 4.0 * FLT_EPSILON, "exp %s n=%zu", isa_name(tu_isa_at(l)), n);
-            CU_ASSERT(guard_intact(out, n));
+            CU_ASSERT(tu_guard_intact(out, n));
             memcpy(inplace, x, n * sizeof *x);
             simd->exp(inplace, inplace, n);
             CU_ASSERT_EQUAL(memcmp(inplace, out, n * sizeof *x), 0);
             act_kernels_scalar.sigmoid(x, ref, n);
             simd->sigmoid(x, out, n);
             TU_ASSERT_MSG(max_rel(out, ref, n) <= 6.0 * FLT_EPSILON, "sigmoid %s n=%zu", isa_name(tu_isa_at(l)), n);
-            CU_ASSERT(guard_intact(out, n));
+            CU_ASSERT(tu_guard_intact(out, n));
             tu_free_unaligned(x);
             tu_free_unaligned(ref);
             tu_free_unaligned(out);
@@ -146,8 +130,8 @@ static void test_softmax_rows(void)
     rng_stream(&r, 11, 2);
     for (size_t c = 0; c < N_SHAPES; c++) {
         size_t rows = shapes[c][0], cols = shapes[c][1], n = rows * cols;
-        float *x = tu_alloc_unaligned(n), *dy = tu_alloc_unaligned(n), *ref = guarded(n), *out = guarded(n);
-        float *dref = guarded(n), *dout = guarded(n);
+        float *x = tu_alloc_unaligned(n), *dy = tu_alloc_unaligned(n), *ref = tu_alloc_guarded(n), *out = tu_alloc_guarded(n);
+        float *dref = tu_alloc_guarded(n), *dout = tu_alloc_guarded(n);
         tu_fill(&r, x, n, -20.0f, 20.0f);
         tu_fill(&r, dy, n, -1.0f, 1.0f);
         act_kernels_scalar.softmax_rows(x, rows, cols, ref);
@@ -177,12 +161,12 @@ static void test_softmax_rows(void)
             /* Probabilities: exp error plus the order of the row sum, (cols + 3) ulp each side. */
             TU_ASSERT_MSG(max_rel(out, ref, n) <= 2.0 * (cols + 3) * FLT_EPSILON, "softmax %s %zux%zu", isa_name(tu_isa_at(l)),
                           rows, cols);
-            CU_ASSERT(guard_intact(out, n));
+            CU_ASSERT(tu_guard_intact(out, n));
             simd->softmax_rows_backward(ref, dy, rows, cols, dout);
             /* dx = y (dy - <y, dy>) with |y|, |dy| <= 1: absolute error of a few ulp of 1. */
             TU_ASSERT_MSG(tu_max_rel_diff(dout, dref, n) <= 1e-6, "softmax backward %s %zux%zu",
                           isa_name(tu_isa_at(l)), rows, cols);
-            CU_ASSERT(guard_intact(dout, n));
+            CU_ASSERT(tu_guard_intact(dout, n));
             memcpy(dout, dy, n * sizeof *dy);
             simd->softmax_rows_backward(ref, dout, rows, cols, dout);
             TU_ASSERT_MSG(tu_max_rel_diff(dout, dref, n) <= 1e-6, "softmax backward in place");
@@ -209,7 +193,7 @@ static void test_bce_kernel(void)
     for (size_t c = 0; c < N_LENGTHS; c++) {
         size_t n = lengths[c];
         float *z = tu_alloc_unaligned(n), *t = tu_alloc_unaligned(n), *w = tu_alloc_unaligned(n);
-        float *dref = guarded(n), *dout = guarded(n);
+        float *dref = tu_alloc_guarded(n), *dout = tu_alloc_guarded(n);
         tu_fill(&r, z, n, -40.0f, 40.0f);
         tu_fill(&r, t, n, 0.0f, 1.0f);
         tu_fill(&r, w, n, 0.0f, 2.0f);
@@ -232,7 +216,7 @@ static void test_bce_kernel(void)
                 double got = act_kernels_for(tu_isa_at(l))->bce_logits(z, t, wp, n, z_scale, grad_scale, dout);
                 TU_ASSERT_NEAR(got, ref, 8.0 * FLT_EPSILON * mass);
                 TU_ASSERT_MSG(tu_max_rel_diff(dout, dref, n) <= 2e-7, "bce dz %s n=%zu", isa_name(tu_isa_at(l)), n);
-                CU_ASSERT(guard_intact(dout, n));
+                CU_ASSERT(tu_guard_intact(dout, n));
             }
         }
         tu_free_unaligned(z);

@@ -12,28 +12,15 @@
 #include "suites.h"
 #include "testutil.h"
 
+/* What a kernel must leave where it does not write. */
+#define UNTOUCHED 777.0f
+
 /* Unit roundoff of float: one rounding moves a value by at most U * |value|. */
 #define U ((double)FLT_EPSILON / 2)
-#define GUARD 17
-#define SENTINEL 777.0f
 
 static const int dims[] = {1, 15, 16, 17, 64, 100};
 #define N_DIMS ((int)(sizeof dims / sizeof dims[0]))
 
-/* n floats at an unaligned address followed by GUARD sentinel floats. */
-static float *guarded(size_t n)
-{
-    float *p = tu_alloc_unaligned(n + GUARD);
-    for (size_t i = n; i < n + GUARD; i++) p[i] = SENTINEL;
-    return p;
-}
-
-static int guard_intact(const float *p, size_t n)
-{
-    for (size_t i = n; i < n + GUARD; i++)
-        if (p[i] != SENTINEL) return 0;
-    return 1;
-}
 
 static void test_kernel_axpy(void)
 {
@@ -44,7 +31,7 @@ static void test_kernel_axpy(void)
         const embed_kernels *k = embed_kernels_for(tu_isa_at(li));
         for (size_t di = 0; di < sizeof lens / sizeof lens[0]; di++) {
             int d = (int)lens[di];
-            float *x = guarded(d), *y = guarded(d), *y_ref = guarded(d);
+            float *x = tu_alloc_guarded(d), *y = tu_alloc_guarded(d), *y_ref = tu_alloc_guarded(d);
             tu_fill(&r, x, d, -2, 2);
             tu_fill(&r, y, d, -2, 2);
             memcpy(y_ref, y, d * sizeof(float));
@@ -62,7 +49,7 @@ static void test_kernel_axpy(void)
                 ok &= fabs((double)y[j] - y_ref[j]) <= 4 * U * mag + 1e-30;
             }
             TU_ASSERT_MSG(ok, "axpy %s d=%d", isa_name(tu_isa_at(li)), d);
-            CU_ASSERT(guard_intact(y, d));
+            CU_ASSERT(tu_guard_intact(y, d));
             free(exact);
             tu_free_unaligned(x);
             tu_free_unaligned(y);
@@ -96,17 +83,17 @@ static void test_kernel_pool(void)
         for (int di = 0; di < N_DIMS; di++) {
             int d = dims[di];
             int64_t stride = d + (di % 2) * 5; /* rows of a wider buffer, too */
-            float *base = guarded(table_rows * stride);
+            float *base = tu_alloc_guarded(table_rows * stride);
             tu_fill(&r, base, table_rows * stride, -1, 1);
             for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
                 int64_t n = counts[ci];
                 int32_t *idx = malloc((n + 1) * sizeof(int32_t));
-                float *w = guarded(n + 1);
+                float *w = tu_alloc_guarded(n + 1);
                 for (int64_t i = 0; i < n; i++) idx[i] = (int32_t)rng_below(&r, table_rows);
                 tu_fill(&r, w, n, -1, 2);
                 for (int weighted = 0; weighted < 2; weighted++) {
                     const float scale = 0.37f;
-                    float *out = guarded(d), *ref = guarded(d);
+                    float *out = tu_alloc_guarded(d), *ref = tu_alloc_guarded(d);
                     double *exact = calloc(d, sizeof(double)), *abs_sum = calloc(d, sizeof(double));
                     for (int64_t i = 0; i < n; i++)
                         for (int j = 0; j < d; j++) {
@@ -119,7 +106,7 @@ static void test_kernel_pool(void)
                     k->pool(d, base, stride, idx, weighted ? w : NULL, n, scale, out);
                     TU_ASSERT_MSG(pool_close(out, ref, exact, abs_sum, d, n), "pool %s d=%d n=%lld weighted=%d",
                                   isa_name(tu_isa_at(li)), d, (long long)n, weighted);
-                    CU_ASSERT(guard_intact(out, d));
+                    CU_ASSERT(tu_guard_intact(out, d));
                     free(exact);
                     free(abs_sum);
                     tu_free_unaligned(out);
@@ -143,23 +130,23 @@ static void test_kernel_gather(void)
         const embed_kernels *k = embed_kernels_for(tu_isa_at(li));
         for (int di = 0; di < N_DIMS; di++) {
             int d = dims[di];
-            float *table = guarded(table_rows * d);
+            float *table = tu_alloc_guarded(table_rows * d);
             tu_fill(&r, table, table_rows * d, -1, 1);
             for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
                 int64_t n = counts[ci], stride = d + 7;
                 int32_t *ids = malloc(n * sizeof(int32_t));
                 for (int64_t i = 0; i < n; i++) ids[i] = (int32_t)rng_below(&r, table_rows);
-                float *out = guarded(n * stride);
-                for (int64_t i = 0; i < n * stride; i++) out[i] = SENTINEL;
+                float *out = tu_alloc_guarded(n * stride);
+                for (int64_t i = 0; i < n * stride; i++) out[i] = UNTOUCHED;
                 k->gather(d, table, ids, n, out, stride);
                 /* A copy is exact; the 7 columns between rows stay untouched. */
                 int ok = 1;
                 for (int64_t i = 0; i < n; i++) {
                     ok &= !memcmp(out + i * stride, table + (int64_t)ids[i] * d, d * sizeof(float));
-                    for (int64_t j = d; j < stride; j++) ok &= out[i * stride + j] == SENTINEL;
+                    for (int64_t j = d; j < stride; j++) ok &= out[i * stride + j] == UNTOUCHED;
                 }
                 TU_ASSERT_MSG(ok, "gather %s d=%d n=%lld", isa_name(tu_isa_at(li)), d, (long long)n);
-                CU_ASSERT(guard_intact(out, n * stride));
+                CU_ASSERT(tu_guard_intact(out, n * stride));
                 free(ids);
                 tu_free_unaligned(out);
             }
@@ -179,19 +166,19 @@ static void test_kernel_scatter_add(void)
         for (int di = 0; di < N_DIMS; di++) {
             int d = dims[di];
             int64_t stride = d + 3;
-            float *src = guarded(src_rows * stride);
+            float *src = tu_alloc_guarded(src_rows * stride);
             tu_fill(&r, src, src_rows * stride, -1, 1);
             for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++) {
                 int64_t n = counts[ci];
                 int32_t *row = malloc(n * sizeof(int32_t)), *slot = malloc(n * sizeof(int32_t));
-                float *w = guarded(n);
+                float *w = tu_alloc_guarded(n);
                 for (int64_t i = 0; i < n; i++) {
                     row[i] = (int32_t)rng_below(&r, src_rows);
                     slot[i] = (int32_t)rng_below(&r, n_slots);
                 }
                 tu_fill(&r, w, n, -1, 2);
                 for (int weighted = 0; weighted < 2; weighted++) {
-                    float *dst = guarded(n_slots * d), *ref = guarded(n_slots * d);
+                    float *dst = tu_alloc_guarded(n_slots * d), *ref = tu_alloc_guarded(n_slots * d);
                     tu_fill(&r, dst, n_slots * d, -1, 1);
                     memcpy(ref, dst, n_slots * d * sizeof(float));
                     double *exact = malloc(n_slots * d * sizeof(double)), *abs_sum = malloc(n_slots * d * sizeof(double));
@@ -215,7 +202,7 @@ static void test_kernel_scatter_add(void)
                     }
                     TU_ASSERT_MSG(ok, "scatter_add %s d=%d n=%lld weighted=%d", isa_name(tu_isa_at(li)), d,
                                   (long long)n, weighted);
-                    CU_ASSERT(guard_intact(dst, n_slots * d));
+                    CU_ASSERT(tu_guard_intact(dst, n_slots * d));
                     free(exact);
                     free(abs_sum);
                     tu_free_unaligned(dst);
@@ -298,7 +285,7 @@ static void check_case(const field_case *c, int d)
     embedding_init_weights(&t, 0.5f, &r);
     float *out = malloc((b_n * l.width + 1) * sizeof(float)), *dout = malloc((b_n * l.width + 1) * sizeof(float));
     for (int i = 0; i < b_n * l.width; i++) {
-        out[i] = SENTINEL;
+        out[i] = UNTOUCHED;
         /* Columns outside the slice hold large values a wrong read would show. */
         int in_slice = i % l.width >= l.col && i % l.width < l.col + d;
         dout[i] = in_slice ? (float)(rng_uniform(&r) * 2 - 1) : 1000.0f;
@@ -314,7 +301,7 @@ static void check_case(const field_case *c, int d)
         for (int j = 0; j < l.width; j++) {
             float got = out[b * l.width + j];
             if (j < l.col || j >= l.col + d) {
-                ok_other &= got == SENTINEL;
+                ok_other &= got == UNTOUCHED;
                 continue;
             }
             double want = 0, mag = 0;
@@ -424,7 +411,7 @@ static void test_empty_bag_is_zero(void)
     rng_seed(&r, 5);
     CU_ASSERT_EQUAL_FATAL(embedding_init(&t, "t", 3, 4, weight), DMMP_OK);
     embedding_init_weights(&t, 1.0f, &r);
-    for (int i = 0; i < 8; i++) out[i] = SENTINEL;
+    for (int i = 0; i < 8; i++) out[i] = UNTOUCHED;
     CU_ASSERT_EQUAL(embedding_forward_bag(&t, off, ids, w, 2, POOL_MEAN, out, 4), DMMP_OK);
     for (int i = 0; i < 8; i++) CU_ASSERT_EQUAL(out[i], 0.0f);
 }
@@ -445,12 +432,12 @@ static void test_errors_name_the_fault(void)
     CU_ASSERT_EQUAL_FATAL(sparse_grad_init(&g, 4, 4), DMMP_OK);
     CU_ASSERT_EQUAL_FATAL(sparse_grad_init(&g_wrong, 4, 3), DMMP_OK);
     CU_ASSERT_EQUAL_FATAL(embedding_scratch_init(&s, 6, 6), DMMP_OK);
-    for (int i = 0; i < 24; i++) out[i] = SENTINEL;
+    for (int i = 0; i < 24; i++) out[i] = UNTOUCHED;
 
     const int32_t too_big[] = {0, 1, 2, 3, 23, 5}, negative[] = {0, -1, 2, 3, 4, 5};
     CU_ASSERT_EQUAL(embedding_forward_single(&t, too_big, 6, out, 4), DMMP_EINVAL);
     TU_ASSERT_MSG(msg_has("item_brand", "id 23", "batch row 4"), "message: %s", dmmp_errmsg());
-    for (int i = 0; i < 24; i++) CU_ASSERT_EQUAL(out[i], SENTINEL);
+    for (int i = 0; i < 24; i++) CU_ASSERT_EQUAL(out[i], UNTOUCHED);
     CU_ASSERT_EQUAL(embedding_forward_single(&t, negative, 6, out, 4), DMMP_EINVAL);
     TU_ASSERT_MSG(msg_has("item_brand", "id -1", "batch row 1"), "message: %s", dmmp_errmsg());
     CU_ASSERT_EQUAL(embedding_backward_single(&t, too_big, 6, dout, 4, &g, &s), DMMP_EINVAL);

@@ -9,8 +9,6 @@
 #include "suites.h"
 #include "testutil.h"
 
-#define GUARD 16
-#define SENTINEL 12345.0f
 
 static const size_t lengths[] = {1, 2, 7, 8, 15, 16, 17, 31, 33, 1000};
 #define N_LENGTHS (sizeof lengths / sizeof lengths[0])
@@ -19,20 +17,6 @@ static const size_t lengths[] = {1, 2, 7, 8, 15, 16, 17, 31, 33, 1000};
 static const size_t shapes[][2] = {{1, 1}, {3, 2}, {5, 3}, {4, 8}, {2, 15}, {3, 16}, {2, 17}, {7, 33}, {1, 1000}};
 #define N_SHAPES (sizeof shapes / sizeof shapes[0])
 
-/* Unaligned buffer of n floats plus GUARD sentinels after it. */
-static float *guarded(size_t n)
-{
-    float *p = tu_alloc_unaligned(n + GUARD);
-    for (size_t i = 0; i < GUARD; i++) p[n + i] = SENTINEL;
-    return p;
-}
-
-static int guard_intact(const float *p, size_t n)
-{
-    for (size_t i = 0; i < GUARD; i++)
-        if (p[n + i] != SENTINEL) return 0;
-    return 1;
-}
 
 /* Row dots, scaled row sums and axpy. Tolerances: two recursive float sums of
  * cols products differ by at most about cols * eps * sum |a_j b_j|; an FMA and
@@ -44,7 +28,7 @@ static void test_row_kernels(void)
     for (size_t c = 0; c < N_SHAPES; c++) {
         size_t rows = shapes[c][0], cols = shapes[c][1], n = rows * cols, stride = 3;
         float *a = tu_alloc_unaligned(n), *b = tu_alloc_unaligned(n), *alpha = tu_alloc_unaligned(rows * stride);
-        float *dref = guarded(rows * stride), *dout = guarded(rows * stride), *yref = guarded(n), *yout = guarded(n);
+        float *dref = tu_alloc_guarded(rows * stride), *dout = tu_alloc_guarded(rows * stride), *yref = tu_alloc_guarded(n), *yout = tu_alloc_guarded(n);
         tu_fill(&r, a, n, -1.0f, 1.0f);
         tu_fill(&r, b, n, -1.0f, 1.0f);
         tu_fill(&r, alpha, rows * stride, -2.0f, 2.0f);
@@ -73,21 +57,21 @@ static void test_row_kernels(void)
                 TU_ASSERT_NEAR(dout[i * stride], dref[i * stride], 2 * (cols + 1) * FLT_EPSILON * mag);
                 CU_ASSERT_EQUAL(dout[i * stride + 1], -7.0f);
             }
-            CU_ASSERT(guard_intact(dout, rows * stride));
-            float *y = guarded(n);
+            CU_ASSERT(tu_guard_intact(dout, rows * stride));
+            float *y = tu_alloc_guarded(n);
             memcpy(y, yout, n * sizeof *y);
             simd->axpy_rows(0.5f, alpha, stride, a, rows, cols, y);
             /* |y| <= 1, |0.5 alpha a| <= 1: one rounding of numbers below 2. */
             TU_ASSERT_MSG(tu_max_rel_diff(y, yref, n) <= 4 * FLT_EPSILON, "axpy_rows %s %zux%zu",
                           isa_name(tu_isa_at(l)), rows, cols);
-            CU_ASSERT(guard_intact(y, n));
-            float *y_ref2 = guarded(n);
+            CU_ASSERT(tu_guard_intact(y, n));
+            float *y_ref2 = tu_alloc_guarded(n);
             memcpy(y, yout, n * sizeof *y);
             memcpy(y_ref2, yout, n * sizeof *y);
             vec_kernels_scalar.axpy(-1.5f, b, n, y_ref2);
             simd->axpy(-1.5f, b, n, y);
             TU_ASSERT_MSG(tu_max_rel_diff(y, y_ref2, n) <= 4 * FLT_EPSILON, "axpy %s n=%zu", isa_name(tu_isa_at(l)), n);
-            CU_ASSERT(guard_intact(y, n));
+            CU_ASSERT(tu_guard_intact(y, n));
             tu_free_unaligned(y);
             tu_free_unaligned(y_ref2);
         }
@@ -110,18 +94,18 @@ static void test_axpy_lengths(void)
     rng_stream(&r, 11, 5);
     for (size_t c = 0; c < N_LENGTHS; c++) {
         size_t n = lengths[c];
-        float *x = tu_alloc_unaligned(n), *y0 = tu_alloc_unaligned(n), *ref = guarded(n), *out = guarded(n);
+        float *x = tu_alloc_unaligned(n), *y0 = tu_alloc_unaligned(n), *ref = tu_alloc_guarded(n), *out = tu_alloc_guarded(n);
         tu_fill(&r, x, n, -1.0f, 1.0f);
         tu_fill(&r, y0, n, -1.0f, 1.0f);
         memcpy(ref, y0, n * sizeof *y0);
         vec_kernels_scalar.axpy(0.75f, x, n, ref);
         for (size_t i = 0; i < n; i++) TU_ASSERT_NEAR(ref[i], y0[i] + 0.75 * x[i], 2 * FLT_EPSILON);
-        CU_ASSERT(guard_intact(ref, n));
+        CU_ASSERT(tu_guard_intact(ref, n));
         for (int l = 1; l < tu_isa_count(); l++) {
             memcpy(out, y0, n * sizeof *y0);
             vec_kernels_for(tu_isa_at(l))->axpy(0.75f, x, n, out);
             TU_ASSERT_MSG(tu_max_rel_diff(out, ref, n) <= 4 * FLT_EPSILON, "axpy %s n=%zu", isa_name(tu_isa_at(l)), n);
-            CU_ASSERT(guard_intact(out, n));
+            CU_ASSERT(tu_guard_intact(out, n));
         }
         tu_free_unaligned(x);
         tu_free_unaligned(y0);

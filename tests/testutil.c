@@ -42,6 +42,23 @@ void tu_free_unaligned(float *p)
     if (p) free(p - 1);
 }
 
+#define TU_SENTINEL 12345.0f
+
+float *tu_alloc_guarded(size_t n)
+{
+    float *p = tu_alloc_unaligned(n + TU_GUARD);
+    if (!p) return NULL;
+    for (size_t i = 0; i < TU_GUARD; i++) p[n + i] = TU_SENTINEL;
+    return p;
+}
+
+int tu_guard_intact(const float *p, size_t n)
+{
+    for (size_t i = 0; i < TU_GUARD; i++)
+        if (p[n + i] != TU_SENTINEL) return 0;
+    return 1;
+}
+
 int tu_isa_count(void)
 {
     int n = 0;

@@ -28,6 +28,13 @@ void tu_fill(rng *r, float *x, size_t n, float lo, float hi);
 float *tu_alloc_unaligned(size_t n);
 void tu_free_unaligned(float *p);
 
+/* Kernel tests' buffers: n floats at an unaligned address followed by
+ * TU_GUARD sentinel floats (free with tu_free_unaligned), and whether the
+ * sentinels after the first n floats are still intact. */
+#define TU_GUARD 16
+float *tu_alloc_guarded(size_t n);
+int tu_guard_intact(const float *p, size_t n);
+
 /* Number of ISA levels the CPU has, and the i-th of them (0 = scalar). */
 int tu_isa_count(void);
 isa_level tu_isa_at(int i);
