@@ -42,7 +42,7 @@ INIH_LIBS=${INIH_LIBS:--linih}
 # The library sources the targets reach (the importers, the dataset reader
 # and writer, the configuration); the archive lets the linker take only what
 # each target needs.
-lib_sources=$(cd "$srcdir" && ls src/core/*.c src/data/*.c src/train/*.c)
+lib_sources=$(cd "$srcdir" && ls src/core/*.c src/config/*.c src/data/*.c)
 version=$(sed -n 's/^AC_INIT(\[dmmp\], \[\([^]]*\)\].*/\1/p' "$srcdir/configure.ac")
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -fopenmp -Wall -Wextra -Wno-unused-parameter -Werror $san"
