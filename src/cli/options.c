@@ -250,15 +250,15 @@ static int needs_something(const cli_command *cmd)
 
 static int check_counts(const cli_command *cmd, const cli_list *positionals, const char *given, FILE *err)
 {
-    for (int i = 0; i < cmd->n_options; i++)
-        if (cmd->options[i].required && !given[i])
-            return error_to(err, cmd->name, "%s%s%s is required", cmd->options[i].name,
-                            cmd->options[i].arg ? " " : "", cmd->options[i].arg ? cmd->options[i].arg : "");
     const char *what = cmd->positional_what ? cmd->positional_what : "argument";
     if (positionals->n < cmd->min_positionals) {
         if (positionals->n == 0) return error_to(err, cmd->name, "no %s given", what);
         return error_to(err, cmd->name, "needs at least %d (%s), got %d", cmd->min_positionals, what, positionals->n);
     }
+    for (int i = 0; i < cmd->n_options; i++)
+        if (cmd->options[i].required && !given[i])
+            return error_to(err, cmd->name, "%s%s%s is required", cmd->options[i].name,
+                            cmd->options[i].arg ? " " : "", cmd->options[i].arg ? cmd->options[i].arg : "");
     return 0;
 }
 
