@@ -84,7 +84,8 @@ static int bench_options(const char *what, bench_args *a, cli_option *opts)
         return (int)(sizeof o / sizeof o[0]);
     }
     const cli_option o[] = {
-        CLI_OPT_INT64("--rows", &a->data.rows, "N", "skeleton lines and synthetic impressions (default 200000)", 100, 1e10),
+        CLI_OPT_INT64("--rows", &a->data.rows, "N", "skeleton lines and synthetic impressions (default 200000)", 100,
+                      1e10),
         CLI_OPT_INT("--batch", &a->data.batch, "B", "batcher batch size (default 1024)", 1, 1 << 20),
         CLI_OPT_INT("--repeat", &a->data.repeat, "R", "timed runs (default 3)", 1, 100),
         CLI_OPT_INT64("--seed", &a->seed, "X", "seed (default 1)", 0, 9e15),
@@ -105,7 +106,8 @@ static dmmp_status run_train(bench_args *a, bench_report *r)
     /* A missing file is bad input (exit 2), not a failure while working. */
     if (o->config && access(o->config, R_OK) != 0)
         return dmmp_fail(DMMP_EINVAL, "--config %s: cannot read the file", o->config);
-    if (o->data && access(o->data, R_OK) != 0) return dmmp_fail(DMMP_EINVAL, "--data %s: cannot read the file", o->data);
+    if (o->data && access(o->data, R_OK) != 0)
+        return dmmp_fail(DMMP_EINVAL, "--data %s: cannot read the file", o->data);
     return bench_train(o, r);
 }
 
@@ -127,7 +129,8 @@ typedef struct bench_entry {
 } bench_entry;
 
 static const bench_entry benches[] = {
-    {"gemm", "usage: dmmp bench gemm [options]", "fp32 oneDNN N x N x N matmul rate (GFLOP/s): the ceiling\n", run_gemm},
+    {"gemm", "usage: dmmp bench gemm [options]", "fp32 oneDNN N x N x N matmul rate (GFLOP/s): the ceiling\n",
+     run_gemm},
     {"train", "usage: dmmp bench train [options]",
      "samples/s of the joint step (features, model forward and backward with every\n"
      "loss, Adam, sparse optimiser steps) and of the forward alone, model GFLOP/s and\n"

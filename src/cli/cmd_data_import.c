@@ -110,16 +110,20 @@ static int import_run(const char *format, import_options *o, const aliccp_raw_pa
     if (strcmp(format, "aliccp-raw") && strcmp(format, "aliccp-csv") && strcmp(format, "aliexpress"))
         return cli_usage_error("data import", "unknown format '%s' (aliccp-raw, aliccp-csv, aliexpress)", format);
     if (!(opt.val_fraction + opt.test_fraction < 1))
-        return cli_usage_error("data import", "--val-fraction + --test-fraction must be below 1 (no training rows left)");
+        return cli_usage_error("data import",
+                               "--val-fraction + --test-fraction must be below 1 (no training rows left)");
     if (opt.test_fraction > 0 && strcmp(format, "aliccp-csv"))
-        return cli_usage_error("data import", "--test-fraction is for aliccp-csv without --test (%s has a test file)", format);
-    if (opt.test_fraction > 0 && test) return cli_usage_error("data import", "give --test or --test-fraction, not both");
+        return cli_usage_error("data import", "--test-fraction is for aliccp-csv without --test (%s has a test file)",
+                               format);
+    if (opt.test_fraction > 0 && test)
+        return cli_usage_error("data import", "give --test or --test-fraction, not both");
     import_report rep;
     dmmp_status s = atomic_check_target("--out", opt.out);
     if (s != DMMP_OK) return cli_report_error("data import", s);
     if (!strcmp(format, "aliccp-raw")) {
         if (!raw->skeleton_train || !raw->common_train || !raw->skeleton_test || !raw->common_test)
-            return cli_usage_error("data import", "aliccp-raw needs --skeleton-train, --common-train, --skeleton-test and --common-test");
+            return cli_usage_error("data import", "aliccp-raw needs --skeleton-train, --common-train, --skeleton-test "
+                                                  "and --common-test");
         s = import_aliccp_raw(raw, &opt, &rep);
     } else if (!strcmp(format, "aliccp-csv")) {
         if (!train) return cli_usage_error("data import", "aliccp-csv needs --train");

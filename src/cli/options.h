@@ -62,7 +62,7 @@ typedef struct cli_command {
 /* cli_parse's result when the command should run. */
 #define CLI_PARSED (-1)
 
-/* Parses argv[1..argc-1] against cmd; CLI_PARSED, or the exit status after printing the help (0) or a usage error (2). */
+/* Parses argv[1..argc-1] against cmd; CLI_PARSED, or the exit status after the help (0) or a usage error (2). */
 int cli_parse(const cli_command *cmd, int argc, char **argv, cli_list *positionals);
 
 /* cli_parse writing the help to out and errors to err; on any result but CLI_PARSED nothing is left to free. */
