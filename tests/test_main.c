@@ -44,6 +44,7 @@ static const tu_register_fn registrations[] = {
     register_weighting_suites,
     register_bench_suites,
     register_cli_workflow_suites,
+    register_options_suites,
 };
 
 static int matches(const char *name, const char *only)

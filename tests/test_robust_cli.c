@@ -79,7 +79,7 @@ static void test_usage_errors(void)
         {{"data", "synth", "--out", "@/x.h5", "--users", "many", NULL}, 2, "--users", 1},
         {{"data", "inspect", NULL}, 2, "usage: dmmp data inspect", 1},
         {{"data", "inspect", "@/absent.h5", NULL}, 2, "absent.h5", 1},
-        {{"data", "inspect", "a.h5", "b.h5", NULL}, 2, "usage", 1},
+        {{"data", "inspect", "a.h5", "b.h5", NULL}, 2, "dmmp data inspect --help", 1},
         {{"data", "inspect", NULL}, 2, "no dataset given", 1},
         {{"data", "inspect", "a.h5", "b.h5", NULL}, 2, "extra argument 'b.h5'", 1},
         /* output targets are checked before any work */
@@ -122,6 +122,21 @@ static void test_usage_errors(void)
         {{"plot", "@", NULL}, 2, "--out", 1},
         {{"plot", "--bogus", NULL}, 2, "--bogus", 1},
         {{"plot", "@/absent", "--out", "@/x.png", NULL}, 2, "absent", 1},
+        /* one parser: what some commands once read loosely is refused by every one */
+        {{"data", "synth", "--out", "@/x.h5", "--users", "1e3", NULL}, 2, "--users '1e3': expected an integer", 1},
+        {{"data", "import", "aliccp-csv", "--train", "@/t.csv", "--out", "@/o.h5", "--seed", "-1", NULL}, 2,
+         "--seed '-1': expected an integer >= 0", 1},
+        {{"data", "import", "aliccp-csv", "--train", "@/t.csv", "--out", "@/o.h5", "--val-fraction", "", NULL}, 2,
+         "--val-fraction '': expected a number in [0, 1)", 1},
+        {{"retrieve", "--run", "@", "--data", "@/d.h5", "--user", "1", "--k", "10x", NULL}, 2,
+         "--k '10x': expected an integer in [1, 100000]", 1},
+        {{"train", "--config", "@/c.ini", "--out", "@/r", "--threads", "4x", NULL}, 2, "--threads '4x'", 1},
+        {{"eval", "--run", "@", "--data", "@/d.h5", "--which", "best", NULL}, 2,
+         "--which 'best': expected checkpoint or last", 1},
+        {{"train", "--confg", "@/c.ini", NULL}, 2, "unknown option '--confg' (did you mean --config?)", 1},
+        {{"report", "@", "--format", NULL}, 2, "dmmp report: --format needs a value", 1},
+        {{"config", "show", "a.ini", "b.ini", NULL}, 2, "extra argument 'b.ini'", 1},
+        {{"env", "extra", NULL}, 2, "dmmp env: takes no arguments", 1},
     };
     run_cases(cases, sizeof cases / sizeof cases[0], dir);
 }

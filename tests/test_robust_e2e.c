@@ -196,7 +196,7 @@ static void test_eval_hostile(void)
     const char *user_huge[] = {"retrieve", "--run", run, "--data", data, "--user", "99999999999999999999", NULL};
     robust_expect_exit(user_huge, 2, 2, "--user", out, sizeof out);
     const char *user_negative[] = {"retrieve", "--run", run, "--data", data, "--user", "-1", NULL};
-    robust_expect_exit(user_negative, 2, 2, "start at 0", out, sizeof out);
+    robust_expect_exit(user_negative, 2, 2, "--user '-1': expected an integer >= 0", out, sizeof out);
     const char *user_last[] = {"retrieve", "--run", run, "--data", data, "--user", "299", "--k", "3", NULL};
     robust_expect_exit(user_last, 0, 0, "user 299, top 3", out, sizeof out);
 }

@@ -2,7 +2,6 @@
  * retrieval, data path). Each prints median / min / max over repeated runs
  * after a warm-up and, with --out, writes its figures as one group of an
  * HDF5 file. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,159 +12,207 @@
 #include "bench/bench_retrieve.h"
 #include "bench/bench_train.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/atomic_file.h"
 
-typedef enum { OPT_INT, OPT_I64, OPT_DOUBLE, OPT_STRING } opt_kind;
+/* The options of every benchmark, with their defaults. */
+typedef struct bench_args {
+    bench_gemm_options gemm;
+    bench_train_options train;
+    bench_retrieve_options retrieve;
+    bench_data_options data;
+    int64_t seed;
+    const char *out, *commit;
+} bench_args;
 
-typedef struct bench_opt {
-    const char *name;
-    opt_kind kind;
-    void *value;
-    double lo, hi;
-} bench_opt;
+static void bench_args_default(bench_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->gemm = (bench_gemm_options){2048, 5};
+    bench_train_options_default(&a->train);
+    a->retrieve = (bench_retrieve_options){1000000, 64, 1024, 100, 5, 2048, 1};
+    a->data = (bench_data_options){200000, 1024, 3, 1};
+    a->seed = 1;
+}
 
+#define BENCH_MAX_OPTIONS 16
+#define COMMON_OPTS(a)                                                                                 \
+    CLI_OPT_STRING("--out", &(a)->out, "F.h5", "append the figures as group /<what> of this HDF5 file"), \
+        CLI_OPT_STRING("--commit", &(a)->commit, "C", "the code the figures measure (default: $DMMP_COMMIT)")
+
+/* Fills opts (room for BENCH_MAX_OPTIONS) with the options of benchmark what over a; returns their number. */
+static int bench_options(const char *what, bench_args *a, cli_option *opts)
+{
+    if (!strcmp(what, "gemm")) {
+        const cli_option o[] = {
+            CLI_OPT_INT("--size", &a->gemm.size, "N", "matrix size (default 2048)", 16, 16384),
+            CLI_OPT_INT("--repeat", &a->gemm.repeat, "R", "timed runs (default 5)", 1, 1000),
+            COMMON_OPTS(a)};
+        memcpy(opts, o, sizeof o);
+        return (int)(sizeof o / sizeof o[0]);
+    }
+    if (!strcmp(what, "train")) {
+        bench_train_options *t = &a->train;
+        const cli_option o[] = {
+            CLI_OPT_STRING("--config", &t->config, "F.ini", "configuration (default: the model defaults)"),
+            CLI_OPT_STRING("--data", &t->data, "F.h5", "dataset (default: Zipf ids over synthetic tables)"),
+            CLI_OPT_INT("--batch", &t->batch, "B", "batch size (default: the config's)", 1, 1 << 20),
+            CLI_OPT_INT("--threads", &t->threads, "T", "threads (default: the config's)", 1, 1024),
+            CLI_OPT_INT("--steps", &t->steps, "S", "steps per run (default 10)", 1, 100000),
+            CLI_OPT_INT("--warmup", &t->warmup, "W", "untimed steps first (default 5)", 0, 100000),
+            CLI_OPT_INT("--repeat", &t->repeat, "R", "timed runs (default 5)", 1, 1000),
+            CLI_OPT_INT("--gemm-size", &t->gemm_size, "N", "size of the gemm ceiling (default 2048)", 16, 16384),
+            CLI_OPT_INT64("--vocab", &t->vocab, "V", "rows per synthetic table (default 100000)", 1, 2147483647.0),
+            CLI_OPT_DOUBLE("--zipf", &t->zipf_s, "S", "Zipf exponent of the synthetic ids (default 1.1)", 1e-3, 100),
+            CLI_OPT_INT64("--seed", &a->seed, "X", "seed (default 1)", 0, 9e15),
+            COMMON_OPTS(a)};
+        memcpy(opts, o, sizeof o);
+        return (int)(sizeof o / sizeof o[0]);
+    }
+    if (!strcmp(what, "retrieve")) {
+        bench_retrieve_options *r = &a->retrieve;
+        const cli_option o[] = {
+            CLI_OPT_INT64("--items", &r->items, "N", "items in the corpus (default 1000000)", 1, 2147483647.0),
+            CLI_OPT_INT("--dim", &r->dim, "D", "vector dimension (default 64)", 1, 4096),
+            CLI_OPT_INT64("--queries", &r->queries, "Q", "queries per run (default 1024)", 1, 1e8),
+            CLI_OPT_INT("--k", &r->k, "K", "items per query (default 100)", 1, 100000),
+            CLI_OPT_INT("--repeat", &r->repeat, "R", "timed runs (default 5)", 1, 1000),
+            CLI_OPT_INT("--gemm-size", &r->gemm_size, "N", "size of the gemm ceiling (default 2048)", 16, 16384),
+            CLI_OPT_INT64("--seed", &a->seed, "X", "seed (default 1)", 0, 9e15),
+            COMMON_OPTS(a)};
+        memcpy(opts, o, sizeof o);
+        return (int)(sizeof o / sizeof o[0]);
+    }
+    const cli_option o[] = {
+        CLI_OPT_INT64("--rows", &a->data.rows, "N", "skeleton lines and synthetic impressions (default 200000)", 100,
+                      1e10),
+        CLI_OPT_INT("--batch", &a->data.batch, "B", "batcher batch size (default 1024)", 1, 1 << 20),
+        CLI_OPT_INT("--repeat", &a->data.repeat, "R", "timed runs (default 3)", 1, 100),
+        CLI_OPT_INT64("--seed", &a->seed, "X", "seed (default 1)", 0, 9e15),
+        COMMON_OPTS(a)};
+    memcpy(opts, o, sizeof o);
+    return (int)(sizeof o / sizeof o[0]);
+}
+
+static dmmp_status run_gemm(bench_args *a, bench_report *r)
+{
+    return bench_gemm(&a->gemm, r);
+}
+
+static dmmp_status run_train(bench_args *a, bench_report *r)
+{
+    bench_train_options *o = &a->train;
+    o->seed = (uint64_t)a->seed;
+    /* A missing file is bad input (exit 2), not a failure while working. */
+    if (o->config && access(o->config, R_OK) != 0)
+        return dmmp_fail(DMMP_EINVAL, "--config %s: cannot read the file", o->config);
+    if (o->data && access(o->data, R_OK) != 0)
+        return dmmp_fail(DMMP_EINVAL, "--data %s: cannot read the file", o->data);
+    return bench_train(o, r);
+}
+
+static dmmp_status run_retrieve(bench_args *a, bench_report *r)
+{
+    a->retrieve.seed = (uint64_t)a->seed;
+    return bench_retrieve(&a->retrieve, r);
+}
+
+static dmmp_status run_data(bench_args *a, bench_report *r)
+{
+    a->data.seed = (uint64_t)a->seed;
+    return bench_data(&a->data, r);
+}
+
+typedef struct bench_entry {
+    const char *name, *usage, *about;
+    dmmp_status (*run)(bench_args *a, bench_report *r);
+} bench_entry;
+
+static const bench_entry benches[] = {
+    {"gemm", "usage: dmmp bench gemm [options]", "fp32 oneDNN N x N x N matmul rate (GFLOP/s): the ceiling\n",
+     run_gemm},
+    {"train", "usage: dmmp bench train [options]",
+     "samples/s of the joint step (features, model forward and backward with every\n"
+     "loss, Adam, sparse optimiser steps) and of the forward alone, model GFLOP/s and\n"
+     "their share of the gemm ceiling measured in the same run. Without --data:\n"
+     "Zipf ids over synthetic tables, 23 fields of the default shapes.\n",
+     run_train},
+    {"retrieve", "usage: dmmp bench retrieve [options]", "exact top-K queries/s and GFLOP/s\n", run_retrieve},
+    {"data", "usage: dmmp bench data [options]",
+     "raw Ali-CCP importer MB/s on a generated file and batcher samples/s on a\n"
+     "generated synthetic file, in a temporary directory removed after\n",
+     run_data},
+};
+#define N_BENCHES (sizeof benches / sizeof benches[0])
+
+static const char bench_notes[] =
+    "Each benchmark warms up, then reports median, min and max over its runs. --out appends\n"
+    "the figures as group /<what> of an HDF5 file (attributes: machine, date, commit, ISA,\n"
+    "threads); --commit names the code (default: $DMMP_COMMIT). The machine may be shared:\n"
+    "compare figures of one run, not across runs.\n";
+
+/* The command of benchmark b: its table over a (opts has room for BENCH_MAX_OPTIONS). */
+static cli_command bench_command(size_t b, bench_args *a, cli_option *opts)
+{
+    cli_command c = {"bench", benches[b].usage, benches[b].about, bench_notes, opts, 0, 0, 0, NULL};
+    c.n_options = bench_options(benches[b].name, a, opts);
+    return c;
+}
+
+/* The help of every benchmark, generated from their tables. */
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: dmmp bench <what> [options] [--out F.h5] [--commit C]\n\n"
-            "  gemm      [--size N] [--repeat R]\n"
-            "            fp32 oneDNN N x N x N matmul rate (GFLOP/s): the ceiling (N 2048, R 5)\n"
-            "  train     [--config F.ini] [--batch B] [--threads T] [--data F.h5] [--steps S]\n"
-            "            [--warmup W] [--repeat R] [--gemm-size N] [--vocab V] [--zipf S] [--seed X]\n"
-            "            samples/s of the joint step (features, model forward and backward with every\n"
-            "            loss, Adam, sparse optimiser steps) and of the forward alone, model GFLOP/s and\n"
-            "            their share of the gemm ceiling measured in the same run. Without --data:\n"
-            "            Zipf(S 1.1) ids over V-row tables (100000), 23 fields of the default shapes.\n"
-            "            S 10 steps per run, W 5, R 5; config defaults to the model defaults.\n"
-            "  retrieve  [--items N] [--dim D] [--queries Q] [--k K] [--repeat R] [--gemm-size N] [--seed X]\n"
-            "            exact top-K queries/s and GFLOP/s (1000000 items, dim 64, 1024 queries, K 100)\n"
-            "  data      [--rows N] [--batch B] [--repeat R] [--seed X]\n"
-            "            raw Ali-CCP importer MB/s on a generated file and batcher samples/s on a\n"
-            "            generated synthetic file (N 200000), in a temporary directory removed after\n\n"
-            "Each benchmark warms up, then reports median, min and max over its runs. --out appends\n"
-            "the figures as group /<what> of an HDF5 file (attributes: machine, date, commit, ISA,\n"
-            "threads); --commit names the code (default: $DMMP_COMMIT). The machine may be shared:\n"
-            "compare figures of one run, not across runs.\n");
-}
-
-static dmmp_status parse_value(const bench_opt *o, const char *text)
-{
-    char *end;
-    errno = 0;
-    if (o->kind == OPT_STRING) {
-        *(const char **)o->value = text;
-        return DMMP_OK;
+    bench_args a;
+    bench_args_default(&a);
+    cli_option opts[BENCH_MAX_OPTIONS];
+    fprintf(out, "usage: dmmp bench <what> [options] [--out F.h5] [--commit C]\n");
+    for (size_t b = 0; b < N_BENCHES; b++) {
+        cli_command c = bench_command(b, &a, opts);
+        c.n_options -= 2; /* --out and --commit: once, below */
+        fprintf(out, "\n  %-9s ", benches[b].name);
+        for (const char *p = benches[b].about; *p; p++) {
+            fputc(*p, out);
+            if (*p == '\n' && p[1]) fprintf(out, "%12s", "");
+        }
+        cli_print_options(out, &c, 12);
     }
-    double v = o->kind == OPT_DOUBLE ? strtod(text, &end) : (double)strtoll(text, &end, 10);
-    if (errno || *end || end == text || v < o->lo || v > o->hi)
-        return dmmp_fail(DMMP_EINVAL, "%s '%s': expected %s in %g..%g", o->name, text,
-                         o->kind == OPT_DOUBLE ? "a number" : "an integer", o->lo, o->hi);
-    if (o->kind == OPT_INT) *(int *)o->value = (int)v;
-    else if (o->kind == OPT_I64) *(int64_t *)o->value = (int64_t)v;
-    else *(double *)o->value = v;
-    return DMMP_OK;
+    fprintf(out, "\ncommon options:\n");
+    cli_command c = bench_command(0, &a, opts);
+    c.options += c.n_options - 2;
+    c.n_options = 2;
+    cli_print_options(out, &c, 2);
+    fprintf(out, "\n%s", bench_notes);
 }
-
-/* Parses the options of one benchmark; then checks the --out target, so a
- * bad one is refused before the benchmark runs. */
-static dmmp_status parse_options(int argc, char **argv, const bench_opt *opts, int n_opts, const char *const *out)
-{
-    for (int i = 1; i < argc; i++) {
-        int f = 0;
-        while (f < n_opts && strcmp(argv[i], opts[f].name)) f++;
-        if (f == n_opts) return dmmp_fail(DMMP_EINVAL, "unknown option '%s' (see --help)", argv[i]);
-        if (i + 1 >= argc) return dmmp_fail(DMMP_EINVAL, "%s needs a value", opts[f].name);
-        DMMP_TRY(parse_value(&opts[f], argv[++i]));
-    }
-    return *out ? atomic_check_target("--out", *out) : DMMP_OK;
-}
-
-#define COMMON_OPTS(out, commit) {"--out", OPT_STRING, &(out), 0, 0}, {"--commit", OPT_STRING, &(commit), 0, 0}
-
-static dmmp_status run_gemm(int argc, char **argv, bench_report *r, const char **out, const char **commit)
-{
-    bench_gemm_options o = {2048, 5};
-    const bench_opt opts[] = {{"--size", OPT_INT, &o.size, 16, 16384}, {"--repeat", OPT_INT, &o.repeat, 1, 1000},
-                              COMMON_OPTS(*out, *commit)};
-    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), out));
-    return bench_gemm(&o, r);
-}
-
-static dmmp_status run_train(int argc, char **argv, bench_report *r, const char **out, const char **commit)
-{
-    bench_train_options o;
-    bench_train_options_default(&o);
-    int64_t seed = 1;
-    const bench_opt opts[] = {
-        {"--config", OPT_STRING, &o.config, 0, 0},       {"--data", OPT_STRING, &o.data, 0, 0},
-        {"--batch", OPT_INT, &o.batch, 1, 1 << 20},      {"--threads", OPT_INT, &o.threads, 1, 1024},
-        {"--steps", OPT_INT, &o.steps, 1, 100000},       {"--warmup", OPT_INT, &o.warmup, 0, 100000},
-        {"--repeat", OPT_INT, &o.repeat, 1, 1000},       {"--gemm-size", OPT_INT, &o.gemm_size, 16, 16384},
-        {"--vocab", OPT_I64, &o.vocab, 1, 2147483647.0}, {"--zipf", OPT_DOUBLE, &o.zipf_s, 1e-3, 100},
-        {"--seed", OPT_I64, &seed, 0, 9e15},             COMMON_OPTS(*out, *commit)};
-    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), out));
-    o.seed = (uint64_t)seed;
-    /* A missing file is bad input (exit 2), not a failure while working. */
-    if (o.config && access(o.config, R_OK) != 0)
-        return dmmp_fail(DMMP_EINVAL, "--config %s: cannot read the file", o.config);
-    if (o.data && access(o.data, R_OK) != 0) return dmmp_fail(DMMP_EINVAL, "--data %s: cannot read the file", o.data);
-    return bench_train(&o, r);
-}
-
-static dmmp_status run_retrieve(int argc, char **argv, bench_report *r, const char **out, const char **commit)
-{
-    bench_retrieve_options o = {1000000, 64, 1024, 100, 5, 2048, 1};
-    int64_t seed = 1;
-    const bench_opt opts[] = {
-        {"--items", OPT_I64, &o.items, 1, 2147483647.0}, {"--dim", OPT_INT, &o.dim, 1, 4096},
-        {"--queries", OPT_I64, &o.queries, 1, 1e8},      {"--k", OPT_INT, &o.k, 1, 100000},
-        {"--repeat", OPT_INT, &o.repeat, 1, 1000},       {"--gemm-size", OPT_INT, &o.gemm_size, 16, 16384},
-        {"--seed", OPT_I64, &seed, 0, 9e15},             COMMON_OPTS(*out, *commit)};
-    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), out));
-    o.seed = (uint64_t)seed;
-    return bench_retrieve(&o, r);
-}
-
-static dmmp_status run_data(int argc, char **argv, bench_report *r, const char **out, const char **commit)
-{
-    bench_data_options o = {200000, 1024, 3, 1};
-    int64_t seed = 1;
-    const bench_opt opts[] = {{"--rows", OPT_I64, &o.rows, 100, 1e10},  {"--batch", OPT_INT, &o.batch, 1, 1 << 20},
-                              {"--repeat", OPT_INT, &o.repeat, 1, 100}, {"--seed", OPT_I64, &seed, 0, 9e15},
-                              COMMON_OPTS(*out, *commit)};
-    DMMP_TRY(parse_options(argc, argv, opts, (int)(sizeof opts / sizeof opts[0]), out));
-    o.seed = (uint64_t)seed;
-    return bench_data(&o, r);
-}
-
-typedef dmmp_status (*bench_fn)(int, char **, bench_report *, const char **, const char **);
 
 int cmd_bench(int argc, char **argv)
 {
-    static const struct { const char *name; bench_fn run; } benches[] = {
-        {"gemm", run_gemm}, {"train", run_train}, {"retrieve", run_retrieve}, {"data", run_data}};
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
+    if (argc < 2 || cli_is_help(argv[1])) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
     }
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return 0;
-        }
     size_t b = 0;
-    while (b < sizeof benches / sizeof benches[0] && strcmp(argv[1], benches[b].name)) b++;
-    if (b == sizeof benches / sizeof benches[0]) {
+    while (b < N_BENCHES && strcmp(argv[1], benches[b].name)) b++;
+    if (b == N_BENCHES) {
         fprintf(stderr, "dmmp bench: unknown benchmark '%s'\n\n", argv[1]);
         usage(stderr);
         return 2;
     }
+    bench_args a;
+    bench_args_default(&a);
+    cli_option opts[BENCH_MAX_OPTIONS];
+    cli_command c = bench_command(b, &a, opts);
+    cli_list none;
+    int rc = cli_parse(&c, argc - 1, argv + 1, &none);
+    if (rc != CLI_PARSED) return rc;
+    cli_list_free(&none);
     bench_report r;
     memset(&r, 0, sizeof r);
     snprintf(r.group, sizeof r.group, "%s", benches[b].name);
-    const char *out = NULL, *commit = NULL;
-    dmmp_status st = benches[b].run(argc - 1, argv + 1, &r, &out, &commit);
+    /* the --out target is checked before the benchmark runs */
+    dmmp_status st = a.out ? atomic_check_target("--out", a.out) : DMMP_OK;
+    if (st == DMMP_OK) st = benches[b].run(&a, &r);
     if (st != DMMP_OK) return cli_report_error("bench", st);
+    const char *out = a.out, *commit = a.commit;
     bench_meta meta;
     bench_meta_collect(&meta, commit);
     printf("machine %s, isa %s, %d threads, commit %s, %s\n", meta.machine, meta.isa, meta.threads, meta.commit,

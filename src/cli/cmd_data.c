@@ -1,11 +1,11 @@
 /* dmmp data <sub>: dataset tools. A table of subcommands so importers can
  * add theirs with one entry. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/atomic_file.h"
 #include "data/dataset.h"
 #include "data/synth.h"
@@ -41,7 +41,7 @@ int cmd_data(int argc, char **argv)
         data_usage(stderr);
         return 2;
     }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+    if (cli_is_help(argv[1])) {
         data_usage(stdout);
         return 0;
     }
@@ -52,10 +52,11 @@ int cmd_data(int argc, char **argv)
     return 2;
 }
 
-static const char synth_help[] =
+static const char synth_usage[] =
     "usage: dmmp data synth --out F.h5 [--users N] [--items N] [--impressions N]\n"
-    "                       [--bait-share X] [--seed S]\n"
-    "\n"
+    "                       [--bait-share X] [--seed S]";
+
+static const char synth_about[] =
     "Generates a synthetic recommendation log with a known ground truth, laid out\n"
     "like Ali-CCP (user, item, context and user-item cross fields, one weighted\n"
     "multi-valued user field). Defaults: 20000 users, 5000 items, 1000000\n"
@@ -77,57 +78,26 @@ static const char synth_help[] =
     "per item and every parameter needed to recompute the true probabilities of any\n"
     "(user, item) pair (default context: position 1, scenario 1).\n";
 
-static int parse_i64(const char *opt, const char *v, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno || *end || end == v || d < 0 || d > 9e18 || d != (double)(int64_t)d) {
-        fprintf(stderr, "dmmp data synth: %s '%s' is not a non-negative integer (see --help)\n", opt, v);
-        return 0;
-    }
-    *out = (int64_t)d;
-    return 1;
-}
-
 static int data_synth(int argc, char **argv)
 {
     synth_config c;
     synth_config_default(&c);
     const char *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(synth_help, stdout);
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "dmmp data synth: %s needs a value (see --help)\n", a);
-            return 2;
-        }
-        const char *v = argv[++i];
-        int64_t n = 0;
-        if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--users")) { if (!parse_i64(a, v, &c.n_users)) return 2; }
-        else if (!strcmp(a, "--items")) { if (!parse_i64(a, v, &c.n_items)) return 2; }
-        else if (!strcmp(a, "--impressions")) { if (!parse_i64(a, v, &c.n_impressions)) return 2; }
-        else if (!strcmp(a, "--seed")) { if (!parse_i64(a, v, &n)) return 2; c.seed = (uint64_t)n; }
-        else if (!strcmp(a, "--bait-share")) {
-            char *end;
-            c.bait_share = strtod(v, &end);
-            if (*end || end == v) {
-                fprintf(stderr, "dmmp data synth: --bait-share '%s' is not a number (see --help)\n", v);
-                return 2;
-            }
-        } else {
-            fprintf(stderr, "dmmp data synth: unknown option '%s' (see --help)\n", a);
-            return 2;
-        }
-    }
-    if (!out) {
-        fprintf(stderr, "dmmp data synth: --out F.h5 is required (see --help)\n");
-        return 2;
-    }
+    int64_t seed = (int64_t)c.seed;
+    const cli_option options[] = {
+        CLI_OPT_STRING_REQ("--out", &out, "F.h5", "the dataset to write"),
+        CLI_OPT_INT64("--users", &c.n_users, "N", "users (default 20000)", 0, 9e18),
+        CLI_OPT_INT64("--items", &c.n_items, "N", "items (default 5000)", 0, 9e18),
+        CLI_OPT_INT64("--impressions", &c.n_impressions, "N", "impressions (default 1000000)", 0, 9e18),
+        CLI_OPT_DOUBLE("--bait-share", &c.bait_share, "X", "share of click-bait items (default 0.15)", 0, 0),
+        CLI_OPT_INT64("--seed", &seed, "S", "seed (default 1)", 0, 9e18),
+    };
+    const cli_command cmd = {"data synth", synth_usage, synth_about, NULL, options, 6, 0, 0, NULL};
+    cli_list none;
+    int rc = cli_parse(&cmd, argc, argv, &none);
+    if (rc != CLI_PARSED) return rc;
+    cli_list_free(&none);
+    c.seed = (uint64_t)seed;
     /* Refused before generating: a directory or a missing directory would
      * only show at the final rename. */
     dmmp_status s = atomic_check_target("--out", out);
@@ -153,22 +123,19 @@ static const char *side_name(field_side s)
 
 static int data_inspect(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: dmmp data inspect F.h5\n\nPrints the fields (name, side, vocabulary size, multi-valued),\n"
-                   "rows per split, click and conversion rates per split, users and items,\n"
-                   "and for synthetic data the share of click-bait items.\n");
-            return 0;
-        }
-    if (argc != 2 || !strncmp(argv[1], "--", 2)) {
-        if (argc < 2) fprintf(stderr, "dmmp data inspect: no dataset given\n");
-        else if (!strncmp(argv[1], "--", 2)) fprintf(stderr, "dmmp data inspect: unknown option '%s'\n", argv[1]);
-        else fprintf(stderr, "dmmp data inspect: one dataset at a time; extra argument '%s'\n", argv[2]);
-        fprintf(stderr, "usage: dmmp data inspect F.h5 (see 'dmmp data inspect --help')\n");
-        return 2;
-    }
+    static const cli_command cmd = {
+        "data inspect", "usage: dmmp data inspect F.h5",
+        "Prints the fields (name, side, vocabulary size, multi-valued),\n"
+        "rows per split, click and conversion rates per split, users and items,\n"
+        "and for synthetic data the share of click-bait items.\n",
+        NULL, NULL, 0, 1, 1, "dataset"};
+    cli_list files;
+    int rc = cli_parse(&cmd, argc, argv, &files);
+    if (rc != CLI_PARSED) return rc;
+    const char *path = files.items[0];
+    cli_list_free(&files);
     dataset *d = NULL;
-    dmmp_status s = dataset_open(&d, argv[1]);
+    dmmp_status s = dataset_open(&d, path);
     if (s != DMMP_OK) return cli_report_error("data inspect", s);
     const dataset_schema *sc = dataset_get_schema(d);
     /* Row 0 of /users and /items is the reserved unknown id (ids never seen in training): not counted. */

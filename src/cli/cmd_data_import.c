@@ -4,126 +4,133 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/atomic_file.h"
 #include "core/log.h"
 #include "data/gen_aliccp_raw.h"
 #include "data/import.h"
 
-static const char import_help[] =
+static const char import_usage[] =
     "usage: dmmp data import aliccp-raw --skeleton-train A --common-train B --skeleton-test C\n"
     "                                   --common-test D --out F.h5 [common options]\n"
     "       dmmp data import aliccp-csv --train A.csv [--val B.csv] [--test C.csv | --test-fraction X]\n"
     "                                   --out F.h5 [common options]\n"
     "       dmmp data import aliexpress --train A.csv --test B.csv --out F.h5 [--user-fields LIST]\n"
-    "                                   [common options]\n"
-    "\n"
+    "                                   [common options]";
+
+static const char import_about[] =
     "Imports a public dataset into the HDF5 layout. Vocabularies come from the training\n"
     "split; unseen ids at val/test map to 0. The file is written under a temporary name\n"
-    "and renamed when complete. A split left without rows is reported as a warning.\n"
-    "\n"
-    "common options:\n"
-    "  --val-fraction X   share of the training file sent to val (default 0.1; aliccp-csv\n"
-    "                     uses it only without --val)\n"
-    "  --test-fraction X  aliccp-csv without --test: share of the training file sent to test\n"
-    "                     (default 0: no test split)\n"
-    "  --seed S           decides which training rows go to val and test (default 1)\n"
-    "  --on-error stop|skip  stop at the first bad line (default) or skip and count\n"
-    "  --hash F=B[,F=B]   hash field F into B buckets instead of an exact vocabulary\n"
-    "  --threads N        parser threads (default: OpenMP's)\n"
-    "  --quiet            no progress lines\n"
-    "\n"
+    "and renamed when complete. A split left without rows is reported as a warning.\n";
+
+static const char import_notes[] =
     "aliexpress: --user-fields lists the user-side categorical columns (default\n"
     "  " ALIEXPRESS_DEFAULT_USER_FIELDS ";\n"
     "  the release does not label the columns, so this is our choice); the other\n"
     "  categoricals are item side. A user is the tuple of its user-side ids, an item the\n"
     "  tuple of its item-side ids.\n";
 
-static int usage_error(const char *fmt, const char *arg)
+static int import_run(const char *format, import_options *o, const aliccp_raw_paths *raw, const char *train,
+                      const char *val, const char *test, const char *user_fields);
+
+/* "F=B" values of every --hash joined by commas: one spec for the importer. */
+static char *join_hash_specs(const cli_list *hash)
 {
-    fprintf(stderr, "dmmp data import: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n'dmmp data import --help' lists the options.\n");
-    return 2;
+    size_t len = 1;
+    for (int i = 0; i < hash->n; i++) len += strlen(hash->items[i]) + 1;
+    char *spec = malloc(len);
+    if (!spec) return NULL;
+    spec[0] = 0;
+    for (int i = 0; i < hash->n; i++) {
+        if (i) strcat(spec, ",");
+        strcat(spec, hash->items[i]);
+    }
+    return spec;
 }
 
 int cmd_data_import(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fputs(import_help, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    const char *format = argv[1];
     import_options opt;
     import_options_default(&opt);
     aliccp_raw_paths raw = {0};
-    const char *train = NULL, *val = NULL, *test = NULL, *user_fields = NULL;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(import_help, stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--quiet")) {
-            opt.progress = 0;
-            continue;
-        }
-        if (i + 1 >= argc) return usage_error("option %s needs a value", a);
-        const char *v = argv[++i];
-        char *end = NULL;
-        if (!strcmp(a, "--out")) opt.out = v;
-        else if (!strcmp(a, "--skeleton-train")) raw.skeleton_train = v;
-        else if (!strcmp(a, "--common-train")) raw.common_train = v;
-        else if (!strcmp(a, "--skeleton-test")) raw.skeleton_test = v;
-        else if (!strcmp(a, "--common-test")) raw.common_test = v;
-        else if (!strcmp(a, "--train")) train = v;
-        else if (!strcmp(a, "--val")) val = v;
-        else if (!strcmp(a, "--test")) test = v;
-        else if (!strcmp(a, "--user-fields")) user_fields = v;
-        else if (!strcmp(a, "--hash")) opt.hash_spec = v;
-        else if (!strcmp(a, "--val-fraction")) {
-            opt.val_fraction = strtod(v, &end);
-            if (*end || !(opt.val_fraction >= 0 && opt.val_fraction < 1))
-                return usage_error("--val-fraction must be a number in [0, 1), not '%s'", v);
-        } else if (!strcmp(a, "--test-fraction")) {
-            opt.test_fraction = strtod(v, &end);
-            if (*end || end == v || !(opt.test_fraction >= 0 && opt.test_fraction < 1))
-                return usage_error("--test-fraction must be a number in [0, 1), not '%s'", v);
-        } else if (!strcmp(a, "--seed")) {
-            opt.seed = strtoull(v, &end, 10);
-            if (*end || !*v) return usage_error("--seed must be a non-negative integer, not '%s'", v);
-        } else if (!strcmp(a, "--threads")) {
-            long t = strtol(v, &end, 10);
-            if (*end || t < 1 || t > 64) return usage_error("--threads must be an integer in [1, 64], not '%s'", v);
-            opt.threads = (int)t;
-        } else if (!strcmp(a, "--on-error")) {
-            if (!strcmp(v, "stop")) opt.skip_bad_lines = 0;
-            else if (!strcmp(v, "skip")) opt.skip_bad_lines = 1;
-            else return usage_error("--on-error must be stop or skip, not '%s'", v);
-        } else {
-            return usage_error("unknown option '%s'", a);
-        }
+    const char *train = NULL, *val = NULL, *test = NULL, *user_fields = NULL, *on_error = "stop";
+    int64_t seed = (int64_t)opt.seed;
+    int quiet = 0;
+    cli_list hash, formats;
+    const cli_option options[] = {
+        CLI_OPT_STRING_REQ("--out", &opt.out, "F.h5", "the dataset to write"),
+        CLI_OPT_STRING("--skeleton-train", &raw.skeleton_train, "A", "aliccp-raw: sample_skeleton_train.csv"),
+        CLI_OPT_STRING("--common-train", &raw.common_train, "B", "aliccp-raw: common_features_train.csv"),
+        CLI_OPT_STRING("--skeleton-test", &raw.skeleton_test, "C", "aliccp-raw: sample_skeleton_test.csv"),
+        CLI_OPT_STRING("--common-test", &raw.common_test, "D", "aliccp-raw: common_features_test.csv"),
+        CLI_OPT_STRING("--train", &train, "A.csv", "aliccp-csv, aliexpress: the training file"),
+        CLI_OPT_STRING("--val", &val, "B.csv", "aliccp-csv: the validation file"),
+        CLI_OPT_STRING("--test", &test, "C.csv", "aliccp-csv, aliexpress: the test file"),
+        CLI_OPT_STRING("--user-fields", &user_fields, "LIST", "aliexpress: the user-side columns (below)"),
+        {"--val-fraction", CLI_DOUBLE, &opt.val_fraction, "X",
+         "share of the training file sent to val (default 0.1; aliccp-csv\nuses it only without --val)", 0, 1, 1, 0,
+         NULL},
+        {"--test-fraction", CLI_DOUBLE, &opt.test_fraction, "X",
+         "aliccp-csv without --test: share of the training file sent to test\n(default 0: no test split)", 0, 1, 1,
+         0, NULL},
+        CLI_OPT_INT64("--seed", &seed, "S", "decides which training rows go to val and test (default 1)", 0, 9e18),
+        CLI_OPT_CHOICE("--on-error", &on_error, "stop|skip",
+                       "stop at the first bad line (default) or skip and count", "stop|skip"),
+        CLI_OPT_LIST("--hash", &hash, "F=B[,F=B]",
+                     "hash field F into B buckets instead of an exact vocabulary\n(repeatable)"),
+        CLI_OPT_INT("--threads", &opt.threads, "N", "parser threads (default: OpenMP's)", 1, 64),
+        CLI_OPT_FLAG("--quiet", &quiet, "no progress lines"),
+    };
+    const cli_command cmd = {"data import", import_usage, import_about, import_notes, options,
+                             (int)(sizeof options / sizeof options[0]), 1, 1, "format"};
+    int rc = cli_parse(&cmd, argc, argv, &formats);
+    if (rc != CLI_PARSED) return rc;
+    const char *format = formats.items[0];
+    cli_list_free(&formats);
+    opt.seed = (uint64_t)seed;
+    opt.progress = !quiet;
+    opt.skip_bad_lines = !strcmp(on_error, "skip");
+    char *hash_spec = NULL;
+    if (hash.n > 0 && !(hash_spec = join_hash_specs(&hash))) {
+        cli_list_free(&hash);
+        return cli_report_error("data import", dmmp_fail(DMMP_ENOMEM, "out of memory for --hash"));
     }
-    if (!opt.out) return usage_error("%s", "--out is required");
+    cli_list_free(&hash);
+    opt.hash_spec = hash_spec;
+    rc = import_run(format, &opt, &raw, train, val, test, user_fields);
+    free(hash_spec);
+    return rc;
+}
+
+/* Checks the options of format and imports; the exit status. */
+static int import_run(const char *format, import_options *o, const aliccp_raw_paths *raw, const char *train,
+                      const char *val, const char *test, const char *user_fields)
+{
+    import_options opt = *o;
+    if (strcmp(format, "aliccp-raw") && strcmp(format, "aliccp-csv") && strcmp(format, "aliexpress"))
+        return cli_usage_error("data import", "unknown format '%s' (aliccp-raw, aliccp-csv, aliexpress)", format);
     if (!(opt.val_fraction + opt.test_fraction < 1))
-        return usage_error("%s", "--val-fraction + --test-fraction must be below 1 (no training rows left)");
+        return cli_usage_error("data import",
+                               "--val-fraction + --test-fraction must be below 1 (no training rows left)");
     if (opt.test_fraction > 0 && strcmp(format, "aliccp-csv"))
-        return usage_error("--test-fraction is for aliccp-csv without --test (%s has a test file)", format);
-    if (opt.test_fraction > 0 && test) return usage_error("%s", "give --test or --test-fraction, not both");
+        return cli_usage_error("data import", "--test-fraction is for aliccp-csv without --test (%s has a test file)",
+                               format);
+    if (opt.test_fraction > 0 && test)
+        return cli_usage_error("data import", "give --test or --test-fraction, not both");
     import_report rep;
     dmmp_status s = atomic_check_target("--out", opt.out);
     if (s != DMMP_OK) return cli_report_error("data import", s);
     if (!strcmp(format, "aliccp-raw")) {
-        if (!raw.skeleton_train || !raw.common_train || !raw.skeleton_test || !raw.common_test)
-            return usage_error("%s", "aliccp-raw needs --skeleton-train, --common-train, --skeleton-test and --common-test");
-        s = import_aliccp_raw(&raw, &opt, &rep);
+        if (!raw->skeleton_train || !raw->common_train || !raw->skeleton_test || !raw->common_test)
+            return cli_usage_error("data import", "aliccp-raw needs --skeleton-train, --common-train, --skeleton-test "
+                                                  "and --common-test");
+        s = import_aliccp_raw(raw, &opt, &rep);
     } else if (!strcmp(format, "aliccp-csv")) {
-        if (!train) return usage_error("%s", "aliccp-csv needs --train");
+        if (!train) return cli_usage_error("data import", "aliccp-csv needs --train");
         s = import_aliccp_csv(train, val, test, &opt, &rep);
     } else if (!strcmp(format, "aliexpress")) {
-        if (!train || !test) return usage_error("%s", "aliexpress needs --train and --test");
+        if (!train || !test) return cli_usage_error("data import", "aliexpress needs --train and --test");
         s = import_aliexpress(train, test, user_fields, &opt, &rep);
-    } else {
-        return usage_error("unknown format '%s' (aliccp-raw, aliccp-csv, aliexpress)", format);
     }
     if (s != DMMP_OK) return cli_report_error("data import", s);
     static const char *const split_names[] = {"train", "val", "test"};
@@ -145,48 +152,31 @@ int cmd_data_import(int argc, char **argv)
     return 0;
 }
 
-static const char gen_help[] =
-    "usage: dmmp data gen-aliccp-raw --out-dir D --rows N [--test-rows N] [--users N] [--items N] [--seed S]\n"
-    "\n"
-    "Writes sample_skeleton_{train,test}.csv and common_features_{train,test}.csv in the raw\n"
-    "Ali-CCP format into D (which must exist): for tests of the importer and for measuring\n"
-    "its speed. Defaults: test rows N/4, users N/20, items N/10, seed 1.\n";
-
 int cmd_data_gen_aliccp_raw(int argc, char **argv)
 {
     aliccp_gen_options g = {NULL, 0, -1, 0, 0, 1};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(gen_help, stdout);
-            return 0;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "dmmp data gen-aliccp-raw: option %s needs a value\n%s", a, gen_help);
-            return 2;
-        }
-        const char *v = argv[++i];
-        char *end;
-        long long n = strtoll(v, &end, 10);
-        int numeric = *v && !*end && n >= 0;
-        if (!strcmp(a, "--out-dir")) g.out_dir = v;
-        else if (!numeric) {
-            fprintf(stderr, "dmmp data gen-aliccp-raw: %s needs a non-negative integer, not '%s'\n%s", a, v, gen_help);
-            return 2;
-        } else if (!strcmp(a, "--rows")) g.rows_train = n;
-        else if (!strcmp(a, "--test-rows")) g.rows_test = n;
-        else if (!strcmp(a, "--users")) g.n_users = n;
-        else if (!strcmp(a, "--items")) g.n_items = n;
-        else if (!strcmp(a, "--seed")) g.seed = (uint64_t)n;
-        else {
-            fprintf(stderr, "dmmp data gen-aliccp-raw: unknown option '%s'\n%s", a, gen_help);
-            return 2;
-        }
-    }
-    if (!g.out_dir || g.rows_train < 1) {
-        fprintf(stderr, "dmmp data gen-aliccp-raw: --out-dir and --rows (>= 1) are required\n%s", gen_help);
-        return 2;
-    }
+    int64_t seed = (int64_t)g.seed;
+    const cli_option options[] = {
+        CLI_OPT_STRING_REQ("--out-dir", &g.out_dir, "D", "the directory to write into (it must exist)"),
+        {"--rows", CLI_INT64, &g.rows_train, "N", "training skeleton lines", 1, 9e18, 0, 1, NULL},
+        CLI_OPT_INT64("--test-rows", &g.rows_test, "N", "test skeleton lines (default N/4)", 0, 9e18),
+        CLI_OPT_INT64("--users", &g.n_users, "N", "users (default N/20)", 0, 9e18),
+        CLI_OPT_INT64("--items", &g.n_items, "N", "items (default N/10)", 0, 9e18),
+        CLI_OPT_INT64("--seed", &seed, "S", "seed (default 1)", 0, 9e18),
+    };
+    static const char about[] =
+        "Writes sample_skeleton_{train,test}.csv and common_features_{train,test}.csv in the raw\n"
+        "Ali-CCP format into D (which must exist): for tests of the importer and for measuring\n"
+        "its speed. Defaults: test rows N/4, users N/20, items N/10, seed 1.\n";
+    const cli_command cmd = {"data gen-aliccp-raw",
+                             "usage: dmmp data gen-aliccp-raw --out-dir D --rows N [--test-rows N] [--users N] "
+                             "[--items N] [--seed S]",
+                             about, NULL, options, (int)(sizeof options / sizeof options[0]), 0, 0, NULL};
+    cli_list none;
+    int rc = cli_parse(&cmd, argc, argv, &none);
+    if (rc != CLI_PARSED) return rc;
+    cli_list_free(&none);
+    g.seed = (uint64_t)seed;
     if (g.rows_test < 0) g.rows_test = g.rows_train / 4;
     dmmp_status s = gen_aliccp_raw(&g);
     if (s != DMMP_OK) return cli_report_error("data gen-aliccp-raw", s);

@@ -4,23 +4,23 @@
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "config.h"
 #include "simd/isa.h"
 
 int cmd_env(int argc, char **argv)
 {
-    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-        printf("usage: dmmp env\n\nPrints the kernel ISA in use, the CPU's features, the oneDNN and HDF5\n"
-               "versions and the OpenMP thread count (OMP_NUM_THREADS sets it).\n");
-        return 0;
-    }
-    if (argc > 1) {
-        fprintf(stderr, "dmmp env: unexpected argument '%s'\nusage: dmmp env\n", argv[1]);
-        return 2;
-    }
+    static const cli_command cmd = {
+        "env", "usage: dmmp env",
+        "Prints the kernel ISA in use, the CPU's features, the oneDNN and HDF5\n"
+        "versions and the OpenMP thread count (OMP_NUM_THREADS sets it).\n",
+        NULL, NULL, 0, 0, 0, NULL};
+    cli_list none;
+    int rc = cli_parse(&cmd, argc, argv, &none);
+    if (rc != CLI_PARSED) return rc;
+    cli_list_free(&none);
     char brand[128], feats[512];
     const dnnl_version_t *dv = dnnl_version();
     unsigned h5maj = 0, h5min = 0, h5rel = 0;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/log.h"
 #include "data/dataset.h"
 #include "data/file_kind.h"
@@ -15,9 +16,9 @@
 #include "train/results.h"
 #include "train/trainer.h"
 
+static const char eval_usage[] = "usage: dmmp eval --run DIR --data F.h5 [--split test] [--which checkpoint|last]";
+
 static const char eval_help[] =
-    "usage: dmmp eval --run DIR --data F.h5 [--split test] [--which checkpoint|last]\n"
-    "\n"
     "Evaluates the model saved in DIR (DIR/checkpoint.h5, the best epoch, or\n"
     "DIR/last.h5) on one split of F.h5 and prints every metric that applies:\n"
     "  ranking:   auc_ctr, gauc_ctr, logloss_ctr, auc_cvr (clicked impressions),\n"
@@ -35,9 +36,10 @@ static const char eval_help[] =
     "Exit: 0 done, 1 failure while working, 2 bad usage, missing run or data,\n"
     "or a dataset other than the one the run was trained on.\n";
 
+static const char retrieve_usage[] =
+    "usage: dmmp retrieve --run DIR --data F.h5 --user U [--k 10] [--which checkpoint|last]";
+
 static const char retrieve_help[] =
-    "usage: dmmp retrieve --run DIR --data F.h5 --user U [--k 10] [--which checkpoint|last]\n"
-    "\n"
     "Prints the k items the model of DIR retrieves for user index U from the\n"
     "whole corpus of F.h5, best first: the item index (a row of /items/sparse, a\n"
     "value of /samples/item), the score the model ranks by (named in the output)\n"
@@ -49,7 +51,8 @@ static const char retrieve_help[] =
 
 typedef struct run_args {
     const char *run, *data, *split, *which;
-    long long user, k;
+    int64_t user;
+    int k;
 } run_args;
 
 static int file_exists(const char *path)
@@ -58,75 +61,55 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Parses the options both commands share; 0 ok, 2 bad usage, -1 help printed. */
-static int parse_args(const char *cmd, const char *help, int argc, char **argv, run_args *a, int retrieve)
+/* Parses the options of eval or retrieve; 0 ok, or the exit status (0 after --help: *done set). */
+static int parse_args(int argc, char **argv, run_args *a, int retrieve, int *done)
 {
+    const char *cmd = retrieve ? "retrieve" : "eval";
     memset(a, 0, sizeof *a);
     a->split = "test";
     a->which = "checkpoint";
     a->user = -1;
     a->k = 10;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-            fputs(help, stdout);
-            return -1;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "dmmp %s: %s needs a value (see --help)\n", cmd, o);
-            return 2;
-        }
-        const char *v = argv[++i];
-        char *end = NULL;
-        if (!strcmp(o, "--run")) a->run = v;
-        else if (!strcmp(o, "--data")) a->data = v;
-        else if (!strcmp(o, "--which")) a->which = v;
-        else if (!strcmp(o, "--split") && !retrieve) a->split = v;
-        else if ((!strcmp(o, "--user") || !strcmp(o, "--k")) && retrieve) {
-            long long x = strtoll(v, &end, 10);
-            if (!*v || *end) {
-                fprintf(stderr, "dmmp %s: %s '%s' is not an integer\n", cmd, o, v);
-                return 2;
-            }
-            if (!strcmp(o, "--user") && x < 0) {
-                fprintf(stderr, "dmmp %s: --user %lld: user indices start at 0\n", cmd, x);
-                return 2;
-            }
-            if (!strcmp(o, "--user")) a->user = x;
-            else a->k = x;
-        } else {
-            fprintf(stderr, "dmmp %s: unknown option '%s' (see --help)\n", cmd, o);
-            return 2;
-        }
+    *done = 0;
+    const cli_option eval_options[] = {
+        CLI_OPT_STRING_REQ("--run", &a->run, "DIR", "the run directory (the --out of dmmp train)"),
+        CLI_OPT_STRING_REQ("--data", &a->data, "F.h5", "the dataset"),
+        CLI_OPT_STRING("--split", &a->split, "NAME", "train, val or test (default test)"),
+        CLI_OPT_CHOICE("--which", &a->which, "checkpoint|last",
+                       "DIR/checkpoint.h5, the best epoch (default), or DIR/last.h5", "checkpoint|last"),
+    };
+    const cli_option retrieve_options[] = {
+        CLI_OPT_STRING_REQ("--run", &a->run, "DIR", "the run directory (the --out of dmmp train)"),
+        CLI_OPT_STRING_REQ("--data", &a->data, "F.h5", "the dataset"),
+        {"--user", CLI_INT64, &a->user, "U", "the user index (from 0)", 0, 9e18, 0, 1, NULL},
+        CLI_OPT_INT("--k", &a->k, "K", "items to print (default 10)", 1, 100000),
+        CLI_OPT_CHOICE("--which", &a->which, "checkpoint|last",
+                       "DIR/checkpoint.h5, the best epoch (default), or DIR/last.h5", "checkpoint|last"),
+    };
+    const cli_command c = {cmd,
+                           retrieve ? retrieve_usage : eval_usage,
+                           retrieve ? retrieve_help : eval_help,
+                           NULL,
+                           retrieve ? retrieve_options : eval_options,
+                           retrieve ? 5 : 4,
+                           0,
+                           0,
+                           NULL};
+    cli_list none;
+    int rc = cli_parse(&c, argc, argv, &none);
+    if (rc != CLI_PARSED) {
+        *done = rc == 0;
+        return rc;
     }
-    if (!a->run || !a->data || (retrieve && a->user < 0)) {
-        fprintf(stderr, "dmmp %s: --run, --data%s are required (see --help)\n", cmd, retrieve ? " and --user" : "");
-        return 2;
-    }
-    if (strcmp(a->which, "checkpoint") && strcmp(a->which, "last")) {
-        fprintf(stderr, "dmmp %s: --which '%s': expected checkpoint or last\n", cmd, a->which);
-        return 2;
-    }
-    if (retrieve && (a->k < 1 || a->k > 100000)) {
-        fprintf(stderr, "dmmp %s: --k %lld outside 1..100000\n", cmd, a->k);
-        return 2;
-    }
+    cli_list_free(&none);
     file_kind run_kind = file_kind_of(a->run);
-    if (run_kind == FILE_KIND_MISSING) {
-        fprintf(stderr, "dmmp %s: --run %s: no such directory (see --help)\n", cmd, a->run);
-        return 2;
-    }
-    if (run_kind != FILE_KIND_DIRECTORY) {
-        fprintf(stderr, "dmmp %s: --run %s is %s, expected a run directory (the --out of dmmp train)\n", cmd, a->run,
-                file_kind_name(run_kind));
-        return 2;
-    }
+    if (run_kind == FILE_KIND_MISSING) return cli_usage_error(cmd, "--run %s: no such directory", a->run);
+    if (run_kind != FILE_KIND_DIRECTORY)
+        return cli_usage_error(cmd, "--run %s is %s, expected a run directory (the --out of dmmp train)", a->run,
+                               file_kind_name(run_kind));
     char path[4200];
     snprintf(path, sizeof path, "%s/%s.h5", a->run, a->which);
-    if (!file_exists(path)) {
-        fprintf(stderr, "dmmp %s: no run in '%s' (%s is missing)\n", cmd, a->run, path);
-        return 2;
-    }
+    if (!file_exists(path)) return cli_usage_error(cmd, "no run in '%s' (%s is missing)", a->run, path);
     dmmp_status s = file_kind_expect(a->data, FILE_KIND_DATASET);
     if (s != DMMP_OK) return cli_report_error(cmd, s);
     return 0;
@@ -178,8 +161,9 @@ static dmmp_status store_metrics(const run_args *a, const eval_metrics *l, data_
 int cmd_eval(int argc, char **argv)
 {
     run_args a;
-    int rc = parse_args("eval", eval_help, argc, argv, &a, 0);
-    if (rc) return rc < 0 ? 0 : rc;
+    int done;
+    int rc = parse_args(argc, argv, &a, 0, &done);
+    if (rc || done) return rc;
     data_split split;
     if (eval_split_parse(a.split, &split) != DMMP_OK) return cli_report_error("eval", DMMP_EINVAL);
     dataset *d = NULL;
@@ -246,14 +230,15 @@ static const char *score_meaning(const run_handle *h)
 int cmd_retrieve(int argc, char **argv)
 {
     run_args a;
-    int rc = parse_args("retrieve", retrieve_help, argc, argv, &a, 1);
-    if (rc) return rc < 0 ? 0 : rc;
+    int done;
+    int rc = parse_args(argc, argv, &a, 1, &done);
+    if (rc || done) return rc;
     dataset *d = NULL;
     run_handle h;
     memset(&h, 0, sizeof h);
     if ((rc = open_run("retrieve", &a, &d, &h))) return rc;
     retrieved r;
-    dmmp_status s = retrieve_user(&h.model, &h.feat, d, a.user, (int)a.k, &r);
+    dmmp_status s = retrieve_user(&h.model, &h.feat, d, a.user, a.k, &r);
     int nf = dataset_side_fields(d, SIDE_ITEM, NULL);
     int64_t n_items = dataset_n_items(d);
     int *fields = malloc(sizeof(int) * (size_t)(nf + 1));
@@ -267,7 +252,7 @@ int cmd_retrieve(int argc, char **argv)
     }
     for (int c = 0; s == DMMP_OK && c < nf; c++) skip[c] = restates_index(table, nf, c, n_items);
     if (s == DMMP_OK) {
-        printf("user %lld, top %lld of %lld items (%s)\n", a.user, a.k, (long long)r.n_ranked, h.variant);
+        printf("user %lld, top %d of %lld items (%s)\n", (long long)a.user, a.k, (long long)r.n_ranked, h.variant);
         if (r.has_gate) printf("preference gate: w_c = %.4f, w_v = %.4f\n", r.gate[0], r.gate[1]);
         printf("item: the item index, as --user is the user index (row of /items/sparse, value of /samples/item)\n");
         printf("score: %s; higher ranks first\n", score_meaning(&h));

@@ -1,6 +1,6 @@
 /* dmmp train: one training run into a run directory (train/trainer.h). */
 #define _GNU_SOURCE /* program_invocation_name: the program as invoked, for the resume command */
-#include <errno.h>
+#include <errno.h> /* program_invocation_name */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +8,16 @@
 
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
+#include "cli/options.h"
 #include "core/log.h"
 #include "config/config.h"
 #include "train/trainer.h"
 
-static const char train_help[] =
+static const char train_usage[] =
     "usage: dmmp train --config C.ini --data F.h5 --out DIR [--set section.key=value ...]\n"
-    "                  [--seed S] [--threads N] [--resume] [--variant NAME]\n"
-    "\n"
+    "                  [--seed S] [--threads N] [--resume] [--variant NAME]";
+
+static const char train_about[] =
     "Trains the model C.ini describes on the train split of F.h5, validating on the\n"
     "val split after every epoch, and writes into DIR:\n"
     "  last.h5        the whole state after the latest epoch or interruption\n"
@@ -23,36 +25,15 @@ static const char train_help[] =
     "  results.h5     config, variant, seed, commit, per-epoch losses, loss weights,\n"
     "                 validation metrics, wall time, samples/s, resident memory\n"
     "                 (rss_mb) per epoch; dmmp report reads it\n"
-    "  train.log      the log of the run\n"
-    "\n"
-    "  --config C.ini   experiment configuration (see dmmp config keys)\n"
-    "  --data F.h5      dataset (default: data.path of the config)\n"
-    "  --out DIR        run directory (created with its parents; a fresh run refuses one\n"
-    "                   holding last.h5, and one that fails before its first epoch ends\n"
-    "                   removes what it created)\n"
-    "  --set k=v        override one key, applied after C.ini, in order\n"
-    "  --seed S         train.seed\n"
-    "  --threads N      train.threads (OpenMP threads; 0: all processors)\n"
-    "  --resume         continue the run in DIR (which must exist) from last.h5; the\n"
-    "                   configuration must match except train.epochs, train.patience,\n"
-    "                   train.log_every, train.threads (same seed and threads give the\n"
-    "                   same weights as an uninterrupted run, bit for bit)\n"
-    "  --variant NAME   name of the run in reports (default: C.ini's base name)\n"
-    "\n"
+    "  train.log      the log of the run\n";
+
+static const char train_notes[] =
     "SIGINT or SIGTERM finishes the current step, writes last.h5 and prints the\n"
     "command that resumes (the command line as invoked, with --resume). Exit status: 0 done (also early-stopped), 1 failure,\n"
     "2 bad usage, configuration or data, 130 interrupted.\n";
 
 /* Set by the signal watcher (cli/stop_signals.h); the training loop polls it between steps. */
 static volatile sig_atomic_t stop_requested;
-
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "dmmp train: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(dmmp train --help describes the options)\n");
-    return 2;
-}
 
 /* Appends arg to cmd at *at, quoted for a shell when it needs to be. */
 static void append_shell_word(char *cmd, size_t len, size_t *at, const char *arg)
@@ -106,77 +87,40 @@ static void base_name(const char *path, char *out, size_t len)
     if (dot && dot != out) *dot = 0;
 }
 
-static int parse_long(const char *opt, const char *v, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || !*v || *end || x < lo || x > hi) {
-        fprintf(stderr, "dmmp train: %s must be an integer in [%ld, %ld], not '%s'\n", opt, lo, hi, v);
-        return 0;
-    }
-    *out = x;
-    return 1;
-}
-
 int cmd_train(int argc, char **argv)
 {
     const char *config_path = NULL, *data = NULL, *out = NULL, *variant = NULL;
-    const char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    int n_sets = 0;
     trainer_options o;
     trainer_options_default(&o);
-    if (!sets) return 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(train_help, stdout);
-            free(sets);
-            return 0;
-        }
-        if (!strcmp(a, "--resume")) {
-            o.resume = 1;
-            continue;
-        }
-        int known = !strcmp(a, "--config") || !strcmp(a, "--data") || !strcmp(a, "--out") || !strcmp(a, "--set") ||
-                    !strcmp(a, "--seed") || !strcmp(a, "--threads") || !strcmp(a, "--variant");
-        if (!known) {
-            free(sets);
-            return usage_error("unknown option '%s'", a);
-        }
-        if (i + 1 >= argc) {
-            free(sets);
-            return usage_error("%s needs a value", a);
-        }
-        const char *v = argv[++i];
-        long x = 0;
-        if (!strcmp(a, "--config")) config_path = v;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--variant")) variant = v;
-        else if (!strcmp(a, "--set")) sets[n_sets++] = v;
-        else if (!strcmp(a, "--seed")) {
-            if (!parse_long(a, v, 0, 2147483647L, &x)) {
-                free(sets);
-                return 2;
-            }
-            o.seed = x;
-        } else {
-            if (!parse_long(a, v, 0, 1024, &x)) {
-                free(sets);
-                return 2;
-            }
-            o.threads = (int)x;
-        }
-    }
-    if (!config_path || !out) {
-        free(sets);
-        return usage_error("%s", "--config and --out are required");
-    }
+    int64_t seed = (int64_t)o.seed;
+    cli_list sets, none;
+    const cli_option options[] = {
+        CLI_OPT_STRING_REQ("--config", &config_path, "C.ini", "experiment configuration (see dmmp config keys)"),
+        CLI_OPT_STRING("--data", &data, "F.h5", "dataset (default: data.path of the config)"),
+        CLI_OPT_STRING_REQ("--out", &out, "DIR",
+                           "run directory (created with its parents; a fresh run refuses one\n"
+                           "holding last.h5, and one that fails before its first epoch ends\n"
+                           "removes what it created)"),
+        CLI_OPT_LIST("--set", &sets, "k=v", "override one key, applied after C.ini, in order"),
+        CLI_OPT_INT64("--seed", &seed, "S", "train.seed", 0, 2147483647.0),
+        CLI_OPT_INT("--threads", &o.threads, "N", "train.threads (OpenMP threads; 0: all processors)", 0, 1024),
+        CLI_OPT_FLAG("--resume", &o.resume,
+                     "continue the run in DIR (which must exist) from last.h5; the\n"
+                     "configuration must match except train.epochs, train.patience,\n"
+                     "train.log_every, train.threads (same seed and threads give the\n"
+                     "same weights as an uninterrupted run, bit for bit)"),
+        CLI_OPT_STRING("--variant", &variant, "NAME", "name of the run in reports (default: C.ini's base name)"),
+    };
+    const cli_command cmd = {"train", train_usage, train_about, train_notes, options,
+                             (int)(sizeof options / sizeof options[0]), 0, 0, NULL};
+    int rc = cli_parse(&cmd, argc, argv, &none);
+    if (rc != CLI_PARSED) return rc;
+    cli_list_free(&none);
+    o.seed = seed;
     dmmp_config cfg;
     dmmp_status s = config_load(&cfg, config_path);
-    for (int i = 0; s == DMMP_OK && i < n_sets; i++) s = config_set(&cfg, sets[i], "--set");
-    free(sets);
+    for (int i = 0; s == DMMP_OK && i < sets.n; i++) s = config_set(&cfg, sets.items[i], "--set");
+    cli_list_free(&sets);
     if (s == DMMP_OK) s = config_validate(&cfg);
     if (s != DMMP_OK) {
         cli_report_error("train", s);

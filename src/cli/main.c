@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/log.h"
 #include "simd/isa.h"
 
@@ -52,7 +53,7 @@ int cli_report_error(const char *cmd, dmmp_status s)
     fprintf(stderr, "dmmp %s: %s\n", cmd, dmmp_errmsg());
     /* A bad argument (an option value, a path naming no file) is a usage
      * error: point to the usage. */
-    if (s == DMMP_EINVAL) fprintf(stderr, "usage: see 'dmmp %s --help'\n", cmd);
+    if (s == DMMP_EINVAL) cli_print_help_hint(stderr, cmd);
     return cli_exit_code(s);
 }
 
@@ -62,7 +63,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    if (cli_is_help(argv[1]) || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
     }
