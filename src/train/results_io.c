@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "data/file_kind.h"
+#include "data/h5_integrity.h"
 #include "train/results.h"
 
 /* HDF5 prints its error stack on every failed call; messages here say what
@@ -69,7 +70,14 @@ static dmmp_status write_doubles(hid_t loc, const char *name, const double *v, s
 {
     hsize_t dims[1] = {(hsize_t)n};
     hid_t sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL);
-    hid_t d = sp >= 0 ? H5Dcreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    /* Compact or one Fletcher32 chunk: the values are under a checksum. */
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl >= 0 && h5_dcpl_small(dcpl, scalar ? 0 : 1, dims, n * sizeof(double)) < 0) {
+        H5Pclose(dcpl);
+        dcpl = -1;
+    }
+    hid_t d = sp >= 0 && dcpl >= 0 ? H5Dcreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT) : -1;
+    if (dcpl >= 0) H5Pclose(dcpl);
     herr_t w = d >= 0 && (scalar || n > 0) ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v)
                                            : (d >= 0 ? 0 : -1);
     if (d >= 0) H5Dclose(d);
@@ -117,7 +125,15 @@ static dmmp_status write_config(hid_t file, const char *text, const char *path)
 {
     hid_t t = string_type(strlen(text));
     hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t d = t >= 0 && sp >= 0 ? H5Dcreate2(file, "config", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    /* Compact: the text is in the checksummed object header (a config too
+     * long for one, over 60000 bytes, is stored contiguous, unchecked). */
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl >= 0 && strlen(text) <= 60000 && H5Pset_layout(dcpl, H5D_COMPACT) < 0) {
+        H5Pclose(dcpl);
+        dcpl = -1;
+    }
+    hid_t d = t >= 0 && sp >= 0 && dcpl >= 0 ? H5Dcreate2(file, "config", t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT) : -1;
+    if (dcpl >= 0) H5Pclose(dcpl);
     herr_t w = d >= 0 ? H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) : -1;
     if (d >= 0) H5Dclose(d);
     if (sp >= 0) H5Sclose(sp);
@@ -189,7 +205,9 @@ dmmp_status results_save(const run_results *r, const char *path)
     DMMP_TRY(atomic_tmp_path(path, tmp, sizeof tmp));
 
     h5_quiet q = h5_quiet_begin();
-    hid_t file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = h5_fapl_checksummed(); /* checksummed metadata */
+    hid_t file = fapl >= 0 ? H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl) : -1;
+    if (fapl >= 0) H5Pclose(fapl);
     if (file < 0) {
         h5_quiet_end(q);
         atomic_discard(tmp);
