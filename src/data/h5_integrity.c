@@ -108,6 +108,12 @@ int h5_file_has_checksums(hid_t file)
     return info.super.version >= 2;
 }
 
+dmmp_status h5_damage(const char *file, const char *object)
+{
+    H5Eclear2(H5E_DEFAULT);
+    return dmmp_fail(DMMP_EFORMAT, "%s: checksum mismatch in %s: the file is damaged", file, object);
+}
+
 dmmp_status h5_read_failure(const char *file, const char *object)
 {
     char detail[512];

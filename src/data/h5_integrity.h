@@ -61,4 +61,15 @@ int h5_file_has_checksums(hid_t file);
  * file?)". Always DMMP_EFORMAT. */
 dmmp_status h5_read_failure(const char *file, const char *object);
 
+/* "FILE: checksum mismatch in OBJECT: the file is damaged" (DMMP_EFORMAT);
+ * clears the HDF5 error stack. */
+dmmp_status h5_damage(const char *file, const char *object);
+
+/* After a failed existence, open or type check: a checksum mismatch on the
+ * stack is the real reason, and is returned as such. */
+#define H5_RETURN_IF_DAMAGED(file, object)                                                                           \
+    do {                                                                                                             \
+        if (h5_error_is_checksum(NULL, 0)) return h5_damage(file, object);                                           \
+    } while (0)
+
 #endif
