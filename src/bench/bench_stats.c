@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "data/h5_integrity.h"
 #include "data/h5_column.h"
 #include "simd/isa.h"
 
@@ -185,8 +186,12 @@ dmmp_status bench_write_h5(const char *path, const bench_report *r, const bench_
     hid_t file = -1;
     H5E_BEGIN_TRY
     {
+        /* New records have checksummed metadata; an older record is
+         * extended in its own format. */
+        hid_t fapl = h5_fapl_checksummed();
         if (exists) file = H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT);
-        else file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+        else if (fapl >= 0) file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+        if (fapl >= 0) H5Pclose(fapl);
     }
     H5E_END_TRY;
     if (file < 0) {

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "data/h5_integrity.h"
+
 enum { SLOT_EMPTY, SLOT_QUEUED, SLOT_RUNNING, SLOT_DONE };
 
 typedef struct slot {
@@ -77,7 +79,9 @@ static void compress_slot(slot *s, unsigned char **scratch, size_t *scratch_cap)
 {
     s->failed = 0;
     if (s->t.level == 0) {
-        s->out_bytes = s->bytes;
+        /* raw has room for the checksum (chunk_pool_submit). */
+        if (s->t.checksum) h5_append_fletcher32(s->raw, s->bytes);
+        s->out_bytes = s->bytes + (s->t.checksum ? 4 : 0);
         return;
     }
     const unsigned char *src = s->raw;
@@ -92,7 +96,7 @@ static void compress_slot(slot *s, unsigned char **scratch, size_t *scratch_cap)
         src = *scratch;
     }
     uLongf dst_len = compressBound((uLong)s->bytes);
-    if (!grow_buf(&s->out, &s->out_cap, (size_t)dst_len)) {
+    if (!grow_buf(&s->out, &s->out_cap, (size_t)dst_len + 4)) {
         s->failed = 1;
         return;
     }
@@ -120,6 +124,10 @@ static void compress_slot(slot *s, unsigned char **scratch, size_t *scratch_cap)
         return;
     }
     s->out_bytes = (size_t)dst_len;
+    if (s->t.checksum) {
+        h5_append_fletcher32(s->out, s->out_bytes);
+        s->out_bytes += 4;
+    }
 }
 
 static void *worker_main(void *arg)
@@ -236,7 +244,7 @@ dmmp_status chunk_pool_submit(chunk_pool *p, const chunk_target *t, const void *
     DMMP_TRY(check_broken(p));
     if (p->next_seq - p->next_write == CHUNK_POOL_SLOTS) DMMP_TRY(write_oldest(p));
     slot *s = &p->slots[p->next_seq % CHUNK_POOL_SLOTS];
-    if (!grow_buf(&s->raw, &s->raw_cap, bytes ? bytes : 1))
+    if (!grow_buf(&s->raw, &s->raw_cap, bytes + 4))
         return dmmp_fail(DMMP_ENOMEM, "dataset %s: out of memory queueing a chunk of %zu bytes", t->path, bytes);
     memcpy(s->raw, data, bytes);
     s->t = *t;

@@ -26,8 +26,10 @@
 typedef struct chunk_pool chunk_pool;
 
 /* One chunk to store: dataset, its extent after this chunk, the chunk's
- * offset, element size (the shuffle's unit) and deflate level (0: store the
- * bytes as they are, for datasets without filters). */
+ * offset, element size (the shuffle's unit), deflate level (0: no shuffle
+ * or deflate, the bytes as they are) and whether the dataset's pipeline ends
+ * with the Fletcher32 filter (then the stored chunk is followed by the
+ * checksum of its stored bytes, as that filter writes it). */
 typedef struct chunk_target {
     hid_t dset;
     int rank;
@@ -36,6 +38,7 @@ typedef struct chunk_target {
     size_t elem_size;
     int level;
     const char *path; /* for error messages; must outlive the write */
+    int checksum;     /* the pipeline ends with Fletcher32: append its 4 bytes */
 } chunk_target;
 
 /* Starts `threads` compression workers (>= 1; the calling thread also

@@ -8,6 +8,7 @@
 
 #include "data/dataset_check.h"
 #include "data/file_kind.h"
+#include "data/h5_integrity.h"
 
 typedef struct multi_dsets {
     hid_t offsets, indices, weights;
@@ -42,10 +43,15 @@ static const char *kind_name(kind k)
 static dmmp_status open_checked(dataset *d, const char *path, kind k, int64_t dim0, int64_t dim1, hid_t *out)
 {
     *out = H5I_INVALID_HID;
-    if (H5Lexists(d->file, path, H5P_DEFAULT) <= 0 || H5Oexists_by_name(d->file, path, H5P_DEFAULT) <= 0)
+    if (H5Lexists(d->file, path, H5P_DEFAULT) <= 0 || H5Oexists_by_name(d->file, path, H5P_DEFAULT) <= 0) {
+        H5_RETURN_IF_DAMAGED(d->path, path);
         return dmmp_fail(DMMP_EFORMAT, "%s: required dataset %s is missing", d->path, path);
+    }
     hid_t ds = H5Dopen2(d->file, path, H5P_DEFAULT);
-    if (ds < 0) return dmmp_fail(DMMP_EFORMAT, "%s: %s is not a dataset", d->path, path);
+    if (ds < 0) {
+        H5_RETURN_IF_DAMAGED(d->path, path);
+        return dmmp_fail(DMMP_EFORMAT, "%s: %s is not a dataset", d->path, path);
+    }
     hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
     H5T_class_t cls = H5Tget_class(t);
     size_t size = H5Tget_size(t);
@@ -97,8 +103,10 @@ static int64_t extent0(hid_t ds)
 
 static dmmp_status read_attr_i64(dataset *d, hid_t loc, const char *where, const char *name, int64_t *v, int n)
 {
-    if (H5Aexists(loc, name) <= 0)
+    if (H5Aexists(loc, name) <= 0) {
+        H5_RETURN_IF_DAMAGED(d->path, where);
         return dmmp_fail(DMMP_EFORMAT, "%s: attribute %s%s is missing", d->path, where, name);
+    }
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     hid_t sp = H5Aget_space(a), t = H5Aget_type(a);
     int ok = H5Tget_class(t) == H5T_INTEGER && H5Sget_simple_extent_npoints(sp) == n;
@@ -164,7 +172,7 @@ static dmmp_status read_fields(dataset *d)
                        H5Dread(side, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, sd) < 0 ||
                        H5Dread(vocab, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, vc) < 0 ||
                        H5Dread(multi, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mu) < 0))
-        s = dmmp_fail(DMMP_EFORMAT, "%s: reading /fields failed (damaged file?)", d->path);
+        s = h5_read_failure(d->path, "/fields");
     for (int f = 0; s == DMMP_OK && f < n; f++) {
         dataset_field *fd = &d->schema.fields[f];
         memcpy(fd->name, nm[f], DATASET_NAME_LEN);
@@ -200,7 +208,7 @@ static dmmp_status read_fields(dataset *d)
         DMMP_TRY(open_checked(d, "/fields/default_id", K_I32, n, -1, &def));
         herr_t r = n > 0 ? H5Dread(def, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->default_id) : 0;
         H5Dclose(def);
-        if (r < 0) return dmmp_fail(DMMP_EFORMAT, "%s: reading /fields/default_id failed (damaged file?)", d->path);
+        if (r < 0) return h5_read_failure(d->path, "/fields/default_id");
         for (int f = 0; f < n; f++)
             if (d->default_id[f] < 0 || d->default_id[f] >= d->schema.fields[f].vocab_size)
                 return dmmp_fail(DMMP_EFORMAT, "%s: /fields/default_id of field '%s' is %d, outside [0, %lld)",
@@ -218,7 +226,7 @@ static dmmp_status read_fields(dataset *d)
         herr_t r = !d->schema.dense_names ? -1 : nd ? H5Dread(dn, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->schema.dense_names) : 0;
         H5Tclose(t);
         H5Dclose(dn);
-        if (r < 0) return dmmp_fail(DMMP_EFORMAT, "%s: reading /fields/dense_name failed (damaged file?)", d->path);
+        if (r < 0) return h5_read_failure(d->path, "/fields/dense_name");
     }
     return DMMP_OK;
 }
@@ -373,9 +381,11 @@ static dmmp_status read_rows(const dataset *d, hid_t ds, const char *what, hid_t
     hid_t ms = H5Screate_simple(rank, cnt, NULL);
     dmmp_status s = DMMP_OK;
     if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, cnt, NULL) < 0 ||
-        H5Dread(ds, mem_type, ms, fs, H5P_DEFAULT, out) < 0)
-        s = dmmp_fail(DMMP_EFORMAT, "%s: reading %s rows %lld..%lld failed (damaged file?)", d->path, what,
-                      (long long)start, (long long)(start + n));
+        H5Dread(ds, mem_type, ms, fs, H5P_DEFAULT, out) < 0) {
+        char obj[400];
+        snprintf(obj, sizeof obj, "%s (rows %lld..%lld)", what, (long long)start, (long long)(start + n));
+        s = h5_read_failure(d->path, obj);
+    }
     H5Sclose(ms);
     H5Sclose(fs);
     return s;
@@ -511,10 +521,15 @@ dmmp_status dataset_read_all(const dataset *d, const char *path, int mem_type, i
     static const kind kinds[] = {K_I32, K_F32, K_U8};
     hid_t mt = mem_type == 0 ? H5T_NATIVE_INT32 : mem_type == 1 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT8;
     if (mem_type < 0 || mem_type > 2) return dmmp_fail(DMMP_EINVAL, "dataset_read_all: bad memory type %d", mem_type);
-    if (H5Lexists(d->file, path, H5P_DEFAULT) <= 0)
+    if (H5Lexists(d->file, path, H5P_DEFAULT) <= 0) {
+        H5_RETURN_IF_DAMAGED(d->path, path);
         return dmmp_fail(DMMP_EFORMAT, "%s: required dataset %s is missing", d->path, path);
+    }
     hid_t ds = H5Dopen2(d->file, path, H5P_DEFAULT);
-    if (ds < 0) return dmmp_fail(DMMP_EFORMAT, "%s: %s is not a dataset", d->path, path);
+    if (ds < 0) {
+        H5_RETURN_IF_DAMAGED(d->path, path);
+        return dmmp_fail(DMMP_EFORMAT, "%s: %s is not a dataset", d->path, path);
+    }
     hid_t sp = H5Dget_space(ds), t = H5Dget_type(ds);
     hssize_t npts = H5Sget_simple_extent_npoints(sp);
     H5T_class_t cls = H5Tget_class(t);
@@ -528,7 +543,7 @@ dmmp_status dataset_read_all(const dataset *d, const char *path, int mem_type, i
         s = dmmp_fail(DMMP_EFORMAT, "%s: dataset %s has %lld elements (expected %lld)", d->path, path,
                       (long long)npts, (long long)count);
     else if (count > 0 && H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-        s = dmmp_fail(DMMP_EFORMAT, "%s: reading %s failed (damaged file?)", d->path, path);
+        s = h5_read_failure(d->path, path);
     H5Tclose(t);
     H5Sclose(sp);
     H5Dclose(ds);
@@ -602,7 +617,7 @@ dmmp_status dataset_read_users_multi(const dataset *d, int field, int64_t **offs
         s = open_checked((dataset *)d, p, K_I64, d->n_users + 1, -1, &ds);
         if (s == DMMP_OK) {
             if (H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *offsets) < 0)
-                s = dmmp_fail(DMMP_EFORMAT, "%s: reading %s failed (damaged file?)", d->path, p);
+                s = h5_read_failure(d->path, p);
             H5Dclose(ds);
         }
     }

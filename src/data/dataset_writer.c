@@ -11,6 +11,7 @@
  * chunk_pool on worker threads while the caller prepares the next block;
  * every direct HDF5 write here drains the pool first, which keeps the file's
  * bytes independent of the thread count. */
+#include "data/h5_integrity.h"
 #include "data/dataset_writer.h"
 
 #include <hdf5.h>
@@ -252,7 +253,9 @@ dmmp_status dataset_writer_open_opts(dataset_writer **out, const char *path, con
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     H5Pset_obj_track_times(fcpl, 0);
-    w->file = H5Fcreate(w->tmp_path, H5F_ACC_EXCL, fcpl, H5P_DEFAULT);
+    hid_t fapl = h5_fapl_checksummed(); /* checksummed metadata */
+    w->file = fapl >= 0 ? H5Fcreate(w->tmp_path, H5F_ACC_EXCL, fcpl, fapl) : H5I_INVALID_HID;
+    if (fapl >= 0) H5Pclose(fapl);
     H5Pclose(fcpl);
     if (w->file < 0) {
         s = dmmp_fail(DMMP_EIO, "%s: cannot create the temporary file (directory missing or not writable?)",

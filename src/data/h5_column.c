@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "data/h5_integrity.h"
 
 /* Files are little-endian whatever the host so they read the same anywhere. */
 static hid_t file_type_of(hid_t mem_type)
@@ -69,6 +70,12 @@ dmmp_status h5_column_create(h5_column *c, hid_t loc, const char *name, hid_t me
             goto out;
         }
     }
+    /* Last in the pipeline: each stored chunk ends with a checksum of its
+     * stored bytes, which HDF5 verifies on every read. */
+    if (h5_dcpl_add_checksum(dcpl) < 0) {
+        s = dmmp_fail(DMMP_EIO, "dataset %s: cannot enable the Fletcher32 checksum", name);
+        goto out;
+    }
     c->dset = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (c->dset < 0) {
         s = dmmp_fail(DMMP_EIO, "dataset %s: H5Dcreate failed", name);
@@ -130,7 +137,7 @@ static dmmp_status queue_chunk(h5_column *c, int64_t at, const void *src, int64_
         src = c->buf;
     }
     chunk_target t = {c->dset, c->rank, {(hsize_t)(at + rows), (hsize_t)c->width}, {(hsize_t)at, 0},
-                      c->elem_size, c->level, c->path};
+                      c->elem_size, c->level, c->path, 1};
     return chunk_pool_submit(c->pool, &t, src, bytes);
 }
 
@@ -245,10 +252,14 @@ dmmp_status h5_write_array(hid_t loc, const char *name, hid_t mem_type, int64_t 
      * about 16k rows like the samples; tiny ones stay contiguous. */
     if (rows * (int64_t)row_elems > 4096 && H5Tget_class(mem_type) != H5T_STRING) {
         hsize_t chunk[2] = {(hsize_t)(rows < 16384 ? rows : 16384), dims[1]};
-        if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0) {
+        if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0 ||
+            h5_dcpl_add_checksum(dcpl) < 0) {
             s = dmmp_fail(DMMP_EIO, "dataset %s: cannot set chunked layout", name);
             goto out;
         }
+    } else if (h5_dcpl_small(dcpl, rank, dims, (size_t)rows * row_elems * H5Tget_size(ftype)) < 0) {
+        s = dmmp_fail(DMMP_EIO, "dataset %s: cannot set the layout", name);
+        goto out;
     }
     hid_t d = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (d < 0) {

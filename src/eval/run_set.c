@@ -86,7 +86,7 @@ static dmmp_status find_runs(path_list *out, const char *dir, int depth)
         if (is_dir(path)) st = path_list_add(&subs, path, NULL);
     }
     closedir(dh);
-    if (st == DMMP_OK) qsort(subs.v, subs.n, sizeof *subs.v, cmp_names);
+    if (st == DMMP_OK && subs.n > 1) qsort(subs.v, subs.n, sizeof *subs.v, cmp_names); /* v is NULL when empty */
     for (size_t i = 0; st == DMMP_OK && i < subs.n; i++) st = find_runs(out, subs.v[i], depth + 1);
     path_list_free(&subs);
     return st;

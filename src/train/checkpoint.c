@@ -10,14 +10,18 @@
 #include <string.h>
 
 #include "core/atomic_file.h"
+#include "data/h5_integrity.h"
 #include "train/checkpoint_h5.h"
 
 #define CKPT_PATH_MAX 4096
+/* Longest string stored compact (an object header holds at most 64 KiB). */
+#define CKPT_COMPACT_STRING_MAX 60000
 
 struct ckpt_writer {
     hid_t file;
     hid_t gcpl;        /* groups: time tracking off */
-    hid_t dcpl_contig; /* small datasets: contiguous, time tracking off */
+    hid_t dcpl_contig; /* long strings: contiguous, time tracking off */
+    hid_t dcpl_compact; /* strings: compact, time tracking off */
     int deflate;       /* the HDF5 build has the deflate and shuffle filters */
     ckpt_chunk_pool *pool; /* compression buffers, made at the first large array */
     int failed;        /* an earlier write failed: commit refuses */
@@ -39,6 +43,7 @@ static void writer_free(ckpt_writer *w)
 {
     if (w->gcpl >= 0) H5Pclose(w->gcpl);
     if (w->dcpl_contig >= 0) H5Pclose(w->dcpl_contig);
+    if (w->dcpl_compact >= 0) H5Pclose(w->dcpl_compact);
     ckpt_chunk_pool_free(w->pool);
     free(w);
 }
@@ -52,7 +57,7 @@ dmmp_status ckpt_writer_open(ckpt_writer **out, const char *path)
     DMMP_TRY(atomic_clean_stale(path, NULL));
     ckpt_writer *w = calloc(1, sizeof *w);
     if (!w) return dmmp_fail(DMMP_ENOMEM, "writing checkpoint %s: out of memory", path);
-    w->file = w->gcpl = w->dcpl_contig = H5I_INVALID_HID;
+    w->file = w->gcpl = w->dcpl_contig = w->dcpl_compact = H5I_INVALID_HID;
     snprintf(w->path, sizeof w->path, "%s", path);
     dmmp_status s = atomic_tmp_path(path, w->tmp, sizeof w->tmp);
     if (s != DMMP_OK) {
@@ -62,14 +67,16 @@ dmmp_status ckpt_writer_open(ckpt_writer **out, const char *path)
     w->deflate = H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 && H5Zfilter_avail(H5Z_FILTER_SHUFFLE) > 0;
 
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t fapl = h5_fapl_checksummed(); /* checksummed metadata */
     w->gcpl = H5Pcreate(H5P_GROUP_CREATE);
     w->dcpl_contig = H5Pcreate(H5P_DATASET_CREATE);
-    int ok = fcpl >= 0 && fapl >= 0 && w->gcpl >= 0 && w->dcpl_contig >= 0;
+    w->dcpl_compact = H5Pcreate(H5P_DATASET_CREATE);
+    int ok = fcpl >= 0 && fapl >= 0 && w->gcpl >= 0 && w->dcpl_contig >= 0 && w->dcpl_compact >= 0;
     /* Time stamps would make identical content give different bytes; the
      * root group takes its setting from the file creation list. */
     ok = ok && H5Pset_obj_track_times(fcpl, 0) >= 0 && H5Pset_obj_track_times(w->gcpl, 0) >= 0 &&
-         H5Pset_obj_track_times(w->dcpl_contig, 0) >= 0 && H5Pset_layout(w->dcpl_contig, H5D_CONTIGUOUS) >= 0;
+         H5Pset_obj_track_times(w->dcpl_contig, 0) >= 0 && H5Pset_layout(w->dcpl_contig, H5D_CONTIGUOUS) >= 0 &&
+         H5Pset_obj_track_times(w->dcpl_compact, 0) >= 0 && H5Pset_layout(w->dcpl_compact, H5D_COMPACT) >= 0;
     /* Strong close: a failed put cannot leave an object open that keeps the
      * file alive after H5Fclose. */
     ok = ok && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0;
@@ -170,7 +177,17 @@ static dmmp_status put_array(ckpt_writer *w, const char *name, ckpt_dtype t, con
             return dmmp_fail_prefix(ps, "writing checkpoint %s: dataset %s", w->path, name);
         }
     }
-    if (compress) {
+    if (!compress) {
+        /* Small (or no deflate): compact in the checksummed object header,
+         * or one chunk with Fletcher32. */
+        dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        own_dcpl = 1;
+        if (dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0 || h5_dcpl_small(dcpl, rank, hdims, bytes) < 0) {
+            if (dcpl >= 0) H5Pclose(dcpl);
+            H5Sclose(space);
+            return writer_fail(w, name, "setting up the layout of");
+        }
+    } else {
         ckpt_chunk_dims(rank, hdims, ckpt_dtype_size(t), chunk);
         dcpl = H5Pcreate(H5P_DATASET_CREATE);
         own_dcpl = 1;
@@ -179,6 +196,8 @@ static dmmp_status put_array(ckpt_writer *w, const char *name, ckpt_dtype t, con
          * finds the repeated exponent bytes even at level 1. The filters are
          * declared here; checkpoint_chunks.c applies them. */
         ok = ok && H5Pset_shuffle(dcpl) >= 0 && H5Pset_deflate(dcpl, 1) >= 0;
+        /* Last: every stored chunk ends with its Fletcher32 checksum. */
+        ok = ok && h5_dcpl_add_checksum(dcpl) >= 0;
         if (!ok) {
             if (dcpl >= 0) H5Pclose(dcpl);
             H5Sclose(space);
@@ -257,7 +276,10 @@ dmmp_status ckpt_put_string(ckpt_writer *w, const char *name, const char *text)
     dmmp_status s = DMMP_OK;
     hid_t type = string_type(len);
     hid_t space = type >= 0 ? H5Screate(H5S_SCALAR) : H5I_INVALID_HID;
-    hid_t dset = space >= 0 ? H5Dcreate2(w->file, name, type, space, H5P_DEFAULT, w->dcpl_contig, H5P_DEFAULT)
+    /* Compact: the text lives in the object header, under its checksum. A
+     * text too long for an object header stays contiguous (unchecked). */
+    hid_t dcpl = len <= CKPT_COMPACT_STRING_MAX ? w->dcpl_compact : w->dcpl_contig;
+    hid_t dset = space >= 0 ? H5Dcreate2(w->file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)
                             : H5I_INVALID_HID;
     if (dset < 0) s = writer_fail(w, name, "creating string dataset");
     /* HDF5 reads max(len, 1) bytes from the buffer: "" has its NUL there. */

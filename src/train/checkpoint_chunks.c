@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "data/h5_integrity.h"
 #include "train/checkpoint.h"
 #include "train/checkpoint_h5.h"
 
@@ -22,7 +23,8 @@
 
 #define CHUNK_BYTES CKPT_CHUNK_BYTES
 #define MAX_SLOTS 16
-/* Filter mask of a stored chunk: bit i skips filter i (0 shuffle, 1 deflate). */
+/* Filter mask of a stored chunk: bit i skips filter i (0 shuffle, 1 deflate,
+ * 2 Fletcher32, never skipped). */
 #define MASK_RAW 0x3u
 
 void ckpt_chunk_dims(int rank, const hsize_t *dims, size_t elem, hsize_t *chunk)
@@ -46,7 +48,7 @@ void ckpt_chunk_dims(int rank, const hsize_t *dims, size_t elem, hsize_t *chunk)
 struct ckpt_chunk_pool {
     int threads; /* OpenMP threads at creation */
     int slots;
-    unsigned char *shuffled[MAX_SLOTS]; /* CHUNK_BYTES each */
+    unsigned char *shuffled[MAX_SLOTS]; /* CHUNK_BYTES + 4 each */
     unsigned char *packed[MAX_SLOTS];   /* deflateBound(CHUNK_BYTES) each */
     size_t packed_cap;
 };
@@ -69,7 +71,7 @@ dmmp_status ckpt_chunk_pool_create(ckpt_chunk_pool **out)
     p->slots = 2 * p->threads > MAX_SLOTS ? MAX_SLOTS : 2 * p->threads;
     p->packed_cap = compressBound(CHUNK_BYTES) + 64;
     for (int s = 0; s < p->slots; s++) {
-        p->shuffled[s] = malloc(CHUNK_BYTES);
+        p->shuffled[s] = malloc(CHUNK_BYTES + 4);
         p->packed[s] = malloc(p->packed_cap);
         if (!p->shuffled[s] || !p->packed[s]) {
             int slots = p->slots;
@@ -203,27 +205,27 @@ dmmp_status ckpt_write_chunks(ckpt_chunk_pool *pool, hid_t dset, const void *dat
             } else {
                 shuffle_bytes(src + first * elem, buf, (size_t)pl.chunk_elems, elem);
             }
-            packed_len[s] = deflate_rle(buf, chunk_bytes, pool->packed[s], pool->packed_cap);
+            packed_len[s] = deflate_rle(buf, chunk_bytes, pool->packed[s], pool->packed_cap - 4);
         }
         for (int s = 0; s < batch; s++) {
             hsize_t coord[CKPT_MAX_RANK];
             size_t first, count;
             chunk_extent(&pl, dims, base + (hsize_t)s, coord, &first, &count);
-            const void *out = pool->packed[s];
+            unsigned char *out = pool->packed[s];
             size_t out_len = packed_len[s];
             uint32_t mask = 0;
             if (out_len == 0) {
                 /* Does not shrink: store the plain bytes, padded if needed. */
                 mask = MASK_RAW;
                 out_len = chunk_bytes;
-                if (count < pl.chunk_elems) {
-                    memcpy(pool->shuffled[s], src + first * elem, count * elem);
-                    memset(pool->shuffled[s] + count * elem, 0, chunk_bytes - count * elem);
-                    out = pool->shuffled[s];
-                } else {
-                    out = src + first * elem;
-                }
+                memcpy(pool->shuffled[s], src + first * elem, count * elem);
+                if (count < pl.chunk_elems) memset(pool->shuffled[s] + count * elem, 0, chunk_bytes - count * elem);
+                out = pool->shuffled[s];
             }
+            /* The Fletcher32 filter's 4 bytes after the stored bytes (packed
+             * and shuffled both have room for them). */
+            h5_append_fletcher32((unsigned char *)out, out_len);
+            out_len += 4;
             if (H5Dwrite_chunk(dset, H5P_DEFAULT, mask, coord, out_len, out) < 0) {
                 char detail[512];
                 ckpt_h5_error_text(detail, sizeof detail);

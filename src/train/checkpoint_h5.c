@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "data/h5_integrity.h"
+
 const char *ckpt_dtype_name(ckpt_dtype t)
 {
     switch (t) {
@@ -171,7 +173,8 @@ int ckpt_h5_path_exists(hid_t loc, const char *name)
         htri_t e = H5Lexists(loc, prefix, H5P_DEFAULT);
         prefix[i] = saved;
         if (e <= 0) {
-            H5Eclear2(H5E_DEFAULT);
+            /* A checksum mismatch stays on the stack for the caller to name. */
+            if (e == 0 || !h5_error_is_checksum(NULL, 0)) H5Eclear2(H5E_DEFAULT);
             return 0;
         }
     }

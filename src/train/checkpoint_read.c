@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "data/file_kind.h"
+#include "data/h5_integrity.h"
 #include "train/checkpoint.h"
 #include "train/checkpoint_h5.h"
 
@@ -22,6 +23,12 @@ struct ckpt_reader {
 static dmmp_status reader_h5_fail(const ckpt_reader *r, dmmp_status code, const char *fmt_what, const char *name)
 {
     char detail[512];
+    /* Checksummed files: HDF5 verifies every structure and chunk it loads. */
+    if (h5_error_is_checksum(NULL, 0)) {
+        H5Eclear2(H5E_DEFAULT);
+        return dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: checksum mismatch in %s: the file is damaged", r->path,
+                         name);
+    }
     ckpt_h5_error_text(detail, sizeof detail);
     return dmmp_fail(code, "reading checkpoint %s: %s %s: %s", r->path, fmt_what, name, detail);
 }
@@ -117,8 +124,10 @@ static dmmp_status open_dataset(ckpt_reader *r, const char *name, hid_t *dset)
 {
     if (!r) return dmmp_fail(DMMP_EINVAL, "checkpoint: NULL reader");
     DMMP_TRY(ckpt_check_name(r->path, name));
-    if (!ckpt_h5_path_exists(r->file, name))
+    if (!ckpt_h5_path_exists(r->file, name)) {
+        if (h5_error_is_checksum(NULL, 0)) return reader_h5_fail(r, DMMP_EFORMAT, "opening", name);
         return dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: dataset %s is missing", r->path, name);
+    }
     H5O_info_t info;
     if (H5Oget_info_by_name2(r->file, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
         return reader_h5_fail(r, DMMP_EFORMAT, "inspecting", name);

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/log.h"
 #include "data/file_kind.h"
+#include "data/h5_integrity.h"
 #include "train/results.h"
 
 /* HDF5 prints its error stack on every failed call; messages here say what
@@ -69,7 +71,14 @@ static dmmp_status write_doubles(hid_t loc, const char *name, const double *v, s
 {
     hsize_t dims[1] = {(hsize_t)n};
     hid_t sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL);
-    hid_t d = sp >= 0 ? H5Dcreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    /* Compact or one Fletcher32 chunk: the values are under a checksum. */
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl >= 0 && h5_dcpl_small(dcpl, scalar ? 0 : 1, dims, n * sizeof(double)) < 0) {
+        H5Pclose(dcpl);
+        dcpl = -1;
+    }
+    hid_t d = sp >= 0 && dcpl >= 0 ? H5Dcreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT) : -1;
+    if (dcpl >= 0) H5Pclose(dcpl);
     herr_t w = d >= 0 && (scalar || n > 0) ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v)
                                            : (d >= 0 ? 0 : -1);
     if (d >= 0) H5Dclose(d);
@@ -117,7 +126,15 @@ static dmmp_status write_config(hid_t file, const char *text, const char *path)
 {
     hid_t t = string_type(strlen(text));
     hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t d = t >= 0 && sp >= 0 ? H5Dcreate2(file, "config", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    /* Compact: the text is in the checksummed object header (a config too
+     * long for one, over 60000 bytes, is stored contiguous, unchecked). */
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl >= 0 && strlen(text) <= 60000 && H5Pset_layout(dcpl, H5D_COMPACT) < 0) {
+        H5Pclose(dcpl);
+        dcpl = -1;
+    }
+    hid_t d = t >= 0 && sp >= 0 && dcpl >= 0 ? H5Dcreate2(file, "config", t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT) : -1;
+    if (dcpl >= 0) H5Pclose(dcpl);
     herr_t w = d >= 0 ? H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) : -1;
     if (d >= 0) H5Dclose(d);
     if (sp >= 0) H5Sclose(sp);
@@ -189,7 +206,9 @@ dmmp_status results_save(const run_results *r, const char *path)
     DMMP_TRY(atomic_tmp_path(path, tmp, sizeof tmp));
 
     h5_quiet q = h5_quiet_begin();
-    hid_t file = H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = h5_fapl_checksummed(); /* checksummed metadata */
+    hid_t file = fapl >= 0 ? H5Fcreate(tmp, H5F_ACC_EXCL, H5P_DEFAULT, fapl) : -1;
+    if (fapl >= 0) H5Pclose(fapl);
     if (file < 0) {
         h5_quiet_end(q);
         atomic_discard(tmp);
@@ -212,7 +231,10 @@ dmmp_status results_save(const run_results *r, const char *path)
 static dmmp_status read_string_attr(hid_t obj, const char *name, char *buf, size_t cap, const char *path)
 {
     htri_t exists = H5Aexists(obj, name);
-    if (exists <= 0) return dmmp_fail(DMMP_EFORMAT, "%s: missing attribute '%s' on /", path, name);
+    if (exists <= 0) {
+        H5_RETURN_IF_DAMAGED(path, "/");
+        return dmmp_fail(DMMP_EFORMAT, "%s: missing attribute '%s' on /", path, name);
+    }
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     hid_t t = a >= 0 ? H5Aget_type(a) : -1;
     dmmp_status st = DMMP_OK;
@@ -222,9 +244,11 @@ static dmmp_status read_string_attr(hid_t obj, const char *name, char *buf, size
         size_t size = H5Tget_size(t);
         char *tmp = calloc(1, size + 1);
         hid_t mt = string_type(size);
-        if (!tmp || mt < 0 || H5Aread(a, mt, tmp) < 0)
-            st = dmmp_fail(DMMP_EFORMAT, "%s: cannot read attribute '%s' (damaged file?)", path, name);
-        else if (strlen(tmp) >= cap)
+        if (!tmp || mt < 0 || H5Aread(a, mt, tmp) < 0) {
+            char what[300];
+            snprintf(what, sizeof what, "attribute '%s' of /", name);
+            st = h5_read_failure(path, what);
+        } else if (strlen(tmp) >= cap)
             st = dmmp_fail(DMMP_EFORMAT, "%s: attribute '%s' is %zu bytes long, at most %zu allowed", path, name,
                            strlen(tmp), cap - 1);
         else memcpy(buf, tmp, strlen(tmp) + 1);
@@ -238,7 +262,10 @@ static dmmp_status read_string_attr(hid_t obj, const char *name, char *buf, size
 
 static dmmp_status read_i64_attr(hid_t obj, const char *obj_name, const char *name, int64_t *v, const char *path)
 {
-    if (H5Aexists(obj, name) <= 0) return dmmp_fail(DMMP_EFORMAT, "%s: missing attribute '%s' on %s", path, name, obj_name);
+    if (H5Aexists(obj, name) <= 0) {
+        H5_RETURN_IF_DAMAGED(path, obj_name);
+        return dmmp_fail(DMMP_EFORMAT, "%s: missing attribute '%s' on %s", path, name, obj_name);
+    }
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     hid_t t = a >= 0 ? H5Aget_type(a) : -1;
     herr_t rd = t >= 0 && H5Tget_class(t) == H5T_INTEGER ? H5Aread(a, H5T_NATIVE_INT64, v) : -1;
@@ -250,11 +277,16 @@ static dmmp_status read_i64_attr(hid_t obj, const char *obj_name, const char *na
 
 static dmmp_status read_config(hid_t file, run_results *r, const char *path)
 {
-    if (H5Lexists(file, "config", H5P_DEFAULT) <= 0) return dmmp_fail(DMMP_EFORMAT, "%s: missing dataset /config", path);
+    if (H5Lexists(file, "config", H5P_DEFAULT) <= 0) {
+        H5_RETURN_IF_DAMAGED(path, "/");
+        return dmmp_fail(DMMP_EFORMAT, "%s: missing dataset /config", path);
+    }
     hid_t d = H5Dopen2(file, "config", H5P_DEFAULT);
     hid_t t = d >= 0 ? H5Dget_type(d) : -1;
     dmmp_status st = DMMP_OK;
-    if (t < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) != 0) {
+    if (t < 0 && h5_error_is_checksum(NULL, 0)) {
+        st = h5_damage(path, "/config");
+    } else if (t < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) != 0) {
         st = dmmp_fail(DMMP_EFORMAT, "%s: /config is not a fixed-length string", path);
     } else {
         size_t size = H5Tget_size(t);
@@ -262,7 +294,7 @@ static dmmp_status read_config(hid_t file, run_results *r, const char *path)
         hid_t mt = string_type(size);
         if (!text || mt < 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, text) < 0) {
             free(text);
-            st = dmmp_fail(DMMP_EFORMAT, "%s: cannot read /config (damaged file?)", path);
+            st = h5_read_failure(path, "/config");
         } else {
             free(r->config_ini);
             r->config_ini = text;
@@ -286,7 +318,7 @@ static dmmp_status read_doubles(hid_t d, const char *where, const char *path, do
     if (!v) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory reading %s", path, where);
     if (count > 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) {
         free(v);
-        return dmmp_fail(DMMP_EFORMAT, "%s: cannot read %s as float64", path, where);
+        return h5_read_failure(path, where);
     }
     *out = v;
     *n = (size_t)count;
@@ -305,7 +337,10 @@ static herr_t visit_series(hid_t group, const char *name, const H5L_info_t *info
     visit_ctx *ctx = data;
     hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
     if (obj < 0) {
-        ctx->st = dmmp_fail(DMMP_EFORMAT, "%s: cannot open /train/%s", ctx->path, name);
+        char where[RESULTS_NAME_MAX + 16];
+        snprintf(where, sizeof where, "/train/%s", name);
+        ctx->st = h5_error_is_checksum(NULL, 0) ? h5_damage(ctx->path, where)
+                                                : dmmp_fail(DMMP_EFORMAT, "%s: cannot open %s", ctx->path, where);
         return -1;
     }
     if (H5Iget_type(obj) == H5I_DATASET) {
@@ -377,7 +412,11 @@ static herr_t visit_split(hid_t eval, const char *name, const H5L_info_t *info, 
         rc = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, visit_metric, ctx);
     }
     H5Gclose(g);
-    if (rc < 0 && ctx->st == DMMP_OK) ctx->st = dmmp_fail(DMMP_EFORMAT, "%s: cannot list /eval/%s", ctx->path, name);
+    if (rc < 0 && ctx->st == DMMP_OK) {
+        char obj[300];
+        snprintf(obj, sizeof obj, "/eval/%s", name);
+        ctx->st = h5_read_failure(ctx->path, obj);
+    }
     return ctx->st == DMMP_OK ? 0 : -1;
 }
 
@@ -428,7 +467,7 @@ static dmmp_status read_contents(hid_t file, run_results *r, const char *path)
             rc = H5Lvisit(train, H5_INDEX_NAME, H5_ITER_INC, visit_series, &ctx);
         }
         st = ctx.st;
-        if (rc < 0 && st == DMMP_OK) st = dmmp_fail(DMMP_EFORMAT, "%s: cannot list /train", path);
+        if (rc < 0 && st == DMMP_OK) st = h5_read_failure(path, "/train");
     }
     H5Gclose(train);
     DMMP_TRY(st);
@@ -447,7 +486,7 @@ static dmmp_status read_contents(hid_t file, run_results *r, const char *path)
     }
     H5Gclose(eval);
     if (ctx.st != DMMP_OK) return ctx.st;
-    return rc < 0 ? dmmp_fail(DMMP_EFORMAT, "%s: cannot list /eval", path) : DMMP_OK;
+    return rc < 0 ? h5_read_failure(path, "/eval") : DMMP_OK;
 }
 
 dmmp_status results_load(run_results *r, const char *path)
@@ -465,6 +504,8 @@ dmmp_status results_load(run_results *r, const char *path)
         hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
         if (file < 0) st = dmmp_fail(DMMP_EFORMAT, "%s: HDF5 cannot open the file (truncated or damaged?)", path);
         else {
+            if (h5_file_has_checksums(file) == 0)
+                log_debug("%s: an older results file without checksums: damage may go unnoticed", path);
             st = read_contents(file, r, path);
             H5Fclose(file);
         }
