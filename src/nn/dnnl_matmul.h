@@ -13,10 +13,11 @@
  * whose height depends only on the shape; every tile runs single-threaded on
  * its own stream and scratchpad, and the tiles are spread over the threads.
  * The same shapes and inputs give the same bits with 1 thread or 64; a
- * matmul keeps at most 8 threads busy (about 8 tiles). Measured against
- * oneDNN's own threading (bench train, bench_default shapes, 2 threads, one
- * run): 24.5k vs 23.7k samples/s with oneDNN limited to AVX2, 31.9k vs 33.3k
- * with AVX-512 (forward 7.0 vs 6.1 ms per step). */
+ * matmul keeps at most 8 threads busy (about 8 tiles). Against oneDNN's own
+ * threading, bench train (bench_default shapes, 2 threads, Intel Xeon, three
+ * alternating runs in one quiet window, medians): 24.6k vs 24.6k samples/s
+ * with oneDNN limited to AVX2, 31.8k vs 31.7k with AVX-512.
+ */
 #ifndef DMMP_NN_DNNL_MATMUL_H
 #define DMMP_NN_DNNL_MATMUL_H
 
