@@ -15,6 +15,8 @@ command -v valgrind >/dev/null || { echo "valgrind.sh: valgrind is not installed
 work=$(mktemp -d "${TMPDIR:-/tmp}/dmmp-valgrind-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export OMP_NUM_THREADS=1
+# set, so dmmp does not re-execute itself (core/omp_wait.h) out of valgrind's sight
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 cat > "$work/tiny.ini" <<'INI'
 [data]

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/omp_wait.h"
 #include "core/atomic_file.h"
 #include "data/h5_integrity.h"
 #include "data/h5_column.h"
@@ -112,9 +113,7 @@ void bench_meta_collect(bench_meta *m, const char *commit)
     snprintf(m->commit, sizeof m->commit, "%s", commit && *commit ? commit : "unknown");
     snprintf(m->isa, sizeof m->isa, "%s", isa_name(isa_active()));
     m->threads = omp_get_max_threads();
-    const char *policy = getenv("OMP_WAIT_POLICY"), *spin = getenv("GOMP_SPINCOUNT");
-    snprintf(m->omp_wait, sizeof m->omp_wait, "OMP_WAIT_POLICY=%.32s GOMP_SPINCOUNT=%.32s",
-             policy ? policy : "default", spin ? spin : "default");
+    omp_wait_describe(m->omp_wait, sizeof m->omp_wait);
 }
 
 static dmmp_status write_figure(hid_t group, const bench_figure *f)

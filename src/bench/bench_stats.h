@@ -64,7 +64,7 @@ void bench_print(const bench_report *r);
 /* The machine facts written with every report: CPU brand, host, date (UTC,
  * ISO 8601), the active ISA and OpenMP threads; commit is the caller's
  * (NULL: the DMMP_COMMIT environment variable, else "unknown"), and the
- * OpenMP wait policy from the environment. */
+ * OpenMP wait policy in effect (omp_wait_describe). */
 typedef struct bench_meta {
     char machine[256];
     char host[128];
@@ -72,8 +72,8 @@ typedef struct bench_meta {
     char commit[64];
     char isa[16];
     int threads;
-    char omp_wait[128]; /* OMP_WAIT_POLICY and GOMP_SPINCOUNT as set, or "default": on a shared
-                          machine "passive" measured 3-5x faster training steps than spinning */
+    char omp_wait[160]; /* the OpenMP wait policy in effect and who chose it (core/omp_wait.h): on a
+                          shared machine "passive" measured 3-5x faster training steps than spinning */
 } bench_meta;
 
 /* Fills m from the running system. */

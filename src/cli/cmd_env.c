@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "config.h"
+#include "core/omp_wait.h"
 #include "simd/isa.h"
 
 int cmd_env(int argc, char **argv)
@@ -15,7 +16,9 @@ int cmd_env(int argc, char **argv)
     static const cli_command cmd = {
         "env", "usage: dmmp env",
         "Prints the kernel ISA in use, the CPU's features, the oneDNN and HDF5\n"
-        "versions and the OpenMP thread count (OMP_NUM_THREADS sets it).\n",
+        "versions, the OpenMP thread count (OMP_NUM_THREADS sets it) and the OpenMP\n"
+        "wait policy in effect: passive, chosen by dmmp, unless OMP_WAIT_POLICY or\n"
+        "GOMP_SPINCOUNT is set (OMP_WAIT_POLICY=active suits a dedicated machine).\n",
         NULL, NULL, 0, 0, 0, NULL};
     cli_list none;
     int rc = cli_parse(&cmd, argc, argv, &none);
@@ -40,5 +43,8 @@ int cmd_env(int argc, char **argv)
            dv->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other");
     printf("HDF5:           %u.%u.%u\n", h5maj, h5min, h5rel);
     printf("OpenMP threads: %d (of %d processors)\n", omp_get_max_threads(), omp_get_num_procs());
+    char wait[160];
+    omp_wait_describe(wait, sizeof wait);
+    printf("OpenMP wait:    %s\n", wait);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/log.h"
+#include "core/omp_wait.h"
 #include "simd/isa.h"
 
 typedef struct command {
@@ -59,6 +60,8 @@ int cli_report_error(const char *cmd, dmmp_status s)
 
 int main(int argc, char **argv)
 {
+    /* First: may re-execute the program with OMP_WAIT_POLICY=passive (core/omp_wait.h). */
+    omp_wait_init(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -1,0 +1,105 @@
+#include "core/omp_wait.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+extern char **environ;
+
+static omp_wait_source source = OMP_WAIT_UNKNOWN;
+static int exec_errno;
+
+/* The value of name in the environment, or NULL when unset or empty. */
+static const char *env_value(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* Executes the binary again with OMP_WAIT_POLICY=passive and the marker added; returns only on failure. */
+static void reexec(char **argv)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        exec_errno = errno;
+        return;
+    }
+    exe[n] = '\0';
+    size_t count = 0;
+    while (environ && environ[count]) count++;
+    char **env = malloc((count + 3) * sizeof *env);
+    if (!env) {
+        exec_errno = ENOMEM;
+        return;
+    }
+    static char policy[] = "OMP_WAIT_POLICY=passive";
+    char marker[64];
+    snprintf(marker, sizeof marker, "%s=%ld", OMP_WAIT_MARKER, (long)getpid());
+    size_t k = 0;
+    /* an empty OMP_WAIT_POLICY or GOMP_SPINCOUNT counts as unset: dropped, not left to shadow ours */
+    for (size_t i = 0; i < count; i++)
+        if (strncmp(environ[i], OMP_WAIT_MARKER "=", sizeof OMP_WAIT_MARKER) &&
+            strncmp(environ[i], "OMP_WAIT_POLICY=", 16) && strncmp(environ[i], "GOMP_SPINCOUNT=", 15))
+            env[k++] = environ[i];
+    env[k++] = policy;
+    env[k++] = marker;
+    env[k] = NULL;
+    execve(exe, argv, env);
+    exec_errno = errno;
+    free(env);
+}
+
+void omp_wait_init(char **argv)
+{
+    const char *marker = getenv(OMP_WAIT_MARKER);
+    /* exec keeps the process id: a marker naming another process was inherited, not ours */
+    int reexecuted = marker && strtol(marker, NULL, 10) == (long)getpid();
+    if (marker) unsetenv(OMP_WAIT_MARKER);
+    const char *policy = env_value("OMP_WAIT_POLICY"), *spin = env_value("GOMP_SPINCOUNT");
+    if (reexecuted && policy && !strcmp(policy, "passive") && !spin) {
+        source = OMP_WAIT_PROGRAM;
+        return;
+    }
+    if (policy || spin) {
+        source = OMP_WAIT_USER;
+        return;
+    }
+    if (!reexecuted) reexec(argv);
+    source = OMP_WAIT_FALLBACK;
+    log_debug("OpenMP wait policy: could not re-execute with OMP_WAIT_POLICY=passive (%s); libgomp's default",
+              strerror(exec_errno ? exec_errno : EAGAIN));
+}
+
+omp_wait_source omp_wait_source_get(void)
+{
+    return source;
+}
+
+void omp_wait_describe(char *buf, size_t len)
+{
+    const char *policy = env_value("OMP_WAIT_POLICY"), *spin = env_value("GOMP_SPINCOUNT");
+    switch (source) {
+    case OMP_WAIT_PROGRAM:
+        snprintf(buf, len, "passive (chosen by dmmp: OMP_WAIT_POLICY and GOMP_SPINCOUNT were unset)");
+        return;
+    case OMP_WAIT_FALLBACK:
+        snprintf(buf, len, "libgomp default, spin then sleep (dmmp could not re-execute itself with passive)");
+        return;
+    default:
+        break;
+    }
+    if (!policy && !spin) {
+        snprintf(buf, len, "libgomp default, spin then sleep (OMP_WAIT_POLICY and GOMP_SPINCOUNT unset)");
+        return;
+    }
+    char what[128] = "";
+    if (policy) snprintf(what, sizeof what, "OMP_WAIT_POLICY=%.40s", policy);
+    if (spin) snprintf(what + strlen(what), sizeof what - strlen(what), "%sGOMP_SPINCOUNT=%.40s", policy ? " " : "", spin);
+    snprintf(buf, len, "%s (set in the environment, by the user)", what);
+}
