@@ -1,8 +1,13 @@
 #include "bench/bench_train.h"
 
+#include <errno.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench/bench_flops.h"
 #include "bench/bench_gemm.h"
@@ -281,6 +286,52 @@ static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, con
     return DMMP_OK;
 }
 
+/* A CPU-bound child: spins until killed, its parent dies, or limit_s seconds pass. */
+static pid_t busy_child_start(unsigned limit_s)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(0);
+    alarm(limit_s);
+    volatile unsigned long x = 0;
+    for (;;) x++;
+}
+
+static void busy_child_stop(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+}
+
+/* The same timed runs again next to a busy child. */
+static dmmp_status contended_runs(train_setup *t, batch_source *src, gemm_ceiling *g, const bench_train_options *o,
+                                  train_timings *tm)
+{
+    /* bounded in time: an alarm ends the child after an hour even if this process cannot kill it */
+    pid_t pid = busy_child_start(3600);
+    if (pid < 0) return dmmp_fail(DMMP_EIO, "bench train --contended: fork failed: %s", strerror(errno));
+    dmmp_status st = timed_runs(t, src, g, o, tm);
+    busy_child_stop(pid);
+    return st;
+}
+
+static dmmp_status report_contended(const bench_train_options *o, int batch_size, double *alone, double *contended,
+                                    bench_report *r)
+{
+    int n = o->repeat;
+    double samples = (double)o->steps * batch_size;
+    double a = samples / bench_median(alone, n), c = samples / bench_median(contended, n);
+    DMMP_TRY(bench_add_rate(r, "train_samples_per_s_alone", "samples/s", samples, alone, n));
+    DMMP_TRY(bench_add_rate(r, "train_samples_per_s_contended", "samples/s", samples, contended, n));
+    /* the ratio of the medians; min and max pair the slowest with the fastest runs */
+    DMMP_TRY(bench_add_figure(r, "contended_share", "ratio", c / a, (samples / contended[n - 1]) / (samples / alone[0]),
+                              (samples / contended[0]) / (samples / alone[n - 1])));
+    return bench_add_note(r, "contended", "second set of runs next to one busy-looping child process (fair share 0.5)");
+}
+
 static dmmp_status load_config(const bench_train_options *o, dmmp_config *cfg, int *batch_size)
 {
     config_defaults(cfg);
@@ -304,7 +355,7 @@ dmmp_status bench_train(const bench_train_options *o, bench_report *r)
     batch_source src;
     train_setup t;
     gemm_ceiling g;
-    train_timings *tm = NULL;
+    train_timings *tm = NULL, *tc = NULL;
     memset(&t, 0, sizeof t);
     memset(&g, 0, sizeof g);
     dmmp_status st = source_open(&src, o, batch_size);
@@ -312,7 +363,13 @@ dmmp_status bench_train(const bench_train_options *o, bench_report *r)
     if (st == DMMP_OK) st = gemm_ceiling_init(&g, o->gemm_size);
     if (st == DMMP_OK) st = mem_alloc((void **)&tm, sizeof *tm, "benchmark timings");
     if (st == DMMP_OK) st = timed_runs(&t, &src, &g, o, tm);
+    if (st == DMMP_OK && o->contended) st = mem_alloc((void **)&tc, sizeof *tc, "benchmark timings");
+    if (st == DMMP_OK && o->contended) st = contended_runs(&t, &src, &g, o, tc);
+    double alone[MAX_RUNS];
+    if (st == DMMP_OK) memcpy(alone, tm->train, (size_t)o->repeat * sizeof *alone);
     if (st == DMMP_OK) st = report_train(&t, &g, o, batch_size, tm, r);
+    if (st == DMMP_OK && o->contended) st = report_contended(o, batch_size, alone, tc->train, r);
+    mem_free(tc);
     mem_free(tm);
     gemm_ceiling_free(&g);
     setup_free(&t);

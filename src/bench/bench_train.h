@@ -31,6 +31,7 @@ typedef struct bench_train_options {
     int64_t vocab;      /* synthetic table rows (default 100000) */
     double zipf_s;      /* synthetic id exponent (default 1.1) */
     uint64_t seed;
+    int contended;      /* 1: the timed runs again while a busy child process occupies one core */
 } bench_train_options;
 
 /* Sets the defaults above. */
@@ -41,7 +42,10 @@ void bench_train_options_default(bench_train_options *o);
  * flops_per_sample_train / _forward, train_cpu_ms_per_step (CPU time of
  * the process, all threads: with one thread it is the least noisy figure on
  * a shared machine, with more it includes OpenMP spin-waiting), and the median milliseconds per step of
- * each phase of the joint step. */
+ * each phase of the joint step. With contended, the warm-up and timed runs
+ * are repeated while a forked child spins on one core (killed after, and
+ * bounded by an alarm): train_samples_per_s_alone, _contended and
+ * contended_share (their ratio; a fair share of 2 cores is 0.5). */
 dmmp_status bench_train(const bench_train_options *o, bench_report *r);
 
 /* The synthetic schema of the benchmark: 10 user, 3 context, 6 item and 4

@@ -65,6 +65,9 @@ static int bench_options(const char *what, bench_args *a, cli_option *opts)
             CLI_OPT_INT64("--vocab", &t->vocab, "V", "rows per synthetic table (default 100000)", 1, 2147483647.0),
             CLI_OPT_DOUBLE("--zipf", &t->zipf_s, "S", "Zipf exponent of the synthetic ids (default 1.1)", 1e-3, 100),
             CLI_OPT_INT64("--seed", &a->seed, "X", "seed (default 1)", 0, 9e15),
+            CLI_OPT_FLAG("--contended", &t->contended,
+                         "then the runs again next to a busy child process on one core:\n"
+                         "train_samples_per_s_alone, _contended and contended_share"),
             COMMON_OPTS(a)};
         memcpy(opts, o, sizeof o);
         return (int)(sizeof o / sizeof o[0]);
