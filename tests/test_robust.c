@@ -256,6 +256,7 @@ int register_robust_suites(void)
 {
     if (register_robust_data_suites() != 0) return -1;
     if (register_robust_cli_suites() != 0) return -1;
+    if (register_robust_omp_wait_suites() != 0) return -1;
     if (register_robust_determinism_suites() != 0) return -1;
     return register_robust_regression_suites();
 }

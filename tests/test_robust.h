@@ -8,6 +8,7 @@
 
 int register_robust_data_suites(void);
 int register_robust_cli_suites(void);
+int register_robust_omp_wait_suites(void);
 int register_robust_regression_suites(void);
 int register_robust_determinism_suites(void);
 /* robust_atomic (test_robust_atomic.c) and robust_train_determinism
