@@ -107,7 +107,10 @@ static dmmp_status read_attributes(verify_ctx *c, hid_t obj, const char *owner)
 {
     attr_walk w = {c, owner, DMMP_OK};
     hsize_t at = 0;
-    herr_t e = H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &at, attr_cb, &w);
+    /* Native order: in any other order HDF5 1.10.8 first copies dense storage
+     * into a table, and frees uninitialised entries of it (a crash) when one
+     * fails to decode. */
+    herr_t e = H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_NATIVE, &at, attr_cb, &w);
     if (w.status != DMMP_OK) return w.status;
     if (e < 0) {
         char what[1200];
@@ -241,6 +244,8 @@ static herr_t collect_cb(hid_t group, const char *name, const H5L_info_t *info, 
     return 0;
 }
 
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 static void names_free(name_list *l)
 {
     for (size_t i = 0; i < l->n; i++) free(l->names[i]);
@@ -282,7 +287,8 @@ static dmmp_status visit_group(verify_ctx *c, hid_t g, const char *path, int dep
     c->r->groups++;
     name_list l = {NULL, 0, 0, 0};
     hsize_t at = 0;
-    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &at, collect_cb, &l);
+    /* Native order (see read_attributes), then sorted by name here. */
+    herr_t e = H5Literate(g, H5_INDEX_NAME, H5_ITER_NATIVE, &at, collect_cb, &l);
     dmmp_status s = DMMP_OK;
     if (l.failed) s = dmmp_fail(DMMP_ENOMEM, "%s: out of memory listing %s", c->file, path);
     else if (e < 0) {
@@ -290,6 +296,7 @@ static dmmp_status visit_group(verify_ctx *c, hid_t g, const char *path, int dep
         snprintf(what, sizeof what, "the links of %s", path);
         s = h5_read_failure(c->file, what);
     }
+    if (s == DMMP_OK && l.n > 1) qsort(l.names, l.n, sizeof *l.names, by_name);
     for (size_t i = 0; i < l.n && s == DMMP_OK; i++) {
         char child[1100];
         child_path(child, sizeof child, path, l.names[i]);
