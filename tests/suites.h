@@ -34,6 +34,7 @@ int register_robust_e2e_suites(void);
 
 int register_chunk_pool_suites(void);
 int register_h5_integrity_suites(void);
+int register_h5_verify_suites(void);
 
 int register_weighting_suites(void);
 int register_bench_suites(void);

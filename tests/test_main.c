@@ -42,6 +42,7 @@ static const tu_register_fn registrations[] = {
     register_robust_e2e_suites,
     register_chunk_pool_suites,
     register_h5_integrity_suites,
+    register_h5_verify_suites,
     register_weighting_suites,
     register_bench_suites,
     register_cli_workflow_suites,

@@ -20,7 +20,7 @@ static const command commands[] = {
     {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads"},
     {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)"},
     {"bench", cmd_bench, "benchmarks: gemm ceiling, training step, retrieval, data path"},
-    {"data", cmd_data, "dataset tools: synth, inspect, import, gen-aliccp-raw"},
+    {"data", cmd_data, "dataset tools: synth, inspect, verify, import, gen-aliccp-raw"},
     {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp"},
     {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)"},
     {"train", cmd_train, "train a variant into a run directory (checkpoints, results, resume)"},
