@@ -1,8 +1,8 @@
-/* robust_omp_wait: the built dmmp chooses OMP_WAIT_POLICY=passive itself
+/* robust_omp_wait: the built dmmp chooses GOMP_SPINCOUNT=1000 itself
  * when the environment sets neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT, and
  * keeps the user's value otherwise (core/omp_wait.h). What `dmmp env` says is
  * checked against libgomp's own view: with OMP_DISPLAY_ENV=verbose the
- * runtime prints the spin count it initialised with (0 for passive), once
+ * runtime prints the spin count it initialised with (1000 for ours), once
  * per start of the program, to stderr. Not a timing test. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -88,10 +88,10 @@ static void test_chosen_when_unset(void)
     for (int e = 0; e < 2; e++) {
         int code = run_env(extras[e], out, sizeof out);
         TU_ASSERT_MSG(code == 0, "dmmp env: exit %d:\n%s", code, out);
-        TU_ASSERT_MSG(strstr(out, "OpenMP wait:    passive (chosen by dmmp") != NULL, "dmmp env output:\n%s", out);
+        TU_ASSERT_MSG(strstr(out, "OpenMP wait:    short spin, GOMP_SPINCOUNT=1000 (chosen by dmmp") != NULL, "dmmp env output:\n%s", out);
         int n = spincounts(out, spin, 8);
-        /* libgomp initialised twice: its default in the first start, passive (0) in the re-executed one */
-        TU_ASSERT_MSG(n == 2 && spin[0] > 0 && spin[1] == 0, "%d starts, spin counts %lld %lld:\n%s", n,
+        /* libgomp initialised twice: its default in the first start, 1000 in the re-executed one */
+        TU_ASSERT_MSG(n == 2 && spin[0] > 1000 && spin[1] == 1000, "%d starts, spin counts %lld %lld:\n%s", n,
                       n > 0 ? spin[0] : -1, n > 1 ? spin[1] : -1, out);
     }
 }
@@ -129,7 +129,7 @@ static void test_user_value_kept(void)
 int register_robust_omp_wait_suites(void)
 {
     static const char *const names[] = {
-        "nothing set: dmmp re-executes once with passive and says it chose it (libgomp spin count 0)",
+        "nothing set: dmmp re-executes once with GOMP_SPINCOUNT=1000 and says it chose it (libgomp reports 1000)",
         "OMP_WAIT_POLICY or GOMP_SPINCOUNT set: kept, no re-exec, dmmp env names the user's value",
     };
     static const CU_TestFunc tests[] = {test_chosen_when_unset, test_user_value_kept};

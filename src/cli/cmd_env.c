@@ -17,8 +17,9 @@ int cmd_env(int argc, char **argv)
         "env", "usage: dmmp env",
         "Prints the kernel ISA in use, the CPU's features, the oneDNN and HDF5\n"
         "versions, the OpenMP thread count (OMP_NUM_THREADS sets it) and the OpenMP\n"
-        "wait policy in effect: passive, chosen by dmmp, unless OMP_WAIT_POLICY or\n"
-        "GOMP_SPINCOUNT is set (OMP_WAIT_POLICY=active suits a dedicated machine).\n",
+        "wait policy in effect: a short spin (GOMP_SPINCOUNT=1000), chosen by dmmp, unless\n"
+        "OMP_WAIT_POLICY or GOMP_SPINCOUNT is set (active suits a dedicated machine,\n"
+        "passive a crowded one).\n",
         NULL, NULL, 0, 0, 0, NULL};
     cli_list none;
     int rc = cli_parse(&cmd, argc, argv, &none);

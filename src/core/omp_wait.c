@@ -21,7 +21,7 @@ static const char *env_value(const char *name)
     return v && *v ? v : NULL;
 }
 
-/* Executes the binary again with OMP_WAIT_POLICY=passive and the marker added; returns only on failure. */
+/* Executes the binary again with GOMP_SPINCOUNT=OMP_WAIT_SPIN and the marker added; returns only on failure. */
 static void reexec(char **argv)
 {
     char exe[PATH_MAX];
@@ -38,7 +38,7 @@ static void reexec(char **argv)
         exec_errno = ENOMEM;
         return;
     }
-    static char policy[] = "OMP_WAIT_POLICY=passive";
+    static char policy[] = "GOMP_SPINCOUNT=" OMP_WAIT_SPIN;
     char marker[64];
     snprintf(marker, sizeof marker, "%s=%ld", OMP_WAIT_MARKER, (long)getpid());
     size_t k = 0;
@@ -62,7 +62,7 @@ void omp_wait_init(char **argv)
     int reexecuted = marker && strtol(marker, NULL, 10) == (long)getpid();
     if (marker) unsetenv(OMP_WAIT_MARKER);
     const char *policy = env_value("OMP_WAIT_POLICY"), *spin = env_value("GOMP_SPINCOUNT");
-    if (reexecuted && policy && !strcmp(policy, "passive") && !spin) {
+    if (reexecuted && !policy && spin && !strcmp(spin, OMP_WAIT_SPIN)) {
         source = OMP_WAIT_PROGRAM;
         return;
     }
@@ -72,7 +72,7 @@ void omp_wait_init(char **argv)
     }
     if (!reexecuted) reexec(argv);
     source = OMP_WAIT_FALLBACK;
-    log_debug("OpenMP wait policy: could not re-execute with OMP_WAIT_POLICY=passive (%s); libgomp's default",
+    log_debug("OpenMP wait policy: could not re-execute with GOMP_SPINCOUNT=" OMP_WAIT_SPIN " (%s); libgomp's default",
               strerror(exec_errno ? exec_errno : EAGAIN));
 }
 
@@ -86,10 +86,10 @@ void omp_wait_describe(char *buf, size_t len)
     const char *policy = env_value("OMP_WAIT_POLICY"), *spin = env_value("GOMP_SPINCOUNT");
     switch (source) {
     case OMP_WAIT_PROGRAM:
-        snprintf(buf, len, "passive (chosen by dmmp: OMP_WAIT_POLICY and GOMP_SPINCOUNT were unset)");
+        snprintf(buf, len, "short spin, GOMP_SPINCOUNT=" OMP_WAIT_SPIN " (chosen by dmmp: OMP_WAIT_POLICY and GOMP_SPINCOUNT were unset)");
         return;
     case OMP_WAIT_FALLBACK:
-        snprintf(buf, len, "libgomp default, spin then sleep (dmmp could not re-execute itself with passive)");
+        snprintf(buf, len, "libgomp default, spin then sleep (dmmp could not re-execute itself with its short spin)");
         return;
     default:
         break;
