@@ -92,7 +92,7 @@ int eval_train(trained *t, const dataset *d, config_model_kind kind)
             s = batcher_start_epoch(bt, ++epoch);
             continue;
         }
-        if (s == DMMP_OK) s = eval_forward(&t->m, &t->f, b);
+        if (s == DMMP_OK) s = recipe_forward(&t->f, &t->m, b);
         const float *xt = t->f.view[VIEW_TEACHER].width ? t->f.view[VIEW_TEACHER].x : NULL;
         const float *xu = t->f.view[VIEW_USER].width ? t->f.view[VIEW_USER].x : NULL;
         const float *xi = t->f.view[VIEW_ITEM].width ? t->f.view[VIEW_ITEM].x : NULL;

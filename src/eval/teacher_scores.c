@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "train/evaluate.h"
+#include "train/recipe.h"
 
 dmmp_status teacher_scorer_init(teacher_scorer *s, model *m, features *f, const dataset *d)
 {
@@ -93,7 +94,7 @@ dmmp_status teacher_score_corpus(teacher_scorer *s, const batch *queries, int64_
     for (int64_t start = 0; start < corpus->n; start += s->rows) {
         int n = corpus->n - start < s->rows ? (int)(corpus->n - start) : s->rows;
         DMMP_TRY(fill_pairs(s, queries, q, corpus, start, n));
-        DMMP_TRY(eval_forward(s->m, s->f, &s->pairs));
+        DMMP_TRY(recipe_forward(s->f, s->m, &s->pairs));
         model_teacher_predictions(s->m, n, s->p_ctr, NULL, s->p_ctcvr);
         for (int i = 0; i < n; i++) scores[start + i] = (float)((1.0 - lambda) * s->p_ctr[i] + lambda * s->p_ctcvr[i]);
     }

@@ -17,7 +17,6 @@ int eval_batch_rows(const model *m, const features *f)
 
 int eval_has_conversion_head(const model *m) { return m->has_teacher || m->n_item_towers == 2; }
 
-dmmp_status eval_forward(model *m, features *f, const batch *b) { return recipe_forward(f, m, b); }
 
 /* Positive and total weight of label under an optional 0/1 mask. */
 static void class_counts(const uint8_t *label, const uint8_t *mask, int64_t n, int64_t *pos, int64_t *all)
@@ -152,7 +151,7 @@ static dmmp_status collect(model *m, features *f, const dataset *d, data_split s
                           dataset_path(d), (long long)rows);
             break;
         }
-        s = eval_forward(m, f, b);
+        s = recipe_forward(f, m, b);
         if (s != DMMP_OK) break;
         memcpy(c->click + c->n, b->click, (size_t)b->n);
         memcpy(c->conversion + c->n, b->conversion, (size_t)b->n);

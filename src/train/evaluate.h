@@ -26,9 +26,6 @@ int eval_batch_rows(const model *m, const features *f);
 /* 1 when the model predicts conversions (a teacher or a conversion tower). */
 int eval_has_conversion_head(const model *m);
 
-/* Runs features_forward and model_forward on b (at most eval_batch_rows rows). */
-dmmp_status eval_forward(model *m, features *f, const batch *b);
-
 /* Ranking metrics of m over split of d, appended to out. */
 dmmp_status eval_ranking(model *m, features *f, const dataset *d, data_split split, eval_metrics *out);
 
