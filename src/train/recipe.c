@@ -4,9 +4,10 @@
 #include <string.h>
 #include <time.h>
 
-static void copy_dims(int *dst, int *n, const config_int_list *src)
+/* The first (at most max) layer widths of src into dst. */
+static void copy_dims(int *dst, int *n, int max, const config_int_list *src)
 {
-    *n = src->n < MODEL_MAX_DIMS ? src->n : MODEL_MAX_DIMS;
+    *n = src->n < max ? src->n : max;
     memcpy(dst, src->v, sizeof(int) * (size_t)*n);
 }
 
@@ -51,14 +52,12 @@ void recipe_model_spec(const dmmp_config *cfg, model_spec *s)
     t->n_shared = cfg->teacher.shared_experts;
     t->n_specific = cfg->teacher.specific_experts;
     t->levels = cfg->teacher.levels;
-    t->n_expert_dims = cfg->teacher.expert_dims.n < TEACHER_MAX_DIMS ? cfg->teacher.expert_dims.n : TEACHER_MAX_DIMS;
-    memcpy(t->expert_dims, cfg->teacher.expert_dims.v, sizeof(int) * (size_t)t->n_expert_dims);
-    t->n_tower_dims = cfg->teacher.tower_dims.n < TEACHER_MAX_DIMS ? cfg->teacher.tower_dims.n : TEACHER_MAX_DIMS;
-    memcpy(t->tower_dims, cfg->teacher.tower_dims.v, sizeof(int) * (size_t)t->n_tower_dims);
+    copy_dims(t->expert_dims, &t->n_expert_dims, TEACHER_MAX_DIMS, &cfg->teacher.expert_dims);
+    copy_dims(t->tower_dims, &t->n_tower_dims, TEACHER_MAX_DIMS, &cfg->teacher.tower_dims);
     s->teacher_aux = cfg->teacher.aux;
-    copy_dims(s->user_tower, &s->n_user_tower, &cfg->student.user_tower);
-    copy_dims(s->item_tower, &s->n_item_tower, &cfg->student.item_tower);
-    copy_dims(s->gate_dims, &s->n_gate_dims, &cfg->student.gate_dims);
+    copy_dims(s->user_tower, &s->n_user_tower, MODEL_MAX_DIMS, &cfg->student.user_tower);
+    copy_dims(s->item_tower, &s->n_item_tower, MODEL_MAX_DIMS, &cfg->student.item_tower);
+    copy_dims(s->gate_dims, &s->n_gate_dims, MODEL_MAX_DIMS, &cfg->student.gate_dims);
     s->learned_gate = cfg->student.gate;
     s->temperature = cfg->student.temperature;
     s->l2norm = cfg->student.l2norm;
