@@ -104,6 +104,11 @@ const char *robust_dmmp(void)
 
 int robust_run_dmmp(const char *const *args, char *output, size_t len)
 {
+    return robust_run_dmmp_env(args, NULL, output, len);
+}
+
+int robust_run_dmmp_env(const char *const *args, char *const *env, char *output, size_t len)
+{
     const char *exe = robust_dmmp();
     if (!exe) return -1;
     char log[] = "/tmp/dmmp-robust-out-XXXXXX";
@@ -121,7 +126,8 @@ int robust_run_dmmp(const char *const *args, char *output, size_t len)
         if (null_in >= 0) dup2(null_in, 0);
         dup2(fd, 1);
         dup2(fd, 2);
-        execv(exe, (char *const *)argv);
+        if (env) execve(exe, (char *const *)argv, env);
+        else execv(exe, (char *const *)argv);
         _exit(127);
     }
     int status = 0, code = -1;

@@ -46,6 +46,9 @@ const char *robust_dmmp(void);
  * not be started. */
 int robust_run_dmmp(const char *const *args, char *output, size_t len);
 
+/* robust_run_dmmp with the environment env (NULL-ended) instead of the tests' own. */
+int robust_run_dmmp_env(const char *const *args, char *const *env, char *output, size_t len);
+
 /* Writes a tiny training configuration (embedding 8, towers 16,8, batch
  * 512, one thread) of `epochs` epochs to path; 1 on success. */
 int robust_tiny_ini(const char *path, int epochs);

@@ -4,12 +4,9 @@
  * checked against libgomp's own view: with OMP_DISPLAY_ENV=verbose the
  * runtime prints the spin count it initialised with (1000 for ours), once
  * per start of the program, to stderr. Not a timing test. */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "test_robust.h"
 #include "testutil.h"
@@ -20,8 +17,7 @@ extern char **environ;
  * output gets stdout and stderr. Returns the exit status, -1 when it could not run. */
 static int run_env(const char *const *extra, char *output, size_t len)
 {
-    const char *exe = robust_dmmp();
-    if (!exe) return -1;
+    if (!robust_dmmp()) return -1;
     size_t count = 0;
     while (environ[count]) count++;
     char **env = calloc(count + 8, sizeof *env);
@@ -34,29 +30,8 @@ static int run_env(const char *const *extra, char *output, size_t len)
     env[k++] = (char *)"OMP_DISPLAY_ENV=verbose";
     for (int i = 0; extra && extra[i]; i++) env[k++] = (char *)extra[i];
     env[k] = NULL;
-    char log[] = "/tmp/dmmp-ompwait-out-XXXXXX";
-    int fd = mkstemp(log);
-    if (fd < 0) {
-        free(env);
-        return -1;
-    }
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null_in = open("/dev/null", O_RDONLY);
-        if (null_in >= 0) dup2(null_in, 0);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        char *const argv[] = {(char *)exe, (char *)"env", NULL};
-        execve(exe, argv, env);
-        _exit(127);
-    }
-    int status = 0, code = -1;
-    if (pid > 0 && waitpid(pid, &status, 0) == pid) code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    ssize_t got = pread(fd, output, len - 1, 0);
-    output[got > 0 ? got : 0] = '\0';
-    close(fd);
-    unlink(log);
+    static const char *const args[] = {"env", NULL};
+    int code = robust_run_dmmp_env(args, env, output, len);
     free(env);
     return code;
 }
