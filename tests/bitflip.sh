@@ -28,24 +28,7 @@ export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive DMMP_LOG=warn
 limit=${BITFLIP_TIMEOUT:-60}
 RANDOM=$seed
 
-cat > "$work/tiny.ini" <<'INI'
-[data]
-embedding_dim = 4
-[teacher]
-expert_dims = 8
-tower_dims = 4
-[student]
-user_tower = 8,4
-item_tower = 8,4
-gate_dims = 4
-[train]
-epochs = 1
-batch_size = 256
-threads = 1
-log_every = 0
-[eval]
-topk = 5,10
-INI
+cp "$(dirname "$0")/tiny.ini" "$work/tiny.ini" # the smallest configuration that trains every part of dmmp
 "$dmmp" data synth --out "$work/d.h5" --users 60 --items 40 --impressions 3000 --seed 3 >/dev/null 2>&1 &&
     "$dmmp" train --config "$work/tiny.ini" --data "$work/d.h5" --out "$work/run" --variant tiny >/dev/null 2>&1 &&
     "$dmmp" eval --run "$work/run" --data "$work/d.h5" >/dev/null 2>&1 ||
