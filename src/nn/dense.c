@@ -113,7 +113,6 @@ dmmp_status dense_forward(dense_layer *l, const float *x, float *y, int batch)
     dense_plan *p;
     DMMP_TRY(plan_for(l, batch, &p));
     DMMP_TRY(nn_matmul_execute(&p->forward, l->ctx, x, l->W, l->b, y, l->name, "forward"));
-    NN_DNNL_TRY(dnnl_stream_wait(l->ctx->stream), l->name, "forward");
     return DMMP_OK;
 }
 
@@ -168,7 +167,6 @@ dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const
         nn_matmul *mm = accumulate_dx ? &p->backward_data_accumulate : &p->backward_data;
         DMMP_TRY(nn_matmul_execute(mm, l->ctx, dz, l->W, NULL, dx, l->name, "backward dx"));
     }
-    NN_DNNL_TRY(dnnl_stream_wait(l->ctx->stream), l->name, "backward");
     return DMMP_OK;
 }
 

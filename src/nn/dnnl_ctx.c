@@ -24,12 +24,6 @@ dmmp_status nn_ctx_create(nn_ctx **out)
         free(c);
         return nn_dnnl_check(st, "dnnl_engine_create", "context", "cpu engine");
     }
-    st = dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags);
-    if (st != dnnl_success) {
-        dnnl_engine_destroy(c->engine);
-        free(c);
-        return nn_dnnl_check(st, "dnnl_stream_create", "context", "stream");
-    }
     int slots = omp_get_num_procs();
     if (omp_get_max_threads() > slots) slots = omp_get_max_threads();
     c->n_slots = slots < 1 ? 1 : slots > NN_CTX_MAX_SLOTS ? NN_CTX_MAX_SLOTS : slots;
@@ -49,7 +43,6 @@ void nn_ctx_destroy(nn_ctx *c)
     if (!c) return;
     for (int i = 0; i < c->n_slots; i++)
         if (c->slot_stream[i]) dnnl_stream_destroy(c->slot_stream[i]);
-    if (c->stream) dnnl_stream_destroy(c->stream);
     if (c->engine) dnnl_engine_destroy(c->engine);
     free(c);
 }

@@ -1,8 +1,8 @@
-/* The oneDNN execution context: one CPU engine, one in-order stream for the
- * calling thread and one per worker slot (matmuls run their row tiles on
- * several threads at once, each on its own stream), created once per process
- * (or model) and shared by every layer, plus the mapping of oneDNN status
- * codes to dmmp_status. */
+/* The oneDNN execution context: one CPU engine and one in-order stream per
+ * worker slot (matmuls run their row tiles on several threads at once, each
+ * on its own stream and waiting for it), created once per process (or model)
+ * and shared by every layer, plus the mapping of oneDNN status codes to
+ * dmmp_status. */
 #ifndef DMMP_NN_DNNL_CTX_H
 #define DMMP_NN_DNNL_CTX_H
 
@@ -15,7 +15,6 @@
 
 typedef struct nn_ctx {
     dnnl_engine_t engine;
-    dnnl_stream_t stream;
     int n_slots;                             /* worker slots: the processors, at most NN_CTX_MAX_SLOTS */
     dnnl_stream_t slot_stream[NN_CTX_MAX_SLOTS];
 } nn_ctx;
