@@ -86,6 +86,28 @@ void test_import_csv_by_hand(void)
     static const int32_t want_items[6] = {0, 0, 1, 1, 2, 1}, want_users[3] = {0, 1, 2};
     CU_ASSERT(!memcmp(items, want_items, sizeof items));
     CU_ASSERT(!memcmp(users, want_users, sizeof users));
+    /* Raw ids, by hand: each vocabulary in order of first appearance in
+     * training, index 0 empty; users and items are their id fields. */
+    static const char *const want_vocab[4][3] = {{"", "7", "9"}, {"", "50", "51"}, {"", "3", "4"}, {"", "1", "2"}};
+    for (int f = 0; f < 4; f++) {
+        raw_ids v;
+        CU_ASSERT_FATAL(dataset_read_raw_ids(ds, RAW_IDS_FIELD, f, &v) == DMMP_OK);
+        CU_ASSERT_EQUAL(v.n, 3);
+        char buf[32];
+        for (int i = 0; i < 3 && i < v.n; i++)
+            TU_ASSERT_MSG(!strcmp(raw_ids_format(&v, i, buf, sizeof buf), want_vocab[f][i]),
+                          "field %d index %d: raw '%s', want '%s'", f, i, buf, want_vocab[f][i]);
+        raw_ids_free(&v);
+    }
+    raw_ids ru, ri;
+    CU_ASSERT_FATAL(dataset_read_raw_ids(ds, RAW_IDS_USERS, 0, &ru) == DMMP_OK);
+    CU_ASSERT_FATAL(dataset_read_raw_ids(ds, RAW_IDS_ITEMS, 0, &ri) == DMMP_OK);
+    char rb[32];
+    CU_ASSERT(ru.n == 3 && !strcmp(raw_ids_format(&ru, 2, rb, sizeof rb), "9"));
+    CU_ASSERT(ri.n == 3 && !strcmp(raw_ids_format(&ri, 1, rb, sizeof rb), "50"));
+    CU_ASSERT(!strcmp(raw_ids_format(&ri, 3, rb, sizeof rb), "#3"));
+    raw_ids_free(&ru);
+    raw_ids_free(&ri);
     dataset_block_free(&b);
     dataset_close(ds);
     unlink(out);

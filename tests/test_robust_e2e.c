@@ -198,7 +198,20 @@ static void test_eval_hostile(void)
     const char *user_negative[] = {"retrieve", "--run", run, "--data", data, "--user", "-1", NULL};
     robust_expect_exit(user_negative, 2, 2, "--user '-1': expected an integer >= 0", out, sizeof out);
     const char *user_last[] = {"retrieve", "--run", run, "--data", data, "--user", "299", "--k", "3", NULL};
-    robust_expect_exit(user_last, 0, 0, "user 299, top 3", out, sizeof out);
+    robust_expect_exit(user_last, 0, 0, "user 299 (raw id u299), top 3", out, sizeof out);
+    /* The same user by its raw id prints the same list. */
+    char *by_index = strdup(out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(by_index);
+    const char *user_raw[] = {"retrieve", "--run", run, "--data", data, "--user-id", "u299", "--k", "3", NULL};
+    robust_expect_exit(user_raw, 0, 0, "user 299 (raw id u299), top 3", out, sizeof out);
+    TU_ASSERT_MSG(!strcmp(out, by_index), "--user-id u299 and --user 299 differ:\n%s\n---\n%s", out, by_index);
+    free(by_index);
+    const char *user_unknown[] = {"retrieve", "--run", run, "--data", data, "--user-id", "u300", NULL};
+    robust_expect_exit(user_unknown, 2, 2, "--user-id u300: no such user", out, sizeof out);
+    const char *user_both[] = {"retrieve", "--run", run, "--data", data, "--user", "1", "--user-id", "u1", NULL};
+    robust_expect_exit(user_both, 2, 2, "one of --user U or --user-id RAW", out, sizeof out);
+    const char *user_none[] = {"retrieve", "--run", run, "--data", data, NULL};
+    robust_expect_exit(user_none, 2, 2, "one of --user U or --user-id RAW", out, sizeof out);
 }
 
 int register_robust_e2e_suites(void)

@@ -261,6 +261,70 @@ out:
     fixture_close(&fx);
 }
 
+/* Raw ids: user u is "u<u>", item i "i<i>"; the user_id and item_id
+ * vocabularies name the same entity as the tables' id columns, so the raw id
+ * behind /items/sparse's item_id of item i is /items/raw_id[i]. */
+static void test_raw_ids(void)
+{
+    char dir[512], path[600];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/raw.h5", dir);
+    synth_config c;
+    small_config(&c, 5);
+    c.n_impressions = 5000;
+    CU_ASSERT_FATAL(synth_generate(&c, path, NULL) == DMMP_OK);
+    dataset *d;
+    CU_ASSERT_FATAL(dataset_open(&d, path) == DMMP_OK);
+    const dataset_schema *sc = dataset_get_schema(d);
+    raw_ids users, items, vu, vi, cat;
+    CU_ASSERT_FATAL(dataset_read_raw_ids(d, RAW_IDS_USERS, 0, &users) == DMMP_OK);
+    CU_ASSERT_FATAL(dataset_read_raw_ids(d, RAW_IDS_ITEMS, 0, &items) == DMMP_OK);
+    int f_user = -1, f_item = -1, f_cat = -1;
+    for (int f = 0; f < sc->n_fields; f++) {
+        if (!strcmp(sc->fields[f].name, "user_id")) f_user = f;
+        if (!strcmp(sc->fields[f].name, "item_id")) f_item = f;
+        if (!strcmp(sc->fields[f].name, "category")) f_cat = f;
+    }
+    CU_ASSERT_FATAL(f_user >= 0 && f_item >= 0 && f_cat >= 0);
+    CU_ASSERT_FATAL(dataset_read_raw_ids(d, RAW_IDS_FIELD, f_user, &vu) == DMMP_OK);
+    CU_ASSERT_FATAL(dataset_read_raw_ids(d, RAW_IDS_FIELD, f_item, &vi) == DMMP_OK);
+    CU_ASSERT_FATAL(dataset_read_raw_ids(d, RAW_IDS_FIELD, f_cat, &cat) == DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(users.n, T_USERS);
+    CU_ASSERT_EQUAL_FATAL(items.n, T_ITEMS);
+    CU_ASSERT_EQUAL(vu.n, sc->fields[f_user].vocab_size);
+    CU_ASSERT_EQUAL(cat.n, sc->fields[f_cat].vocab_size);
+    int ni = dataset_side_fields(d, SIDE_ITEM, NULL), nu = dataset_side_fields(d, SIDE_USER, NULL);
+    int32_t *it = malloc(sizeof(int32_t) * T_ITEMS * (size_t)ni), *ut = malloc(sizeof(int32_t) * T_USERS * (size_t)nu);
+    CU_ASSERT_FATAL(it && ut);
+    CU_ASSERT_FATAL(dataset_read_items(d, it) == DMMP_OK && dataset_read_users(d, ut) == DMMP_OK);
+    int bad = 0;
+    char a[32], b[32], want[32];
+    for (int i = 0; i < T_ITEMS; i++) {
+        snprintf(want, sizeof want, "i%d", i);
+        bad += strcmp(raw_ids_format(&items, i, a, sizeof a), want) != 0;
+        bad += strcmp(raw_ids_format(&vi, it[(size_t)i * (size_t)ni], b, sizeof b), want) != 0;
+        snprintf(want, sizeof want, "%d", it[(size_t)i * (size_t)ni + 1]);
+        bad += strcmp(raw_ids_format(&cat, it[(size_t)i * (size_t)ni + 1], b, sizeof b), want) != 0;
+    }
+    for (int u = 0; u < T_USERS; u++) {
+        snprintf(want, sizeof want, "u%d", u);
+        bad += strcmp(raw_ids_format(&users, u, a, sizeof a), want) != 0;
+        bad += strcmp(raw_ids_format(&vu, ut[(size_t)u * (size_t)nu], b, sizeof b), want) != 0;
+    }
+    TU_ASSERT_MSG(bad == 0, "%d raw ids differ from the u<i>/i<i> rule or from the id columns", bad);
+    CU_ASSERT(!strcmp(raw_ids_format(&cat, 0, a, sizeof a), ""));
+    free(it);
+    free(ut);
+    raw_ids_free(&users);
+    raw_ids_free(&items);
+    raw_ids_free(&vu);
+    raw_ids_free(&vi);
+    raw_ids_free(&cat);
+    dataset_close(d);
+    unlink(path);
+    rmdir(dir);
+}
+
 int register_synth_suites(void)
 {
     static const char *const names[] = {
@@ -268,8 +332,10 @@ int register_synth_suites(void)
         "rates, splits, bait share and oracle AUC",
         "baits: higher pCTR, lower pCVR",
         "truth recomputes the stored probabilities",
+        "raw ids: u<i>, i<i>, and the id vocabularies agree with the tables",
     };
     static const CU_TestFunc fns[] = {test_reproducible_bytes, test_rates_and_signal,
-                                      test_baits_click_but_do_not_convert, test_truth_recomputes};
+                                      test_baits_click_but_do_not_convert, test_truth_recomputes,
+                                      test_raw_ids};
     return tu_add_suite("data_synth", names, fns, sizeof fns / sizeof fns[0]);
 }

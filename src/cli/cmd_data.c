@@ -141,17 +141,63 @@ static int data_inspect(int argc, char **argv)
     dmmp_status s = dataset_open(&d, path);
     if (s != DMMP_OK) return cli_report_error("data inspect", s);
     const dataset_schema *sc = dataset_get_schema(d);
-    /* Row 0 of /users and /items is the reserved unknown id (ids never seen in training): not counted. */
-    int64_t n_users = dataset_n_users(d) > 0 ? dataset_n_users(d) - 1 : 0;
-    int64_t n_items = dataset_n_items(d) > 0 ? dataset_n_items(d) - 1 : 0;
-    printf("%s\n  name: %s\n  source: %s\n  samples: %lld, users: %lld, items: %lld (known from training; the\n"
+    /* Row 0 of /users and /items of imported data is the reserved unknown id
+     * (ids never seen in training): not counted. */
+    int32_t first_user = 0, first_item = 0;
+    s = dataset_first_entity(d, SIDE_USER, &first_user);
+    if (s == DMMP_OK) s = dataset_first_entity(d, SIDE_ITEM, &first_item);
+    if (s != DMMP_OK) {
+        dataset_close(d);
+        return cli_report_error("data inspect", s);
+    }
+    int64_t n_users = dataset_n_users(d) > first_user ? dataset_n_users(d) - first_user : 0;
+    int64_t n_items = dataset_n_items(d) > first_item ? dataset_n_items(d) - first_item : 0;
+    printf("%s\n  name: %s\n  source: %s\n  samples: %lld, users: %lld, items: %lld (known from training; an\n"
            "  unknown id 0 not counted), chunk rows: %lld\n",
            dataset_path(d), dataset_name(d), dataset_source(d), (long long)dataset_n_samples(d), (long long)n_users,
            (long long)n_items, (long long)dataset_chunk_rows(d));
-    printf("\nfields (%d):\n  %-20s %-8s %12s %6s %8s\n", sc->n_fields, "name", "side", "vocab", "multi", "default");
-    for (int f = 0; f < sc->n_fields; f++)
-        printf("  %-20s %-8s %12lld %6s %8d\n", sc->fields[f].name, side_name(sc->fields[f].side),
-               (long long)sc->fields[f].vocab_size, sc->fields[f].multi ? "yes" : "no", dataset_default_id(d, f));
+    printf("\nfields (%d):\n  %-20s %-8s %12s %6s %8s  %s\n", sc->n_fields, "name", "side", "vocab", "multi", "default",
+           "raw values of ids 1, 2, 3");
+    int n_raw = 0;
+    for (int f = 0; f < sc->n_fields; f++) {
+        raw_ids v;
+        s = dataset_read_raw_ids(d, RAW_IDS_FIELD, f, &v);
+        if (s != DMMP_OK) {
+            dataset_close(d);
+            return cli_report_error("data inspect", s);
+        }
+        char examples[200] = "", raw[48];
+        size_t len = 0;
+        for (int64_t i = 1; i <= 3 && i < v.n; i++)
+            len += (size_t)snprintf(examples + len, sizeof examples - len, "%s%s", i > 1 ? ", " : "",
+                                    raw_ids_format(&v, i, raw, sizeof raw));
+        if (v.n == 0) snprintf(examples, sizeof examples, "(not stored)");
+        n_raw += v.n > 0;
+        printf("  %-20s %-8s %12lld %6s %8d  %s\n", sc->fields[f].name, side_name(sc->fields[f].side),
+               (long long)sc->fields[f].vocab_size, sc->fields[f].multi ? "yes" : "no", dataset_default_id(d, f),
+               examples);
+        raw_ids_free(&v);
+    }
+    raw_ids users, items;
+    s = dataset_read_raw_ids(d, RAW_IDS_USERS, 0, &users);
+    if (s == DMMP_OK) s = dataset_read_raw_ids(d, RAW_IDS_ITEMS, 0, &items);
+    if (s != DMMP_OK) {
+        raw_ids_free(&users);
+        dataset_close(d);
+        return cli_report_error("data inspect", s);
+    }
+    if (users.n || items.n) {
+        char a[48], b[48], c[48], e[48];
+        int32_t fu = first_user, fi = first_item;
+        printf("raw ids: %d of %d field vocabularies (/vocab), users (/users/raw_id: %s, %s, ...), items "
+               "(/items/raw_id: %s, %s, ...)\n",
+               n_raw, sc->n_fields, raw_ids_format(&users, fu, a, sizeof a), raw_ids_format(&users, fu + 1, b, sizeof b),
+               raw_ids_format(&items, fi, c, sizeof c), raw_ids_format(&items, fi + 1, e, sizeof e));
+    } else {
+        printf("raw ids: not stored (a file written before raw ids existed): ids print as #<index>\n");
+    }
+    raw_ids_free(&users);
+    raw_ids_free(&items);
     if (sc->n_dense > 0) {
         printf("dense columns (%d):", sc->n_dense);
         for (int k = 0; k < sc->n_dense; k++) printf(" %s", sc->dense_names[k]);

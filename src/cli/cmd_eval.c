@@ -37,20 +37,23 @@ static const char eval_help[] =
     "or a dataset other than the one the run was trained on.\n";
 
 static const char retrieve_usage[] =
-    "usage: dmmp retrieve --run DIR --data F.h5 --user U [--k 10] [--which checkpoint|last]";
+    "usage: dmmp retrieve --run DIR --data F.h5 (--user U | --user-id RAW) [--k 10] [--which checkpoint|last]";
 
 static const char retrieve_help[] =
-    "Prints the k items the model of DIR retrieves for user index U from the\n"
-    "whole corpus of F.h5, best first: the item index (a row of /items/sparse, a\n"
-    "value of /samples/item), the score the model ranks by (named in the output)\n"
-    "and the item fields (vocabulary ids; one that only restates the index, such\n"
-    "as item_id, is left out); for dmmp also the user's preference gate weights\n"
-    "(w_c, w_v); on synthetic data\n"
-    "each item's true pCTR and pCVR (default context) and its bait flag.\n"
+    "Prints the k items the model of DIR retrieves for one user from the whole\n"
+    "corpus of F.h5, best first. The user is given by index U (from 0) or by the\n"
+    "raw id the input log used (--user-id; /users/raw_id of the dataset). Each\n"
+    "row: the item index (a row of /items/sparse, a value of /samples/item), the\n"
+    "item's raw id (/items/raw_id), the score the model ranks by (named in the\n"
+    "output) and the item fields as raw values (one that only restates the\n"
+    "index, such as item_id, is left out); for dmmp also the user's preference\n"
+    "gate weights (w_c, w_v); on synthetic data each item's true pCTR and pCVR\n"
+    "(default context) and its bait flag. A dataset written before raw ids\n"
+    "existed prints an index as #<index>.\n"
     "Exit: 0 done, 1 failure while working, 2 bad usage or input.\n";
 
 typedef struct run_args {
-    const char *run, *data, *split, *which;
+    const char *run, *data, *split, *which, *user_id;
     int64_t user;
     int k;
 } run_args;
@@ -81,7 +84,8 @@ static int parse_args(int argc, char **argv, run_args *a, int retrieve, int *don
     const cli_option retrieve_options[] = {
         CLI_OPT_STRING_REQ("--run", &a->run, "DIR", "the run directory (the --out of dmmp train)"),
         CLI_OPT_STRING_REQ("--data", &a->data, "F.h5", "the dataset"),
-        {"--user", CLI_INT64, &a->user, "U", "the user index (from 0)", 0, 9e18, 0, 1, NULL},
+        CLI_OPT_INT64("--user", &a->user, "U", "the user index (from 0)", 0, 9e18),
+        CLI_OPT_STRING("--user-id", &a->user_id, "RAW", "the user's raw id in the input log (instead of --user)"),
         CLI_OPT_INT("--k", &a->k, "K", "items to print (default 10)", 1, 100000),
         CLI_OPT_CHOICE("--which", &a->which, "checkpoint|last",
                        "DIR/checkpoint.h5, the best epoch (default), or DIR/last.h5", "checkpoint|last"),
@@ -91,7 +95,7 @@ static int parse_args(int argc, char **argv, run_args *a, int retrieve, int *don
                            retrieve ? retrieve_help : eval_help,
                            NULL,
                            retrieve ? retrieve_options : eval_options,
-                           retrieve ? 5 : 4,
+                           retrieve ? 6 : 4,
                            0,
                            0,
                            NULL};
@@ -102,6 +106,8 @@ static int parse_args(int argc, char **argv, run_args *a, int retrieve, int *don
         return rc;
     }
     cli_list_free(&none);
+    if (retrieve && (a->user >= 0) == (a->user_id != NULL))
+        return cli_usage_error(cmd, "give the user as one of --user U or --user-id RAW");
     file_kind run_kind = file_kind_of(a->run);
     if (run_kind == FILE_KIND_MISSING) return cli_usage_error(cmd, "--run %s: no such directory", a->run);
     if (run_kind != FILE_KIND_DIRECTORY)
@@ -204,14 +210,31 @@ static int restates_index(const int32_t *table, int nf, int c, int64_t n_items)
 /* Prints the item-side fields of item (names from the schema), leaving out
  * those that restate the index. */
 static void print_item_fields(const dataset *d, const int32_t *table, int nf, const int *fields, const int *skip,
-                              int32_t item)
+                              const raw_ids *vocabs, int32_t item)
 {
     const dataset_schema *sc = dataset_get_schema(d);
     int printed = 0;
+    char raw[256];
     for (int c = 0; c < nf; c++) {
         if (skip[c]) continue;
-        printf("%s%s=%d", printed++ ? " " : "", sc->fields[fields[c]].name, table[(size_t)item * nf + c]);
+        printf("%s%s=%s", printed++ ? " " : "", sc->fields[fields[c]].name,
+               raw_ids_format(&vocabs[c], table[(size_t)item * nf + c], raw, sizeof raw));
     }
+}
+
+/* The index of the user whose raw id is raw, or an error naming it. */
+static dmmp_status find_user(const dataset *d, const char *raw, int64_t *user)
+{
+    raw_ids ids;
+    DMMP_TRY(dataset_read_raw_ids(d, RAW_IDS_USERS, 0, &ids));
+    dmmp_status s = DMMP_OK;
+    if (ids.n == 0)
+        s = dmmp_fail(DMMP_EINVAL, "--user-id %s: %s has no raw user ids (written before raw ids existed); give --user",
+                      raw, dataset_path(d));
+    else if (!*raw || (*user = raw_ids_find(&ids, raw, strlen(raw))) < 0)
+        s = dmmp_fail(DMMP_EINVAL, "--user-id %s: no such user in %s", raw, dataset_path(d));
+    raw_ids_free(&ids);
+    return s;
 }
 
 /* What the score column holds for the model of h. */
@@ -238,35 +261,54 @@ int cmd_retrieve(int argc, char **argv)
     memset(&h, 0, sizeof h);
     if ((rc = open_run("retrieve", &a, &d, &h))) return rc;
     retrieved r;
-    dmmp_status s = retrieve_user(&h.model, &h.feat, d, a.user, a.k, &r);
+    memset(&r, 0, sizeof r);
+    dmmp_status s = a.user_id ? find_user(d, a.user_id, &a.user) : DMMP_OK;
+    if (s == DMMP_OK) s = retrieve_user(&h.model, &h.feat, d, a.user, a.k, &r);
     int nf = dataset_side_fields(d, SIDE_ITEM, NULL);
     int64_t n_items = dataset_n_items(d);
     int *fields = malloc(sizeof(int) * (size_t)(nf + 1));
     int *skip = calloc((size_t)(nf + 1), sizeof(int));
     int32_t *table = malloc(sizeof(int32_t) * (size_t)(n_items + 1) * (size_t)(nf + 1));
-    if (s == DMMP_OK && (!fields || !skip || !table))
+    raw_ids *vocabs = calloc((size_t)(nf + 1), sizeof *vocabs);
+    raw_ids items, users;
+    raw_ids_init(&items);
+    raw_ids_init(&users);
+    if (s == DMMP_OK && (!fields || !skip || !table || !vocabs))
         s = dmmp_fail(DMMP_ENOMEM, "retrieve: out of memory for the item table");
     if (s == DMMP_OK) {
         dataset_side_fields(d, SIDE_ITEM, fields);
         s = nf ? dataset_read_items(d, table) : DMMP_OK;
     }
-    for (int c = 0; s == DMMP_OK && c < nf; c++) skip[c] = restates_index(table, nf, c, n_items);
+    for (int c = 0; s == DMMP_OK && c < nf; c++) {
+        skip[c] = restates_index(table, nf, c, n_items);
+        s = dataset_read_raw_ids(d, RAW_IDS_FIELD, fields[c], &vocabs[c]);
+    }
+    if (s == DMMP_OK) s = dataset_read_raw_ids(d, RAW_IDS_ITEMS, 0, &items);
+    if (s == DMMP_OK) s = dataset_read_raw_ids(d, RAW_IDS_USERS, 0, &users);
     if (s == DMMP_OK) {
-        printf("user %lld, top %d of %lld items (%s)\n", (long long)a.user, a.k, (long long)r.n_ranked, h.variant);
+        char raw[256];
+        printf("user %lld (raw id %s), top %d of %lld items (%s)\n", (long long)a.user,
+               raw_ids_format(&users, a.user, raw, sizeof raw), a.k, (long long)r.n_ranked, h.variant);
         if (r.has_gate) printf("preference gate: w_c = %.4f, w_v = %.4f\n", r.gate[0], r.gate[1]);
-        printf("item: the item index, as --user is the user index (row of /items/sparse, value of /samples/item)\n");
+        printf("item: the item index, as --user is the user index (row of /items/sparse, value of /samples/item);\n"
+               "raw_id: the item's id in the input log (/items/raw_id)\n");
         printf("score: %s; higher ranks first\n", score_meaning(&h));
-        printf("%4s  %8s  %12s%s  item fields (vocabulary ids)\n", "rank", "item", "score",
+        printf("%4s  %8s  %-12s  %12s%s  item fields (raw values)\n", "rank", "item", "raw_id", "score",
                r.has_truth ? "  true_pctr  true_pcvr  bait" : "");
         for (int i = 0; i < r.k && r.ids[i] >= 0; i++) {
-            printf("%4d  %8d  %12.6f", i + 1, r.ids[i], r.scores[i]);
+            printf("%4d  %8d  %-12s  %12.6f", i + 1, r.ids[i], raw_ids_format(&items, r.ids[i], raw, sizeof raw),
+                   r.scores[i]);
             if (r.has_truth) printf("  %9.5f  %9.5f  %4d", r.p_ctr[i], r.p_cvr[i], r.bait[i]);
             printf("  ");
-            print_item_fields(d, table, nf, fields, skip, r.ids[i]);
+            print_item_fields(d, table, nf, fields, skip, vocabs, r.ids[i]);
             printf("\n");
         }
     }
     rc = s == DMMP_OK ? 0 : cli_report_error("retrieve", s);
+    for (int c = 0; vocabs && c < nf; c++) raw_ids_free(&vocabs[c]);
+    free(vocabs);
+    raw_ids_free(&items);
+    raw_ids_free(&users);
     free(fields);
     free(skip);
     free(table);

@@ -647,3 +647,54 @@ dmmp_status dataset_read_users_multi(const dataset *d, int field, int64_t **offs
     }
     return s;
 }
+
+dmmp_status dataset_read_raw_ids(const dataset *d, raw_ids_kind which, int field, raw_ids *out)
+{
+    raw_ids_init(out);
+    char group[256];
+    int64_t n;
+    if (which == RAW_IDS_FIELD) {
+        if (field < 0 || field >= d->schema.n_fields)
+            return dmmp_fail(DMMP_EINVAL, "%s: no field %d for a vocabulary", d->path, field);
+        snprintf(group, sizeof group, "/vocab/%s", d->schema.fields[field].name);
+        n = d->schema.fields[field].vocab_size;
+    } else {
+        snprintf(group, sizeof group, "%s", which == RAW_IDS_USERS ? "/users/raw_id" : "/items/raw_id");
+        n = which == RAW_IDS_USERS ? d->n_users : d->n_items;
+    }
+    const char *top = which == RAW_IDS_FIELD ? "/vocab" : which == RAW_IDS_USERS ? "/users" : "/items";
+    if (H5Lexists(d->file, top, H5P_DEFAULT) <= 0 || H5Lexists(d->file, group, H5P_DEFAULT) <= 0) {
+        H5_RETURN_IF_DAMAGED(d->path, group);
+        return DMMP_OK;
+    }
+    char path[300];
+    snprintf(path, sizeof path, "%s/offsets", group);
+    out->offsets = malloc((size_t)(n + 1) * sizeof *out->offsets);
+    if (!out->offsets) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory for %s", d->path, path);
+    hid_t ds;
+    dmmp_status s = open_checked((dataset *)d, path, K_I64, n + 1, -1, &ds);
+    if (s == DMMP_OK) {
+        if (H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out->offsets) < 0)
+            s = h5_read_failure(d->path, path);
+        H5Dclose(ds);
+    }
+    out->n = n;
+    out->cap = n + 1;
+    if (s == DMMP_OK && (out->offsets[0] != 0 || out->offsets[n] < 0 || out->offsets[n] > ((int64_t)1 << 40)))
+        s = dmmp_fail(DMMP_EFORMAT, "%s: %s does not start at 0 or ends at %lld", d->path, path,
+                      (long long)out->offsets[n]);
+    if (s == DMMP_OK) {
+        int64_t total = out->offsets[n];
+        out->bytes = malloc((size_t)total + 1);
+        out->bytes_cap = total + 1;
+        if (!out->bytes) s = dmmp_fail(DMMP_ENOMEM, "%s: out of memory for %s/bytes", d->path, group);
+        snprintf(path, sizeof path, "%s/bytes", group);
+        if (s == DMMP_OK) s = dataset_read_all(d, path, 2, total, out->bytes);
+        if (s == DMMP_OK) {
+            out->bytes[total] = '\0';
+            s = raw_ids_check(out, d->path, group);
+        }
+    }
+    if (s != DMMP_OK) raw_ids_free(out);
+    return s;
+}

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "data/raw_ids.h"
 #include "data/schema.h"
 
 typedef struct dataset dataset;
@@ -127,5 +128,13 @@ dmmp_status dataset_first_entity(const dataset *d, field_side side, int32_t *fir
  * the file has no such table every user gets an empty bag. */
 dmmp_status dataset_read_users_multi(const dataset *d, int field, int64_t **offsets, int32_t **indices,
                                      float **weights);
+
+/* Reads a raw-id table (data/raw_ids.h): a field's vocabulary (kind
+ * RAW_IDS_FIELD, field = its schema index) or the raw ids of every user or
+ * item (field ignored). A file without that table (written before raw ids,
+ * or a field hashed into buckets) gives an empty table (out->n = 0), which
+ * raw_ids_format prints as "#<index>". A table of the wrong length or with
+ * bad offsets is DMMP_EFORMAT naming it. Free out with raw_ids_free. */
+dmmp_status dataset_read_raw_ids(const dataset *d, raw_ids_kind kind, int field, raw_ids *out);
 
 #endif

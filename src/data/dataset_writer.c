@@ -510,6 +510,49 @@ dmmp_status dataset_writer_write_users_multi(dataset_writer *w, int field, int64
     return s;
 }
 
+/* Opens group name under loc, creating it when absent. */
+static dmmp_status open_or_create_group(hid_t loc, const char *name, hid_t *g)
+{
+    if (H5Lexists(loc, name, H5P_DEFAULT) > 0) {
+        *g = H5Gopen2(loc, name, H5P_DEFAULT);
+        return *g < 0 ? dmmp_fail(DMMP_EIO, "group %s: cannot open", name) : DMMP_OK;
+    }
+    return h5_create_group(loc, name, g);
+}
+
+dmmp_status dataset_writer_write_raw_ids(dataset_writer *w, raw_ids_kind kind, int field, const raw_ids *t)
+{
+    if (t->n == 0) return DMMP_OK;
+    const char *top, *name;
+    int64_t want;
+    if (kind == RAW_IDS_FIELD) {
+        if (field < 0 || field >= w->schema.n_fields)
+            return dmmp_fail(DMMP_EINVAL, "/vocab: field %d is not a field of the schema", field);
+        top = "vocab";
+        name = w->schema.fields[field].name;
+        want = w->schema.fields[field].vocab_size;
+    } else {
+        top = kind == RAW_IDS_USERS ? "users" : "items";
+        name = "raw_id";
+        want = kind == RAW_IDS_USERS ? w->n_users : w->n_items;
+        if (want < 0) return dmmp_fail(DMMP_EINVAL, "/%s/raw_id: write /%s/sparse first", top, top);
+    }
+    if (t->n != want)
+        return dmmp_fail(DMMP_EINVAL, "/%s/%s: %lld raw ids for %lld entries", top, name, (long long)t->n,
+                         (long long)want);
+    DMMP_TRY(raw_ids_check(t, w->path, name));
+    DMMP_TRY(chunk_pool_drain(w->pool));
+    hid_t g0, g = H5I_INVALID_HID;
+    DMMP_TRY(open_or_create_group(w->file, top, &g0));
+    dmmp_status s = h5_create_group(g0, name, &g);
+    if (s == DMMP_OK) s = h5_write_array(g, "offsets", H5T_NATIVE_INT64, t->n + 1, 0, t->offsets);
+    if (s == DMMP_OK) s = h5_write_array(g, "bytes", H5T_NATIVE_UINT8, t->offsets[t->n], 0, t->bytes);
+    if (s != DMMP_OK) dmmp_fail_prefix(s, "/%s/%s", top, name);
+    if (g >= 0) H5Gclose(g);
+    H5Gclose(g0);
+    return s;
+}
+
 int64_t dataset_writer_file(dataset_writer *w)
 {
     /* A failure leaves the pool broken, so the next append or commit reports it. */

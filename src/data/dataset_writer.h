@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "data/raw_ids.h"
 #include "data/schema.h"
 
 typedef struct h5_column h5_column;
@@ -76,6 +77,13 @@ dmmp_status dataset_writer_write_users(dataset_writer *w, int64_t n_users, const
  * retrieval queries carry the field too. */
 dmmp_status dataset_writer_write_users_multi(dataset_writer *w, int field, int64_t n_users, const int64_t *offsets,
                                              const int32_t *indices, const float *weights);
+
+/* Writes a raw-id table (data/raw_ids.h): the vocabulary of field (kind
+ * RAW_IDS_FIELD; after dataset_writer_set_vocab, t->n must equal the
+ * vocabulary size) or the raw ids of the users or items (after
+ * write_users / write_items, t->n must equal their count). An empty table
+ * (n = 0: a hashed field) writes nothing. */
+dmmp_status dataset_writer_write_raw_ids(dataset_writer *w, raw_ids_kind kind, int field, const raw_ids *t);
 
 /* The open HDF5 file id (hid_t as int64_t), for extra groups such as /truth.
  * Writes every chunk still in flight first, so the caller's own writes land

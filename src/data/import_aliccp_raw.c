@@ -438,6 +438,10 @@ static dmmp_status finish(raw_importer *im)
     DMMP_TRY(dataset_writer_write_users(im->w, n_users, im->users.rows));
     DMMP_TRY(dataset_writer_write_items(im->w, n_items, im->items.rows));
     DMMP_TRY(write_user_bags(im, n_users));
+    for (int f = 0; f < ALICCP_N_FIELDS; f++)
+        DMMP_TRY(dataset_writer_write_raw_ids(im->w, RAW_IDS_FIELD, f, vocab_raw_ids(im->vocabs[f])));
+    DMMP_TRY(dataset_writer_write_raw_ids(im->w, RAW_IDS_USERS, 0, vocab_raw_ids(im->vocabs[0])));
+    DMMP_TRY(dataset_writer_write_raw_ids(im->w, RAW_IDS_ITEMS, 0, vocab_raw_ids(im->vocabs[13])));
     im->rep->n_users = n_users;
     im->rep->n_items = n_items;
     dmmp_status s = dataset_writer_commit(im->w);

@@ -105,11 +105,17 @@ static dmmp_status entity_index(csv_importer *im, vocab *v, int id_field, const 
         return DMMP_OK;
     }
     uint64_t key[CSV_MAX_COLUMNS];
+    key[0] = 0;
     for (int k = 0; k < n_fields; k++) key[k] = raw[fields[k]];
     uint64_t h = text_hash64((const char *)key, (size_t)n_fields * sizeof key[0]);
-    if (train) return vocab_insert(v, h, out);
     *out = vocab_lookup(v, h);
-    return DMMP_OK;
+    if (!train || *out) return DMMP_OK;
+    /* A new entity: its raw id is the tuple of its raw ids, joined by ';'. */
+    char text[CSV_MAX_COLUMNS * 21];
+    size_t len = 0;
+    for (int k = 0; k < n_fields; k++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%s%lld", k ? ";" : "", (long long)raw[fields[k]]);
+    return vocab_insert_text(v, h, text, len, out);
 }
 
 static dmmp_status merge_rows(csv_importer *im, int split_rule)
@@ -280,6 +286,12 @@ static dmmp_status finish(csv_importer *im)
     DMMP_TRY(entity_table_resize(&im->items, n_items));
     DMMP_TRY(dataset_writer_write_users(im->w, n_users, im->users.rows));
     DMMP_TRY(dataset_writer_write_items(im->w, n_items, im->items.rows));
+    for (int f = 0; f < p->n_fields; f++)
+        DMMP_TRY(dataset_writer_write_raw_ids(im->w, RAW_IDS_FIELD, f, vocab_raw_ids(im->vocabs[f])));
+    const vocab *uv = p->user_field >= 0 ? im->vocabs[p->user_field] : im->user_vocab;
+    const vocab *iv = p->item_field >= 0 ? im->vocabs[p->item_field] : im->item_vocab;
+    DMMP_TRY(dataset_writer_write_raw_ids(im->w, RAW_IDS_USERS, 0, vocab_raw_ids(uv)));
+    DMMP_TRY(dataset_writer_write_raw_ids(im->w, RAW_IDS_ITEMS, 0, vocab_raw_ids(iv)));
     im->rep->n_users = n_users;
     im->rep->n_items = n_items;
     dmmp_status s = dataset_writer_commit(im->w);

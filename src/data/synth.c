@@ -492,13 +492,43 @@ static dmmp_status stream_samples(const synth_config *c, const world_tables *t, 
     return s;
 }
 
-static dmmp_status write_tables(const synth_config *c, const world_tables *t, dataset_writer *dw, hid_t truth)
+/* The raw ids of the synthetic world: user u is "u<u>" and item i "i<i>"
+ * (also in the user_id and item_id vocabularies, whose index k is entity
+ * k - 1); every other field's index k is "<k>". Index 0 is "". */
+static dmmp_status write_raw_ids(const dataset_schema *schema, dataset_writer *dw, int64_t n_users, int64_t n_items)
+{
+    dmmp_status s = DMMP_OK;
+    for (int f = -2; s == DMMP_OK && f < schema->n_fields; f++) {
+        const char *name = f == -2 ? "user_id" : f == -1 ? "item_id" : schema->fields[f].name;
+        int64_t n = f == -2 ? n_users : f == -1 ? n_items : schema->fields[f].vocab_size;
+        int entity = f < 0;
+        const char *prefix = !strcmp(name, "user_id") ? "u" : !strcmp(name, "item_id") ? "i" : "";
+        raw_ids t;
+        raw_ids_init(&t);
+        for (int64_t k = 0; s == DMMP_OK && k < n; k++) {
+            char buf[32];
+            int len = 0;
+            if (entity) len = snprintf(buf, sizeof buf, "%s%lld", prefix, (long long)k);
+            else if (k > 0) len = *prefix ? snprintf(buf, sizeof buf, "%s%lld", prefix, (long long)(k - 1))
+                                            : snprintf(buf, sizeof buf, "%lld", (long long)k);
+            s = raw_ids_push(&t, buf, (size_t)len, name);
+        }
+        if (s == DMMP_OK)
+            s = dataset_writer_write_raw_ids(dw, f == -2 ? RAW_IDS_USERS : f == -1 ? RAW_IDS_ITEMS : RAW_IDS_FIELD, f, &t);
+        raw_ids_free(&t);
+    }
+    return s;
+}
+
+static dmmp_status write_tables(const synth_config *c, const world_tables *t, dataset_writer *dw, hid_t truth,
+                                const dataset_schema *schema)
 {
     DMMP_TRY(synth_world_save(&t->truth, (int64_t)truth));
     DMMP_TRY(h5_attr_f64(truth, "bait_share", c->bait_share));
     DMMP_TRY(h5_attr_i64(truth, "seed", (int64_t)c->seed));
     DMMP_TRY(dataset_writer_write_items(dw, c->n_items, t->item_fields));
     DMMP_TRY(dataset_writer_write_users(dw, c->n_users, t->user_fields));
+    DMMP_TRY(write_raw_ids(schema, dw, c->n_users, c->n_items));
     return dataset_writer_write_users_multi(dw, F_INTEREST, c->n_users, t->interest_off, t->interest_ids,
                                             t->interest_wts);
 }
@@ -536,7 +566,7 @@ dmmp_status synth_generate(const synth_config *c, const char *path, synth_summar
     if (s == DMMP_OK) s = stream_samples(c, &t, dw, &p_click, &p_conv, &sum);
     if (s == DMMP_OK) s = h5_column_close(&p_click);
     if (s == DMMP_OK) s = h5_column_close(&p_conv);
-    if (s == DMMP_OK) s = write_tables(c, &t, dw, truth);
+    if (s == DMMP_OK) s = write_tables(c, &t, dw, truth, &schema);
     h5_column_discard(&p_click);
     h5_column_discard(&p_conv);
     if (truth >= 0) H5Gclose(truth);

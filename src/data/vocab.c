@@ -5,6 +5,7 @@
  * probe instead of two is most of the cost of a lookup. */
 #include "data/vocab.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct vocab {
     int64_t count;     /* ids stored */
     uint64_t *by_index;/* by_index[i] = id of index i (i >= 1) */
     int64_t by_index_cap;
+    raw_ids raw;       /* raw value of every index (exact mode) */
 };
 
 /* The splitmix64 finaliser: a bijection that spreads consecutive ids over
@@ -59,10 +61,12 @@ dmmp_status vocab_create(vocab **out, int64_t buckets, const char *name)
     if (!v) return dmmp_fail(DMMP_ENOMEM, "vocabulary '%s': out of memory", name);
     snprintf(v->name, sizeof v->name, "%s", name);
     v->buckets = buckets;
+    raw_ids_init(&v->raw);
     if (buckets == 0) {
         dmmp_status s = alloc_table(v, 1024);
+        if (s == DMMP_OK) s = raw_ids_push(&v->raw, "", 0, v->name);
         if (s != DMMP_OK) {
-            free(v);
+            vocab_free(v);
             return s;
         }
     }
@@ -75,6 +79,7 @@ void vocab_free(vocab *v)
     if (!v) return;
     free(v->slots);
     free(v->by_index);
+    raw_ids_free(&v->raw);
     free(v);
 }
 
@@ -98,7 +103,7 @@ static int32_t hashed_index(const vocab *v, uint64_t id)
     return (int32_t)(1 + mix_id(id ^ 0x9e3779b97f4a7c15ULL) % (uint64_t)v->buckets);
 }
 
-dmmp_status vocab_insert(vocab *v, uint64_t id, int32_t *index)
+static dmmp_status insert(vocab *v, uint64_t id, const char *text, size_t len, int32_t *index)
 {
     if (v->buckets) {
         *index = hashed_index(v, id);
@@ -123,6 +128,12 @@ dmmp_status vocab_insert(vocab *v, uint64_t id, int32_t *index)
         v->by_index = p;
         v->by_index_cap = cap;
     }
+    char num[24];
+    if (!text) {
+        len = (size_t)snprintf(num, sizeof num, "%" PRId64, (int64_t)id);
+        text = num;
+    }
+    DMMP_TRY(raw_ids_push(&v->raw, text, len, v->name));
     v->by_index[idx] = id;
     v->slots[slot].key = id;
     v->slots[slot].value = idx;
@@ -131,6 +142,15 @@ dmmp_status vocab_insert(vocab *v, uint64_t id, int32_t *index)
     *index = idx;
     return DMMP_OK;
 }
+
+dmmp_status vocab_insert(vocab *v, uint64_t id, int32_t *index) { return insert(v, id, NULL, 0, index); }
+
+dmmp_status vocab_insert_text(vocab *v, uint64_t id, const char *s, size_t len, int32_t *index)
+{
+    return insert(v, id, s, len, index);
+}
+
+const raw_ids *vocab_raw_ids(const vocab *v) { return &v->raw; }
 
 int32_t vocab_lookup(const vocab *v, uint64_t id)
 {

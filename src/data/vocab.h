@@ -6,13 +6,18 @@
  * only looks ids up for val/test, where unseen ids map to 0. In hashed mode
  * (buckets > 0) every id, seen or not, maps to 1 + hash(id) mod buckets:
  * memory stays fixed for fields with very many ids, and unseen ids share
- * buckets with seen ones as the hashing trick intends. */
+ * buckets with seen ones as the hashing trick intends.
+ *
+ * An exact vocabulary also keeps the raw value of every index (its
+ * raw_ids table, data/raw_ids.h): the text given to vocab_insert_text, or
+ * the decimal form of the id for vocab_insert. */
 #ifndef DMMP_DATA_VOCAB_H
 #define DMMP_DATA_VOCAB_H
 
 #include <stdint.h>
 
 #include "core/status.h"
+#include "data/raw_ids.h"
 
 typedef struct vocab vocab;
 
@@ -26,6 +31,13 @@ void vocab_free(vocab *v);
 /* Index of id, adding it when absent (training split). Fails only when
  * memory runs out or the index space (int32) is exhausted. */
 dmmp_status vocab_insert(vocab *v, uint64_t id, int32_t *index);
+
+/* vocab_insert for an id whose raw value is the text s[0 .. len) (kept
+ * when the id is new). */
+dmmp_status vocab_insert_text(vocab *v, uint64_t id, const char *s, size_t len, int32_t *index);
+
+/* The raw values by index (index 0: ""); an empty table when hashed. */
+const raw_ids *vocab_raw_ids(const vocab *v);
 
 /* Index of id, or 0 when the id was never inserted (val/test splits). */
 int32_t vocab_lookup(const vocab *v, uint64_t id);
