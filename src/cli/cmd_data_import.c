@@ -16,7 +16,9 @@ static const char import_usage[] =
     "       dmmp data import aliccp-csv --train A.csv [--val B.csv] [--test C.csv | --test-fraction X]\n"
     "                                   --out F.h5 [common options]\n"
     "       dmmp data import aliexpress --train A.csv --test B.csv --out F.h5 [--user-fields LIST]\n"
-    "                                   [common options]";
+    "                                   [common options]\n"
+    "       dmmp data import csv --schema S.ini --train A.csv [--val B.csv] [--test C.csv] --out F.h5\n"
+    "                            [--split random|time|leave-last-out|column:NAME] [common options]";
 
 static const char import_about[] =
     "Imports a public dataset into the HDF5 layout. Vocabularies come from the training\n"
@@ -24,6 +26,15 @@ static const char import_about[] =
     "and renamed when complete. A split left without rows is reported as a warning.\n";
 
 static const char import_notes[] =
+    "csv: any CSV/TSV log of impressions; the schema file S.ini says which columns are\n"
+    "  the labels, the user, item and time keys and the fields (README: \"Your own data\";\n"
+    "  experiments/schemas/ has examples). Raw ids are kept (/vocab, /users/raw_id,\n"
+    "  /items/raw_id). --split decides the splits of a single file: random (seeded, by\n"
+    "  row; the default), time (the last --test-fraction of the time range to test, the\n"
+    "  --val-fraction before it to val), leave-last-out (each user's last row by time to\n"
+    "  test and, for users with 3 rows or more, the one before to val), column:NAME (a\n"
+    "  column of train/val/test or 0/1/2). Without --val and --test the fractions default\n"
+    "  to 0.1 each. time and leave-last-out read the file twice.\n"
     "aliexpress: --user-fields lists the user-side categorical columns (default\n"
     "  " ALIEXPRESS_DEFAULT_USER_FIELDS ";\n"
     "  the release does not label the columns, so this is our choice); the other\n"
@@ -31,7 +42,8 @@ static const char import_notes[] =
     "  tuple of its item-side ids.\n";
 
 static int import_run(const char *format, import_options *o, const aliccp_raw_paths *raw, const char *train,
-                      const char *val, const char *test, const char *user_fields);
+                      const char *val, const char *test, const char *user_fields, const char *schema,
+                      const char *split);
 
 /* "F=B" values of every --hash joined by commas: one spec for the importer. */
 static char *join_hash_specs(const cli_list *hash)
@@ -54,6 +66,9 @@ int cmd_data_import(int argc, char **argv)
     import_options_default(&opt);
     aliccp_raw_paths raw = {0};
     const char *train = NULL, *val = NULL, *test = NULL, *user_fields = NULL, *on_error = "stop";
+    const char *schema = NULL, *split = NULL;
+    opt.val_fraction = -1; /* not given: each format's default */
+    opt.test_fraction = -1;
     int64_t seed = (int64_t)opt.seed;
     int quiet = 0;
     cli_list hash, formats;
@@ -67,12 +82,13 @@ int cmd_data_import(int argc, char **argv)
         CLI_OPT_STRING("--val", &val, "B.csv", "aliccp-csv: the validation file"),
         CLI_OPT_STRING("--test", &test, "C.csv", "aliccp-csv, aliexpress: the test file"),
         CLI_OPT_STRING("--user-fields", &user_fields, "LIST", "aliexpress: the user-side columns (below)"),
+        CLI_OPT_STRING("--schema", &schema, "S.ini", "csv: the schema file"),
+        CLI_OPT_STRING("--split", &split, "RULE", "csv: random (default), time, leave-last-out or column:NAME"),
         {"--val-fraction", CLI_DOUBLE, &opt.val_fraction, "X",
-         "share of the training file sent to val (default 0.1; aliccp-csv\nuses it only without --val)", 0, 1, 1, 0,
-         NULL},
+         "share of the training file sent to val (default 0.1; used only\nwithout --val)", 0, 1, 1, 0, NULL},
         {"--test-fraction", CLI_DOUBLE, &opt.test_fraction, "X",
-         "aliccp-csv without --test: share of the training file sent to test\n(default 0: no test split)", 0, 1, 1,
-         0, NULL},
+         "aliccp-csv, csv without --test: share of the training file sent to\ntest (default: aliccp-csv 0, csv 0.1)",
+         0, 1, 1, 0, NULL},
         CLI_OPT_INT64("--seed", &seed, "S", "decides which training rows go to val and test (default 1)", 0, 9e18),
         CLI_OPT_CHOICE("--on-error", &on_error, "stop|skip",
                        "stop at the first bad line (default) or skip and count", "stop|skip"),
@@ -97,27 +113,53 @@ int cmd_data_import(int argc, char **argv)
     }
     cli_list_free(&hash);
     opt.hash_spec = hash_spec;
-    rc = import_run(format, &opt, &raw, train, val, test, user_fields);
+    rc = import_run(format, &opt, &raw, train, val, test, user_fields, schema, split);
     free(hash_spec);
     return rc;
 }
 
 /* Checks the options of format and imports; the exit status. */
+/* Parses --split for csv; 0 or the exit status. */
+static int parse_split(const char *split, csv_import_args *a)
+{
+    a->split = IMPORT_SPLIT_RANDOM;
+    if (!split || !strcmp(split, "random")) return 0;
+    if (!strcmp(split, "time")) a->split = IMPORT_SPLIT_TIME;
+    else if (!strcmp(split, "leave-last-out")) a->split = IMPORT_SPLIT_LEAVE_LAST_OUT;
+    else if (!strncmp(split, "column:", 7) && split[7]) {
+        a->split = IMPORT_SPLIT_COLUMN;
+        a->split_column = split + 7;
+    } else
+        return cli_usage_error("data import", "--split '%s': expected random, time, leave-last-out or column:NAME",
+                               split);
+    return 0;
+}
+
 static int import_run(const char *format, import_options *o, const aliccp_raw_paths *raw, const char *train,
-                      const char *val, const char *test, const char *user_fields)
+                      const char *val, const char *test, const char *user_fields, const char *schema,
+                      const char *split)
 {
     import_options opt = *o;
-    if (strcmp(format, "aliccp-raw") && strcmp(format, "aliccp-csv") && strcmp(format, "aliexpress"))
-        return cli_usage_error("data import", "unknown format '%s' (aliccp-raw, aliccp-csv, aliexpress)", format);
+    int csv = !strcmp(format, "csv");
+    if (strcmp(format, "aliccp-raw") && strcmp(format, "aliccp-csv") && strcmp(format, "aliexpress") && !csv)
+        return cli_usage_error("data import", "unknown format '%s' (aliccp-raw, aliccp-csv, aliexpress, csv)", format);
+    if (!csv && (schema || split))
+        return cli_usage_error("data import", "--schema and --split are for the csv format");
+    if (csv && opt.hash_spec)
+        return cli_usage_error("data import", "csv: hash a field with hash_buckets in its [field] section, not --hash");
+    int fraction_given = opt.test_fraction >= 0;
+    if (opt.val_fraction < 0) opt.val_fraction = 0.1;
+    if (opt.test_fraction < 0) opt.test_fraction = csv && !test ? 0.1 : 0.0;
     if (!(opt.val_fraction + opt.test_fraction < 1))
         return cli_usage_error("data import",
                                "--val-fraction + --test-fraction must be below 1 (no training rows left)");
-    if (opt.test_fraction > 0 && strcmp(format, "aliccp-csv"))
-        return cli_usage_error("data import", "--test-fraction is for aliccp-csv without --test (%s has a test file)",
+    if (opt.test_fraction > 0 && strcmp(format, "aliccp-csv") && !csv)
+        return cli_usage_error("data import", "--test-fraction is for aliccp-csv and csv without --test (%s has a test file)",
                                format);
-    if (opt.test_fraction > 0 && test)
+    if (fraction_given && opt.test_fraction > 0 && test)
         return cli_usage_error("data import", "give --test or --test-fraction, not both");
     import_report rep;
+    int rc;
     dmmp_status s = atomic_check_target("--out", opt.out);
     if (s != DMMP_OK) return cli_report_error("data import", s);
     if (!strcmp(format, "aliccp-raw")) {
@@ -131,6 +173,13 @@ static int import_run(const char *format, import_options *o, const aliccp_raw_pa
     } else if (!strcmp(format, "aliexpress")) {
         if (!train || !test) return cli_usage_error("data import", "aliexpress needs --train and --test");
         s = import_aliexpress(train, test, user_fields, &opt, &rep);
+    } else {
+        csv_import_args a = {schema, train, val, test, IMPORT_SPLIT_RANDOM, NULL};
+        if (!schema || !train) return cli_usage_error("data import", "csv needs --schema and --train");
+        if ((rc = parse_split(split, &a))) return rc;
+        if (a.split != IMPORT_SPLIT_RANDOM && (val || test))
+            return cli_usage_error("data import", "--split %s splits one file: give it without --val and --test", split);
+        s = import_csv(&a, &opt, &rep);
     }
     if (s != DMMP_OK) return cli_report_error("data import", s);
     static const char *const split_names[] = {"train", "val", "test"};

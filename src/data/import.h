@@ -55,4 +55,27 @@ dmmp_status import_aliccp_csv(const char *train, const char *val, const char *te
 dmmp_status import_aliexpress(const char *train, const char *test, const char *user_fields, const import_options *opt,
                               import_report *rep);
 
+/* How `dmmp data import csv` splits its training file (README: "Your own data"). */
+typedef enum import_split_rule {
+    IMPORT_SPLIT_RANDOM = 0,         /* seeded, by row: val_fraction and test_fraction */
+    IMPORT_SPLIT_TIME = 1,           /* the last test_fraction of the time range to test, the val_fraction before to val */
+    IMPORT_SPLIT_LEAVE_LAST_OUT = 2, /* each user's last row by time to test, the one before to val */
+    IMPORT_SPLIT_COLUMN = 3          /* a column of train/val/test or 0/1/2 */
+} import_split_rule;
+
+typedef struct csv_import_args {
+    const char *schema;            /* the schema file (data/csv_schema.h) */
+    const char *train, *val, *test; /* val and test may be NULL */
+    import_split_rule split;       /* only IMPORT_SPLIT_RANDOM with a val or test file */
+    const char *split_column;      /* IMPORT_SPLIT_COLUMN */
+} csv_import_args;
+
+/* Imports any CSV/TSV log of impressions described by a schema file; raw
+ * ids are kept in /vocab, /users/raw_id and /items/raw_id. opt->hash_spec is
+ * not used (the schema has hash_buckets). */
+dmmp_status import_csv(const csv_import_args *a, const import_options *opt, import_report *rep);
+
+/* "random", "time", "leave-last-out", "column". */
+const char *import_split_name(import_split_rule r);
+
 #endif
