@@ -17,5 +17,6 @@ int register_import_suites(void)
                                         test_import_aliexpress, test_import_aliccp_sample,
                                         test_import_csv_test_fraction, test_import_cli_counts};
     if (register_import_parse_suites()) return 1;
+    if (register_import_schema_suites()) return 1;
     return tu_add_suite("data_import", names, tests, sizeof tests / sizeof tests[0]);
 }

@@ -3,6 +3,7 @@
 #define DMMP_TESTS_TEST_IMPORT_H
 
 int register_import_parse_suites(void);
+int register_import_schema_suites(void);
 
 void test_import_raw_roundtrip(void);
 void test_import_raw_malformed(void);
