@@ -31,7 +31,7 @@ static void bench_args_default(bench_args *a)
     a->gemm = (bench_gemm_options){2048, 5};
     bench_train_options_default(&a->train);
     a->retrieve = (bench_retrieve_options){1000000, 64, 1024, 100, 5, 2048, 1};
-    a->data = (bench_data_options){200000, 1024, 3, 1};
+    a->data = (bench_data_options){200000, 1024, 3, 1, 64};
     a->seed = 1;
 }
 
@@ -89,6 +89,9 @@ static int bench_options(const char *what, bench_args *a, cli_option *opts)
     const cli_option o[] = {
         CLI_OPT_INT64("--rows", &a->data.rows, "N", "skeleton lines and synthetic impressions (default 200000)", 100,
                       1e10),
+        CLI_OPT_INT64("--csv-mb", &a->data.csv_mb, "MB",
+                      "size of the generated MovieLens-style log for the csv importer\n(default 64; 0 skips it)", 0,
+                      1000000),
         CLI_OPT_INT("--batch", &a->data.batch, "B", "batcher batch size (default 1024)", 1, 1 << 20),
         CLI_OPT_INT("--repeat", &a->data.repeat, "R", "timed runs (default 3)", 1, 100),
         CLI_OPT_INT64("--seed", &a->seed, "X", "seed (default 1)", 0, 9e15),

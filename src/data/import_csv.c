@@ -36,6 +36,7 @@
 #define MAX_COLS 4096
 #define MISSING_KEY 0x8000000000000000ULL /* an empty value: index 0 */
 #define NO_SPLIT 255
+#define PREFETCH_ROWS 6
 
 /* How a row's user or item index is found. */
 typedef enum entity_mode { ENTITY_FIELD, ENTITY_COLUMN, ENTITY_TUPLE } entity_mode;
@@ -536,6 +537,15 @@ static dmmp_status merge_rows(importer *im, int split_rule)
         const value *mv = NULL;
         for (int64_t j = 0; j < o->n; j++) {
             const value *vals = o->vals + o->vstart[j];
+            /* Start loading the vocabulary slots a few rows ahead: big
+             * vocabularies do not fit the caches, and the merge is serial. */
+            if (j + PREFETCH_ROWS < o->n) {
+                const value *ahead = o->vals + o->vstart[j + PREFETCH_ROWS];
+                for (int f = 0; f < p->n_fields; f++)
+                    if (p->slot[f] >= 0) vocab_prefetch(im->vocabs[f], ahead[p->slot[f]].key);
+                if (p->user.mode == ENTITY_COLUMN) vocab_prefetch(im->user_vocab, ahead[p->user.slot].key);
+                if (p->item.mode == ENTITY_COLUMN) vocab_prefetch(im->item_vocab, ahead[p->item.slot].key);
+            }
             uint8_t split = split_rule >= 0 ? (uint8_t)split_rule : decide_split(im, o, j, vals, im->row_no++);
             int train = split == SPLIT_TRAIN;
             row_block *b = &im->rows;
