@@ -117,7 +117,8 @@ void test_import_csv_by_hand(void)
         const char *train, *want;
     } bad_files[] = {
         {"click,purchase,101,205\n1,0,1\n", "train.csv:2:6: short line: 3 fields, expected 4"},
-        {"click,purchase,101,205\n1,0,1,2\n1,0,x,2\n", "train.csv:3:5: 101: bad integer 'x'"},
+        {"click,purchase,101,205\n1,0,1,2\n1,0,\"1,2\n", "train.csv:3:5: unterminated quote"},
+        {"click,purchase,101,205\n1,0,1,2\n1,x,1,2\n", "train.csv:3:3: purchase: expected 0 or 1, found 'x'"},
         {"click,purchase,101,205\n0,1,1,2\n", "train.csv:2:3: conversion without a click"},
         {"click,purchase,101,205,999\n1,0,1,2,3\n", "train.csv:1:24: column '999' is not a declared Ali-CCP field"},
         {"click,purchase,101,205,D1\n1,0,1,2,0.5.1\n", "train.csv:2:12: D1: bad number"},

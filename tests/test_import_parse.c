@@ -9,7 +9,7 @@
 
 #include "core/rng.h"
 #include "data/parse_aliccp_raw.h"
-#include "data/parse_csv.h"
+#include "data/csv_record.h"
 #include "data/text_scan.h"
 #include "data/vocab.h"
 #include "test_import.h"
@@ -153,23 +153,40 @@ static void test_parse_numbers(void)
 
 static void test_parse_csv_fields(void)
 {
-    const char *line = "1,0,,42,0.5";
+    char line[] = "1,0,,42,0.5";
     const char *end = line + strlen(line);
     text_loc loc = {"t.csv", 7, line};
     csv_field f[5];
-    CU_ASSERT_EQUAL(csv_count_fields(line, end), 5);
-    CU_ASSERT_FATAL(csv_split(line, end, &loc, f, 5) == DMMP_OK);
+    CU_ASSERT_EQUAL(csv_record_count(line, end, ',', '"'), 5);
+    CU_ASSERT_FATAL(csv_record_split(line, end, ',', '"', &loc, f, 5) == DMMP_OK);
     CU_ASSERT(f[2].start == f[2].end && f[2].start == line + 4);
     CU_ASSERT(f[4].start == line + 8 && f[4].end == end);
-    CU_ASSERT_EQUAL(csv_find(f, 5, "42"), 3);
-    CU_ASSERT_EQUAL(csv_find(f, 5, "4"), -1);
     /* Short: 5 fields, 6 expected; the column is one past the last byte (12). */
-    ASSERT_ERR(csv_split(line, end, &loc, f, 6), "t.csv:7:12: short line: 5 fields, expected 6");
-    /* Long: the 5th comma is at byte 4 + 1 (the one after "0"): fields 1,0 then the 2nd comma at column 4. */
-    ASSERT_ERR(csv_split(line, end, &loc, f, 2), "t.csv:7:4: long line");
-    const char *q = "1,\"a\",3";
+    ASSERT_ERR(csv_record_split(line, end, ',', '"', &loc, f, 6), "t.csv:7:12: short line: 5 fields, expected 6");
+    /* Long: fields 1,0 then the 2nd comma at column 4. */
+    ASSERT_ERR(csv_record_split(line, end, ',', '"', &loc, f, 2), "t.csv:7:4: long line");
+    /* Quoted: the delimiter and "" inside, unescaped in place; a quote inside
+     * an unquoted field is an ordinary byte. */
+    char q[] = "1,\"a,\"\"b\"\"\",x\"y,\"\"";
     loc.line_start = q;
-    ASSERT_ERR(csv_split(q, q + strlen(q), &loc, f, 3), "t.csv:7:3: quoted");
+    const char *qe = q + strlen(q);
+    CU_ASSERT_EQUAL(csv_record_count(q, qe, ',', '"'), 4);
+    CU_ASSERT_FATAL(csv_record_split(q, qe, ',', '"', &loc, f, 4) == DMMP_OK);
+    CU_ASSERT(f[1].end - f[1].start == 5 && !memcmp(f[1].start, "a,\"b\"", 5));
+    CU_ASSERT(f[2].end - f[2].start == 3 && !memcmp(f[2].start, "x\"y", 3));
+    CU_ASSERT(f[3].start == f[3].end);
+    CU_ASSERT(f[2].start == q + 12); /* the fields after a shortened one keep their place */
+    char open_q[] = "1,\"ab";
+    loc.line_start = open_q;
+    ASSERT_ERR(csv_record_split(open_q, open_q + 5, ',', '"', &loc, f, 2), "t.csv:7:3: unterminated quote");
+    char after[] = "\"a\"b,c";
+    loc.line_start = after;
+    ASSERT_ERR(csv_record_split(after, after + 6, ',', '"', &loc, f, 2), "t.csv:7:4: text after a closing quote");
+    /* Quoting off: quotes are bytes; TSV. */
+    char t[] = "\"a\tb";
+    loc.line_start = t;
+    CU_ASSERT_FATAL(csv_record_split(t, t + 4, '\t', 0, &loc, f, 2) == DMMP_OK);
+    CU_ASSERT(f[0].end - f[0].start == 2 && f[1].end - f[1].start == 1);
     const char *next, *ce;
     const char *two = "a,b\r\nc";
     next = text_next_line(two, two + 6, &ce);

@@ -2,7 +2,9 @@
  * file, line and key or column; a hand-worked file checks quoting, TSV,
  * multi-valued and dense fields and raw ids; the splits are checked against
  * the seeded rule, a hand computation and a brute-force leave-last-out; the
- * shipped schemas write the same samples as the dedicated importers; the
+ * shipped schema files write the same samples as the aliccp-csv and
+ * aliexpress commands, which describe their layouts in code (their own
+ * hand-worked tests are in tests/test_import_csv.c); the
  * MovieLens-style fixture is re-parsed here with a plain RFC 4180 reader. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +44,7 @@ static import_options quiet(const char *out, int threads)
 static dmmp_status run_import(const char *schema, const char *train, const char *val, const char *test,
                               import_split_rule split, const char *column, const import_options *opt)
 {
-    csv_import_args a = {schema, train, val, test, split, column};
+    csv_import_args a = {schema, train, val, test, split, column, NULL, NULL};
     import_report rep;
     return import_csv(&a, opt, &rep);
 }
@@ -245,7 +247,7 @@ static void test_data_errors(void)
     /* Skip mode: bad rows are counted, the others written. */
     put(tr, "u,i,k,c\n1,2,1,1\n1,3,0,1\n1,4\n2,2,0,0\n");
     opt.skip_bad_lines = 1;
-    csv_import_args a = {sp2, tr, NULL, NULL, IMPORT_SPLIT_RANDOM, NULL};
+    csv_import_args a = {sp2, tr, NULL, NULL, IMPORT_SPLIT_RANDOM, NULL, NULL, NULL};
     import_report rep;
     s = import_csv(&a, &opt, &rep);
     TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
@@ -709,7 +711,7 @@ int register_import_schema_suites(void)
         "data errors name file:line:column; skip mode counts them",
         "quotes, TSV, multi-valued and dense fields, hashing and raw ids worked by hand",
         "splits: the seeded rule, the time range, a brute-force leave-last-out, a column",
-        "the shipped schemas write the same samples as aliccp-csv and aliexpress",
+        "the shipped schema files describe what aliccp-csv and aliexpress build in",
         "the MovieLens-style fixture against a plain RFC 4180 re-parse",
         "dmmp data import csv: usage errors exit 2, defaults split 0.1/0.1",
     };

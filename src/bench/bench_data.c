@@ -122,7 +122,7 @@ static dmmp_status write_csv_log(const data_dir *d, int64_t mb, uint64_t seed, i
 
 static dmmp_status csv_import_once(const data_dir *d, double *seconds, int64_t *bytes)
 {
-    csv_import_args a = {d->path[7], d->path[6], NULL, NULL, IMPORT_SPLIT_RANDOM, NULL};
+    csv_import_args a = {d->path[7], d->path[6], NULL, NULL, IMPORT_SPLIT_RANDOM, NULL, NULL, NULL};
     import_options opt;
     import_report rep;
     import_options_default(&opt);

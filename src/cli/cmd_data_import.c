@@ -174,7 +174,7 @@ static int import_run(const char *format, import_options *o, const aliccp_raw_pa
         if (!train || !test) return cli_usage_error("data import", "aliexpress needs --train and --test");
         s = import_aliexpress(train, test, user_fields, &opt, &rep);
     } else {
-        csv_import_args a = {schema, train, val, test, IMPORT_SPLIT_RANDOM, NULL};
+        csv_import_args a = {schema, train, val, test, IMPORT_SPLIT_RANDOM, NULL, NULL, NULL};
         if (!schema || !train) return cli_usage_error("data import", "csv needs --schema and --train");
         if ((rc = parse_split(split, &a))) return rc;
         if (a.split != IMPORT_SPLIT_RANDOM && (val || test))

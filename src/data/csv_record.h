@@ -8,8 +8,13 @@
 #define DMMP_DATA_CSV_RECORD_H
 
 #include "core/status.h"
-#include "data/parse_csv.h"
 #include "data/text_scan.h"
+
+/* One field: the bytes [start, end) of the line. */
+typedef struct csv_field {
+    const char *start;
+    const char *end;
+} csv_field;
 
 /* Splits [line, end) into exactly n fields; fields[i] is the content (the
  * quotes stripped). A quoted field holding "" is unescaped in place, inside

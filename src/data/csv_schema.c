@@ -260,10 +260,11 @@ static dmmp_status finish(csv_schema *s, const char *origin)
     return DMMP_OK;
 }
 
-dmmp_status csv_schema_parse(csv_schema *s, const char *text, const char *origin)
+void csv_schema_init(csv_schema *s, const char *origin)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", origin);
+    snprintf(s->source, sizeof s->source, "csv");
     s->delimiter = ',';
     s->quote = '"';
     s->header = 1;
@@ -272,6 +273,28 @@ dmmp_status csv_schema_parse(csv_schema *s, const char *text, const char *origin
     base = base ? base + 1 : origin;
     size_t stem = strcspn(base, ".");
     snprintf(s->name, sizeof s->name, "%.*s", (int)(stem < DATASET_NAME_LEN - 1 ? stem : DATASET_NAME_LEN - 1), base);
+}
+
+dmmp_status csv_schema_add_field(csv_schema *s, const char *name, field_side side, csv_field_kind kind)
+{
+    if (s->n_fields == CSV_SCHEMA_MAX_FIELDS)
+        return dmmp_fail(DMMP_EINVAL, "%s: field %s: more than %d fields", s->path, name, CSV_SCHEMA_MAX_FIELDS);
+    if (!*name || strlen(name) >= DATASET_NAME_LEN || strpbrk(name, "/."))
+        return dmmp_fail(DMMP_EINVAL, "%s: field name '%s' is empty, too long or holds '/' or '.'", s->path, name);
+    csv_schema_field *f = &s->fields[s->n_fields++];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    snprintf(f->column.name, sizeof f->column.name, "%s", name);
+    f->column.col = -1;
+    f->side = side;
+    f->side_set = 1;
+    f->kind = kind;
+    return DMMP_OK;
+}
+
+dmmp_status csv_schema_parse(csv_schema *s, const char *text, const char *origin)
+{
+    csv_schema_init(s, origin);
     parser p = {s, origin, 0, SEC_NONE, NULL};
     char line[4096];
     for (const char *at = text; *at;) {

@@ -28,7 +28,9 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "data/csv_record.h"
 #include "data/schema.h"
+#include "data/text_scan.h"
 
 #define CSV_SCHEMA_MAX_FIELDS 256
 #define CSV_SCHEMA_MAX_MULTI 8
@@ -74,6 +76,7 @@ typedef struct csv_schema_field {
 typedef struct csv_schema {
     char path[1024];
     char name[DATASET_NAME_LEN];
+    char source[DATASET_NAME_LEN]; /* the file's source attribute ("csv") */
     char delimiter, quote; /* quote 0: no quoting */
     int header;
     csv_label click, conversion;
@@ -81,6 +84,19 @@ typedef struct csv_schema {
     int n_fields;
     csv_schema_field fields[CSV_SCHEMA_MAX_FIELDS];
 } csv_schema;
+
+/* Sets s to an empty schema of the defaults: delimiter ',', quote '"',
+ * header yes, no labels, keys or fields; origin names it in messages. */
+void csv_schema_init(csv_schema *s, const char *origin);
+
+/* Appends field name with side and kind (column = name); an error names the
+ * field when there is no room or the name is bad. */
+dmmp_status csv_schema_add_field(csv_schema *s, const char *name, field_side side, csv_field_kind kind);
+
+/* Builds a schema from a file's header fields (loc: line 1 of the file), for
+ * layouts that are known without a schema file (Ali-CCP CSV, AliExpress). */
+typedef dmmp_status (*csv_schema_describe_fn)(csv_schema *s, const csv_field *header, int n, const text_loc *loc,
+                                              const void *arg);
 
 /* Reads and checks the schema file path. */
 dmmp_status csv_schema_load(csv_schema *s, const char *path);

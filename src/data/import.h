@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/status.h"
+#include "data/csv_schema.h"
 
 typedef struct import_options {
     const char *out;       /* the .h5 file to create */
@@ -64,10 +65,15 @@ typedef enum import_split_rule {
 } import_split_rule;
 
 typedef struct csv_import_args {
-    const char *schema;            /* the schema file (data/csv_schema.h) */
+    const char *schema;            /* the schema file (data/csv_schema.h), or NULL with describe */
     const char *train, *val, *test; /* val and test may be NULL */
     import_split_rule split;       /* only IMPORT_SPLIT_RANDOM with a val or test file */
     const char *split_column;      /* IMPORT_SPLIT_COLUMN */
+    /* A layout known without a schema file: builds the schema from the
+     * training file's header (a csv_schema_describe_fn of data/csv_schema.h;
+     * NULL: read `schema`). The Ali-CCP CSV and AliExpress importers use it. */
+    csv_schema_describe_fn describe;
+    const void *describe_arg;
 } csv_import_args;
 
 /* Imports any CSV/TSV log of impressions described by a schema file; raw

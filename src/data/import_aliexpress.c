@@ -5,12 +5,15 @@
  * (ALIEXPRESS_DEFAULT_USER_FIELDS: the first six, our choice) and the other
  * categoricals are item side. There is no user or item id: a user is the
  * tuple of its user-side ids and an item the tuple of its item-side ids.
- * search_id only groups impressions of one search and is not a feature. */
+ * search_id only groups impressions of one search and is not a feature. The
+ * import is the schema-driven csv importer with the schema described here
+ * (experiments/schemas/aliexpress.ini is the default one as a file). */
 #include <stdio.h>
 #include <string.h>
 
+#include "data/csv_schema.h"
 #include "data/import.h"
-#include "data/import_csv_table.h"
+#include "data/import_rows.h"
 
 /* 1 when name (len bytes) is an entry of the comma-separated list. */
 static int in_list(const char *list, const char *name, int len)
@@ -25,63 +28,78 @@ static int in_list(const char *list, const char *name, int len)
     return 0;
 }
 
-static dmmp_status describe_aliexpress(csv_plan *p, const csv_field *header, int n, const text_loc *loc,
+typedef struct aliexpress_arg {
+    const char *user_fields, *hash_spec;
+} aliexpress_arg;
+
+static void set_label(csv_label *l, const char *column)
+{
+    memset(l, 0, sizeof *l);
+    l->op = LABEL_BINARY;
+    l->set = 1;
+    snprintf(l->column.name, sizeof l->column.name, "%s", column);
+    l->column.col = -1;
+}
+
+static dmmp_status describe_aliexpress(csv_schema *sc, const csv_field *header, int n, const text_loc *loc,
                                        const void *arg)
 {
-    const char *user_fields = arg ? arg : ALIEXPRESS_DEFAULT_USER_FIELDS;
-    memset(p, 0, sizeof *p);
-    p->n_cols = n;
-    p->user_field = p->item_field = -1;
-    p->name = "aliexpress";
-    p->source = "aliexpress";
-    int seen_click = 0, seen_conv = 0, n_user = 0;
-    for (int c = 0; c < n; c++) {
-        const char *a = header[c].start;
-        int len = (int)(header[c].end - a);
-        if (len == 5 && !memcmp(a, "click", 5)) {
-            p->kind[c] = CSV_CLICK;
-            seen_click++;
-        } else if (len == 10 && !memcmp(a, "conversion", 10)) {
-            p->kind[c] = CSV_CONVERSION;
-            seen_conv++;
-        } else if (len == 9 && !memcmp(a, "search_id", 9)) {
-            p->kind[c] = CSV_IGNORE;
-        } else if (len > 12 && !memcmp(a, "categorical_", 12)) {
-            dataset_field *df = &p->fields[p->n_fields];
-            snprintf(df->name, sizeof df->name, "%.*s", len, a);
-            df->side = in_list(user_fields, a, len) ? SIDE_USER : SIDE_ITEM;
-            n_user += df->side == SIDE_USER;
-            p->kind[c] = CSV_SPARSE;
-            p->target[c] = p->n_fields++;
-        } else if (len > 10 && !memcmp(a, "numerical_", 10)) {
-            p->kind[c] = CSV_DENSE;
-            p->target[c] = p->n_dense;
-            snprintf(p->dense_names[p->n_dense++], DATASET_NAME_LEN, "%.*s", len, a);
-        } else {
-            return text_fail(loc, a, "column '%.*s' is not an AliExpress column", len > 32 ? 32 : len, a);
+    const aliexpress_arg *x = arg;
+    const char *user_fields = x->user_fields ? x->user_fields : ALIEXPRESS_DEFAULT_USER_FIELDS;
+    snprintf(sc->name, sizeof sc->name, "aliexpress");
+    snprintf(sc->source, sizeof sc->source, "aliexpress");
+    int seen_click = 0, seen_conv = 0, n_user = 0, n_cat = 0;
+    const char *names[CSV_SCHEMA_MAX_FIELDS];
+    for (int pass = 0; pass < 2; pass++) /* the categoricals first, then the dense columns, each in header order */
+        for (int c = 0; c < n; c++) {
+            const char *a = header[c].start;
+            int len = (int)(header[c].end - a);
+            char name[DATASET_NAME_LEN];
+            snprintf(name, sizeof name, "%.*s", len < DATASET_NAME_LEN ? len : DATASET_NAME_LEN - 1, a);
+            if (len == 5 && !memcmp(a, "click", 5)) {
+                seen_click += pass == 0;
+            } else if (len == 10 && !memcmp(a, "conversion", 10)) {
+                seen_conv += pass == 0;
+            } else if (len == 9 && !memcmp(a, "search_id", 9)) {
+                continue;
+            } else if (len > 12 && !memcmp(a, "categorical_", 12)) {
+                if (pass) continue;
+                field_side side = in_list(user_fields, a, len) ? SIDE_USER : SIDE_ITEM;
+                n_user += side == SIDE_USER;
+                DMMP_TRY(csv_schema_add_field(sc, name, side, CSV_KIND_CATEGORICAL));
+                DMMP_TRY(import_hash_buckets(x->hash_spec, name, &sc->fields[sc->n_fields - 1].hash_buckets));
+                names[n_cat++] = sc->fields[sc->n_fields - 1].name;
+            } else if (len > 10 && !memcmp(a, "numerical_", 10)) {
+                if (pass) DMMP_TRY(csv_schema_add_field(sc, name, SIDE_USER, CSV_KIND_DENSE));
+            } else {
+                return text_fail(loc, a, "column '%.*s' is not an AliExpress column", len > 32 ? 32 : len, a);
+            }
         }
-    }
     if (seen_click != 1 || seen_conv != 1)
         return text_fail(loc, header[0].start, "the header needs one 'click' and one 'conversion' column");
+    DMMP_TRY(import_check_hash_spec(x->hash_spec, names, n_cat));
     /* Every name in the user list must be a categorical column of the file. */
     for (const char *q = user_fields; *q;) {
         const char *comma = strchr(q, ',');
         int len = comma ? (int)(comma - q) : (int)strlen(q);
         int found = 0;
-        for (int f = 0; f < p->n_fields; f++)
-            found |= (int)strlen(p->fields[f].name) == len && !memcmp(p->fields[f].name, q, (size_t)len);
-        if (!found) return dmmp_fail(DMMP_EINVAL, "--user-fields: '%.*s' is not a categorical column of %s", len, q, loc->file);
+        for (int f = 0; f < n_cat; f++) found |= (int)strlen(names[f]) == len && !memcmp(names[f], q, (size_t)len);
+        if (!found)
+            return dmmp_fail(DMMP_EINVAL, "--user-fields: '%.*s' is not a categorical column of %s", len, q, loc->file);
         if (!comma) break;
         q = comma + 1;
     }
-    if (n_user == 0 || n_user == p->n_fields)
+    if (n_user == 0 || n_user == n_cat)
         return dmmp_fail(DMMP_EINVAL, "--user-fields must leave at least one categorical column on each side");
+    set_label(&sc->click, "click");
+    set_label(&sc->conversion, "conversion");
     return DMMP_OK;
 }
 
 dmmp_status import_aliexpress(const char *train, const char *test, const char *user_fields, const import_options *opt,
                               import_report *rep)
 {
-    if (!test) return dmmp_fail(DMMP_EINVAL, "aliexpress: --test is required");
-    return import_csv_table(train, NULL, test, describe_aliexpress, user_fields, opt, rep);
+    aliexpress_arg x = {user_fields, opt->hash_spec};
+    csv_import_args a = {NULL, train, NULL, test, IMPORT_SPLIT_RANDOM, NULL, describe_aliexpress, &x};
+    return import_csv(&a, opt, rep);
 }

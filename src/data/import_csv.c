@@ -117,6 +117,8 @@ typedef struct importer {
     int64_t row_no;          /* data rows of the split-decided file so far */
     int pass;                /* 1: the time pre-pass, 2: import */
     double t_min, t_max;     /* pass 1 (time) */
+    char **names;            /* the training file's column names */
+    int n_names;
     vocab *llo_vocab;        /* pass 1 (leave-last-out): user identity -> slot */
     llo_user *llo;
     int64_t llo_cap;
@@ -675,19 +677,37 @@ static dmmp_status open_writer(importer *im)
     }
     dataset_schema schema = {p->n_fields, im->p.fields, p->n_dense,
                              p->n_dense ? (char(*)[DATASET_NAME_LEN])im->p.dense_names : NULL};
-    return dataset_writer_open(&im->w, im->opt->out, &schema, p->sc->name, "csv");
+    return dataset_writer_open(&im->w, im->opt->out, &schema, p->sc->name, p->sc->source);
 }
 
-/* Reads the header of the first file and sets everything up. */
+/* Reads the header of the first file and sets everything up; a layout
+ * without a schema file describes itself from the header first. */
 static dmmp_status bind_first(importer *im, csv_schema *sc, const char *path, char *data, const char *line_end,
                               csv_colref *split_ref)
 {
+    if (im->a->describe) {
+        text_loc loc = {path, 1, data};
+        int n = csv_record_count(data, line_end, sc->delimiter, sc->quote);
+        if (n > MAX_COLS) return text_fail(&loc, data, "%d columns, at most %d", n, MAX_COLS);
+        csv_field *f = malloc(sizeof *f * (size_t)n);
+        char *copy = malloc((size_t)(line_end - data) + 1);
+        dmmp_status s = !f || !copy ? dmmp_fail(DMMP_ENOMEM, "csv import: out of memory") : DMMP_OK;
+        if (s == DMMP_OK) {
+            memcpy(copy, data, (size_t)(line_end - data));
+            loc.line_start = copy;
+            s = csv_record_split(copy, copy + (line_end - data), sc->delimiter, sc->quote, &loc, f, n);
+        }
+        if (s == DMMP_OK) s = im->a->describe(sc, f, n, &loc, im->a->describe_arg);
+        free(f);
+        free(copy);
+        DMMP_TRY(s);
+    }
     char **names;
     int n;
     DMMP_TRY(column_names(sc, path, data, line_end, &names, &n));
     dmmp_status s = csv_schema_bind(sc, (const char *const *)names, n, split_ref, path);
-    for (int k = 0; k < n; k++) free(names[k]);
-    free(names);
+    im->names = names;
+    im->n_names = n;
     DMMP_TRY(s);
     if ((im->a->split == IMPORT_SPLIT_TIME || im->a->split == IMPORT_SPLIT_LEAVE_LAST_OUT) && !sc->time.name[0])
         return dmmp_fail(DMMP_EINVAL, "%s: --split %s needs [keys] time", sc->path,
@@ -705,9 +725,11 @@ static dmmp_status check_same_columns(importer *im, const char *path, char *data
     int n;
     DMMP_TRY(column_names(im->p.sc, path, data, line_end, &names, &n));
     dmmp_status s = DMMP_OK;
-    if (n != im->p.n_cols) {
+    int same = n == im->n_names;
+    for (int k = 0; same && k < n; k++) same = !strcmp(names[k], im->names[k]);
+    if (!same) {
         text_loc loc = {path, 1, data};
-        s = text_fail(&loc, data, "%d columns; the training file has %d", n, im->p.n_cols);
+        s = text_fail(&loc, data, "the header differs from the training file's (%d columns, %d there)", n, im->n_names);
     }
     for (int k = 0; k < n; k++) free(names[k]);
     free(names);
@@ -807,6 +829,8 @@ static dmmp_status finish(importer *im)
 
 static void importer_free(importer *im)
 {
+    for (int k = 0; k < im->n_names; k++) free(im->names[k]);
+    free(im->names);
     dataset_writer_abort(im->w);
     for (int f = 0; f < CSV_SCHEMA_MAX_FIELDS; f++) vocab_free(im->vocabs[f]);
     vocab_free(im->user_vocab);
@@ -835,8 +859,12 @@ static void importer_free(importer *im)
 
 static dmmp_status check_args(const csv_import_args *a, const import_options *opt)
 {
-    if (!a->schema || !a->train || !opt->out) return dmmp_fail(DMMP_EINVAL, "--schema, --train and --out are required");
+    if ((!a->schema && !a->describe) || !a->train || !opt->out)
+        return dmmp_fail(DMMP_EINVAL, "--schema, --train and --out are required");
     DMMP_TRY(import_check_fractions(opt->val_fraction, opt->test_fraction));
+    if (a->test && opt->test_fraction > 0)
+        return dmmp_fail(DMMP_EINVAL, "--test-fraction %g and a test file %s: give one or the other", opt->test_fraction,
+                         a->test);
     if ((a->val || a->test) && a->split != IMPORT_SPLIT_RANDOM)
         return dmmp_fail(DMMP_EINVAL, "--split %s splits one file: give it without --val and --test",
                          import_split_name(a->split));
@@ -868,7 +896,9 @@ dmmp_status import_csv(const csv_import_args *a, const import_options *opt, impo
     csv_colref split_ref;
     memset(&split_ref, 0, sizeof split_ref);
     split_ref.col = -1;
-    dmmp_status s = csv_schema_load(sc, a->schema);
+    dmmp_status s = DMMP_OK;
+    if (a->describe) csv_schema_init(sc, a->train);
+    else s = csv_schema_load(sc, a->schema);
     if (s == DMMP_OK && a->split == IMPORT_SPLIT_COLUMN) {
         if (strlen(a->split_column) >= sizeof split_ref.name)
             s = dmmp_fail(DMMP_EINVAL, "--split column:%s: the name is too long", a->split_column);

@@ -1,17 +1,19 @@
-/* Fuzz target: the CSV field scanner (src/data/parse_csv.h).
+/* Fuzz target: the CSV record splitter (src/data/csv_record.h).
  *
- * Each input line is split with the width csv_count_fields reports and with
- * one field more and one less. Properties: the counted width succeeds
- * exactly when the line holds no quote; the fields tile the line (each ends
- * at a comma, the next starts right after it, the last ends at the line's
- * end); a wrong width is always an error with a "file:line:column" message;
- * csv_find returns the first field equal to a name. */
+ * The first byte picks the delimiter (',' or tab) and whether quoting is on;
+ * each following line is split with the width csv_record_count reports and
+ * with one field more and one less. Properties: a line without the quote
+ * character always splits, its fields tile the line (each ends at a
+ * delimiter, the next starts right after it); a wrong width is always an
+ * error with a "file:line:column" message; a line that splits re-encodes
+ * (every field quoted, quotes doubled) to a line that splits to the same
+ * field contents. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/parse_csv.h"
+#include "data/csv_record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,55 +23,71 @@ static void fail_property(const char *what)
     abort();
 }
 
-static void check_line(const char *line, const char *end, int64_t line_no)
+static void check_line(const char *orig, size_t len, int64_t line_no, char delim, char quote)
 {
+    char *line = malloc(len + 1), *again = malloc(len + 1);
+    char *enc = malloc(2 * len + 3 * (len + 1) + 8);
+    if (!line || !again || !enc) goto out;
+    memcpy(line, orig, len);
+    memcpy(again, orig, len);
+    const char *end = line + len;
     text_loc loc = {"fuzz.csv", line_no, line};
-    int n = csv_count_fields(line, end);
-    int commas = 0;
-    for (const char *q = line; q < end; q++) commas += *q == ',';
-    if (n != commas + 1) fail_property("csv_count_fields");
-    if (n > 4096) return;
+    int n = csv_record_count(line, end, delim, quote);
+    if (n < 1 || n > 4096) goto out;
     csv_field *f = malloc((size_t)(n + 1) * sizeof *f);
-    if (!f) return;
-    int has_quote = memchr(line, '"', (size_t)(end - line)) != NULL;
-    dmmp_status s = csv_split(line, end, &loc, f, n);
-    if ((s == DMMP_OK) == has_quote) fail_property("success iff no quote");
-    if (s == DMMP_OK) {
+    if (!f) goto out;
+    int has_quote = quote && memchr(line, quote, len) != NULL;
+    dmmp_status s = csv_record_split(line, end, delim, quote, &loc, f, n);
+    if (!has_quote && s != DMMP_OK) fail_property("a line without quotes failed");
+    if (s != DMMP_OK && strncmp(dmmp_errmsg(), "fuzz.csv:", 9)) fail_property("the error does not name the file");
+    if (s == DMMP_OK && !has_quote) {
         if (f[0].start != line || f[n - 1].end != end) fail_property("fields do not cover the line");
-        for (int i = 0; i < n; i++) {
-            if (f[i].start > f[i].end || memchr(f[i].start, ',', (size_t)(f[i].end - f[i].start)))
-                fail_property("a field holds a comma");
-            if (i + 1 < n && (*f[i].end != ',' || f[i + 1].start != f[i].end + 1)) fail_property("fields do not tile");
-        }
-        /* The first field equal to the last one's text. */
-        char name[64];
-        size_t len = (size_t)(f[n - 1].end - f[n - 1].start);
-        if (len < sizeof name && !memchr(f[n - 1].start, '\0', len)) {
-            memcpy(name, f[n - 1].start, len);
-            name[len] = '\0';
-            int k = csv_find(f, n, name);
-            if (k < 0 || k > n - 1 || (size_t)(f[k].end - f[k].start) != len || memcmp(f[k].start, name, len))
-                fail_property("csv_find");
-            for (int i = 0; i < k; i++)
-                if ((size_t)(f[i].end - f[i].start) == len && !memcmp(f[i].start, name, len))
-                    fail_property("csv_find missed an earlier match");
-        }
+        for (int i = 0; i + 1 < n; i++)
+            if (*f[i].end != delim || f[i + 1].start != f[i].end + 1) fail_property("fields do not tile");
     }
-    if (csv_split(line, end, &loc, f, n + 1) == DMMP_OK) fail_property("a short line was accepted");
-    if (n > 1 && csv_split(line, end, &loc, f, n - 1) == DMMP_OK) fail_property("a long line was accepted");
+    if (s == DMMP_OK && quote) {
+        /* Re-encode every field quoted and split again. */
+        size_t at = 0;
+        for (int i = 0; i < n; i++) {
+            if (i) enc[at++] = delim;
+            enc[at++] = quote;
+            for (const char *c = f[i].start; c < f[i].end; c++) {
+                if (*c == quote) enc[at++] = quote;
+                enc[at++] = *c;
+            }
+            enc[at++] = quote;
+        }
+        csv_field g[4097];
+        text_loc l2 = {"fuzz.csv", line_no, enc};
+        if (csv_record_count(enc, enc + at, delim, quote) != n) fail_property("re-encoded width");
+        if (csv_record_split(enc, enc + at, delim, quote, &l2, g, n) != DMMP_OK) fail_property("re-encoded line fails");
+        for (int i = 0; i < n; i++)
+            if (g[i].end - g[i].start != f[i].end - f[i].start ||
+                memcmp(g[i].start, f[i].start, (size_t)(f[i].end - f[i].start)))
+                fail_property("re-encoded fields differ");
+    }
+    loc.line_start = again;
+    if (csv_record_split(again, again + len, delim, quote, &loc, f, n + 1) == DMMP_OK)
+        fail_property("a short line was accepted");
     if (strncmp(dmmp_errmsg(), "fuzz.csv:", 9)) fail_property("the error does not name the file");
     free(f);
+out:
+    free(line);
+    free(again);
+    free(enc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > 65536) return 0;
-    const char *p = (const char *)data, *end = p + size;
+    if (size < 1 || size > 65536) return 0;
+    char delim = data[0] & 1 ? '\t' : ',';
+    char quote = data[0] & 2 ? 0 : '"';
+    const char *p = (const char *)data + 1, *end = (const char *)data + size;
     int64_t line_no = 1;
     while (p < end) {
         const char *ce;
         const char *next = text_next_line(p, end, &ce);
-        check_line(p, ce, line_no++);
+        check_line(p, (size_t)(ce - p), line_no++, delim, quote);
         p = next;
     }
     return 0;

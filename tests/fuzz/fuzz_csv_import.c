@@ -1,4 +1,4 @@
-/* Fuzz target: the CSV importers' row handling (src/data/import_csv_table.h
+/* Fuzz target: the CSV importers' row handling (src/data/import_csv.c
  * through import_aliccp_csv and import_aliexpress), end to end: the input is
  * a whole CSV file, imported into a temporary HDF5 file.
  *

@@ -177,8 +177,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof f32s / sizeof f32s[0]; i++) ok &= SEED(text_scan, 2, f32s[i]);
     ok &= SEED(text_scan, 3, "1") && SEED(text_scan, 3, "2") && SEED(text_scan, 4, "a\r\nb\n\nc");
     ok &= seeds_raw(dir, &n_aliccp_raw);
-    /* csv: whole files; each line is checked. */
-    ok &= SEED_RAW(csv, aliccp_csv) && SEED_RAW(csv, aliexpress_csv) && SEED_RAW(csv, "a,\"b\",c\n,,\n\n");
+    /* csv: the options byte (delimiter, quoting), then lines; each line is checked. */
+    for (int flags = 0; flags < 4; flags++) ok &= SEED(csv, flags, aliccp_csv);
+    ok &= SEED(csv, 0, aliexpress_csv) && SEED(csv, 0, "a,\"b\",c\n,,\n\n") &&
+          SEED(csv, 0, "1,\"a,\"\"b\"\"\",x\"y,\"\"\n\"open,1\n\"a\"b,c\n") && SEED(csv, 1, "a\t\"b\tc\"\td\n");
     /* csv_import: the options byte, then a file (see fuzz_csv_import.c). */
     for (int flags = 0; flags < 8; flags++) ok &= SEED(csv_import, flags, aliccp_csv);
     for (int flags = 8; flags < 16; flags += 3) ok &= SEED(csv_import, flags, aliexpress_csv);
