@@ -292,6 +292,15 @@ dmmp_status csv_schema_add_field(csv_schema *s, const char *name, field_side sid
     return DMMP_OK;
 }
 
+void csv_schema_label_column(csv_label *l, const char *column)
+{
+    memset(l, 0, sizeof *l);
+    l->op = LABEL_BINARY;
+    l->set = 1;
+    snprintf(l->column.name, sizeof l->column.name, "%s", column);
+    l->column.col = -1;
+}
+
 dmmp_status csv_schema_parse(csv_schema *s, const char *text, const char *origin)
 {
     csv_schema_init(s, origin);

@@ -93,6 +93,9 @@ void csv_schema_init(csv_schema *s, const char *origin);
  * field when there is no room or the name is bad. */
 dmmp_status csv_schema_add_field(csv_schema *s, const char *name, field_side side, csv_field_kind kind);
 
+/* Sets l to the 0/1 label held by column (as `click = column` would). */
+void csv_schema_label_column(csv_label *l, const char *column);
+
 /* Builds a schema from a file's header fields (loc: line 1 of the file), for
  * layouts that are known without a schema file (Ali-CCP CSV, AliExpress). */
 typedef dmmp_status (*csv_schema_describe_fn)(csv_schema *s, const csv_field *header, int n, const text_loc *loc,

@@ -15,15 +15,6 @@
 #include "data/import_rows.h"
 #include "data/parse_aliccp_raw.h"
 
-static void set_label(csv_label *l, const char *column)
-{
-    memset(l, 0, sizeof *l);
-    l->op = LABEL_BINARY;
-    l->set = 1;
-    snprintf(l->column.name, sizeof l->column.name, "%s", column);
-    l->column.col = -1;
-}
-
 static dmmp_status describe_aliccp_csv(csv_schema *sc, const csv_field *header, int n, const text_loc *loc,
                                        const void *arg)
 {
@@ -57,8 +48,8 @@ static dmmp_status describe_aliccp_csv(csv_schema *sc, const csv_field *header, 
         return text_fail(loc, header[0].start, "the header needs one 'click' and one 'purchase' column");
     if (field_col[0] < 0 || field_col[13] < 0)
         return text_fail(loc, header[0].start, "the header needs the user id column 101 and the item id column 205");
-    set_label(&sc->click, "click");
-    set_label(&sc->conversion, "purchase");
+    csv_schema_label_column(&sc->click, "click");
+    csv_schema_label_column(&sc->conversion, "purchase");
     snprintf(sc->user.name, sizeof sc->user.name, "101");
     snprintf(sc->item.name, sizeof sc->item.name, "205");
     const char *names[ALICCP_N_FIELDS];

@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "data/dataset_writer.h"
+#include "data/entity_bags.h"
 #include "data/import.h"
 #include "data/import_rows.h"
 #include "data/line_reader.h"
@@ -71,14 +72,7 @@ typedef struct raw_importer {
     int64_t store_idx_cap;
     int64_t train_rows_seen;
     int64_t dup_single;
-    /* the multi-valued user fields of each user's first training row:
-     * bag k of user u is bag_idx/bag_wt[bag_off[u][k] .. + bag_len[u][k]) */
-    int64_t (*bag_off)[ALICCP_N_MULTI];
-    int32_t (*bag_len)[ALICCP_N_MULTI];
-    int64_t bag_users_cap;
-    int32_t *bag_idx;
-    float *bag_wt;
-    int64_t bag_n, bag_cap;
+    entity_bags bags; /* the multi-valued user fields of each user's first training row */
     int warned;
     range_out outs[LINE_MAX_RANGES];
     int n_ranges;
@@ -244,67 +238,21 @@ static dmmp_status add_entry(raw_importer *im, const aliccp_entry *e, int train,
     return DMMP_OK;
 }
 
-static dmmp_status keep_user_bags(raw_importer *im, int32_t user, int64_t r)
-{
-    if (user >= im->bag_users_cap) {
-        int64_t cap = im->bag_users_cap ? im->bag_users_cap : 1024;
-        while (cap <= user) cap *= 2;
-        void *off = realloc(im->bag_off, (size_t)cap * sizeof *im->bag_off);
-        if (off) im->bag_off = off;
-        void *len = realloc(im->bag_len, (size_t)cap * sizeof *im->bag_len);
-        if (len) im->bag_len = len;
-        if (!off || !len) return dmmp_fail(DMMP_ENOMEM, "out of memory for user bags");
-        memset(im->bag_len + im->bag_users_cap, 0, (size_t)(cap - im->bag_users_cap) * sizeof *im->bag_len);
-        im->bag_users_cap = cap;
-    }
-    const row_block *b = &im->rows;
-    for (int k = 0; k < ALICCP_N_MULTI; k++) {
-        int64_t from = b->offsets[k][r], n = b->offsets[k][r + 1] - from;
-        if (im->bag_n + n > im->bag_cap) {
-            int64_t cap = im->bag_cap ? im->bag_cap : 1 << 16;
-            while (cap < im->bag_n + n) cap *= 2;
-            int32_t *idx = realloc(im->bag_idx, (size_t)cap * sizeof *idx);
-            if (idx) im->bag_idx = idx;
-            float *wt = realloc(im->bag_wt, (size_t)cap * sizeof *wt);
-            if (wt) im->bag_wt = wt;
-            if (!idx || !wt) return dmmp_fail(DMMP_ENOMEM, "out of memory for user bags");
-            im->bag_cap = cap;
-        }
-        if (n) {
-            memcpy(im->bag_idx + im->bag_n, b->indices[k] + from, (size_t)n * sizeof(int32_t));
-            memcpy(im->bag_wt + im->bag_n, b->weights[k] + from, (size_t)n * sizeof(float));
-        }
-        im->bag_off[user][k] = im->bag_n;
-        im->bag_len[user][k] = (int32_t)n;
-        im->bag_n += n;
-    }
-    return DMMP_OK;
-}
-
 /* Writes /users/multi/<field>: user u's bags in user order. */
 static dmmp_status write_user_bags(raw_importer *im, int64_t n_users)
 {
-    int64_t *offsets = malloc((size_t)(n_users + 1) * sizeof *offsets);
-    int32_t *idx = malloc((size_t)(im->bag_n + 1) * sizeof *idx);
-    float *wt = malloc((size_t)(im->bag_n + 1) * sizeof *wt);
-    dmmp_status s = DMMP_OK;
-    if (!offsets || !idx || !wt) s = dmmp_fail(DMMP_ENOMEM, "out of memory writing user bags");
-    for (int k = 0; k < ALICCP_N_MULTI && s == DMMP_OK; k++) {
-        offsets[0] = 0;
-        for (int64_t u = 0; u < n_users; u++) {
-            int64_t n = u < im->bag_users_cap ? im->bag_len[u][k] : 0;
-            if (n) {
-                memcpy(idx + offsets[u], im->bag_idx + im->bag_off[u][k], (size_t)n * sizeof *idx);
-                memcpy(wt + offsets[u], im->bag_wt + im->bag_off[u][k], (size_t)n * sizeof *wt);
-            }
-            offsets[u + 1] = offsets[u] + n;
-        }
-        s = dataset_writer_write_users_multi(im->w, N_USER_SINGLE + k, n_users, offsets, idx, wt);
+    for (int k = 0; k < ALICCP_N_MULTI; k++) {
+        int64_t *offsets;
+        int32_t *idx;
+        float *wt;
+        DMMP_TRY(entity_bags_csr(&im->bags, k, n_users, &offsets, &idx, &wt));
+        dmmp_status s = dataset_writer_write_users_multi(im->w, N_USER_SINGLE + k, n_users, offsets, idx, wt);
+        free(offsets);
+        free(idx);
+        free(wt);
+        DMMP_TRY(s);
     }
-    free(offsets);
-    free(idx);
-    free(wt);
-    return s;
+    return DMMP_OK;
 }
 
 /* Starts loading what row j of o will touch: its common record (entries and
@@ -368,8 +316,11 @@ static dmmp_status merge_samples(raw_importer *im, const char *file, int is_test
             b->user[r] = sparse[0];            /* field 101 */
             b->item[r] = sparse[N_USER_SINGLE]; /* field 205 */
             if (train) {
-                if (b->user[r] > 0 && (b->user[r] >= im->users.n || !im->users.set[b->user[r]]))
-                    DMMP_TRY(keep_user_bags(im, b->user[r], r));
+                for (int k = 0; b->user[r] > 0 && k < ALICCP_N_MULTI; k++) {
+                    int64_t from = b->offsets[k][r];
+                    DMMP_TRY(entity_bags_offer(&im->bags, b->user[r], k, b->indices[k] + from, b->weights[k] + from,
+                                               b->offsets[k][r + 1] - from));
+                }
                 DMMP_TRY(entity_table_offer(&im->users, b->user[r], sparse));
                 DMMP_TRY(entity_table_offer(&im->items, b->item[r], sparse + N_USER_SINGLE));
             }
@@ -425,6 +376,7 @@ static dmmp_status open_writer(raw_importer *im)
     DMMP_TRY(row_block_init(&im->rows, n_single, n_multi, 0));
     DMMP_TRY(entity_table_init(&im->users, N_USER_SINGLE));
     DMMP_TRY(entity_table_init(&im->items, N_ITEM_SINGLE));
+    DMMP_TRY(entity_bags_init(&im->bags, ALICCP_N_MULTI));
     return dataset_writer_open(&im->w, im->opt->out, &schema, "aliccp", "aliccp-raw");
 }
 
@@ -479,10 +431,7 @@ dmmp_status import_aliccp_raw(const aliccp_raw_paths *paths, const import_option
     vocab_free(im->needed);
     free(im->rec_off);
     free(im->rec_n);
-    free(im->bag_off);
-    free(im->bag_len);
-    free(im->bag_idx);
-    free(im->bag_wt);
+    entity_bags_free(&im->bags);
     aliccp_entries_free(&im->store);
     free(im->store_idx);
     for (int i = 0; i < LINE_MAX_RANGES; i++) {

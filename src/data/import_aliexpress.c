@@ -32,15 +32,6 @@ typedef struct aliexpress_arg {
     const char *user_fields, *hash_spec;
 } aliexpress_arg;
 
-static void set_label(csv_label *l, const char *column)
-{
-    memset(l, 0, sizeof *l);
-    l->op = LABEL_BINARY;
-    l->set = 1;
-    snprintf(l->column.name, sizeof l->column.name, "%s", column);
-    l->column.col = -1;
-}
-
 static dmmp_status describe_aliexpress(csv_schema *sc, const csv_field *header, int n, const text_loc *loc,
                                        const void *arg)
 {
@@ -91,8 +82,8 @@ static dmmp_status describe_aliexpress(csv_schema *sc, const csv_field *header, 
     }
     if (n_user == 0 || n_user == n_cat)
         return dmmp_fail(DMMP_EINVAL, "--user-fields must leave at least one categorical column on each side");
-    set_label(&sc->click, "click");
-    set_label(&sc->conversion, "conversion");
+    csv_schema_label_column(&sc->click, "click");
+    csv_schema_label_column(&sc->conversion, "conversion");
     return DMMP_OK;
 }
 
