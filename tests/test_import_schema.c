@@ -350,6 +350,25 @@ static void test_by_hand(void)
     const char *const items[] = {"", "m1", "m2"};
     if (l.b.sparse[1] != l.b.sparse[3]) check_raw(l.d, RAW_IDS_ITEMS, 0, items, 3);
     unload(&l);
+    /* A user-side multi-valued field: /users/multi holds each user's bag of
+     * its first training row (user 1: x y; user 2: empty). */
+    put(sp2, "[labels]\nclick = k\n[keys]\nuser = u\n[field u]\nside = user\n[field i]\nside = item\n"
+             "[field tags]\nside = user\nkind = multi\nseparator = ;\n");
+    put(tsv, "u,i,k,tags\n1,a,1,x;y\n1,b,0,z\n2,a,1,\n");
+    s = run_import(sp2, tsv, NULL, NULL, IMPORT_SPLIT_RANDOM, NULL, &opt);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    dataset *d;
+    CU_ASSERT_FATAL(dataset_open(&d, out2) == DMMP_OK);
+    int64_t *uo;
+    int32_t *ui;
+    float *uw;
+    CU_ASSERT_FATAL(dataset_read_users_multi(d, 2, &uo, &ui, &uw) == DMMP_OK);
+    CU_ASSERT(dataset_n_users(d) == 3 && uo[0] == 0 && uo[1] == 0 && uo[2] == 2 && uo[3] == 2);
+    CU_ASSERT(ui[0] == 1 && ui[1] == 2 && uw[0] == 1.0f);
+    free(uo);
+    free(ui);
+    free(uw);
+    dataset_close(d);
     unlink(out);
     unlink(out2);
     unlink(sp);
