@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "eval/topk_merge.h"
 #include "eval/topk_search.h"
 #include "simd/isa.h"
 #include "simd/topk.h"
@@ -258,6 +259,63 @@ static void test_search_errors(void)
     topk_corpus_free(&c);
 }
 
+/* Shards of a corpus searched one by one and merged equal the search of the
+ * whole corpus (ids and scores), with integer-valued vectors so ties are
+ * common, for 1 to 5 shards of uneven sizes and k beyond a shard's size. */
+static void test_merge_shards(void)
+{
+    enum { N = 203, DIM = 5, Q = 17 };
+    float items[N * DIM], queries[Q * DIM];
+    uint64_t st = 12;
+    for (int i = 0; i < N * DIM; i++) items[i] = (float)(int)(rng_splitmix64(&st) % 5) - 2.0f;
+    for (int i = 0; i < Q * DIM; i++) queries[i] = (float)(int)(rng_splitmix64(&st) % 3) - 1.0f;
+    static const int ks[] = {1, 7, 60, 250};
+    int bad = 0;
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+        int k = ks[ki];
+        int32_t *want = malloc(sizeof(int32_t) * Q * (size_t)k), *got = malloc(sizeof(int32_t) * Q * (size_t)k);
+        float *wsc = malloc(sizeof(float) * Q * (size_t)k), *gsc = malloc(sizeof(float) * Q * (size_t)k);
+        int32_t *lid = malloc(sizeof(int32_t) * 5 * Q * (size_t)k);
+        float *lsc = malloc(sizeof(float) * 5 * Q * (size_t)k);
+        int32_t *mid = malloc(sizeof(int32_t) * 5 * (size_t)k);
+        float *msc = malloc(sizeof(float) * 5 * (size_t)k);
+        CU_ASSERT_FATAL(want && got && wsc && gsc && lid && lsc && mid && msc);
+        topk_corpus whole;
+        CU_ASSERT_FATAL(topk_corpus_pack(&whole, items, N, DIM, DIM) == DMMP_OK);
+        CU_ASSERT_FATAL(topk_search(&whole, queries, Q, DIM, k, want, wsc) == DMMP_OK);
+        topk_corpus_free(&whole);
+        for (int shards = 1; shards <= 5; shards++) {
+            for (int sh = 0; sh < shards; sh++) {
+                int lo = N * sh * sh / (shards * shards), hi = N * (sh + 1) * (sh + 1) / (shards * shards);
+                topk_corpus part;
+                CU_ASSERT_FATAL(topk_corpus_pack(&part, items + (size_t)lo * DIM, hi - lo, DIM, DIM) == DMMP_OK);
+                int32_t *ids = lid + (size_t)sh * Q * k;
+                CU_ASSERT_FATAL(topk_search(&part, queries, Q, DIM, k, ids, lsc + (size_t)sh * Q * k) == DMMP_OK);
+                for (int i = 0; i < Q * k; i++)
+                    if (ids[i] >= 0) ids[i] += lo;
+                topk_corpus_free(&part);
+            }
+            for (int q = 0; q < Q; q++) {
+                for (int sh = 0; sh < shards; sh++) {
+                    memcpy(mid + (size_t)sh * k, lid + (size_t)sh * Q * k + (size_t)q * k, sizeof(int32_t) * (size_t)k);
+                    memcpy(msc + (size_t)sh * k, lsc + (size_t)sh * Q * k + (size_t)q * k, sizeof(float) * (size_t)k);
+                }
+                topk_merge(mid, msc, shards, k, got + (size_t)q * k, gsc + (size_t)q * k);
+            }
+            for (int i = 0; i < Q * k; i++) bad += got[i] != want[i] || (want[i] >= 0 && gsc[i] != wsc[i]);
+        }
+        free(want);
+        free(got);
+        free(wsc);
+        free(gsc);
+        free(lid);
+        free(lsc);
+        free(mid);
+        free(msc);
+    }
+    TU_ASSERT_MSG(bad == 0, "%d merged slots differ from the whole-corpus search", bad);
+}
+
 int register_topk_suites(void)
 {
     static const char *const kernel_names[] = {"score_filter of every ISA vs fmaf reference, bit for bit"};
@@ -265,10 +323,10 @@ int register_topk_suites(void)
     static const char *const search_names[] = {
         "odd sizes, k = 1, k > n vs brute force", "duplicate items and integer ties vs brute force",
         "many queries, dim up to 200 vs brute force", "strided items and queries vs brute force",
-        "bad input and empty corpus",
+        "bad input and empty corpus", "shards searched and merged equal the whole corpus",
     };
     static const CU_TestFunc search_fns[] = {test_search_odd_sizes, test_search_ties, test_search_many_queries,
-                                             test_search_strided, test_search_errors};
+                                             test_search_strided, test_search_errors, test_merge_shards};
     if (tu_add_suite("kernel_topk", kernel_names, kernel_fns, 1)) return -1;
     return tu_add_suite("eval_topk", search_names, search_fns, sizeof search_fns / sizeof search_fns[0]);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cli/commands.h"
+#include "core/dist.h"
 #include "cli/options.h"
 #include "config.h"
 #include "core/omp_wait.h"
@@ -44,6 +45,9 @@ int cmd_env(int argc, char **argv)
            dv->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other");
     printf("HDF5:           %u.%u.%u\n", h5maj, h5min, h5rel);
     printf("OpenMP threads: %d (of %d processors)\n", omp_get_max_threads(), omp_get_num_procs());
+    printf("processes:      %d%s\n", dist_size(),
+           dist_built_with_mpi() ? (dist_size() > 1 ? " (MPI ranks of one job)" : " (built with MPI: run under mpirun for more)")
+                                 : " (built without MPI)");
     char wait[160];
     omp_wait_describe(wait, sizeof wait);
     printf("OpenMP wait:    %s\n", wait);

@@ -12,6 +12,7 @@
 #include "data/file_kind.h"
 #include "data/dataset_hash.h"
 #include "eval/eval_run.h"
+#include "core/dist.h"
 #include "eval/retrieve_user.h"
 #include "train/results.h"
 #include "train/trainer.h"
@@ -185,7 +186,8 @@ int cmd_eval(int argc, char **argv)
                  h.cfg.model.kind == CONFIG_MODEL_TEACHER_ONLY ? "teacher_only" : "towers",
                  (unsigned long long)h.seed, a.which, dataset_name(d), a.split);
         eval_metrics_print(&m, title, stdout);
-        s = store_metrics(&a, &m, split, h.cfg.eval.max_users);
+        /* Under mpirun every rank holds the same metrics; rank 0 stores them. */
+        if (dist_is_root()) s = store_metrics(&a, &m, split, h.cfg.eval.max_users);
         if (s == DMMP_OK) printf("stored in %s/results.h5 under /eval/%s\n", a.run, a.split);
     }
     rc = s == DMMP_OK ? 0 : cli_report_error("eval", s);

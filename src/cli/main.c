@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/dist.h"
 #include "core/log.h"
 #include "core/omp_wait.h"
 #include "simd/isa.h"
@@ -14,19 +15,46 @@ typedef struct command {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
+    int ranks; /* 1: runs on several MPI processes (README: "Several processes") */
 } command;
 
 static const command commands[] = {
-    {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads"},
-    {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)"},
-    {"bench", cmd_bench, "benchmarks: gemm ceiling, training step, retrieval, data path"},
-    {"data", cmd_data, "dataset tools: synth, inspect, verify, import, gen-aliccp-raw"},
-    {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp"},
-    {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)"},
-    {"train", cmd_train, "train a variant into a run directory (checkpoints, results, resume)"},
-    {"eval", cmd_eval, "evaluate a run: ranking metrics and full-corpus retrieval"},
-    {"retrieve", cmd_retrieve, "top items for one user from a trained run"},
+    {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads", 1},
+    {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)", 0},
+    {"bench", cmd_bench, "benchmarks: gemm ceiling, training step, retrieval, data path", 0},
+    {"data", cmd_data, "dataset tools: synth, inspect, verify, import, gen-aliccp-raw", 0},
+    {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp", 0},
+    {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)", 0},
+    {"train", cmd_train, "train a variant into a run directory (checkpoints, results, resume)", 0},
+    {"eval", cmd_eval, "evaluate a run: ranking metrics and full-corpus retrieval", 1},
+    {"retrieve", cmd_retrieve, "top items for one user from a trained run", 1},
 };
+
+/* Runs a command on the ranks of an MPI job: rank 0 speaks (the others'
+ * standard output is dropped and their log shows errors only), and a rank
+ * that fails ends the whole job, so none waits in a collective for it. */
+static int run_command(const command *c, int argc, char **argv)
+{
+    if (dist_size() > 1 && !c->ranks) {
+        if (dist_is_root())
+            fprintf(stderr, "dmmp %s: does not run on several processes (started with %d); run it without mpirun\n",
+                    c->name, dist_size());
+        dist_finalize();
+        return 2;
+    }
+    if (dist_size() > 1 && !dist_is_root()) {
+        if (!freopen("/dev/null", "w", stdout)) dist_abort(1, "cannot silence standard output");
+        log_set_level(LOG_ERROR);
+    }
+    int rc = c->run(argc, argv);
+    if (rc != 0 && dist_size() > 1) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "dmmp %s exited %d: ending every rank", c->name, rc);
+        dist_abort(rc, msg);
+    }
+    dist_finalize();
+    return rc;
+}
 
 static void usage(FILE *out)
 {
@@ -90,8 +118,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "dmmp: %s\n", dmmp_errmsg());
         return 2;
     }
+    s = dist_init(&argc, &argv);
+    if (s != DMMP_OK) {
+        fprintf(stderr, "dmmp: %s\n", dmmp_errmsg());
+        return 2;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) return run_command(&commands[i], argc - 1, argv + 1);
+    dist_finalize();
     fprintf(stderr, "dmmp: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dist.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "data/synth_truth.h"
@@ -12,6 +13,7 @@
 #include "train/evaluate.h"
 #include "eval/retrieval_metrics.h"
 #include "eval/teacher_scores.h"
+#include "eval/topk_merge.h"
 #include "eval/topk_search.h"
 
 static int cmp_i64(const void *a, const void *b)
@@ -54,28 +56,6 @@ int64_t retrieval_user_cap(const model *m, const config_eval *ce, int64_t n_user
     if (ce->max_users > 0) return ce->max_users;
     if (m->has_student) return 0;
     return (double)n_users * (double)n_items <= (double)RETRIEVAL_TEACHER_MAX_PAIRS ? 0 : RETRIEVAL_TEACHER_SAMPLE;
-}
-
-dmmp_status retrieval_item_vectors(model *m, features *f, const dataset *d, const batch *corpus, float **vectors)
-{
-    int rows = eval_batch_rows(m, f), dim = model_retrieval_dim(m);
-    batch tmp;
-    *vectors = malloc((size_t)(corpus->n > 0 ? corpus->n : 1) * (size_t)dim * sizeof(float));
-    if (!*vectors) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %d item vectors", corpus->n);
-    DMMP_TRY(batch_alloc(d, &tmp, rows));
-    dmmp_status s = DMMP_OK;
-    for (int64_t start = 0; s == DMMP_OK && start < corpus->n; start += rows) {
-        int n = corpus->n - start < rows ? (int)(corpus->n - start) : rows;
-        s = batch_slice(&tmp, corpus, start, n);
-        if (s == DMMP_OK) s = features_forward_view(f, &tmp, VIEW_ITEM);
-        if (s == DMMP_OK) s = model_item_vectors(m, f->view[VIEW_ITEM].x, n, *vectors + (size_t)start * dim);
-    }
-    batch_free(&tmp);
-    if (s != DMMP_OK) {
-        free(*vectors);
-        *vectors = NULL;
-    }
-    return s;
 }
 
 dmmp_status retrieval_queries(model *m, features *f, const batch *queries, const int64_t *rows, int n,
@@ -164,27 +144,106 @@ static dmmp_status add_user(retrieval_run *r, int32_t user, const int32_t *ids)
                                r->has_truth ? r->p_ctcvr : NULL);
 }
 
+/* One slot of a shard's top-K list as the ranks exchange it. */
+typedef struct shard_hit {
+    int32_t id; /* corpus row, -1: empty */
+    float score;
+} shard_hit;
+
+/* The item vectors of corpus rows [lo, hi) (this rank's shard). */
+static dmmp_status shard_item_vectors(model *m, features *f, const dataset *d, const batch *corpus, int64_t lo,
+                                      int64_t hi, float **vectors)
+{
+    int rows = eval_batch_rows(m, f), dim = model_retrieval_dim(m);
+    batch tmp;
+    *vectors = malloc((size_t)(hi - lo > 0 ? hi - lo : 1) * (size_t)dim * sizeof(float));
+    if (!*vectors) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %lld item vectors", (long long)(hi - lo));
+    DMMP_TRY(batch_alloc(d, &tmp, rows));
+    dmmp_status s = DMMP_OK;
+    for (int64_t start = lo; s == DMMP_OK && start < hi; start += rows) {
+        int n = hi - start < rows ? (int)(hi - start) : rows;
+        s = batch_slice(&tmp, corpus, start, n);
+        if (s == DMMP_OK) s = features_forward_view(f, &tmp, VIEW_ITEM);
+        if (s == DMMP_OK) s = model_item_vectors(m, f->view[VIEW_ITEM].x, n, *vectors + (size_t)(start - lo) * dim);
+    }
+    batch_free(&tmp);
+    if (s != DMMP_OK) {
+        free(*vectors);
+        *vectors = NULL;
+    }
+    return s;
+}
+
+dmmp_status retrieval_item_vectors(model *m, features *f, const dataset *d, const batch *corpus, float **vectors)
+{
+    return shard_item_vectors(m, f, d, corpus, 0, corpus->n, vectors);
+}
+
+/* Several ranks: each has searched its shard (ids already corpus rows);
+ * the lists are exchanged and merged into the whole corpus's top K, the same
+ * on every rank (eval/topk_merge.h). */
+static dmmp_status merge_shards(int n, int k, int32_t *ids, float *top, shard_hit *mine, shard_hit *all,
+                                int32_t *lid, float *lsc)
+{
+    int ranks = dist_size();
+    size_t slots = (size_t)n * (size_t)k;
+    for (size_t i = 0; i < slots; i++) mine[i] = (shard_hit){ids[i], top[i]};
+    DMMP_TRY(dist_allgather(mine, slots * sizeof *mine, all));
+    for (int qi = 0; qi < n; qi++) {
+        for (int rk = 0; rk < ranks; rk++)
+            for (int j = 0; j < k; j++) {
+                const shard_hit *h = &all[(size_t)rk * slots + (size_t)qi * k + j];
+                lid[rk * k + j] = h->id;
+                lsc[rk * k + j] = h->score;
+            }
+        topk_merge(lid, lsc, ranks, k, ids + (size_t)qi * k, top + (size_t)qi * k);
+    }
+    return DMMP_OK;
+}
+
 static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f)
 {
     int rows = eval_batch_rows(m, f), dim = model_retrieval_dim(m);
-    float *vectors = NULL, *q = NULL, *top = NULL;
-    int32_t *ids = NULL;
+    float *vectors = NULL, *q = NULL, *top = NULL, *lsc = NULL;
+    int32_t *ids = NULL, *lid = NULL;
+    shard_hit *mine = NULL, *all = NULL;
     topk_corpus packed;
     memset(&packed, 0, sizeof packed);
     batch scratch;
     memset(&scratch, 0, sizeof scratch);
-    dmmp_status s = retrieval_item_vectors(m, f, r->d, &r->corpus, &vectors);
-    if (s == DMMP_OK) s = topk_corpus_pack(&packed, vectors, r->corpus.n, dim, dim);
+    /* Under mpirun each rank holds and searches one contiguous shard of the
+     * corpus, made of whole batches of the single-process item pass: every
+     * item vector comes from the same batch, so it has the same bits. */
+    int ranks = dist_size();
+    if (ranks > TOPK_MERGE_MAX_LISTS)
+        return dmmp_fail(DMMP_EINVAL, "retrieval: %d ranks, at most %d", ranks, TOPK_MERGE_MAX_LISTS);
+    int64_t n_batches = (r->corpus.n + rows - 1) / rows;
+    int64_t lo = n_batches * dist_rank() / ranks * rows, hi = n_batches * (dist_rank() + 1) / ranks * rows;
+    if (lo > r->corpus.n) lo = r->corpus.n;
+    if (hi > r->corpus.n) hi = r->corpus.n;
+    dmmp_status s = shard_item_vectors(m, f, r->d, &r->corpus, lo, hi, &vectors);
+    if (s == DMMP_OK) s = topk_corpus_pack(&packed, vectors, hi - lo, dim, dim);
     free(vectors);
     if (s == DMMP_OK) s = batch_alloc(r->d, &scratch, rows);
     q = malloc((size_t)rows * (size_t)dim * sizeof *q);
     ids = malloc((size_t)rows * (size_t)r->kmax * sizeof *ids);
     top = malloc((size_t)rows * (size_t)r->kmax * sizeof *top);
+    if (ranks > 1) {
+        mine = malloc((size_t)rows * (size_t)r->kmax * sizeof *mine);
+        all = malloc((size_t)ranks * (size_t)rows * (size_t)r->kmax * sizeof *all);
+        lid = malloc((size_t)ranks * (size_t)r->kmax * sizeof *lid);
+        lsc = malloc((size_t)ranks * (size_t)r->kmax * sizeof *lsc);
+        if (s == DMMP_OK && (!mine || !all || !lid || !lsc))
+            s = dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for the shards' lists");
+    }
     if (s == DMMP_OK && (!q || !ids || !top)) s = dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for the queries");
     for (int64_t start = 0; s == DMMP_OK && start < r->n_rows; start += rows) {
         int n = r->n_rows - start < rows ? (int)(r->n_rows - start) : rows;
         s = retrieval_queries(m, f, &r->queries, r->rows + start, n, &scratch, q);
         if (s == DMMP_OK) s = topk_search(&packed, q, n, dim, r->kmax, ids, top);
+        for (int64_t i = 0; s == DMMP_OK && lo > 0 && i < (int64_t)n * r->kmax; i++)
+            if (ids[i] >= 0) ids[i] += (int32_t)lo;
+        if (s == DMMP_OK && ranks > 1) s = merge_shards(n, r->kmax, ids, top, mine, all, lid, lsc);
         if (s == DMMP_OK) batch_corpus_item_ids(&r->corpus, ids, (int64_t)n * r->kmax);
         for (int i = 0; s == DMMP_OK && i < n; i++)
             s = add_user(r, r->queries.user[r->rows[start + i]], ids + (size_t)i * r->kmax);
@@ -194,6 +253,10 @@ static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f)
     free(q);
     free(ids);
     free(top);
+    free(mine);
+    free(all);
+    free(lid);
+    free(lsc);
     return s;
 }
 

@@ -1,0 +1,122 @@
+/* MPI is joined only when a launcher started the process (Open MPI sets
+ * OMPI_COMM_WORLD_SIZE, PMIx launchers PMIX_RANK, others PMI_SIZE): a plain
+ * `dmmp ...` never initialises MPI, so it behaves exactly as a build without
+ * it. Threads: OpenMP teams run inside a rank, and only the thread that
+ * called dist_init communicates (MPI_THREAD_FUNNELED). */
+#include "core/dist.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#ifdef HAVE_MPI
+#include <mpi.h>
+#endif
+
+static int g_rank = 0, g_size = 1, g_mpi = 0;
+
+int dist_rank(void) { return g_rank; }
+int dist_size(void) { return g_size; }
+
+int dist_built_with_mpi(void)
+{
+#ifdef HAVE_MPI
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static int launched_by_mpirun(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_SIZE");
+}
+
+dmmp_status dist_init(int *argc, char ***argv)
+{
+    g_rank = 0;
+    g_size = 1;
+#ifdef HAVE_MPI
+    if (!launched_by_mpirun()) return DMMP_OK;
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return dmmp_fail(DMMP_EIO, "MPI_Init_thread failed");
+    g_mpi = 1;
+    /* A failing collective ends the job with a message instead of hanging. */
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    if (provided < MPI_THREAD_FUNNELED)
+        return dmmp_fail(DMMP_EIO, "MPI provides thread level %d, FUNNELED (%d) is needed", provided,
+                         MPI_THREAD_FUNNELED);
+#else
+    (void)argc;
+    (void)argv;
+    if (launched_by_mpirun() && getenv("OMPI_COMM_WORLD_SIZE") && atoi(getenv("OMPI_COMM_WORLD_SIZE")) > 1)
+        return dmmp_fail(DMMP_EINVAL,
+                         "started by mpirun with %s processes, but this dmmp was built without MPI "
+                         "(install libopenmpi-dev and run ./configure --with-mpi)",
+                         getenv("OMPI_COMM_WORLD_SIZE"));
+#endif
+    return DMMP_OK;
+}
+
+void dist_finalize(void)
+{
+#ifdef HAVE_MPI
+    if (g_mpi) MPI_Finalize();
+#endif
+    g_mpi = 0;
+}
+
+dmmp_status dist_sum_f64(double *v, int64_t n)
+{
+#ifdef HAVE_MPI
+    if (g_mpi && g_size > 1) {
+        /* Gathered and summed in rank order on every rank, so every rank holds
+         * the same bits whatever reduction tree the library would pick. */
+        double *all = malloc((size_t)g_size * (size_t)(n ? n : 1) * sizeof *all);
+        if (!all) return dmmp_fail(DMMP_ENOMEM, "dist: out of memory for a %lld-value sum", (long long)n);
+        if (MPI_Allgather(v, (int)n, MPI_DOUBLE, all, (int)n, MPI_DOUBLE, MPI_COMM_WORLD) != MPI_SUCCESS) {
+            free(all);
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Allgather failed");
+        }
+        for (int64_t i = 0; i < n; i++) {
+            double s = 0;
+            for (int r = 0; r < g_size; r++) s += all[(size_t)r * (size_t)n + (size_t)i];
+            v[i] = s;
+        }
+        free(all);
+    }
+#else
+    (void)v;
+    (void)n;
+#endif
+    return DMMP_OK;
+}
+
+dmmp_status dist_allgather(const void *in, size_t bytes, void *out)
+{
+#ifdef HAVE_MPI
+    if (g_mpi && g_size > 1) {
+        if (bytes > (size_t)0x7fffffff) return dmmp_fail(DMMP_EINVAL, "dist: %zu bytes per rank is too many", bytes);
+        if (MPI_Allgather(in, (int)bytes, MPI_BYTE, out, (int)bytes, MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Allgather failed");
+        return DMMP_OK;
+    }
+#endif
+    memmove(out, in, bytes);
+    return DMMP_OK;
+}
+
+void dist_abort(int code, const char *message)
+{
+    fprintf(stderr, "dmmp (rank %d of %d): %s\n", g_rank, g_size, message ? message : "failed");
+    fflush(stderr);
+#ifdef HAVE_MPI
+    if (g_mpi) MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+    exit(code);
+}

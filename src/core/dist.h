@@ -1,0 +1,41 @@
+/* Processes of one job (README: "Several processes"). Under mpirun (a build
+ * with MPI, ./configure --with-mpi) every rank runs the same command and
+ * these calls are MPI collectives over MPI_COMM_WORLD; otherwise, and when
+ * the program was not started by mpirun, there is one process (rank 0 of 1)
+ * and each call is the identity. Collectives must be called by every rank
+ * in the same order. A rank that fails calls dist_abort, which ends every
+ * rank of the job (with MPI_Abort), so no rank waits for a dead one. */
+#ifndef DMMP_CORE_DIST_H
+#define DMMP_CORE_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+/* Joins the job when started by mpirun (the launcher's environment says so),
+ * else sets up one process. Call once at the start of main. */
+dmmp_status dist_init(int *argc, char ***argv);
+
+/* Leaves the job (MPI_Finalize); safe without dist_init. */
+void dist_finalize(void);
+
+int dist_rank(void);
+int dist_size(void);
+static inline int dist_is_root(void) { return dist_rank() == 0; }
+
+/* 1 when the build has MPI (even if this run is a single process). */
+int dist_built_with_mpi(void);
+
+/* Sums n doubles over the ranks, in place; every rank gets the same bits. */
+dmmp_status dist_sum_f64(double *v, int64_t n);
+
+/* Gathers bytes (the same count on every rank) from every rank into out
+ * (dist_size() * bytes, rank order) on every rank. */
+dmmp_status dist_allgather(const void *in, size_t bytes, void *out);
+
+/* Ends every rank of the job with exit status code, after printing message
+ * on stderr (names the rank). Does not return. */
+void dist_abort(int code, const char *message) __attribute__((noreturn));
+
+#endif

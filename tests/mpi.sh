@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Multi-process runs (make check when configure found MPI): the corpus of a
+# retrieval evaluation is split over the ranks and the shards' top-K lists are
+# merged, so `mpirun -np N dmmp eval` must print exactly what the single
+# process prints (every metric, to the last digit); a command that does not
+# run on several processes says so (exit 2); a rank killed in the middle of
+# an evaluation ends the job with an error instead of leaving the others
+# waiting.
+#   usage: tests/mpi.sh [BUILDDIR]
+set -u
+build=${1:-${DMMP_BUILDDIR:-.}}
+dmmp="$(cd "$build" && pwd)/dmmp"
+[ -x "$dmmp" ] || { echo "mpi.sh: no dmmp in $build (build it first)" >&2; exit 2; }
+"$dmmp" env | grep -q "built with MPI" || { echo "mpi.sh: dmmp is built without MPI: skipped"; exit 77; }
+command -v mpirun >/dev/null || { echo "mpi.sh: no mpirun (Debian: openmpi-bin): skipped"; exit 77; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/dmmp-mpi-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive DMMP_LOG=warn
+# Containers often forbid the cross-memory attach of the shared-memory transport.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+mpi() { timeout 120 mpirun --allow-run-as-root --oversubscribe -np "$@"; }
+fail=0
+check() { if [ "$1" = 0 ]; then echo "ok: $2"; else echo "FAILED: $2" >&2; fail=1; fi; }
+
+cp "$(dirname "$0")/tiny.ini" "$work/tiny.ini"
+# 700 items in batches of 256 (tiny.ini): 3 batches of the item pass, so 2 and 3 ranks get real shards.
+"$dmmp" data synth --out "$work/d.h5" --users 400 --items 700 --impressions 20000 --seed 4 >/dev/null 2>&1 &&
+    "$dmmp" train --config "$work/tiny.ini" --data "$work/d.h5" --out "$work/dmmp" >/dev/null 2>&1 &&
+    "$dmmp" train --config "$work/tiny.ini" --data "$work/d.h5" --out "$work/two" --set model.kind=two_tower --set student.gate=off --set kd.enabled=off --set train.early_stopping_metric=auc_ctr >/dev/null 2>&1 ||
+    { echo "mpi.sh: setting up the dataset and runs failed" >&2; exit 1; }
+
+for run in dmmp two; do
+    "$dmmp" eval --run "$work/$run" --data "$work/d.h5" > "$work/one.txt" 2>&1
+    check $? "$run: single-process eval"
+    grep -q "click_recall@10" "$work/one.txt"
+    check $? "$run: the eval prints retrieval metrics"
+    for np in 2 3; do
+        mpi "$np" "$dmmp" eval --run "$work/$run" --data "$work/d.h5" > "$work/np.txt" 2>&1
+        rc=$?
+        check $rc "$run: mpirun -np $np dmmp eval exits 0"
+        cmp -s "$work/one.txt" "$work/np.txt"
+        check $? "$run: mpirun -np $np dmmp eval prints what one process prints"
+        [ $rc = 0 ] || cat "$work/np.txt" >&2
+    done
+done
+# The metrics rank 0 stored are the single process's.
+"$dmmp" report "$work/dmmp" --format csv > "$work/r2.csv" 2>/dev/null
+"$dmmp" eval --run "$work/dmmp" --data "$work/d.h5" >/dev/null 2>&1
+"$dmmp" report "$work/dmmp" --format csv > "$work/r1.csv" 2>/dev/null
+cmp -s "$work/r1.csv" "$work/r2.csv"
+check $? "results.h5 stored by rank 0 equals the single process's"
+
+mpi 2 "$dmmp" train --config "$work/tiny.ini" --data "$work/d.h5" --out "$work/x" > "$work/t.txt" 2>&1
+rc=$?
+[ $rc = 2 ] && grep -q "does not run on several processes" "$work/t.txt"
+check $? "mpirun -np 2 dmmp train: exit 2 with a message (got $rc)"
+
+# A rank killed while the job evaluates: the job ends, with an error, well before the timeout.
+"$dmmp" data synth --out "$work/big.h5" --users 3000 --items 60000 --impressions 60000 --seed 5 >/dev/null 2>&1 &&
+    "$dmmp" train --config "$work/tiny.ini" --data "$work/big.h5" --out "$work/big" >/dev/null 2>&1 ||
+    { echo "mpi.sh: setting up the large run failed" >&2; exit 1; }
+start=$(date +%s)
+timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 bash -c '
+    if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then
+        "$0" eval --run "$1" --data "$2" & pid=$!; sleep 1; kill -9 $pid; wait $pid; exit 137
+    fi
+    exec "$0" eval --run "$1" --data "$2"' "$dmmp" "$work/big" "$work/big.h5" > "$work/k.txt" 2>&1
+rc=$?
+took=$(( $(date +%s) - start ))
+[ $rc != 0 ] && [ $rc != 124 ] && [ $took -lt 100 ]
+check $? "a rank killed during eval ends the job (exit $rc after ${took}s)"
+exit $fail
