@@ -26,6 +26,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a variant into a run directory (checkpoints, results, resume)"},
     {"eval", cmd_eval, "evaluate a run: ranking metrics and full-corpus retrieval"},
     {"retrieve", cmd_retrieve, "top items for one user from a trained run"},
+    {"export", cmd_export, "write a run's retrieval vectors (npy, h5) or per-impression predictions (csv, h5)"},
 };
 
 static void usage(FILE *out)
