@@ -782,6 +782,12 @@ static void test_bad_input(void)
         tu_skip("export bad input", "running as root: a read-only directory is writable, that case is not checked");
     }
 
+    char slash[900];
+    snprintf(slash, sizeof slash, "%s/", fx.dir);
+    const char *a3s[] = {"export", "vectors", "--run", fx.run[2], "--data", fx.data, "--out", slash, NULL};
+    robust_expect_exit(a3s, 2, 2, "give a file name prefix", out, sizeof out);
+    CU_ASSERT_EQUAL(count_prefixed(fx.dir, ".items"), 0);
+
     /* A split with no rows (every sample moved to train). */
     snprintf(moved, sizeof moved, "%s/all_train.h5", fx.dir);
     CU_ASSERT_FATAL(robust_move_all_rows(fx.data, moved, 0));

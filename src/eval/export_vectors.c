@@ -45,6 +45,9 @@ dmmp_status export_vectors_paths(const export_vectors_request *rq, export_vector
     memset(out, 0, sizeof *out);
     if (!rq->prefix || !*rq->prefix) return dmmp_fail(DMMP_EINVAL, "--out: empty prefix");
     if (strlen(rq->prefix) > 4000) return dmmp_fail(DMMP_EINVAL, "--out %s: the path is too long", rq->prefix);
+    if (rq->prefix[strlen(rq->prefix) - 1] == '/')
+        return dmmp_fail(DMMP_EINVAL, "--out %s ends in '/': give a file name prefix (DIR/vec writes DIR/vec.items.npy, ...)",
+                         rq->prefix);
     if (rq->format == EXPORT_VECTORS_H5) {
         out->n_files = 1;
         snprintf(out->files[0], sizeof out->files[0], "%s%s", rq->prefix, ends_with(rq->prefix, ".h5") ? "" : ".h5");
