@@ -40,6 +40,7 @@ int register_weighting_suites(void);
 int register_bench_suites(void);
 
 int register_cli_workflow_suites(void);
+int register_export_suites(void);
 int register_options_suites(void);
 
 #endif

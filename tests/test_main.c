@@ -46,6 +46,7 @@ static const tu_register_fn registrations[] = {
     register_weighting_suites,
     register_bench_suites,
     register_cli_workflow_suites,
+    register_export_suites,
     register_options_suites,
 };
 

@@ -22,6 +22,7 @@ int cmd_data_import(int argc, char **argv);
 int cmd_data_gen_aliccp_raw(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_retrieve(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -28,6 +28,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a variant into a run directory (checkpoints, results, resume)", 0},
     {"eval", cmd_eval, "evaluate a run: ranking metrics and full-corpus retrieval", 1},
     {"retrieve", cmd_retrieve, "top items for one user from a trained run", 1},
+    {"export", cmd_export, "write a run's retrieval vectors (npy, h5) or per-impression predictions (csv, h5)", 0},
 };
 
 /* Runs a command on the ranks of an MPI job: rank 0 speaks (the others'

@@ -11,6 +11,7 @@ static hid_t file_type_of(hid_t mem_type)
 {
     H5T_class_t cls = H5Tget_class(mem_type);
     size_t size = H5Tget_size(mem_type);
+    if (cls == H5T_STRING) return mem_type; /* fixed-length strings: stored as given (the caller keeps it open) */
     if (cls == H5T_FLOAT) return size == 4 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
     if (cls == H5T_INTEGER) {
         int is_signed = H5Tget_sign(mem_type) == H5T_SGN_2;

@@ -34,7 +34,8 @@ typedef struct h5_column {
 } h5_column;
 
 /* Creates dataset `name` under loc (type: H5T_NATIVE_*; stored as its
- * little-endian standard equivalent): width 0 a vector, width >= 1 a matrix of
+ * little-endian standard equivalent; or a fixed-length string type, stored
+ * as it is and kept open by the caller until the column is closed): width 0 a vector, width >= 1 a matrix of
  * width columns; deflate 0 disables compression. */
 dmmp_status h5_column_create(h5_column *c, hid_t loc, const char *name, hid_t mem_type, int64_t width,
                              int64_t chunk_rows, int deflate);

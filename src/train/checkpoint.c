@@ -291,6 +291,41 @@ dmmp_status ckpt_put_string(ckpt_writer *w, const char *name, const char *text)
     return s;
 }
 
+dmmp_status ckpt_put_strings(ckpt_writer *w, const char *name, const char *const *strs, int64_t n)
+{
+    DMMP_TRY(check_writable(w, name));
+    DMMP_TRY(ckpt_check_name(w->path, name));
+    if (n < 0 || (n > 0 && !strs))
+        return dmmp_fail(DMMP_EINVAL, "writing checkpoint %s: dataset %s: %lld strings", w->path, name, (long long)n);
+    if (ckpt_h5_path_exists(w->file, name))
+        return dmmp_fail(DMMP_EINVAL, "writing checkpoint %s: dataset %s is written twice", w->path, name);
+    DMMP_TRY(make_parents(w, name));
+    size_t len = 1;
+    for (int64_t i = 0; i < n; i++)
+        if (strlen(strs[i]) > len) len = strlen(strs[i]);
+    char *buf = calloc((size_t)(n > 0 ? n : 1), len);
+    if (!buf) return dmmp_fail(DMMP_ENOMEM, "writing checkpoint %s: dataset %s: out of memory", w->path, name);
+    for (int64_t i = 0; i < n; i++) memcpy(buf + (size_t)i * len, strs[i], strlen(strs[i]));
+    dmmp_status s = DMMP_OK;
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t type = string_type(len);
+    hid_t space = type >= 0 ? H5Screate_simple(1, dims, NULL) : H5I_INVALID_HID;
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    /* Compact in the checksummed object header, or one chunk with Fletcher32. */
+    int ok = space >= 0 && dcpl >= 0 && H5Pset_obj_track_times(dcpl, 0) >= 0 &&
+             h5_dcpl_small(dcpl, 1, dims, (size_t)n * len) >= 0;
+    hid_t dset = ok ? H5Dcreate2(w->file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT) : H5I_INVALID_HID;
+    if (dset < 0) s = writer_fail(w, name, "creating string dataset");
+    else if (n > 0 && H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        s = writer_fail(w, name, "writing string dataset");
+    if (dset >= 0 && H5Dclose(dset) < 0 && s == DMMP_OK) s = writer_fail(w, name, "closing string dataset");
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (space >= 0) H5Sclose(space);
+    if (type >= 0) H5Tclose(type);
+    free(buf);
+    return s;
+}
+
 static dmmp_status put_attr(ckpt_writer *w, const char *name, hid_t file_type, hid_t mem_type, const void *value)
 {
     dmmp_status s = DMMP_OK;

@@ -28,7 +28,10 @@
 
 #include "core/status.h"
 
-#define CKPT_FORMAT_VERSION 1
+/* Version 2 adds the layout table /model/layout (train/checkpoint_layout.h);
+ * version 1 files (without it) still load. */
+#define CKPT_FORMAT_VERSION 2
+#define CKPT_FORMAT_VERSION_MIN 1
 #define CKPT_MAX_RANK 8
 #define CKPT_COMPRESS_MIN_BYTES (1 << 20)
 
@@ -50,6 +53,10 @@ dmmp_status ckpt_put_u8(ckpt_writer *w, const char *name, const uint8_t *data, i
 /* Writes text (NUL-terminated) as a scalar fixed-length string dataset. */
 dmmp_status ckpt_put_string(ckpt_writer *w, const char *name, const char *text);
 
+/* Writes n strings as a 1-D dataset of fixed-length, NUL-padded strings
+ * (the longest one's length). */
+dmmp_status ckpt_put_strings(ckpt_writer *w, const char *name, const char *const *strs, int64_t n);
+
 /* Sets an attribute of the root group; "format_version" is reserved. */
 dmmp_status ckpt_put_attr_i64(ckpt_writer *w, const char *name, int64_t value);
 dmmp_status ckpt_put_attr_f64(ckpt_writer *w, const char *name, double value);
@@ -67,7 +74,8 @@ void ckpt_writer_abort(ckpt_writer *w);
 const char *ckpt_writer_tmp_path(const ckpt_writer *w);
 
 /* Opens a checkpoint for reading; fails with a message naming path when it
- * does not exist, is not HDF5, is truncated or has another format_version. */
+ * does not exist, is not HDF5, is truncated or has a format_version outside
+ * CKPT_FORMAT_VERSION_MIN..CKPT_FORMAT_VERSION. */
 dmmp_status ckpt_reader_open(ckpt_reader **out, const char *path);
 
 /* Reads dataset name into out, which holds prod(dims) elements; fails naming

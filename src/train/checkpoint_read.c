@@ -43,9 +43,9 @@ static dmmp_status read_format_version(ckpt_reader *r)
     int64_t version = 0;
     dmmp_status s = ckpt_get_attr_i64(r, "format_version", &version);
     if (s != DMMP_OK) return s;
-    if (version != CKPT_FORMAT_VERSION)
-        return dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: format_version is %lld, this build reads %d", r->path,
-                         (long long)version, CKPT_FORMAT_VERSION);
+    if (version < CKPT_FORMAT_VERSION_MIN || version > CKPT_FORMAT_VERSION)
+        return dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: format_version is %lld, this build reads %d to %d",
+                         r->path, (long long)version, CKPT_FORMAT_VERSION_MIN, CKPT_FORMAT_VERSION);
     return DMMP_OK;
 }
 

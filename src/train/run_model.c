@@ -22,7 +22,7 @@ dmmp_status run_load(const char *dir, const char *which, const dataset *d, run_h
     DMMP_TRY(recipe_build(&out->cfg, schema, out->seed, out->cfg.train.batch_size, &out->feat, &out->model));
     train_progress prog;
     memset(&prog, 0, sizeof prog);
-    run_state_ref ref = {&out->cfg, out->variant, out->seed, &out->feat, &out->model, NULL, &prog};
+    run_state_ref ref = {&out->cfg, out->variant, out->seed, &out->feat, &out->model, NULL, &prog, NULL};
     dmmp_status s = run_state_load(path, &ref, schema);
     if (s != DMMP_OK) {
         run_close(out);

@@ -8,20 +8,10 @@
 #include <string.h>
 
 #include "train/checkpoint.h"
+#include "train/checkpoint_layout.h"
 #include "config/config_schema.h"
 
 #define RUN_KIND "dmmp-run"
-
-/* "features/<table name>/<what>" with '/' in the table name replaced so a
- * field name can never make extra groups. */
-static void table_key(char *buf, size_t len, const feature_table *t, const char *what)
-{
-    char name[sizeof t->emb.name];
-    snprintf(name, sizeof name, "%s", t->emb.name);
-    for (char *p = name; *p; p++)
-        if (*p == '/') *p = '_';
-    snprintf(buf, len, "features/%s/%s", name, what);
-}
 
 /* ---- schema ---------------------------------------------------------------- */
 
@@ -131,17 +121,17 @@ static dmmp_status put_tables(ckpt_writer *w, const features *f)
     for (int i = 0; i < f->n_tables; i++) {
         const feature_table *t = &f->tables[i];
         int64_t dims[2] = {t->emb.rows, t->emb.dim};
-        table_key(key, sizeof key, t, "weight");
+        ckpt_table_key(key, sizeof key, t, "weight");
         DMMP_TRY(ckpt_put_f32(w, key, t->emb.weight, 2, dims));
         if (t->opt.kind == SPARSE_OPT_ADAM) {
-            table_key(key, sizeof key, t, "adam_m");
+            ckpt_table_key(key, sizeof key, t, "adam_m");
             DMMP_TRY(ckpt_put_f32(w, key, t->opt.m, 2, dims));
-            table_key(key, sizeof key, t, "adam_v");
+            ckpt_table_key(key, sizeof key, t, "adam_v");
             DMMP_TRY(ckpt_put_f32(w, key, t->opt.v, 2, dims));
-            table_key(key, sizeof key, t, "adam_row_steps");
+            ckpt_table_key(key, sizeof key, t, "adam_row_steps");
             DMMP_TRY(ckpt_put_i64(w, key, t->opt.steps, 1, dims));
         } else {
-            table_key(key, sizeof key, t, "adagrad_accum");
+            ckpt_table_key(key, sizeof key, t, "adagrad_accum");
             DMMP_TRY(ckpt_put_f32(w, key, t->opt.accum, 2, dims));
         }
     }
@@ -184,6 +174,7 @@ static dmmp_status put_all(ckpt_writer *w, const run_state_ref *r, const dataset
     const model *m = r->model;
     int64_t np = (int64_t)m->params.total;
     DMMP_TRY(ckpt_put_f32(w, "model/params", m->params.values, 1, &np));
+    DMMP_TRY(ckpt_put_layout(w, m, r->feat, schema, r->variant, r->vocab));
     if (r->adam) {
         DMMP_TRY(ckpt_put_f32(w, "optim/adam_m", r->adam->m, 1, &np));
         DMMP_TRY(ckpt_put_f32(w, "optim/adam_v", r->adam->v, 1, &np));
@@ -286,18 +277,18 @@ static dmmp_status get_tables(ckpt_reader *r, features *f, int with_optimiser)
     for (int i = 0; i < f->n_tables; i++) {
         feature_table *t = &f->tables[i];
         int64_t dims[2] = {t->emb.rows, t->emb.dim};
-        table_key(key, sizeof key, t, "weight");
+        ckpt_table_key(key, sizeof key, t, "weight");
         DMMP_TRY(ckpt_get_f32(r, key, t->emb.weight, 2, dims));
         if (!with_optimiser) continue;
         if (t->opt.kind == SPARSE_OPT_ADAM) {
-            table_key(key, sizeof key, t, "adam_m");
+            ckpt_table_key(key, sizeof key, t, "adam_m");
             DMMP_TRY(ckpt_get_f32(r, key, t->opt.m, 2, dims));
-            table_key(key, sizeof key, t, "adam_v");
+            ckpt_table_key(key, sizeof key, t, "adam_v");
             DMMP_TRY(ckpt_get_f32(r, key, t->opt.v, 2, dims));
-            table_key(key, sizeof key, t, "adam_row_steps");
+            ckpt_table_key(key, sizeof key, t, "adam_row_steps");
             DMMP_TRY(ckpt_get_i64(r, key, t->opt.steps, 1, dims));
         } else {
-            table_key(key, sizeof key, t, "adagrad_accum");
+            ckpt_table_key(key, sizeof key, t, "adagrad_accum");
             DMMP_TRY(ckpt_get_f32(r, key, t->opt.accum, 2, dims));
         }
     }

@@ -11,6 +11,8 @@
  *                 n_dense: what the run was trained on
  *   /model/params every dense parameter (the flat buffer, the loss-weighting
  *                 s_i included); /optim/adam_m, /optim/adam_v its moments
+ *   /model/layout what every block of /model/params and every embedding
+ *                 table is (train/checkpoint_layout.h; not read back)
  *   /weighting/   current weights and the dwa epoch-mean history
  *   /epoch/       the running sums of the epoch in progress
  *   /features/<table>/weight and its optimiser state (m, v, steps or accum) */
@@ -25,6 +27,7 @@
 #include "model/model.h"
 #include "nn/optim.h"
 #include "config/config.h"
+#include "train/checkpoint_layout.h"
 
 /* Where a run stands: everything of the loop besides weights and optimisers. */
 typedef struct train_progress {
@@ -45,7 +48,7 @@ typedef struct train_progress {
 } train_progress;
 
 /* What a checkpoint holds, by reference; adam and progress may be NULL when
- * loading for evaluation (weights only). */
+ * loading for evaluation (weights only), vocab always when loading. */
 typedef struct run_state_ref {
     const dmmp_config *cfg;
     const char *variant;
@@ -54,6 +57,7 @@ typedef struct run_state_ref {
     model *model;
     adam_state *adam;
     train_progress *progress;
+    const layout_vocab *vocab; /* saving: the dataset's vocabularies for the layout (may be NULL) */
 } run_state_ref;
 
 /* Writes the whole state to path atomically (temporary file, rename). */

@@ -29,6 +29,7 @@ typedef struct trainer {
     char last_path[PATH_LEN], best_path[PATH_LEN], results_path[PATH_LEN], log_path[PATH_LEN];
     dataset *d;
     const dataset_schema *schema;
+    layout_vocab vocab; /* the dataset's vocabularies, for the checkpoints' layout table */
     features feat;
     model model;
     adam_state adam;
@@ -85,7 +86,7 @@ static void update_finished(trainer *t)
 static dmmp_status save_state(trainer *t, const char *path)
 {
     t->prog.wall_seconds = t->wall_at_start + (progress_now() - t->t_start);
-    run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog};
+    run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog, &t->vocab};
     return run_state_save(path, &ref, t->schema);
 }
 
@@ -414,6 +415,7 @@ static dmmp_status setup(trainer *t)
     if (ds == DMMP_EIO) return dmmp_fail_prefix(DMMP_EINVAL, "--data"); /* a missing dataset is bad input */
     DMMP_TRY(ds);
     t->schema = dataset_get_schema(t->d);
+    DMMP_TRY(layout_vocab_load(&t->vocab, t->d));
     DMMP_TRY(recipe_build(&t->cfg, t->schema, t->seed, t->cfg.train.batch_size, &t->feat, &t->model));
     adam_config ac = recipe_adam_config(&t->cfg);
     DMMP_TRY(adam_init(&t->adam, t->model.params.total, &ac));
@@ -432,7 +434,7 @@ static dmmp_status setup(trainer *t)
     memset(&t->prog, 0, sizeof t->prog);
     t->prog.best_metric = NAN;
     if (o->resume) {
-        run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog};
+        run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog, NULL};
         DMMP_TRY(run_state_load(t->last_path, &ref, t->schema));
         DMMP_TRY(run_record_resume(&t->rec, t->results_path, t->prog.epoch));
         t->rec_open = 1;
@@ -467,6 +469,7 @@ static void teardown(trainer *t)
     model_free(&t->model);
     features_free(&t->feat);
     if (t->rec_open) results_free(&t->rec);
+    layout_vocab_free(&t->vocab);
     dataset_close(t->d);
     if (t->log) {
         log_set_mirror(NULL);
