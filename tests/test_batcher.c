@@ -102,7 +102,7 @@ static void test_every_row_once(void)
     int64_t *rows = malloc(B_ROWS * sizeof *rows);
     int *seen = calloc(B_ROWS, sizeof *seen);
     static const int sizes[] = {1, 7, 1000, 100};
-    batcher_options o = {2, 1};
+    batcher_options o = {2, 1, 0, 1};
     for (int split = 0; split < 3; split++)
         for (int shuffle = 0; shuffle < 2; shuffle++)
             for (int si = 0; si < 4; si++) {
@@ -135,13 +135,66 @@ out:
     fixture_close(&fx);
 }
 
+/* Shards: in each epoch every row of the split reaches exactly one of 1, 2
+ * or 3 shards, each row's values intact; epoch_rows counts what a shard
+ * delivers; one shard of one is the unsharded batcher, batch for batch. */
+static void test_shards(void)
+{
+    batcher_fixture fx;
+    if (!fixture_open(&fx)) goto out;
+    int64_t *rows = malloc(B_ROWS * sizeof *rows), *plain = malloc(B_ROWS * sizeof *plain);
+    int *seen = calloc(B_ROWS, sizeof *seen);
+    CU_ASSERT_FATAL(rows && plain && seen);
+    for (int count = 1; count <= 3; count++)
+        for (int epoch = 0; epoch < 2; epoch++) {
+            memset(seen, 0, B_ROWS * sizeof *seen);
+            int64_t total = 0;
+            int wrong = 0;
+            for (int rank = 0; rank < count; rank++) {
+                batcher_options o = {2, 1, rank, count};
+                batcher *b;
+                CU_ASSERT_EQUAL_FATAL(batcher_open_opts(&b, fx.d, SPLIT_TRAIN, 13, 1, 7, &o), DMMP_OK);
+                CU_ASSERT_EQUAL_FATAL(batcher_start_epoch(b, epoch), DMMP_OK);
+                int bad, batches;
+                int64_t n = run_epoch(&fx, b, rows, &bad, &batches);
+                CU_ASSERT_EQUAL(n, batcher_epoch_rows(b));
+                CU_ASSERT_EQUAL(bad, 0);
+                for (int64_t i = 0; i < n && i < B_ROWS; i++) wrong += fx.all.split[rows[i]] != SPLIT_TRAIN || seen[rows[i]]++;
+                if (count > 1) CU_ASSERT(n < dataset_split_stats_of(fx.d, SPLIT_TRAIN).rows);
+                total += n;
+                batcher_close(b);
+            }
+            TU_ASSERT_MSG(wrong == 0 && total == dataset_split_stats_of(fx.d, SPLIT_TRAIN).rows,
+                          "%d shards, epoch %d: %lld rows in all, %d seen twice or of another split", count, epoch,
+                          (long long)total, wrong);
+        }
+    /* One shard of one: the same rows in the same order as no shard option. */
+    batcher *a, *b;
+    batcher_options one = {2, 1, 0, 1}, none = {2, 1, 0, 0};
+    CU_ASSERT_EQUAL_FATAL(batcher_open_opts(&a, fx.d, SPLIT_TRAIN, 13, 1, 7, &one), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(batcher_open_opts(&b, fx.d, SPLIT_TRAIN, 13, 1, 7, &none), DMMP_OK);
+    int bad, batches;
+    int64_t na = run_epoch(&fx, a, rows, &bad, &batches), nb = run_epoch(&fx, b, plain, &bad, &batches);
+    CU_ASSERT(na == nb && !memcmp(rows, plain, sizeof *rows * (size_t)(na < B_ROWS ? na : B_ROWS)));
+    batcher_options bad_rank = {2, 1, 3, 3};
+    batcher *c;
+    CU_ASSERT_NOT_EQUAL(batcher_open_opts(&c, fx.d, SPLIT_TRAIN, 13, 1, 7, &bad_rank), DMMP_OK);
+    batcher_close(a);
+    batcher_close(b);
+    free(rows);
+    free(plain);
+    free(seen);
+out:
+    fixture_close(&fx);
+}
+
 static void test_seeded_orders(void)
 {
     batcher_fixture fx;
     if (!fixture_open(&fx)) goto out;
     int64_t *e1 = malloc(B_ROWS * 8), *e2 = malloc(B_ROWS * 8), *again = malloc(B_ROWS * 8), *sync = malloc(B_ROWS * 8);
     int bad;
-    batcher_options threaded = {2, 1}, direct = {2, 0};
+    batcher_options threaded = {2, 1, 0, 1}, direct = {2, 0, 0, 1};
     batcher *b;
     CU_ASSERT_EQUAL_FATAL(batcher_open_opts(&b, fx.d, SPLIT_TRAIN, 64, 1, 7, &threaded), DMMP_OK);
     CU_ASSERT_EQUAL(batcher_start_epoch(b, 1), DMMP_OK);
@@ -194,7 +247,7 @@ static void test_position_replay(void)
     static const int stops[] = {0, 1, 5, 37, 200};
     int64_t *after = malloc(B_ROWS * 8), *replay = malloc(B_ROWS * 8), *tmp = malloc(B_ROWS * 8);
     int *sz_a = malloc(4096 * sizeof(int)), *sz_r = malloc(4096 * sizeof(int));
-    batcher_options o = {2, 1};
+    batcher_options o = {2, 1, 0, 1};
     for (int si = 0; si < 5; si++) {
         batcher *b;
         CU_ASSERT_EQUAL_FATAL(batcher_open_opts(&b, fx.d, SPLIT_TRAIN, 77, 1, 11, &o), DMMP_OK);
@@ -296,8 +349,9 @@ int register_batcher_suites(void)
         "seeded orders: epochs differ, seeds reproduce, prefetch agrees",
         "saved position replays the remaining batches",
         "item corpus and test-user query rows",
+        "shards: every row in exactly one shard per epoch; one shard is the whole",
     };
     static const CU_TestFunc fns[] = {test_every_row_once, test_seeded_orders, test_position_replay,
-                                      test_corpus_and_queries};
+                                      test_corpus_and_queries, test_shards};
     return tu_add_suite("data_batcher", names, fns, sizeof fns / sizeof fns[0]);
 }

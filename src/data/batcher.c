@@ -35,7 +35,11 @@ struct batcher {
     int n_single, n_multi, n_dense;
     int64_t chunk_rows, n_chunks, n_nonempty, split_rows, window_cap;
     int64_t *nonempty; /* chunk indices with rows of the split, ascending */
-    int64_t *plan;     /* this epoch's chunk order */
+    int64_t *plan;     /* this epoch's chunk order (this shard's chunks of it) */
+    int64_t n_plan;    /* chunks in plan */
+    int64_t *chunk_count; /* per chunk: rows of the split */
+    int shard_rank, shard_count;
+    int64_t epoch_rows; /* rows of the split in this epoch's plan */
     int64_t n_windows;
     int *side_cols[4]; /* /samples/sparse column of each side's fields */
     window slot[2];
@@ -140,7 +144,7 @@ static dmmp_status window_load(batcher *b, int64_t k, window *w)
     w->n = 0;
     for (int m = 0; m < b->n_multi; m++) w->off[m][0] = 0;
     int64_t first = k * b->window_chunks, last = first + b->window_chunks;
-    if (last > b->n_nonempty) last = b->n_nonempty;
+    if (last > b->n_plan) last = b->n_plan;
     int64_t n_samples = dataset_n_samples(b->d);
     for (int64_t c = first; c < last; c++) {
         int64_t start = b->plan[c] * b->chunk_rows;
@@ -208,6 +212,15 @@ static dmmp_status reset_to(batcher *b, int epoch, int64_t window_index, int64_t
             b->plan[i - 1] = b->plan[j];
             b->plan[j] = t;
         }
+    }
+    /* A shard takes the chunks at positions rank, rank + count, ... of the
+     * common order: the shards of one epoch are disjoint and cover it. */
+    b->n_plan = 0;
+    b->epoch_rows = 0;
+    for (int64_t i = 0; i < b->n_nonempty; i++) {
+        if (i % b->shard_count != b->shard_rank) continue;
+        b->plan[b->n_plan++] = b->plan[i];
+        b->epoch_rows += b->chunk_count[b->plan[i]];
     }
     b->cur_window = window_index;
     b->cur_offset = offset;
@@ -333,7 +346,8 @@ static dmmp_status count_chunks(batcher *b)
     uint8_t *buf = malloc((size_t)b->chunk_rows);
     b->nonempty = malloc((size_t)(b->n_chunks ? b->n_chunks : 1) * sizeof(int64_t));
     b->plan = malloc((size_t)(b->n_chunks ? b->n_chunks : 1) * sizeof(int64_t));
-    if (!buf || !b->nonempty || !b->plan) {
+    b->chunk_count = calloc((size_t)(b->n_chunks ? b->n_chunks : 1), sizeof(int64_t));
+    if (!buf || !b->nonempty || !b->plan || !b->chunk_count) {
         free(buf);
         return dmmp_fail(DMMP_ENOMEM, "batcher: out of memory");
     }
@@ -345,11 +359,15 @@ static dmmp_status count_chunks(batcher *b)
             return s;
         }
         for (int64_t i = 0; i < m; i++) cnt += buf[i] == b->split;
+        b->chunk_count[c] = cnt;
         if (cnt > 0) b->nonempty[b->n_nonempty++] = c;
         b->split_rows += cnt;
     }
     free(buf);
-    b->n_windows = (b->n_nonempty + b->window_chunks - 1) / b->window_chunks;
+    /* The same number of chunks, so of windows, every epoch. */
+    int64_t mine = (b->n_nonempty - b->shard_rank + b->shard_count - 1) / b->shard_count;
+    if (mine < 0) mine = 0;
+    b->n_windows = (mine + b->window_chunks - 1) / b->window_chunks;
     return DMMP_OK;
 }
 
@@ -357,8 +375,11 @@ dmmp_status batcher_open_opts(batcher **out, const dataset *d, data_split split,
                               uint64_t seed, const batcher_options *opts)
 {
     *out = NULL;
-    batcher_options o = {DEFAULT_WINDOW_CHUNKS, 1};
+    batcher_options o = {DEFAULT_WINDOW_CHUNKS, 1, 0, 1};
     if (opts) o = *opts;
+    if (o.shard_count == 0) o.shard_count = 1;
+    if (o.shard_count < 1 || o.shard_rank < 0 || o.shard_rank >= o.shard_count)
+        return dmmp_fail(DMMP_EINVAL, "batcher: shard %d of %d", o.shard_rank, o.shard_count);
     if (batch_size < 1) return dmmp_fail(DMMP_EINVAL, "batcher: batch size %d must be >= 1", batch_size);
     if (o.window_chunks < 1) return dmmp_fail(DMMP_EINVAL, "batcher: window_chunks %d must be >= 1", o.window_chunks);
     if ((int)split < SPLIT_TRAIN || (int)split > SPLIT_TEST) return dmmp_fail(DMMP_EINVAL, "batcher: bad split %d", (int)split);
@@ -370,6 +391,8 @@ dmmp_status batcher_open_opts(batcher **out, const dataset *d, data_split split,
     b->shuffle = shuffle != 0;
     b->seed = seed;
     b->window_chunks = o.window_chunks;
+    b->shard_rank = o.shard_rank;
+    b->shard_count = o.shard_count;
     hbool_t safe = 0;
     H5is_library_threadsafe(&safe);
     b->threaded = o.prefetch && safe;
@@ -433,6 +456,8 @@ dmmp_status batcher_set_position(batcher *b, batcher_position p)
 
 int64_t batcher_split_rows(const batcher *b) { return b->split_rows; }
 
+int64_t batcher_epoch_rows(const batcher *b) { return b->epoch_rows; }
+
 void batcher_close(batcher *b)
 {
     if (!b) return;
@@ -445,6 +470,7 @@ void batcher_close(batcher *b)
     free(b->out_nnz_cap);
     free(b->nonempty);
     free(b->plan);
+    free(b->chunk_count);
     pthread_mutex_destroy(&b->lock);
     pthread_cond_destroy(&b->cond);
     free(b);

@@ -38,6 +38,11 @@ typedef struct batcher_position {
 typedef struct batcher_options {
     int window_chunks; /* chunks per shuffle window (default 4) */
     int prefetch;      /* 1: load on a separate thread (default); 0: synchronously */
+    /* Shards (several processes): shard_rank of shard_count (0 or 1: the
+     * whole split) delivers the chunks at positions shard_rank, shard_rank +
+     * shard_count, ... of the epoch's chunk order, the same order on every
+     * shard; so in one epoch every row of the split reaches exactly one shard. */
+    int shard_rank, shard_count;
 } batcher_options;
 
 typedef struct batcher batcher;
@@ -64,6 +69,10 @@ dmmp_status batcher_set_position(batcher *b, batcher_position pos);
 
 /* Rows of the split (the samples of one epoch). */
 int64_t batcher_split_rows(const batcher *b);
+
+/* Rows this batcher delivers in the current epoch (its shard's; the whole
+ * split without shards). Shards of one epoch may differ by up to a few chunks. */
+int64_t batcher_epoch_rows(const batcher *b);
 
 /* Stops the prefetch thread and frees b (NULL is fine). */
 void batcher_close(batcher *b);
