@@ -488,6 +488,10 @@ static void test_splits(void)
                   dmmp_errmsg());
     s = run_import(sp, tr, tr, NULL, IMPORT_SPLIT_TIME, NULL, &opt);
     TU_ASSERT_MSG(s != DMMP_OK && strstr(dmmp_errmsg(), "without --val and --test"), "%s", dmmp_errmsg());
+    /* A time column with one value cannot split by time. */
+    put(tr, "u,i,k,t,fold\n1,1,1,5,train\n1,2,0,5,val\n");
+    s = run_import(sp, tr, NULL, NULL, IMPORT_SPLIT_TIME, NULL, &opt);
+    TU_ASSERT_MSG(s != DMMP_OK && strstr(dmmp_errmsg(), "every row has the time 5"), "%s", dmmp_errmsg());
     /* A bad split value names its cell. */
     put(tr, "u,i,k,t,fold\n1,1,1,5,train\n1,2,0,6,later\n");
     s = run_import(sp, tr, NULL, NULL, IMPORT_SPLIT_COLUMN, "fold", &opt);

@@ -911,6 +911,9 @@ dmmp_status import_csv(const csv_import_args *a, const import_options *opt, impo
         if (a->split == IMPORT_SPLIT_LEAVE_LAST_OUT) s = vocab_create(&im->llo_vocab, 0, "leave-last-out users");
         if (s == DMMP_OK) s = run_file(im, sc, a->train, -1, extra);
         double range = im->t_max - im->t_min;
+        if (s == DMMP_OK && a->split == IMPORT_SPLIT_TIME && !(range > 0))
+            s = dmmp_fail(DMMP_EINVAL, "%s: --split time: every row has the time %g (column %s); nothing to split by",
+                          a->train, im->t_min, sc->time.name);
         im->cut_test = im->t_max - im->frac_test * range;
         im->cut_val = im->cut_test - im->frac_val * range;
         im->row_no = 0;
