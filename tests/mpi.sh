@@ -35,6 +35,7 @@ cp "$(dirname "$0")/tiny.ini" "$work/tiny.ini"
 
 for run in dmmp two; do
     "$dmmp" eval --run "$work/$run" --data "$work/d.h5" > "$work/one.txt" 2>&1
+    cp "$work/$run/results.h5" "$work/$run.one.h5"
     check $? "$run: single-process eval"
     grep -q "click_recall@10" "$work/one.txt"
     check $? "$run: the eval prints retrieval metrics"
@@ -47,12 +48,16 @@ for run in dmmp two; do
         [ $rc = 0 ] || cat "$work/np.txt" >&2
     done
 done
-# The metrics rank 0 stored are the single process's.
-"$dmmp" report "$work/dmmp" --format csv > "$work/r2.csv" 2>/dev/null
-"$dmmp" eval --run "$work/dmmp" --data "$work/d.h5" >/dev/null 2>&1
-"$dmmp" report "$work/dmmp" --format csv > "$work/r1.csv" 2>/dev/null
-cmp -s "$work/r1.csv" "$work/r2.csv"
-check $? "results.h5 stored by rank 0 equals the single process's"
+# The metrics the ranks store (rank 0 writes) are the single process's: the
+# run's results.h5 is replaced by one without an evaluation first.
+"$dmmp" train --config "$work/tiny.ini" --data "$work/d.h5" --out "$work/fresh" >/dev/null 2>&1
+mpi 2 "$dmmp" eval --run "$work/fresh" --data "$work/d.h5" >/dev/null 2>&1
+"$dmmp" report "$work/fresh" --format csv > "$work/r2.csv" 2>/dev/null
+cp "$work/fresh/results.h5" "$work/fresh.np2.h5"
+"$dmmp" eval --run "$work/fresh" --data "$work/d.h5" >/dev/null 2>&1
+"$dmmp" report "$work/fresh" --format csv > "$work/r1.csv" 2>/dev/null
+grep -q "click_recall@10" "$work/r2.csv" && cmp -s "$work/r1.csv" "$work/r2.csv"
+check $? "results.h5 stored under mpirun -np 2 equals the single process's"
 
 mpi 2 "$dmmp" train --config "$work/tiny.ini" --data "$work/d.h5" --out "$work/x" > "$work/t.txt" 2>&1
 rc=$?
@@ -66,11 +71,23 @@ check $? "mpirun -np 2 dmmp train: exit 2 with a message (got $rc)"
 start=$(date +%s)
 timeout 120 "${mpi_env[@]}" mpirun --allow-run-as-root --oversubscribe -np 2 bash -c '
     if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then
-        "$0" eval --run "$1" --data "$2" & pid=$!; sleep 1; kill -9 $pid; wait $pid; exit 137
+        "$0" eval --run "$1" --data "$2" & pid=$!; sleep 0.3; kill -9 $pid; wait $pid; st=$?
+        echo "rank 1 ended with $st" > "$3"; exit $st
     fi
-    exec "$0" eval --run "$1" --data "$2"' "$dmmp" "$work/big" "$work/big.h5" > "$work/k.txt" 2>&1
+    exec "$0" eval --run "$1" --data "$2"' "$dmmp" "$work/big" "$work/big.h5" "$work/killed" > "$work/k.txt" 2>&1
 rc=$?
 took=$(( $(date +%s) - start ))
-[ $rc != 0 ] && [ $rc != 124 ] && [ $took -lt 100 ]
-check $? "a rank killed during eval ends the job (exit $rc after ${took}s)"
+[ $rc != 0 ] && [ $rc != 124 ] && [ $took -lt 100 ] && grep -q "ended with 137" "$work/killed"
+check $? "a rank killed (SIGKILL) during eval ends the job (exit $rc after ${took}s; $(cat "$work/killed" 2>/dev/null))"
+
+# A rank that fails (rank 1 alone is given a missing dataset) ends every rank with its message.
+start=$(date +%s)
+timeout 120 "${mpi_env[@]}" mpirun --allow-run-as-root --oversubscribe -np 2 bash -c '
+    data=$2; [ "$OMPI_COMM_WORLD_RANK" = 1 ] && data=$2.missing
+    exec "$0" eval --run "$1" --data "$data"' "$dmmp" "$work/big" "$work/big.h5" > "$work/f.txt" 2>&1
+rc=$?
+took=$(( $(date +%s) - start ))
+[ $rc != 0 ] && [ $rc != 124 ] && [ $took -lt 100 ] && grep -q "rank 1 of 2): dmmp eval exited 2: ending every rank" "$work/f.txt"
+check $? "a rank that fails ends the job with its message (exit $rc after ${took}s)"
+[ $rc = 0 ] || [ $rc = 2 ] || true
 exit $fail

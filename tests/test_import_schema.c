@@ -108,6 +108,16 @@ static int differences(const char *pa, const char *pb, int raw)
         raw_ids_free(&va);
         raw_ids_free(&vb);
     }
+    for (int k = 0; raw && k < 2; k++) {
+        raw_ids va, vb;
+        raw_ids_kind kind = k ? RAW_IDS_ITEMS : RAW_IDS_USERS;
+        CU_ASSERT_FATAL(dataset_read_raw_ids(a.d, kind, 0, &va) == DMMP_OK);
+        CU_ASSERT_FATAL(dataset_read_raw_ids(b.d, kind, 0, &vb) == DMMP_OK);
+        bad += va.n != vb.n || (va.n && (memcmp(va.offsets, vb.offsets, sizeof(int64_t) * (size_t)(va.n + 1)) ||
+                                         memcmp(va.bytes, vb.bytes, (size_t)va.offsets[va.n])));
+        raw_ids_free(&va);
+        raw_ids_free(&vb);
+    }
     int64_t n = a.b.n;
     int ns = dataset_n_single(a.d);
     bad += memcmp(a.b.click, b.b.click, (size_t)n) != 0;
@@ -213,7 +223,7 @@ static void test_data_errors(void)
         const char *row, *want;
     } cases[] = {
         {"1,2,5,10\n", "r.csv:2:9: short line: 4 fields, expected 6"},
-        {"1,2,x,10,a,1\n", "r.csv:2:5: rating: bad number"},
+        {"1,2,x,10,a,1\n", "r.csv:2:5: rating: 'x' is not a number"},
         {"1,2,5,10,\"a|b,1\n", "r.csv:2:10: unterminated quote"},
         {"1,2,5,10,\"a\"b,1\n", "r.csv:2:13: text after a closing quote"},
         {"1,2,5,ten,a,1\n", "r.csv:2:7: ts: 'ten' is not a number"},
@@ -252,6 +262,21 @@ static void test_data_errors(void)
     s = import_csv(&a, &opt, &rep);
     TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
     CU_ASSERT(rep.skipped == 2 && rep.rows[0] == 2);
+    opt.skip_bad_lines = 0;
+    /* The header: a repeated column name is an error at its column. */
+    put(tr, "u,i,u\n1,2,1\n");
+    s = run_import(sp2, tr, NULL, NULL, IMPORT_SPLIT_RANDOM, NULL, &opt);
+    TU_ASSERT_MSG(s != DMMP_OK && strstr(dmmp_errmsg(), "r.csv:1:5: column 'u' appears twice"), "%s", dmmp_errmsg());
+    /* A NUL byte in a cell, in a test file too (where nothing is inserted). */
+    char te[600];
+    snprintf(te, sizeof te, "%s/t.csv", dir);
+    put(tr, "u,i,k,c\n1,2,1,1\n");
+    FILE *nf = fopen(te, "wb");
+    fwrite("u,i,k,c\n1,2\0,1,0\n", 1, 18, nf);
+    fclose(nf);
+    s = run_import(sp2, tr, NULL, te, IMPORT_SPLIT_RANDOM, NULL, &opt);
+    TU_ASSERT_MSG(s != DMMP_OK && strstr(dmmp_errmsg(), "t.csv:2:4: a NUL byte"), "%s", dmmp_errmsg());
+    unlink(te);
     log_set_level(lv);
     unlink(out);
     unlink(sp);
@@ -349,6 +374,36 @@ static void test_by_hand(void)
     CU_ASSERT(dataset_read_raw_ids(l.d, RAW_IDS_FIELD, 1, &v) == DMMP_OK && v.n == 0);
     const char *const items[] = {"", "m1", "m2"};
     if (l.b.sparse[1] != l.b.sparse[3]) check_raw(l.d, RAW_IDS_ITEMS, 0, items, 3);
+    unload(&l);
+    /* Thresholds compare the cell's decimal value, not a float rounding of
+     * it: 0.3 > 0.3 is false, 3.3 >= 3.3 true. A UTF-8 byte order mark
+     * before the header is skipped. */
+    put(sp2, "[labels]\nclick = score > 0.3\n[field u]\nside = user\n[field i]\nside = item\n");
+    put(tsv, "\xEF\xBB\xBFu,i,score,rating\n1,a,0.3,3.3\n1,b,0.31,3.2999\n2,a,0.2,1\n");
+    s = run_import(sp2, tsv, NULL, NULL, IMPORT_SPLIT_RANDOM, NULL, &opt);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    CU_ASSERT_FATAL(load(&l, out2));
+    CU_ASSERT(l.b.n == 3 && l.b.click[0] == 0 && l.b.click[1] == 1 && l.b.click[2] == 0);
+    unload(&l);
+    put(sp2, "[labels]\nclick = 1\nconversion = rating >= 3.3\n[field u]\nside = user\n[field i]\nside = item\n");
+    s = run_import(sp2, tsv, NULL, NULL, IMPORT_SPLIT_RANDOM, NULL, &opt);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    CU_ASSERT_FATAL(load(&l, out2));
+    CU_ASSERT(l.b.n == 3 && l.b.conversion[0] == 1 && l.b.conversion[1] == 0 && l.b.conversion[2] == 0);
+    unload(&l);
+    /* Items known only by a key column, with a multi-valued field: no
+     * single-valued item field tells the unknown item 0 apart, the empty raw
+     * id does. A user whose tuple fields are all empty is the unknown user. */
+    put(sp2, "[labels]\nclick = k\n[keys]\nitem = mid\n[field u]\nside = user\n[field g]\nside = item\nkind = multi\n"
+             "separator = |\n");
+    put(tsv, "u,mid,k,g\n1,a,1,x|y\n,b,0,x\n2,a,1,y\n");
+    s = run_import(sp2, tsv, NULL, NULL, IMPORT_SPLIT_RANDOM, NULL, &opt);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    CU_ASSERT_FATAL(load(&l, out2));
+    int32_t first_item = -1, first_user = -1;
+    CU_ASSERT(dataset_first_entity(l.d, SIDE_ITEM, &first_item) == DMMP_OK && first_item == 1);
+    CU_ASSERT(dataset_first_entity(l.d, SIDE_USER, &first_user) == DMMP_OK && first_user == 1);
+    CU_ASSERT(l.b.user[0] == 1 && l.b.user[1] == 0 && l.b.user[2] == 2 && dataset_n_users(l.d) == 3);
     unload(&l);
     /* A user-side multi-valued field: /users/multi holds each user's bag of
      * its first training row (user 1: x y; user 2: empty). */

@@ -54,11 +54,14 @@ dmmp_status dist_init(int *argc, char ***argv)
 #else
     (void)argc;
     (void)argv;
-    if (launched_by_mpirun() && getenv("OMPI_COMM_WORLD_SIZE") && atoi(getenv("OMPI_COMM_WORLD_SIZE")) > 1)
+    /* N copies started by a launcher would each run the whole command (N
+     * trainings writing one run directory): refuse. */
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE") ? getenv("OMPI_COMM_WORLD_SIZE") : getenv("PMI_SIZE");
+    if ((n && atoi(n) > 1) || getenv("PMIX_RANK"))
         return dmmp_fail(DMMP_EINVAL,
-                         "started by mpirun with %s processes, but this dmmp was built without MPI "
+                         "started by an MPI launcher (%s processes), but this dmmp was built without MPI "
                          "(install libopenmpi-dev and run ./configure --with-mpi)",
-                         getenv("OMPI_COMM_WORLD_SIZE"));
+                         n ? n : "several");
 #endif
     return DMMP_OK;
 }
@@ -75,6 +78,8 @@ dmmp_status dist_sum_f64(double *v, int64_t n)
 {
 #ifdef HAVE_MPI
     if (g_mpi && g_size > 1) {
+        if (n < 0 || n > 0x7fffffff / g_size)
+            return dmmp_fail(DMMP_EINVAL, "dist: a sum of %lld values is too long", (long long)n);
         /* Gathered and summed in rank order on every rank, so every rank holds
          * the same bits whatever reduction tree the library would pick. */
         double *all = malloc((size_t)g_size * (size_t)(n ? n : 1) * sizeof *all);

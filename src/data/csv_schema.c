@@ -40,6 +40,7 @@ static char *trim(char *a)
  * start with ';', as a delimiter does). */
 static void cut_comment(char *v)
 {
+    if (!*v) return;
     for (char *q = v + 1; *q; q++)
         if ((*q == ';' || *q == '#') && (q[-1] == ' ' || q[-1] == '\t')) {
             *q = '\0';

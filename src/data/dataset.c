@@ -582,8 +582,25 @@ dmmp_status dataset_first_entity(const dataset *d, field_side side, int32_t *fir
         return dmmp_fail(DMMP_EINVAL, "%s: side %d has no entity table", d->path, (int)side);
     const char *path = side == SIDE_USER ? "/users/sparse" : "/items/sparse";
     int64_t n = side == SIDE_USER ? d->n_users : d->n_items;
+    if (n == 0) return DMMP_OK;
+    /* With raw ids the file says it: the reserved unknown entity's raw id is
+     * the empty string, a real one's never is. */
+    const char *raw = side == SIDE_USER ? "/users/raw_id/offsets" : "/items/raw_id/offsets";
+    const char *top = side == SIDE_USER ? "/users/raw_id" : "/items/raw_id";
+    if (H5Lexists(d->file, top, H5P_DEFAULT) > 0 && H5Lexists(d->file, raw, H5P_DEFAULT) > 0) {
+        int64_t off[2];
+        hid_t ds;
+        dmmp_status s = open_checked((dataset *)d, raw, K_I64, n + 1, -1, &ds);
+        if (s == DMMP_OK) {
+            s = read_rows(d, ds, raw, H5T_NATIVE_INT64, 0, 2, 0, off);
+            H5Dclose(ds);
+        }
+        if (s == DMMP_OK) *first = off[1] == off[0] ? 1 : 0;
+        return s;
+    }
+    H5_RETURN_IF_DAMAGED(d->path, top);
     int width = dataset_side_fields(d, side, NULL);
-    if (n == 0 || width == 0) return DMMP_OK; /* nothing tells row 0 apart: take it as real */
+    if (width == 0) return DMMP_OK; /* nothing tells row 0 apart: take it as real */
     int32_t *row0 = malloc((size_t)width * sizeof *row0);
     if (!row0) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory", path);
     hid_t ds;

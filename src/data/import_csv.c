@@ -178,6 +178,34 @@ static dmmp_status reserve_vals(range_out *o, int64_t more)
     return DMMP_OK;
 }
 
+/* A decimal number as a double (the cell's exact value, so a threshold
+ * such as score > 0.3 compares with what the file says, not a float
+ * rounding of it): integers by hand, others through strtod on a copy (the
+ * program never sets a locale). */
+static dmmp_status parse_number(const csv_field *f, const text_loc *loc, const char *name, double *out)
+{
+    size_t len = (size_t)(f->end - f->start);
+    if (len > 0 && len < 19) {
+        int ok = 1;
+        for (const char *q = f->start + (*f->start == '-'); q < f->end; q++) ok &= *q >= '0' && *q <= '9';
+        int64_t i;
+        if (ok && text_parse_i64(f->start, f->end, loc, name, &i) == DMMP_OK) {
+            *out = (double)i;
+            return DMMP_OK;
+        }
+    }
+    char buf[64];
+    if (len == 0 || len >= sizeof buf)
+        return text_fail(loc, f->start, "%s: '%.*s' is not a number", name, (int)(len > 24 ? 24 : len), f->start);
+    memcpy(buf, f->start, len);
+    buf[len] = '\0';
+    char *end;
+    *out = strtod(buf, &end);
+    if (*end || !isfinite(*out) || strpbrk(buf, "xXnN"))
+        return text_fail(loc, f->start, "%s: '%s' is not a number", name, buf);
+    return DMMP_OK;
+}
+
 static dmmp_status parse_label(const csv_label *l, const csv_field *cols, const text_loc *loc, const char *what,
                                uint8_t *v)
 {
@@ -191,33 +219,10 @@ static dmmp_status parse_label(const csv_label *l, const csv_field *cols, const 
     }
     const csv_field *f = &cols[l->column.col];
     if (l->op == LABEL_BINARY) return text_parse_label(f->start, f->end, loc, l->column.name, v);
-    float x;
-    DMMP_TRY(text_parse_f32(f->start, f->end, loc, l->column.name, &x));
-    double d = (double)x;
+    double d;
+    DMMP_TRY(parse_number(f, loc, l->column.name, &d));
     *v = (uint8_t)(l->op == LABEL_GE ? d >= l->threshold : l->op == LABEL_GT ? d > l->threshold : d == l->threshold);
     (void)what;
-    return DMMP_OK;
-}
-
-static dmmp_status parse_time(const csv_field *f, const text_loc *loc, const char *name, double *t)
-{
-    int64_t i;
-    size_t len = (size_t)(f->end - f->start);
-    if (len > 0 && len < 20) {
-        int ok = 1;
-        for (const char *q = f->start + (*f->start == '-'); q < f->end; q++) ok &= *q >= '0' && *q <= '9';
-        if (ok && text_parse_i64(f->start, f->end, loc, name, &i) == DMMP_OK) {
-            *t = (double)i;
-            return DMMP_OK;
-        }
-    }
-    char buf[64];
-    if (len == 0 || len >= sizeof buf) return text_fail(loc, f->start, "%s: '%.*s' is not a number", name, (int)(len > 24 ? 24 : len), f->start);
-    memcpy(buf, f->start, len);
-    buf[len] = '\0';
-    char *end;
-    *t = strtod(buf, &end);
-    if (*end || !isfinite(*t)) return text_fail(loc, f->start, "%s: '%s' is not a number", name, buf);
     return DMMP_OK;
 }
 
@@ -273,6 +278,8 @@ static dmmp_status parse_row(void *ctx, const char *line, const char *end, const
     const plan *p = o->p;
     const csv_schema *sc = p->sc;
     DMMP_TRY(grow_rows(o));
+    const char *nul = memchr(line, '\0', (size_t)(end - line));
+    if (nul) return text_fail(loc, nul, "a NUL byte (not a text file?)");
     /* The block belongs to the line reader and is rewritten by its next read:
      * unescaping a quoted field inside its own bytes is safe. */
     DMMP_TRY(csv_record_split((char *)line, end, sc->delimiter, sc->quote, loc, o->cols, p->n_cols));
@@ -288,7 +295,7 @@ static dmmp_status parse_row(void *ctx, const char *line, const char *end, const
     if (s == DMMP_OK && p->split_col >= 0)
         s = parse_split_value(&o->cols[p->split_col], loc, "split column", &o->split[r]);
     o->time[r] = 0;
-    if (s == DMMP_OK && p->time_col >= 0) s = parse_time(&o->cols[p->time_col], loc, sc->time.name, &o->time[r]);
+    if (s == DMMP_OK && p->time_col >= 0) s = parse_number(&o->cols[p->time_col], loc, sc->time.name, &o->time[r]);
     if (s == DMMP_OK) s = reserve_vals(o, p->n_slots);
     if (s == DMMP_OK) {
         o->vstart[r] = o->nv;
@@ -431,6 +438,12 @@ static dmmp_status entity_index(const entity_plan *e, const plan *p, vocab *v, c
         return DMMP_OK;
     }
     if (e->mode == ENTITY_COLUMN) return index_of(v, &vals[e->slot], train, out);
+    int any = 0;
+    for (int k = 0; k < e->n_tuple; k++) any |= vals[p->slot[e->tuple[k]]].key != MISSING_KEY;
+    if (!any) {
+        *out = 0; /* every value empty: the unknown entity, as an empty id is */
+        return DMMP_OK;
+    }
     uint64_t h = tuple_key(e, p, vals);
     *out = vocab_lookup(v, h);
     if (!train || *out) return DMMP_OK;
@@ -616,6 +629,7 @@ static dmmp_status column_names(const csv_schema *sc, const char *path, char *da
     dmmp_status s = !f || !out || !copy ? dmmp_fail(DMMP_ENOMEM, "csv import: out of memory") : DMMP_OK;
     if (s == DMMP_OK) {
         memcpy(copy, data, (size_t)(line_end - data));
+        loc.line_start = copy;
         s = csv_record_split(copy, copy + (line_end - data), sc->delimiter, sc->quote, &loc, f, cols);
     }
     for (int k = 0; s == DMMP_OK && k < cols; k++) {
@@ -757,6 +771,10 @@ static dmmp_status run_file(importer *im, csv_schema *sc, const char *path, int 
         if (len == 0) {
             if (first) s = dmmp_fail(DMMP_EFORMAT, "%s: the file is empty", path);
             break;
+        }
+        if (first && len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) {
+            data += 3; /* a UTF-8 byte order mark, as spreadsheets write them */
+            len -= 3;
         }
         if (first) {
             const char *ce;
