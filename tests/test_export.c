@@ -250,8 +250,18 @@ static void check_vectors(int r)
         brute_topk(iv, items.rows, uv + (size_t)u * dim, dim, K, ids, sc);
         retrieved got;
         CU_ASSERT_EQUAL_FATAL(retrieve_user(&h.model, &h.feat, d, uix[u], K, &got), DMMP_OK);
-        for (int j = 0; j < K; j++)
-            if (iix[ids[j]] != got.ids[j] || sc[j] != got.scores[j]) mismatches++;
+        /* The exported users come from one batch of queries, retrieve's query
+         * from a batch of one: the dense layers may round them differently
+         * (oneDNN's AVX2 gemm does). Scores agree to 1e-5; an id may differ
+         * only where its rank holds a near-tie of the same score. */
+        for (int j = 0; j < K; j++) {
+            float tol = 1e-5f * (1.0f + fabsf(sc[j]));
+            if (fabsf(sc[j] - got.scores[j]) > tol) mismatches++;
+            else if (iix[ids[j]] != got.ids[j]) {
+                int tie = (j > 0 && fabsf(sc[j] - sc[j - 1]) <= 2 * tol) || (j + 1 < K && fabsf(sc[j] - sc[j + 1]) <= 2 * tol);
+                mismatches += !tie;
+            }
+        }
         retrieved_free(&got);
     }
     TU_ASSERT_MSG(mismatches == 0, "%s l2norm %d: %lld of %lld top-%d slots differ from retrieve", run_kind[r],
