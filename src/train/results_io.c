@@ -387,7 +387,15 @@ static herr_t visit_split(hid_t eval, const char *name, const H5L_info_t *info, 
         return -1;
     }
     ctx->split = name;
-    if (H5Aexists(g, "dataset_hash") > 0) {
+    char split_path[RESULTS_NAME_MAX + 16];
+    snprintf(split_path, sizeof split_path, "/eval/%s", name);
+    int present = h5_attr_present(g, "dataset_hash", ctx->path, split_path);
+    if (present < 0) {
+        ctx->st = DMMP_EFORMAT;
+        H5Gclose(g);
+        return -1;
+    }
+    if (present) {
         /* The evaluation's setting (files from before it was recorded have none). */
         results_eval_setting e;
         memset(&e, 0, sizeof e);
@@ -444,7 +452,9 @@ static dmmp_status read_contents(hid_t file, run_results *r, const char *path)
         DMMP_TRY(read_string_attr(file, keys[i], value, sizeof value, path));
         DMMP_TRY(results_set_meta(r, keys[i], value));
     }
-    if (H5Aexists(file, "dataset_hash") > 0) { /* recorded since; "" in older files */
+    int present = h5_attr_present(file, "dataset_hash", path, "/");
+    if (present < 0) return DMMP_EFORMAT;
+    if (present) { /* recorded since; "" in older files */
         DMMP_TRY(read_string_attr(file, "dataset_hash", value, sizeof value, path));
         DMMP_TRY(results_set_meta(r, "dataset_hash", value));
     }
@@ -499,16 +509,14 @@ dmmp_status results_load(run_results *r, const char *path)
     }
     h5_quiet q = h5_quiet_begin();
     /* a text file, a truncated file or a dataset is refused by what it is */
-    dmmp_status st = file_kind_expect(path, FILE_KIND_RESULTS);
+    hid_t file;
+    /* the structure is checked as the file is opened (data/h5_open.h) */
+    dmmp_status st = file_kind_open(path, FILE_KIND_RESULTS, H5P_DEFAULT, &file);
     if (st == DMMP_OK) {
-        hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (file < 0) st = dmmp_fail(DMMP_EFORMAT, "%s: HDF5 cannot open the file (truncated or damaged?)", path);
-        else {
-            if (h5_file_has_checksums(file) == 0)
-                log_debug("%s: an older results file without checksums: damage may go unnoticed", path);
-            st = read_contents(file, r, path);
-            H5Fclose(file);
-        }
+        if (h5_file_has_checksums(file) == 0)
+            log_debug("%s: an older results file without checksums: damage may go unnoticed", path);
+        st = read_contents(file, r, path);
+        H5Fclose(file);
     }
     h5_quiet_end(q);
     if (st != DMMP_OK) results_free(r);
