@@ -9,6 +9,7 @@
 
 #include "bench/bench_data.h"
 #include "bench/bench_gemm.h"
+#include "bench/bench_record.h"
 #include "bench/bench_retrieve.h"
 #include "bench/bench_train.h"
 #include "cli/commands.h"
@@ -211,8 +212,14 @@ int cmd_bench(int argc, char **argv)
     bench_report r;
     memset(&r, 0, sizeof r);
     snprintf(r.group, sizeof r.group, "%s", benches[b].name);
-    /* the --out target is checked before the benchmark runs */
+    /* the --out target is checked before the benchmark runs: a record there
+     * is read in full (a damaged one is refused before any work) */
     dmmp_status st = a.out ? atomic_check_target("--out", a.out) : DMMP_OK;
+    if (st == DMMP_OK && a.out && access(a.out, F_OK) == 0) {
+        bench_record existing;
+        st = bench_record_read(a.out, &existing);
+        if (st == DMMP_OK) bench_record_free(&existing);
+    }
     if (st == DMMP_OK) st = benches[b].run(&a, &r);
     if (st != DMMP_OK) return cli_report_error("bench", st);
     const char *out = a.out, *commit = a.commit;

@@ -11,6 +11,7 @@
 #include "data/file_kind.h"
 #include "data/h5_integrity.h"
 #include "data/h5_open.h"
+#include "data/h5_text.h"
 #include "train/checkpoint.h"
 #include "train/checkpoint_h5.h"
 
@@ -272,6 +273,11 @@ dmmp_status ckpt_get_string(ckpt_reader *r, const char *name, char **out)
     hid_t dset;
     *out = NULL;
     DMMP_TRY(open_dataset(r, name, &dset));
+    if (h5_text_is_long(dset)) { /* a text too long for an object header */
+        dmmp_status s = h5_text_read_long(dset, r->path, name, out);
+        H5Dclose(dset);
+        return s;
+    }
     int rank;
     int64_t dims[CKPT_MAX_RANK];
     dmmp_status s = dataset_shape(r, name, dset, &rank, dims);

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "data/file_kind.h"
 #include "data/h5_integrity.h"
+#include "data/h5_text.h"
 #include "train/results.h"
 
 /* HDF5 prints its error stack on every failed call; messages here say what
@@ -124,12 +125,13 @@ static dmmp_status write_series(hid_t train, const results_series *s, const char
 
 static dmmp_status write_config(hid_t file, const char *text, const char *path)
 {
+    /* Too long for an object header: checksummed chunks of its bytes. */
+    if (strlen(text) > H5_TEXT_COMPACT_MAX) return h5_text_write_long(file, "config", text, strlen(text), path);
     hid_t t = string_type(strlen(text));
     hid_t sp = H5Screate(H5S_SCALAR);
-    /* Compact: the text is in the checksummed object header (a config too
-     * long for one, over 60000 bytes, is stored contiguous, unchecked). */
+    /* Compact: the text is in the checksummed object header. */
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (dcpl >= 0 && strlen(text) <= 60000 && H5Pset_layout(dcpl, H5D_COMPACT) < 0) {
+    if (dcpl >= 0 && H5Pset_layout(dcpl, H5D_COMPACT) < 0) {
         H5Pclose(dcpl);
         dcpl = -1;
     }
@@ -282,6 +284,16 @@ static dmmp_status read_config(hid_t file, run_results *r, const char *path)
         return dmmp_fail(DMMP_EFORMAT, "%s: missing dataset /config", path);
     }
     hid_t d = H5Dopen2(file, "config", H5P_DEFAULT);
+    if (d >= 0 && h5_text_is_long(d)) { /* a configuration too long for an object header */
+        char *text = NULL;
+        dmmp_status st = h5_text_read_long(d, path, "/config", &text);
+        H5Dclose(d);
+        if (st == DMMP_OK) {
+            free(r->config_ini);
+            r->config_ini = text;
+        }
+        return st;
+    }
     hid_t t = d >= 0 ? H5Dget_type(d) : -1;
     dmmp_status st = DMMP_OK;
     if (t < 0 && h5_error_is_checksum(NULL, 0)) {
