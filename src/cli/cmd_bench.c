@@ -152,8 +152,10 @@ static const bench_entry benches[] = {
 static const char bench_notes[] =
     "Each benchmark warms up, then reports median, min and max over its runs. --out appends\n"
     "the figures as group /<what> of an HDF5 file (attributes: machine, date, commit, ISA,\n"
-    "threads); --commit names the code (default: $DMMP_COMMIT). The machine may be shared:\n"
-    "compare figures of one run, not across runs.\n";
+    "threads); --commit names the code (default: $DMMP_COMMIT). An existing record is read in\n"
+    "full before the benchmark runs (a damaged one is refused, exit 2) and written anew with\n"
+    "the new group, in the current checksummed format. The machine may be shared: compare\n"
+    "figures of one run, not across runs.\n";
 
 /* The command of benchmark b: its table over a (opts has room for BENCH_MAX_OPTIONS). */
 static cli_command bench_command(size_t b, bench_args *a, cli_option *opts)
