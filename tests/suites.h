@@ -35,6 +35,8 @@ int register_robust_e2e_suites(void);
 int register_chunk_pool_suites(void);
 int register_h5_integrity_suites(void);
 int register_h5_verify_suites(void);
+int register_h5_damage_suites(void);
+int register_child_run_suites(void);
 
 int register_weighting_suites(void);
 int register_bench_suites(void);

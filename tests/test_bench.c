@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bench/bench_flops.h"
+#include "bench/bench_record.h"
 #include "bench/bench_stats.h"
 #include "bench/bench_train.h"
 #include "bench/zipf.h"

@@ -11,51 +11,16 @@
 #include "core/status.h"
 #include "data/h5_integrity.h"
 #include "data/h5_verify.h"
+#include "h5_fixture.h"
 #include "results_fixture.h"
 #include "suites.h"
 #include "test_robust.h"
 #include "testutil.h"
 
-/* One dataset, run (checkpoint.h5, last.h5, results.h5) and benchmark
- * record, written once by the dmmp command. */
-static char base[512], data[600], ini[600], run[600], bench[600];
-static int fixture_state; /* 0 not tried, 1 ready, -1 failed */
-
-static void remove_fixture(void)
-{
-    if (base[0]) fx_rm_rf(base);
-}
-
-static int fixture(const char *test)
-{
-    if (fixture_state == 0) {
-        fixture_state = -1;
-        if (!robust_dmmp()) {
-            tu_skip(test, "the dmmp command is not built (set DMMP_BUILDDIR)");
-            return 0;
-        }
-        atexit(remove_fixture);
-        tu_tmpdir(base, sizeof base);
-        snprintf(data, sizeof data, "%s/d.h5", base);
-        snprintf(ini, sizeof ini, "%s/tiny.ini", base);
-        snprintf(run, sizeof run, "%s/run", base);
-        snprintf(bench, sizeof bench, "%s/bench.h5", base);
-        char out[8192];
-        const char *train[] = {"train", "--config", ini, "--data", data, "--out", run, "--variant", "tiny", NULL};
-        const char *eval[] = {"eval", "--run", run, "--data", data, NULL};
-        const char *gemm[] = {"bench", "gemm", "--size", "32", "--repeat", "1", "--out", bench, NULL};
-        if (robust_synth(data, 80, 40, 6000, 3) && robust_tiny_ini(ini, 1) && robust_run_dmmp(train, out, sizeof out) == 0 &&
-            robust_run_dmmp(eval, out, sizeof out) == 0 && robust_run_dmmp(gemm, out, sizeof out) == 0)
-            fixture_state = 1;
-        else
-            TU_ASSERT_MSG(0, "writing the files failed:\n%s", out);
-    }
-    return fixture_state == 1;
-}
-
 static void test_every_kind_ok(void)
 {
-    if (!fixture("verify every kind")) return;
+    if (!h5_fixture("verify every kind")) return;
+    const char *data = h5_fixture_data(), *run = h5_fixture_run(), *bench = h5_fixture_bench();
     char paths[5][700];
     snprintf(paths[0], sizeof paths[0], "%s", data);
     snprintf(paths[1], sizeof paths[1], "%s/checkpoint.h5", run);
@@ -84,9 +49,10 @@ static void test_every_kind_ok(void)
  * verify names the array. */
 static void test_unread_damage_found(void)
 {
-    if (!fixture("verify unread damage")) return;
+    if (!h5_fixture("verify unread damage")) return;
+    const char *data = h5_fixture_data();
     char copy[700];
-    snprintf(copy, sizeof copy, "%s/damaged.h5", base);
+    snprintf(copy, sizeof copy, "%s/damaged.h5", h5_fixture_dir());
     CU_ASSERT_FATAL(robust_copy(data, copy, -1));
     hid_t f = H5Fopen(copy, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t d = f >= 0 ? H5Dopen2(f, "/truth/p_click", H5P_DEFAULT) : -1;

@@ -43,6 +43,8 @@ static const tu_register_fn registrations[] = {
     register_chunk_pool_suites,
     register_h5_integrity_suites,
     register_h5_verify_suites,
+    register_h5_damage_suites,
+    register_child_run_suites,
     register_weighting_suites,
     register_bench_suites,
     register_cli_workflow_suites,

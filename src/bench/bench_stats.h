@@ -1,5 +1,6 @@
 /* Figures of a benchmark: repeated timings summarised as median, min and max,
- * collected in a report that the command prints and writes to HDF5.
+ * collected in a report that the command prints and writes to HDF5
+ * (bench/bench_record.h).
  *
  * A report holds the figures of one benchmark (one group in the output file,
  * e.g. /train) and the facts that make them comparable later: machine, date,
@@ -79,8 +80,6 @@ typedef struct bench_meta {
 /* Fills m from the running system. */
 void bench_meta_collect(bench_meta *m, const char *commit);
 
-/* Writes r as group /<r->group> of the HDF5 file at path (created when
- * missing; an existing group of that name is replaced). */
-dmmp_status bench_write_h5(const char *path, const bench_report *r, const bench_meta *m);
+/* bench_write_h5 (bench/bench_record.h) writes r with m to a record file. */
 
 #endif

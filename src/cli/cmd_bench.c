@@ -9,6 +9,7 @@
 
 #include "bench/bench_data.h"
 #include "bench/bench_gemm.h"
+#include "bench/bench_record.h"
 #include "bench/bench_retrieve.h"
 #include "bench/bench_train.h"
 #include "cli/commands.h"
@@ -154,8 +155,10 @@ static const bench_entry benches[] = {
 static const char bench_notes[] =
     "Each benchmark warms up, then reports median, min and max over its runs. --out appends\n"
     "the figures as group /<what> of an HDF5 file (attributes: machine, date, commit, ISA,\n"
-    "threads); --commit names the code (default: $DMMP_COMMIT). The machine may be shared:\n"
-    "compare figures of one run, not across runs.\n";
+    "threads); --commit names the code (default: $DMMP_COMMIT). An existing record is read in\n"
+    "full before the benchmark runs (a damaged one is refused, exit 2) and written anew with\n"
+    "the new group, in the current checksummed format. The machine may be shared: compare\n"
+    "figures of one run, not across runs.\n";
 
 /* The command of benchmark b: its table over a (opts has room for BENCH_MAX_OPTIONS). */
 static cli_command bench_command(size_t b, bench_args *a, cli_option *opts)
@@ -214,8 +217,14 @@ int cmd_bench(int argc, char **argv)
     bench_report r;
     memset(&r, 0, sizeof r);
     snprintf(r.group, sizeof r.group, "%s", benches[b].name);
-    /* the --out target is checked before the benchmark runs */
+    /* the --out target is checked before the benchmark runs: a record there
+     * is read in full (a damaged one is refused before any work) */
     dmmp_status st = a.out ? atomic_check_target("--out", a.out) : DMMP_OK;
+    if (st == DMMP_OK && a.out && access(a.out, F_OK) == 0) {
+        bench_record existing;
+        st = bench_record_read(a.out, &existing);
+        if (st == DMMP_OK) bench_record_free(&existing);
+    }
     if (st == DMMP_OK) st = benches[b].run(&a, &r);
     if (st != DMMP_OK) return cli_report_error("bench", st);
     const char *out = a.out, *commit = a.commit;

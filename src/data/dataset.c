@@ -203,7 +203,9 @@ static dmmp_status read_fields(dataset *d)
     H5Dclose(vocab);
     H5Dclose(multi);
     DMMP_TRY(s);
-    if (H5Lexists(d->file, "/fields/default_id", H5P_DEFAULT) > 0) {
+    int present = h5_link_present(d->file, "/fields/default_id", d->path);
+    if (present < 0) return DMMP_EFORMAT;
+    if (present) {
         hid_t def;
         DMMP_TRY(open_checked(d, "/fields/default_id", K_I32, n, -1, &def));
         herr_t r = n > 0 ? H5Dread(def, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, d->default_id) : 0;
@@ -215,7 +217,9 @@ static dmmp_status read_fields(dataset *d)
                                  d->path, d->schema.fields[f].name, d->default_id[f],
                                  (long long)d->schema.fields[f].vocab_size);
     }
-    if (H5Lexists(d->file, "/fields/dense_name", H5P_DEFAULT) > 0) {
+    present = h5_link_present(d->file, "/fields/dense_name", d->path);
+    if (present < 0) return DMMP_EFORMAT;
+    if (present) {
         hid_t dn;
         DMMP_TRY(open_checked(d, "/fields/dense_name", K_STR, -1, -1, &dn));
         int64_t nd = extent0(dn);
@@ -299,8 +303,8 @@ static dmmp_status open_all(dataset *d)
     read_attr_str(root, "source", d->source, sizeof d->source);
     DMMP_TRY(read_fields(d));
     DMMP_TRY(open_samples(d));
-    d->has_truth = H5Lexists(d->file, "/truth", H5P_DEFAULT) > 0;
-    return DMMP_OK;
+    d->has_truth = h5_link_present(d->file, "/truth", d->path);
+    return d->has_truth < 0 ? DMMP_EFORMAT : DMMP_OK;
 }
 
 dmmp_status dataset_open(dataset **out, const char *path)
@@ -312,16 +316,12 @@ dmmp_status dataset_open(dataset **out, const char *path)
     d->click = d->conversion = d->split = d->user = d->item = d->sparse = d->dense = H5I_INVALID_HID;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     /* A directory, a text file, a truncated file or a checkpoint is refused
-     * by what it is, before the layout is checked. */
-    dmmp_status s = file_kind_expect(path, FILE_KIND_DATASET);
+     * by what it is, before the layout is checked; the structure is checked
+     * as the file is opened (data/h5_open.h). */
+    dmmp_status s = file_kind_open(path, FILE_KIND_DATASET, H5P_DEFAULT, &d->file);
     if (s != DMMP_OK) {
         free(d);
         return s;
-    }
-    d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (d->file < 0) {
-        free(d);
-        return dmmp_fail(DMMP_EFORMAT, "%s: HDF5 cannot open the file (truncated or damaged?)", path);
     }
     s = open_all(d);
     if (s != DMMP_OK) {
@@ -629,7 +629,10 @@ dmmp_status dataset_read_users_multi(const dataset *d, int field, int64_t **offs
     *offsets = calloc((size_t)d->n_users + 1, sizeof **offsets);
     if (!*offsets) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory", p);
     dmmp_status s = DMMP_OK;
-    if (H5Lexists(d->file, "/users/multi", H5P_DEFAULT) > 0 && H5Lexists(d->file, p, H5P_DEFAULT) > 0) {
+    int present = h5_link_present(d->file, "/users/multi", d->path);
+    if (present > 0) present = h5_link_present(d->file, p, d->path);
+    if (present < 0) s = DMMP_EFORMAT;
+    if (present > 0) {
         hid_t ds;
         s = open_checked((dataset *)d, p, K_I64, d->n_users + 1, -1, &ds);
         if (s == DMMP_OK) {

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/h5_integrity.h"
+#include "data/h5_open.h"
+
 /* HDF5 prints its error stack on every failed call; a probe expects failures. */
 typedef struct quiet_h5 {
     H5E_auto2_t func;
@@ -59,7 +62,7 @@ file_kind file_kind_of_h5(hid_t file)
     return k;
 }
 
-file_kind file_kind_of(const char *path)
+file_kind file_kind_of_path(const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0) return errno == EACCES ? FILE_KIND_UNREADABLE : FILE_KIND_MISSING;
@@ -67,19 +70,31 @@ file_kind file_kind_of(const char *path)
     FILE *probe = fopen(path, "rb");
     if (!probe) return FILE_KIND_UNREADABLE;
     fclose(probe);
-    quiet_h5 q = quiet_begin();
-    file_kind k = FILE_KIND_NOT_HDF5;
-    if (H5Fis_hdf5(path) > 0) {
-        hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (file < 0) {
-            k = FILE_KIND_DAMAGED;
-        } else {
-            k = file_kind_of_h5(file);
-            H5Fclose(file);
-        }
-    }
-    quiet_end(q);
+    return h5_path_has_checksums(path) < 0 ? FILE_KIND_NOT_HDF5 : FILE_KIND_OTHER_HDF5;
+}
+
+/* The kind of path, opening it checked (data/h5_open.h) when it is HDF5:
+ * *file is left open when file is not NULL and the kind came from the
+ * layout; *damage is the failure of a damaged file. */
+static file_kind kind_open(const char *path, hid_t fapl, hid_t *file, dmmp_status *damage)
+{
+    *damage = DMMP_OK;
+    if (file) *file = H5I_INVALID_HID;
+    file_kind k = file_kind_of_path(path);
+    if (k != FILE_KIND_OTHER_HDF5) return k;
+    hid_t f;
+    *damage = h5_open_read(path, fapl, &f);
+    if (*damage != DMMP_OK) return FILE_KIND_DAMAGED;
+    k = file_kind_of_h5(f);
+    if (file) *file = f;
+    else H5Fclose(f);
     return k;
+}
+
+file_kind file_kind_of(const char *path)
+{
+    dmmp_status damage;
+    return kind_open(path, H5P_DEFAULT, NULL, &damage);
 }
 
 const char *file_kind_name(file_kind k)
@@ -89,7 +104,7 @@ const char *file_kind_name(file_kind k)
     case FILE_KIND_DIRECTORY: return "a directory";
     case FILE_KIND_UNREADABLE: return "not readable";
     case FILE_KIND_NOT_HDF5: return "not an HDF5 file";
-    case FILE_KIND_DAMAGED: return "a damaged HDF5 file (truncated?) that HDF5 cannot open";
+    case FILE_KIND_DAMAGED: return "a damaged HDF5 file";
     case FILE_KIND_DATASET: return "a dataset";
     case FILE_KIND_RUN_STATE: return "a checkpoint of a run (checkpoint.h5 or last.h5)";
     case FILE_KIND_RESULTS: return "the results of a run (results.h5)";
@@ -98,12 +113,35 @@ const char *file_kind_name(file_kind k)
     }
 }
 
-dmmp_status file_kind_expect(const char *path, file_kind want)
+/* The failure for a path of kind k when want was expected. */
+static dmmp_status kind_failure(const char *path, file_kind k, file_kind want)
 {
-    file_kind k = file_kind_of(path);
-    if (k == want || k == FILE_KIND_OTHER_HDF5) return DMMP_OK;
     dmmp_status code = k == FILE_KIND_MISSING || k == FILE_KIND_DIRECTORY ? DMMP_EINVAL : DMMP_EFORMAT;
     if (k == FILE_KIND_MISSING || k == FILE_KIND_UNREADABLE || k == FILE_KIND_NOT_HDF5)
         return dmmp_fail(code, "%s: %s, expected %s", path, file_kind_name(k), file_kind_name(want));
     return dmmp_fail(code, "%s is %s, expected %s", path, file_kind_name(k), file_kind_name(want));
+}
+
+dmmp_status file_kind_expect(const char *path, file_kind want)
+{
+    dmmp_status damage;
+    file_kind k = kind_open(path, H5P_DEFAULT, NULL, &damage);
+    if (damage != DMMP_OK) return damage;
+    if (k == want || k == FILE_KIND_OTHER_HDF5) return DMMP_OK;
+    return kind_failure(path, k, want);
+}
+
+dmmp_status file_kind_open(const char *path, file_kind want, hid_t fapl, hid_t *file)
+{
+    dmmp_status damage;
+    hid_t f;
+    file_kind k = kind_open(path, fapl, &f, &damage);
+    *file = H5I_INVALID_HID;
+    if (damage != DMMP_OK) return damage;
+    if (k == want || k == FILE_KIND_OTHER_HDF5) {
+        *file = f;
+        return DMMP_OK;
+    }
+    if (f >= 0) H5Fclose(f);
+    return kind_failure(path, k, want);
 }

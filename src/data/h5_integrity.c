@@ -108,6 +108,21 @@ int h5_file_has_checksums(hid_t file)
     return info.super.version >= 2;
 }
 
+int h5_path_has_checksums(const char *path)
+{
+    static const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int answer = -1;
+    for (long at = 0; answer < 0; at = at ? 2 * at : 512) {
+        unsigned char head[9];
+        if (fseek(f, at, SEEK_SET) != 0 || fread(head, 1, sizeof head, f) != sizeof head) break;
+        if (!memcmp(head, signature, sizeof signature)) answer = head[8] >= 2;
+    }
+    fclose(f);
+    return answer;
+}
+
 dmmp_status h5_damage(const char *file, const char *object)
 {
     H5Eclear2(H5E_DEFAULT);
@@ -123,4 +138,24 @@ dmmp_status h5_read_failure(const char *file, const char *object)
     }
     H5Eclear2(H5E_DEFAULT);
     return dmmp_fail(DMMP_EFORMAT, "%s: reading %s failed: %s (damaged file?)", file, object, detail);
+}
+
+int h5_link_present(hid_t loc, const char *name, const char *file)
+{
+    H5Eclear2(H5E_DEFAULT);
+    htri_t e = H5Lexists(loc, name, H5P_DEFAULT);
+    if (e >= 0 && H5Eget_num(H5E_DEFAULT) == 0) return e > 0;
+    h5_read_failure(file, name);
+    return -1;
+}
+
+int h5_attr_present(hid_t loc, const char *name, const char *file, const char *object)
+{
+    H5Eclear2(H5E_DEFAULT);
+    htri_t e = H5Aexists(loc, name);
+    if (e >= 0 && H5Eget_num(H5E_DEFAULT) == 0) return e > 0;
+    char what[1200];
+    snprintf(what, sizeof what, "the attribute %s of %s", name, object);
+    h5_read_failure(file, what);
+    return -1;
 }

@@ -55,6 +55,12 @@ int h5_error_is_checksum(char *detail, size_t len);
  * 0 if it is an older file, -1 on failure. */
 int h5_file_has_checksums(hid_t file);
 
+/* The same answer from the file's bytes, without HDF5 (whose structures in
+ * an older file are not safe to load before they are checked): the version
+ * byte after the first HDF5 signature, looked for at 0, 512, 1024, 2048, ...
+ * as HDF5 looks for it. -1 when path cannot be read or has no signature. */
+int h5_path_has_checksums(const char *path);
+
 /* The damaged-file failure for a failed read of object in file: with a
  * checksum mismatch on the stack, "FILE: checksum mismatch in OBJECT: the
  * file is damaged", otherwise "FILE: reading OBJECT failed: DETAIL (damaged
@@ -64,6 +70,15 @@ dmmp_status h5_read_failure(const char *file, const char *object);
 /* "FILE: checksum mismatch in OBJECT: the file is damaged" (DMMP_EFORMAT);
  * clears the HDF5 error stack. */
 dmmp_status h5_damage(const char *file, const char *object);
+
+/* Whether an optional link (name below loc) or attribute (name of loc) is
+ * there, trusted only when HDF5 answers cleanly: 1 present, 0 absent; -1
+ * when the call fails or succeeds but leaves an error on HDF5's stack (as
+ * HDF5 1.10.8 answers some calls on a damaged object header), with the
+ * damaged-file failure of object in file set (h5_read_failure). An absent
+ * object is then never a damaged one taken for absent. */
+int h5_link_present(hid_t loc, const char *name, const char *file);
+int h5_attr_present(hid_t loc, const char *name, const char *file, const char *object);
 
 /* After a failed existence, open or type check: a checksum mismatch on the
  * stack is the real reason, and is returned as such. */

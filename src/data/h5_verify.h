@@ -9,7 +9,24 @@
  * The walk is by links, one group at a time (H5Literate2 with a fresh
  * H5Oget_info per link, every return checked), an object reached by two
  * hard links is read once, soft and external links are counted but not
- * followed. It stops at the first object that fails. */
+ * followed. It stops at the first object that fails.
+ *
+ * HDF5 1.10.8 reports a damaged continuation chunk of an object header only
+ * to the first call that loads the header; later calls see the chunks before
+ * it as the whole object (a group with fewer links, an object with fewer
+ * attributes) and succeed, and some calls succeed but leave the error on
+ * HDF5's stack. The walk therefore loads every header in full (H5O_INFO_HDR)
+ * before anything else reads it and treats an error left on the stack as a
+ * failure; h5_check_structure gives the readers the same walk, without the
+ * data, on the file they have open.
+ *
+ * In a file written before checksums nothing checks the structures HDF5
+ * decodes, and HDF5 1.10.8 can crash on damaged ones (freeing attribute
+ * messages or a sorted link table decoded from bad bytes) or loop in them.
+ * Such a file is walked in a child process (core/child_run.h): a crash or a
+ * walk that reports no progress for 60 s is the failure "FILE: HDF5 crashed
+ * reading OBJECT (signal 11, Segmentation fault): the file, written before
+ * checksums, is damaged" (DMMP_EFORMAT), and the command goes on. */
 #ifndef DMMP_DATA_H5_VERIFY_H
 #define DMMP_DATA_H5_VERIFY_H
 
@@ -42,8 +59,25 @@ typedef struct h5_verify_report {
  *            "FILE: checksum mismatch in OBJECT: the file is damaged", or
  *            "FILE: reading OBJECT failed: DETAIL (damaged file?)";
  *   ENOMEM   out of memory.
+ * A file written before checksums is walked in a child process (above).
  * HDF5 prints nothing while it runs. */
 dmmp_status h5_verify_file(const char *path, h5_verify_report *r);
+
+/* The structure check a reader makes on a file it has just opened: the
+ * walk of h5_verify_file without the datasets' data (every header loaded in
+ * full, every group listed, every attribute read), so that a damaged header
+ * is refused here, before a call that would see only part of it. Fails as
+ * h5_verify_file does. */
+dmmp_status h5_check_structure(hid_t file, const char *path);
+
+/* For a file written before checksums, before anything in this process
+ * opens it: in a child process, opens path, walks its structure in every
+ * order the readers use (links by native order, by name and by creation
+ * order; attributes by native order and by name; every chunk index), reads
+ * the data of every dataset up to 1 MiB, and closes it. DMMP_OK when all of
+ * it came back; the child's failure; or the crash, stall or abnormal end
+ * failure above. */
+dmmp_status h5_check_structure_contained(const char *path);
 
 /* 1 when every byte read was covered by a checksum (checksummed metadata,
  * no unchecked dataset). */

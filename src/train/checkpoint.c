@@ -11,16 +11,14 @@
 
 #include "core/atomic_file.h"
 #include "data/h5_integrity.h"
+#include "data/h5_text.h"
 #include "train/checkpoint_h5.h"
 
 #define CKPT_PATH_MAX 4096
-/* Longest string stored compact (an object header holds at most 64 KiB). */
-#define CKPT_COMPACT_STRING_MAX 60000
 
 struct ckpt_writer {
     hid_t file;
     hid_t gcpl;        /* groups: time tracking off */
-    hid_t dcpl_contig; /* long strings: contiguous, time tracking off */
     hid_t dcpl_compact; /* strings: compact, time tracking off */
     int deflate;       /* the HDF5 build has the deflate and shuffle filters */
     ckpt_chunk_pool *pool; /* compression buffers, made at the first large array */
@@ -42,7 +40,6 @@ static dmmp_status writer_fail(ckpt_writer *w, const char *name, const char *wha
 static void writer_free(ckpt_writer *w)
 {
     if (w->gcpl >= 0) H5Pclose(w->gcpl);
-    if (w->dcpl_contig >= 0) H5Pclose(w->dcpl_contig);
     if (w->dcpl_compact >= 0) H5Pclose(w->dcpl_compact);
     ckpt_chunk_pool_free(w->pool);
     free(w);
@@ -57,7 +54,7 @@ dmmp_status ckpt_writer_open(ckpt_writer **out, const char *path)
     DMMP_TRY(atomic_clean_stale(path, NULL));
     ckpt_writer *w = calloc(1, sizeof *w);
     if (!w) return dmmp_fail(DMMP_ENOMEM, "writing checkpoint %s: out of memory", path);
-    w->file = w->gcpl = w->dcpl_contig = w->dcpl_compact = H5I_INVALID_HID;
+    w->file = w->gcpl = w->dcpl_compact = H5I_INVALID_HID;
     snprintf(w->path, sizeof w->path, "%s", path);
     dmmp_status s = atomic_tmp_path(path, w->tmp, sizeof w->tmp);
     if (s != DMMP_OK) {
@@ -69,13 +66,11 @@ dmmp_status ckpt_writer_open(ckpt_writer **out, const char *path)
     hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
     hid_t fapl = h5_fapl_checksummed(); /* checksummed metadata */
     w->gcpl = H5Pcreate(H5P_GROUP_CREATE);
-    w->dcpl_contig = H5Pcreate(H5P_DATASET_CREATE);
     w->dcpl_compact = H5Pcreate(H5P_DATASET_CREATE);
-    int ok = fcpl >= 0 && fapl >= 0 && w->gcpl >= 0 && w->dcpl_contig >= 0 && w->dcpl_compact >= 0;
+    int ok = fcpl >= 0 && fapl >= 0 && w->gcpl >= 0 && w->dcpl_compact >= 0;
     /* Time stamps would make identical content give different bytes; the
      * root group takes its setting from the file creation list. */
     ok = ok && H5Pset_obj_track_times(fcpl, 0) >= 0 && H5Pset_obj_track_times(w->gcpl, 0) >= 0 &&
-         H5Pset_obj_track_times(w->dcpl_contig, 0) >= 0 && H5Pset_layout(w->dcpl_contig, H5D_CONTIGUOUS) >= 0 &&
          H5Pset_obj_track_times(w->dcpl_compact, 0) >= 0 && H5Pset_layout(w->dcpl_compact, H5D_COMPACT) >= 0;
     /* Strong close: a failed put cannot leave an object open that keeps the
      * file alive after H5Fclose. */
@@ -167,7 +162,7 @@ static dmmp_status put_array(ckpt_writer *w, const char *name, ckpt_dtype t, con
 
     hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, hdims, NULL);
     if (space < 0) return writer_fail(w, name, "creating the dataspace of");
-    hid_t dcpl = w->dcpl_contig;
+    hid_t dcpl = H5I_INVALID_HID;
     int own_dcpl = 0;
     int compress = bytes >= CKPT_COMPRESS_MIN_BYTES && rank > 0 && w->deflate;
     if (compress && !w->pool) {
@@ -273,13 +268,17 @@ dmmp_status ckpt_put_string(ckpt_writer *w, const char *name, const char *text)
         return dmmp_fail(DMMP_EINVAL, "writing checkpoint %s: dataset %s is written twice", w->path, name);
     DMMP_TRY(make_parents(w, name));
     size_t len = strlen(text);
+    if (len > H5_TEXT_COMPACT_MAX) {
+        /* Too long for an object header: checksummed chunks of its bytes. */
+        dmmp_status s = h5_text_write_long(w->file, name, text, len, w->path);
+        if (s != DMMP_OK) w->failed = 1;
+        return s;
+    }
     dmmp_status s = DMMP_OK;
     hid_t type = string_type(len);
     hid_t space = type >= 0 ? H5Screate(H5S_SCALAR) : H5I_INVALID_HID;
-    /* Compact: the text lives in the object header, under its checksum. A
-     * text too long for an object header stays contiguous (unchecked). */
-    hid_t dcpl = len <= CKPT_COMPACT_STRING_MAX ? w->dcpl_compact : w->dcpl_contig;
-    hid_t dset = space >= 0 ? H5Dcreate2(w->file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)
+    /* Compact: the text lives in the object header, under its checksum. */
+    hid_t dset = space >= 0 ? H5Dcreate2(w->file, name, type, space, H5P_DEFAULT, w->dcpl_compact, H5P_DEFAULT)
                             : H5I_INVALID_HID;
     if (dset < 0) s = writer_fail(w, name, "creating string dataset");
     /* HDF5 reads max(len, 1) bytes from the buffer: "" has its NUL there. */

@@ -50,7 +50,9 @@ dmmp_status ckpt_put_i64(ckpt_writer *w, const char *name, const int64_t *data, 
 dmmp_status ckpt_put_i32(ckpt_writer *w, const char *name, const int32_t *data, int rank, const int64_t *dims);
 dmmp_status ckpt_put_u8(ckpt_writer *w, const char *name, const uint8_t *data, int rank, const int64_t *dims);
 
-/* Writes text (NUL-terminated) as a scalar fixed-length string dataset. */
+/* Writes text (NUL-terminated) as a scalar fixed-length string dataset,
+ * compact; a text longer than H5_TEXT_COMPACT_MAX bytes as a checksummed
+ * uint8 dataset of its bytes (data/h5_text.h). */
 dmmp_status ckpt_put_string(ckpt_writer *w, const char *name, const char *text);
 
 /* Writes n strings as a 1-D dataset of fixed-length, NUL-padded strings
@@ -86,7 +88,8 @@ dmmp_status ckpt_get_i64(ckpt_reader *r, const char *name, int64_t *out, int ran
 dmmp_status ckpt_get_i32(ckpt_reader *r, const char *name, int32_t *out, int rank, const int64_t *dims);
 dmmp_status ckpt_get_u8(ckpt_reader *r, const char *name, uint8_t *out, int rank, const int64_t *dims);
 
-/* Reads a string dataset into a malloc'ed NUL-terminated *out (free it). */
+/* Reads a string dataset (either form ckpt_put_string writes) into a
+ * malloc'ed NUL-terminated *out (free it). */
 dmmp_status ckpt_get_string(ckpt_reader *r, const char *name, char **out);
 
 /* Reports the rank and dims (dims holds CKPT_MAX_RANK) of dataset name. */

@@ -10,6 +10,8 @@
 
 #include "data/file_kind.h"
 #include "data/h5_integrity.h"
+#include "data/h5_open.h"
+#include "data/h5_text.h"
 #include "train/checkpoint.h"
 #include "train/checkpoint_h5.h"
 
@@ -63,33 +65,24 @@ dmmp_status ckpt_reader_open(ckpt_reader **out, const char *path)
     if (!S_ISREG(st.st_mode))
         return dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: not a regular file (%s)", path,
                          S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket");
-    htri_t is_h5 = H5Fis_hdf5(path);
-    if (is_h5 <= 0) {
-        H5Eclear2(H5E_DEFAULT);
+    if (h5_path_has_checksums(path) < 0)
         return dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: not an HDF5 file (%lld bytes, no HDF5 signature)",
                          path, (long long)st.st_size);
-    }
     ckpt_reader *r = calloc(1, sizeof *r);
     if (!r) return dmmp_fail(DMMP_ENOMEM, "reading checkpoint %s: out of memory", path);
     snprintf(r->path, sizeof r->path, "%s", path);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0)
-        r->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    else
-        r->file = H5I_INVALID_HID;
-    char detail[512];
-    ckpt_h5_error_text(detail, sizeof detail); /* before H5Pclose clears the stack */
+    dmmp_status s = fapl >= 0 && H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0
+                        ? h5_open_read(path, fapl, &r->file) /* structure checked (data/h5_open.h) */
+                        : dmmp_fail(DMMP_EIO, "reading checkpoint %s: cannot make a file access list", path);
     if (fapl >= 0) H5Pclose(fapl);
-    if (r->file < 0) {
-        dmmp_status s = dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: HDF5 cannot open it (%lld bytes; truncated "
-                                  "or damaged?): %s", path, (long long)st.st_size, detail);
+    if (s != DMMP_OK) {
         free(r);
         return s;
     }
     /* A dataset or a results.h5 given for a checkpoint is named as such, not by
      * the first attribute it lacks. */
     file_kind kind = file_kind_of_h5(r->file);
-    dmmp_status s = DMMP_OK;
     if (kind == FILE_KIND_DATASET || kind == FILE_KIND_RESULTS || kind == FILE_KIND_BENCH)
         s = dmmp_fail(DMMP_EFORMAT, "reading checkpoint %s: the file is %s, expected %s", path, file_kind_name(kind),
                       file_kind_name(FILE_KIND_RUN_STATE));
@@ -280,6 +273,11 @@ dmmp_status ckpt_get_string(ckpt_reader *r, const char *name, char **out)
     hid_t dset;
     *out = NULL;
     DMMP_TRY(open_dataset(r, name, &dset));
+    if (h5_text_is_long(dset)) { /* a text too long for an object header */
+        dmmp_status s = h5_text_read_long(dset, r->path, name, out);
+        H5Dclose(dset);
+        return s;
+    }
     int rank;
     int64_t dims[CKPT_MAX_RANK];
     dmmp_status s = dataset_shape(r, name, dset, &rank, dims);

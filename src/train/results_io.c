@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "data/file_kind.h"
 #include "data/h5_integrity.h"
+#include "data/h5_text.h"
 #include "train/results.h"
 
 /* HDF5 prints its error stack on every failed call; messages here say what
@@ -124,12 +125,13 @@ static dmmp_status write_series(hid_t train, const results_series *s, const char
 
 static dmmp_status write_config(hid_t file, const char *text, const char *path)
 {
+    /* Too long for an object header: checksummed chunks of its bytes. */
+    if (strlen(text) > H5_TEXT_COMPACT_MAX) return h5_text_write_long(file, "config", text, strlen(text), path);
     hid_t t = string_type(strlen(text));
     hid_t sp = H5Screate(H5S_SCALAR);
-    /* Compact: the text is in the checksummed object header (a config too
-     * long for one, over 60000 bytes, is stored contiguous, unchecked). */
+    /* Compact: the text is in the checksummed object header. */
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    if (dcpl >= 0 && strlen(text) <= 60000 && H5Pset_layout(dcpl, H5D_COMPACT) < 0) {
+    if (dcpl >= 0 && H5Pset_layout(dcpl, H5D_COMPACT) < 0) {
         H5Pclose(dcpl);
         dcpl = -1;
     }
@@ -282,6 +284,16 @@ static dmmp_status read_config(hid_t file, run_results *r, const char *path)
         return dmmp_fail(DMMP_EFORMAT, "%s: missing dataset /config", path);
     }
     hid_t d = H5Dopen2(file, "config", H5P_DEFAULT);
+    if (d >= 0 && h5_text_is_long(d)) { /* a configuration too long for an object header */
+        char *text = NULL;
+        dmmp_status st = h5_text_read_long(d, path, "/config", &text);
+        H5Dclose(d);
+        if (st == DMMP_OK) {
+            free(r->config_ini);
+            r->config_ini = text;
+        }
+        return st;
+    }
     hid_t t = d >= 0 ? H5Dget_type(d) : -1;
     dmmp_status st = DMMP_OK;
     if (t < 0 && h5_error_is_checksum(NULL, 0)) {
@@ -387,7 +399,15 @@ static herr_t visit_split(hid_t eval, const char *name, const H5L_info_t *info, 
         return -1;
     }
     ctx->split = name;
-    if (H5Aexists(g, "dataset_hash") > 0) {
+    char split_path[RESULTS_NAME_MAX + 16];
+    snprintf(split_path, sizeof split_path, "/eval/%s", name);
+    int present = h5_attr_present(g, "dataset_hash", ctx->path, split_path);
+    if (present < 0) {
+        ctx->st = DMMP_EFORMAT;
+        H5Gclose(g);
+        return -1;
+    }
+    if (present) {
         /* The evaluation's setting (files from before it was recorded have none). */
         results_eval_setting e;
         memset(&e, 0, sizeof e);
@@ -444,7 +464,9 @@ static dmmp_status read_contents(hid_t file, run_results *r, const char *path)
         DMMP_TRY(read_string_attr(file, keys[i], value, sizeof value, path));
         DMMP_TRY(results_set_meta(r, keys[i], value));
     }
-    if (H5Aexists(file, "dataset_hash") > 0) { /* recorded since; "" in older files */
+    int present = h5_attr_present(file, "dataset_hash", path, "/");
+    if (present < 0) return DMMP_EFORMAT;
+    if (present) { /* recorded since; "" in older files */
         DMMP_TRY(read_string_attr(file, "dataset_hash", value, sizeof value, path));
         DMMP_TRY(results_set_meta(r, "dataset_hash", value));
     }
@@ -499,16 +521,14 @@ dmmp_status results_load(run_results *r, const char *path)
     }
     h5_quiet q = h5_quiet_begin();
     /* a text file, a truncated file or a dataset is refused by what it is */
-    dmmp_status st = file_kind_expect(path, FILE_KIND_RESULTS);
+    hid_t file;
+    /* the structure is checked as the file is opened (data/h5_open.h) */
+    dmmp_status st = file_kind_open(path, FILE_KIND_RESULTS, H5P_DEFAULT, &file);
     if (st == DMMP_OK) {
-        hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (file < 0) st = dmmp_fail(DMMP_EFORMAT, "%s: HDF5 cannot open the file (truncated or damaged?)", path);
-        else {
-            if (h5_file_has_checksums(file) == 0)
-                log_debug("%s: an older results file without checksums: damage may go unnoticed", path);
-            st = read_contents(file, r, path);
-            H5Fclose(file);
-        }
+        if (h5_file_has_checksums(file) == 0)
+            log_debug("%s: an older results file without checksums: damage may go unnoticed", path);
+        st = read_contents(file, r, path);
+        H5Fclose(file);
     }
     h5_quiet_end(q);
     if (st != DMMP_OK) results_free(r);
