@@ -3,8 +3,10 @@
 #define DMMP_TESTS_SUITES_H
 
 int register_core_suites(void);
+int register_alias_suites(void);
 int register_optim_kernel_suites(void);
 int register_vec_kernel_suites(void);
+int register_act_xent_suites(void);
 int register_optim_suites(void);
 int register_optim_sparse_suites(void);
 int register_embedding_suites(void);
