@@ -13,6 +13,7 @@ int register_embedding_suites(void);
 int register_dense_suites(void);
 int register_config_suites(void);
 int register_loss_suites(void);
+int register_inbatch_suites(void);
 int register_metrics_suites(void);
 int register_topk_suites(void);
 int register_dataset_suites(void);

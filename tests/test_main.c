@@ -24,6 +24,7 @@ static const tu_register_fn registrations[] = {
     register_dense_suites,
     register_config_suites,
     register_loss_suites,
+    register_inbatch_suites,
     register_metrics_suites,
     register_topk_suites,
     register_dataset_suites,
