@@ -22,6 +22,7 @@ int register_batcher_suites(void);
 int register_import_suites(void);
 
 int register_model_suites(void);
+int register_model_negatives_suites(void);
 
 int register_features_suites(void);
 int register_results_suites(void);

@@ -32,6 +32,7 @@ static const tu_register_fn registrations[] = {
     register_batcher_suites,
     register_import_suites,
     register_model_suites,
+    register_model_negatives_suites,
     register_features_suites,
     register_results_suites,
     register_stats_suites,

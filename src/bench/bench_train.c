@@ -70,6 +70,7 @@ typedef struct batch_source {
     int next;
     dataset *data;
     batcher *batcher;
+    recipe_negs negs; /* student.negatives: opened on the dataset before its batcher */
     int epoch, batch_size;
 } batch_source;
 
@@ -104,15 +105,19 @@ static void synth_batch_free(batch *b)
     memset(b, 0, sizeof *b);
 }
 
-static dmmp_status source_open(batch_source *src, const bench_train_options *o, int batch_size)
+static dmmp_status source_open(batch_source *src, const bench_train_options *o, const dmmp_config *cfg, int batch_size)
 {
     memset(src, 0, sizeof *src);
     src->batch_size = batch_size;
     if (o->data) {
         DMMP_TRY(dataset_open(&src->data, o->data));
         src->schema = dataset_get_schema(src->data);
+        DMMP_TRY(recipe_negs_open(&src->negs, cfg, src->data, o->seed, batch_size));
         return batcher_open(&src->batcher, src->data, SPLIT_TRAIN, batch_size, 1, o->seed);
     }
+    if (cfg->student.negatives != CONFIG_NEGATIVES_NONE && config_has_student(cfg->model.kind))
+        return dmmp_fail(DMMP_EINVAL, "bench train: student.negatives = %s draws from a dataset's items and counts: "
+                         "give --data F.h5", config_negatives_name(cfg->student.negatives));
     bench_train_schema(&src->synth_schema, src->fields, o->vocab);
     src->schema = &src->synth_schema;
     int count[4] = {0, 0, 0, 0};
@@ -152,6 +157,7 @@ static void source_close(batch_source *src)
 {
     for (int i = 0; i < SYNTH_BATCHES; i++) synth_batch_free(&src->synth[i]);
     batcher_close(src->batcher);
+    recipe_negs_close(&src->negs);
     if (src->data) dataset_close(src->data);
     memset(src, 0, sizeof *src);
 }
@@ -198,7 +204,7 @@ static dmmp_status train_step(train_setup *t, batch_source *src, double *phase)
     double t0 = bench_now();
     DMMP_TRY(source_next(src, &b));
     phase[PHASE_DATA] += bench_now() - t0;
-    DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, b, t->step, STAGE_JOINT, phase));
+    DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, &src->negs, b, t->step, STAGE_JOINT, phase));
     t->step++;
     return DMMP_OK;
 }
@@ -358,7 +364,7 @@ dmmp_status bench_train(const bench_train_options *o, bench_report *r)
     train_timings *tm = NULL, *tc = NULL;
     memset(&t, 0, sizeof t);
     memset(&g, 0, sizeof g);
-    dmmp_status st = source_open(&src, o, batch_size);
+    dmmp_status st = source_open(&src, o, &cfg, batch_size);
     if (st == DMMP_OK) st = setup_init(&t, &cfg, src.schema, batch_size, o->seed);
     if (st == DMMP_OK) st = gemm_ceiling_init(&g, o->gemm_size);
     if (st == DMMP_OK) st = mem_alloc((void **)&tm, sizeof *tm, "benchmark timings");
