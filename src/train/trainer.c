@@ -366,11 +366,12 @@ static int file_exists(const char *path)
 /* A training split in which every row is a click (a log of implicit
  * feedback: watches, purchases, ratings) gives the towers nothing to tell
  * apart unless sampled negatives are drawn; told from the split's counts,
- * so it holds for any dataset. */
+ * so it holds for any dataset. One row says nothing about the log (and a
+ * one-row dataset trains, README: Guarantees), so it takes two. */
 static dmmp_status check_implicit_positives(const trainer *t)
 {
     dataset_split_stats st = dataset_split_stats_of(t->d, SPLIT_TRAIN);
-    if (st.rows == 0 || st.clicks < st.rows) return DMMP_OK;
+    if (st.rows < 2 || st.clicks < st.rows) return DMMP_OK;
     const char *path = dataset_path(t->d);
     if (!config_has_student(t->cfg.model.kind))
         return dmmp_fail(DMMP_EINVAL, "%s: every one of the %lld training rows is a click (a log of positives only): "
