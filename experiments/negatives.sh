@@ -66,7 +66,8 @@ cost=$out/negatives_cost.md
 for v in "${variants[@]}"; do
     IFS='|' read -r name config over <<< "$v"
     # shellcheck disable=SC2046
-    b=$("$DMMP" bench train --data "$data" --config "$CONFIGS/$config" $(sets_of "$over") --repeat 3 --steps 10)
+    b=$("$DMMP" bench train --data "$data" --config "$CONFIGS/$config" $(sets_of "$over") --repeat 3 --steps 10 \
+        --commit "$(git -C "$TOP_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)")
     fig() { awk -v k="$1" '$1 == k { print $3 }' <<< "$b"; }
     echo "| $name | $(fig train_samples_per_s) | $(fig train_cpu_ms_per_step) | $(fig ms_model_forward) | $(fig ms_model_backward) | $(fig inbatch_scores_share_of_gemm) |" >> "$cost"
     note "$name: bench train done"
