@@ -15,6 +15,7 @@
  *    teacher_only, naming the dataset and the key; with in_batch or random
  *    negatives two_tower and dmmp train, and two_tower retrieves the users'
  *    own item group well above chance. */
+#include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +307,39 @@ static void test_threads_and_resume(void)
     for (int i = 0; i < 4; i++) tf_remove_dir(dir[i]);
 }
 
+/* A run written before the sampled terms held 9 loss sums: replaced here
+ * by 9 entries, the file still loads and resumes to the end. */
+static void test_old_checkpoint(void)
+{
+    if (!tf_dataset()) return;
+    dmmp_config c;
+    tf_config(&c, CONFIG_MODEL_TWO_TOWER);
+    char dir[700], last[712];
+    tf_run_dir(dir, sizeof dir, "old_layout");
+    snprintf(last, sizeof last, "%.700s/last.h5", dir);
+    trainer_summary s;
+    CU_ASSERT_EQUAL_FATAL(tf_train(&c, dir, 0, 20, &s), DMMP_EINTERRUPTED);
+    hid_t f = H5Fopen(last, H5F_ACC_RDWR, H5P_DEFAULT);
+    CU_ASSERT_FATAL(f >= 0);
+    hsize_t n9 = TERM_SAMPLED_CTR;
+    double sums[TERM_SAMPLED_CTR] = {0};
+    hid_t sp = H5Screate_simple(1, &n9, NULL);
+    CU_ASSERT(H5Ldelete(f, "epoch/loss_sum", H5P_DEFAULT) >= 0);
+    hid_t d = H5Dcreate2(f, "epoch/loss_sum", H5T_NATIVE_DOUBLE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    CU_ASSERT(d >= 0 && H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, sums) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Fclose(f);
+    run_handle h;
+    memset(&h, 0, sizeof h);
+    dmmp_status st = load_last(dir, &h);
+    TU_ASSERT_MSG(st == DMMP_OK, "%s", dmmp_errmsg());
+    run_close(&h);
+    st = tf_train(&c, dir, 1, 0, &s);
+    TU_ASSERT_MSG(st == DMMP_OK, "%s", dmmp_errmsg());
+    tf_remove_dir(dir);
+}
+
 /* ---- a log of positives only -------------------------------------------- */
 
 static dmmp_status train_implicit(const dmmp_config *c, const char *dir)
@@ -404,7 +438,9 @@ int register_trainer_negatives_suites(void)
         "pair batch: impressions, then pairs with the user's fields, the item's corpus fields, no cross fields",
         "popularity + kd.on_sampled: 1 and 2 threads, stopped and resumed: the same bytes; another seed differs",
         "positives only: refused without negatives and for teacher_only; in_batch and random train and retrieve",
+        "a checkpoint from before the sampled terms (9 loss sums) loads and resumes",
     };
-    static const CU_TestFunc fns[] = {test_sampler, test_pair_batch, test_threads_and_resume, test_implicit_positives};
+    static const CU_TestFunc fns[] = {test_sampler, test_pair_batch, test_threads_and_resume, test_implicit_positives,
+                                      test_old_checkpoint};
     return tu_add_suite("train_negatives", names, fns, sizeof fns / sizeof fns[0]);
 }
