@@ -1,5 +1,7 @@
-/* Activation kernels: exp, sigmoid, row softmax and its backward, and the
- * fused BCE-with-logits (row dots and axpy are the vec family, simd/vec.h).
+/* Activation kernels: exp, sigmoid, row softmax and its backward, the
+ * fused BCE-with-logits, the fused row softmax cross-entropy of the in-batch
+ * loss, and log-sigmoid with its backward (row dots and axpy are the vec
+ * family, simd/vec.h).
  *
  * One table per ISA; the scalar table is the reference the SIMD tables are
  * tested against. All kernels take any length and any alignment and never
@@ -13,6 +15,7 @@
 #define DMMP_SIMD_ACT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "simd/isa.h"
 
@@ -37,6 +40,26 @@ typedef struct act_kernels {
      * (sigmoid(zz) - t_i). */
     double (*bce_logits)(const float *z, const float *t, const float *w, size_t n, float z_scale,
                          float grad_scale, float *dz);
+    /* Fused softmax cross-entropy per row. Row r holds cols logits
+     * l_j = scale * x[r*cols + j] + col_bias[j] (col_bias NULL: 0), its
+     * target column t = target[r] and its weight w_r = w[r] (w NULL: 1); a
+     * row of weight 0 is skipped. A column j != t with key[j] == key[t]
+     * (key NULL: none) is left out of the row's softmax. Returns
+     * sum_r w_r (log sum_j exp(l_j) - l_t) over the columns left in, in
+     * double, and OVERWRITES dx (rows x cols, not aliasing x) with
+     * grad_scale w_r scale (p_j - [j == t]), p the row's softmax over the
+     * columns left in (0 for the others and for skipped rows). */
+    double (*softmax_xent_rows)(const float *x, size_t rows, size_t cols, float scale, const float *col_bias,
+                                const int32_t *key, const int32_t *target, const float *w, float grad_scale,
+                                float *dx);
+    /* y[i] = log sigmoid(z) with z = a x[i] + c, computed as
+     * min(z, 0) - log1p(exp(-|z|)); when d is not NULL also d[i] =
+     * sigmoid(-z), the derivative in z. y and d may alias x (not each other). */
+    void (*log_sigmoid)(const float *x, size_t n, float a, float c, float *y, float *d);
+    /* The backward of log_sigmoid from its saved d and the gradient g of y:
+     * dx[i] += a d[i] g[i] (ACCUMULATED); returns sum_i d[i] g[i] in double,
+     * the gradient of the shift c. */
+    double (*log_sigmoid_backward)(const float *d, const float *g, size_t n, float a, float *dx);
 } act_kernels;
 
 extern const act_kernels act_kernels_scalar, act_kernels_avx2, act_kernels_avx512;

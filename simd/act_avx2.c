@@ -3,6 +3,7 @@
  * tails go through the same vector code with masked loads and stores so a
  * row's last elements are computed exactly like its first ones. */
 #include <immintrin.h>
+#include <math.h>
 
 #include "simd/act.h"
 #include "simd/act_poly.h"
@@ -229,10 +230,114 @@ static double bce_logits_avx2(const float *z, const float *t, const float *w, si
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
+/* Logits l = scale x + bias of one block (bias NULL: 0) under mask m. */
+static inline __m256 xent_logits(const float *x, const float *bias, __m256 sc, __m256i m)
+{
+    __m256 l = _mm256_mul_ps(sc, _mm256_maskload_ps(x, m));
+    return bias ? _mm256_add_ps(l, _mm256_maskload_ps(bias, m)) : l;
+}
+
+/* Lanes of block j that take part in the row's softmax: inside the row, and
+ * (with keys) not the target's key. The target column itself is added apart. */
+static inline __m256i xent_live(const int32_t *key, size_t j, __m256i m, __m256i kt)
+{
+    if (!key) return m;
+    __m256i same = _mm256_cmpeq_epi32(_mm256_maskload_epi32((const int *)(key + j), m), kt);
+    return _mm256_andnot_si256(same, m);
+}
+
+static double softmax_xent_rows_avx2(const float *x, size_t rows, size_t cols, float scale, const float *col_bias,
+                                     const int32_t *key, const int32_t *target, const float *w, float grad_scale,
+                                     float *dx)
+{
+    const __m256 ninf = _mm256_set1_ps(-__builtin_inff()), sc = _mm256_set1_ps(scale);
+    double total = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *dr = dx + r * cols;
+        float wr = w ? w[r] : 1.0f;
+        if (wr == 0.0f) {
+            for (size_t j = 0; j < cols; j += W) _mm256_maskstore_ps(dr + j, tail_mask(cols - j), _mm256_setzero_ps());
+            continue;
+        }
+        size_t t = (size_t)target[r];
+        __m256i kt = _mm256_set1_epi32(key ? key[t] : 0);
+        float lt = scale * xr[t] + (col_bias ? col_bias[t] : 0.0f);
+        __m256 vmax = _mm256_set1_ps(lt);
+        for (size_t j = 0; j < cols; j += W) {
+            __m256i m = tail_mask(cols - j), live = xent_live(key, j, m, kt);
+            __m256 l = xent_logits(xr + j, col_bias ? col_bias + j : NULL, sc, m);
+            vmax = _mm256_max_ps(vmax, _mm256_blendv_ps(ninf, l, _mm256_castsi256_ps(live)));
+        }
+        float mxs = hmax(vmax);
+        __m256 mx = _mm256_set1_ps(mxs), vsum = _mm256_setzero_ps();
+        for (size_t j = 0; j < cols; j += W) {
+            __m256i m = tail_mask(cols - j), live = xent_live(key, j, m, kt);
+            __m256 l = xent_logits(xr + j, col_bias ? col_bias + j : NULL, sc, m);
+            __m256 e = _mm256_and_ps(exp_ps(_mm256_sub_ps(l, mx)), _mm256_castsi256_ps(live));
+            _mm256_maskstore_ps(dr + j, m, e);
+            vsum = _mm256_add_ps(vsum, e);
+        }
+        float sum = hsum(vsum);
+        /* With keys the target's own lane was left out above (its key is kt). */
+        float et = 0.0f;
+        if (key) {
+            et = expf(fmaxf(lt - mxs, ACT_EXP_MIN));
+            sum += et;
+        }
+        total += (double)wr * ((double)mxs + log((double)sum) - (double)lt);
+        float g = grad_scale * wr * scale;
+        __m256 inv = _mm256_set1_ps(g / sum);
+        for (size_t j = 0; j < cols; j += W) {
+            __m256i m = tail_mask(cols - j);
+            _mm256_maskstore_ps(dr + j, m, _mm256_mul_ps(_mm256_maskload_ps(dr + j, m), inv));
+        }
+        if (key) dr[t] = et * (g / sum);
+        dr[t] -= g;
+    }
+    return total;
+}
+
+/* log sigmoid(z) = min(z, 0) - log1p(exp(-|z|)) and sigmoid(-z) of one block. */
+static inline __m256 log_sigmoid_block(__m256 z, __m256 *d)
+{
+    __m256 e = exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), abs_ps(z)));
+    *d = sigmoid_from(_mm256_sub_ps(_mm256_setzero_ps(), z), e);
+    return _mm256_sub_ps(_mm256_min_ps(z, _mm256_setzero_ps()), log1p_ps(e));
+}
+
+static void log_sigmoid_avx2(const float *x, size_t n, float a, float c, float *y, float *d)
+{
+    const __m256 av = _mm256_set1_ps(a), cv = _mm256_set1_ps(c);
+    for (size_t i = 0; i < n; i += W) {
+        __m256i m = tail_mask(n - i);
+        __m256 dv, yv = log_sigmoid_block(_mm256_fmadd_ps(av, _mm256_maskload_ps(x + i, m), cv), &dv);
+        _mm256_maskstore_ps(y + i, m, yv);
+        if (d) _mm256_maskstore_ps(d + i, m, dv);
+    }
+}
+
+static double log_sigmoid_backward_avx2(const float *d, const float *g, size_t n, float a, float *dx)
+{
+    const __m256 av = _mm256_set1_ps(a);
+    __m256d total = _mm256_setzero_pd();
+    for (size_t i = 0; i < n; i += W) {
+        __m256i m = tail_mask(n - i);
+        __m256 p = _mm256_mul_ps(_mm256_maskload_ps(d + i, m), _mm256_maskload_ps(g + i, m));
+        _mm256_maskstore_ps(dx + i, m, _mm256_fmadd_ps(av, p, _mm256_maskload_ps(dx + i, m)));
+        total = _mm256_add_pd(total, widen_sum(p)); /* masked lanes loaded 0 */
+    }
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(total), _mm256_extractf128_pd(total, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
 const act_kernels act_kernels_avx2 = {
     .exp = exp_avx2,
     .sigmoid = sigmoid_avx2,
     .softmax_rows = softmax_rows_avx2,
     .softmax_rows_backward = softmax_rows_backward_avx2,
     .bce_logits = bce_logits_avx2,
+    .softmax_xent_rows = softmax_xent_rows_avx2,
+    .log_sigmoid = log_sigmoid_avx2,
+    .log_sigmoid_backward = log_sigmoid_backward_avx2,
 };

@@ -1,6 +1,7 @@
 /* AVX-512 activation kernels: the AVX2 algorithms (Cephes-style exp and log
  * with range reduction) on 16 lanes, with mask registers for the tails. */
 #include <immintrin.h>
+#include <math.h>
 
 #include "simd/act.h"
 #include "simd/act_poly.h"
@@ -188,10 +189,106 @@ static double bce_logits_avx512(const float *z, const float *t, const float *w, 
     return _mm512_reduce_add_pd(total);
 }
 
+/* Logits l = scale x + bias of one block (bias NULL: 0) under mask m. */
+static inline __m512 xent_logits(const float *x, const float *bias, __m512 sc, __mmask16 m)
+{
+    __m512 l = _mm512_mul_ps(sc, _mm512_maskz_loadu_ps(m, x));
+    return bias ? _mm512_add_ps(l, _mm512_maskz_loadu_ps(m, bias)) : l;
+}
+
+/* Lanes of block j that take part in the row's softmax: inside the row, and
+ * (with keys) not the target's key. The target column itself is added apart. */
+static inline __mmask16 xent_live(const int32_t *key, size_t j, __mmask16 m, __m512i kt)
+{
+    if (!key) return m;
+    return m & ~_mm512_mask_cmpeq_epi32_mask(m, _mm512_maskz_loadu_epi32(m, key + j), kt);
+}
+
+static double softmax_xent_rows_avx512(const float *x, size_t rows, size_t cols, float scale, const float *col_bias,
+                                       const int32_t *key, const int32_t *target, const float *w, float grad_scale,
+                                       float *dx)
+{
+    const __m512 sc = _mm512_set1_ps(scale);
+    double total = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *dr = dx + r * cols;
+        float wr = w ? w[r] : 1.0f;
+        if (wr == 0.0f) {
+            for (size_t j = 0; j < cols; j += W) _mm512_mask_storeu_ps(dr + j, tail_mask(cols - j), _mm512_setzero_ps());
+            continue;
+        }
+        size_t t = (size_t)target[r];
+        __m512i kt = _mm512_set1_epi32(key ? key[t] : 0);
+        float lt = scale * xr[t] + (col_bias ? col_bias[t] : 0.0f);
+        __m512 vmax = _mm512_set1_ps(lt);
+        for (size_t j = 0; j < cols; j += W) {
+            __mmask16 m = tail_mask(cols - j), live = xent_live(key, j, m, kt);
+            vmax = _mm512_mask_max_ps(vmax, live, vmax, xent_logits(xr + j, col_bias ? col_bias + j : NULL, sc, m));
+        }
+        float mxs = _mm512_reduce_max_ps(vmax);
+        __m512 mx = _mm512_set1_ps(mxs), vsum = _mm512_setzero_ps();
+        for (size_t j = 0; j < cols; j += W) {
+            __mmask16 m = tail_mask(cols - j), live = xent_live(key, j, m, kt);
+            __m512 l = xent_logits(xr + j, col_bias ? col_bias + j : NULL, sc, m);
+            __m512 e = _mm512_maskz_mov_ps(live, exp_ps(_mm512_sub_ps(l, mx)));
+            _mm512_mask_storeu_ps(dr + j, m, e);
+            vsum = _mm512_add_ps(vsum, e);
+        }
+        float sum = _mm512_reduce_add_ps(vsum);
+        /* With keys the target's own lane was left out above (its key is kt). */
+        float et = 0.0f;
+        if (key) {
+            et = expf(fmaxf(lt - mxs, ACT_EXP_MIN));
+            sum += et;
+        }
+        total += (double)wr * ((double)mxs + log((double)sum) - (double)lt);
+        float g = grad_scale * wr * scale;
+        __m512 inv = _mm512_set1_ps(g / sum);
+        for (size_t j = 0; j < cols; j += W) {
+            __mmask16 m = tail_mask(cols - j);
+            _mm512_mask_storeu_ps(dr + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, dr + j), inv));
+        }
+        if (key) dr[t] = et * (g / sum);
+        dr[t] -= g;
+    }
+    return total;
+}
+
+static void log_sigmoid_avx512(const float *x, size_t n, float a, float c, float *y, float *d)
+{
+    const __m512 av = _mm512_set1_ps(a), cv = _mm512_set1_ps(c), zero = _mm512_setzero_ps();
+    for (size_t i = 0; i < n; i += W) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 z = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), cv);
+        __m512 e = exp_ps(_mm512_sub_ps(zero, abs_ps(z)));
+        __m512 dv = sigmoid_from(_mm512_sub_ps(zero, z), e);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_sub_ps(_mm512_min_ps(z, zero), log1p_ps(e)));
+        if (d) _mm512_mask_storeu_ps(d + i, m, dv);
+    }
+}
+
+static double log_sigmoid_backward_avx512(const float *d, const float *g, size_t n, float a, float *dx)
+{
+    const __m512 av = _mm512_set1_ps(a);
+    __m512d total = _mm512_setzero_pd();
+    for (size_t i = 0; i < n; i += W) {
+        __mmask16 m = tail_mask(n - i);
+        __m512 p = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, d + i), _mm512_maskz_loadu_ps(m, g + i));
+        _mm512_mask_storeu_ps(dx + i, m, _mm512_fmadd_ps(av, p, _mm512_maskz_loadu_ps(m, dx + i)));
+        total = _mm512_add_pd(total, _mm512_cvtps_pd(_mm512_castps512_ps256(p)));
+        total = _mm512_add_pd(total, _mm512_cvtps_pd(_mm512_extractf32x8_ps(p, 1)));
+    }
+    return _mm512_reduce_add_pd(total);
+}
+
 const act_kernels act_kernels_avx512 = {
     .exp = exp_avx512,
     .sigmoid = sigmoid_avx512,
     .softmax_rows = softmax_rows_avx512,
     .softmax_rows_backward = softmax_rows_backward_avx512,
     .bce_logits = bce_logits_avx512,
+    .softmax_xent_rows = softmax_xent_rows_avx512,
+    .log_sigmoid = log_sigmoid_avx512,
+    .log_sigmoid_backward = log_sigmoid_backward_avx512,
 };

@@ -79,12 +79,77 @@ static double bce_logits_scalar(const float *z, const float *t, const float *w, 
     return total;
 }
 
+static double softmax_xent_rows_scalar(const float *x, size_t rows, size_t cols, float scale, const float *col_bias,
+                                       const int32_t *key, const int32_t *target, const float *w, float grad_scale,
+                                       float *dx)
+{
+    double total = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *dr = dx + r * cols;
+        float wr = w ? w[r] : 1.0f;
+        if (wr == 0.0f) {
+            for (size_t j = 0; j < cols; j++) dr[j] = 0.0f;
+            continue;
+        }
+        size_t t = (size_t)target[r];
+        int32_t kt = key ? key[t] : 0;
+        float mx = scale * xr[t] + (col_bias ? col_bias[t] : 0.0f);
+        float lt = mx;
+        for (size_t j = 0; j < cols; j++) {
+            if (key && key[j] == kt && j != t) continue;
+            float l = scale * xr[j] + (col_bias ? col_bias[j] : 0.0f);
+            mx = l > mx ? l : mx;
+        }
+        float sum = 0.0f;
+        for (size_t j = 0; j < cols; j++) {
+            if (key && key[j] == kt && j != t) {
+                dr[j] = 0.0f;
+                continue;
+            }
+            float l = scale * xr[j] + (col_bias ? col_bias[j] : 0.0f);
+            dr[j] = expf(clamp_exp_arg(l - mx));
+            sum += dr[j];
+        }
+        total += (double)wr * ((double)mx + log((double)sum) - (double)lt);
+        float g = grad_scale * wr * scale, inv = g / sum;
+        for (size_t j = 0; j < cols; j++) dr[j] *= inv;
+        dr[t] -= g;
+    }
+    return total;
+}
+
+static void log_sigmoid_scalar(const float *x, size_t n, float a, float c, float *y, float *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        float z = a * x[i] + c;
+        float e = expf(clamp_exp_arg(-fabsf(z)));
+        float inv = 1.0f / (1.0f + e);
+        y[i] = fminf(z, 0.0f) - log1pf(e);
+        if (d) d[i] = z > 0.0f ? e * inv : inv; /* sigmoid(-z) */
+    }
+}
+
+static double log_sigmoid_backward_scalar(const float *d, const float *g, size_t n, float a, float *dx)
+{
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        float p = d[i] * g[i];
+        dx[i] += a * p;
+        total += (double)p;
+    }
+    return total;
+}
+
 const act_kernels act_kernels_scalar = {
     .exp = exp_scalar,
     .sigmoid = sigmoid_scalar,
     .softmax_rows = softmax_rows_scalar,
     .softmax_rows_backward = softmax_rows_backward_scalar,
     .bce_logits = bce_logits_scalar,
+    .softmax_xent_rows = softmax_xent_rows_scalar,
+    .log_sigmoid = log_sigmoid_scalar,
+    .log_sigmoid_backward = log_sigmoid_backward_scalar,
 };
 
 const act_kernels *act_kernels_for(isa_level level)

@@ -3,14 +3,17 @@
 #define DMMP_TESTS_SUITES_H
 
 int register_core_suites(void);
+int register_alias_suites(void);
 int register_optim_kernel_suites(void);
 int register_vec_kernel_suites(void);
+int register_act_xent_suites(void);
 int register_optim_suites(void);
 int register_optim_sparse_suites(void);
 int register_embedding_suites(void);
 int register_dense_suites(void);
 int register_config_suites(void);
 int register_loss_suites(void);
+int register_inbatch_suites(void);
 int register_metrics_suites(void);
 int register_topk_suites(void);
 int register_dataset_suites(void);
@@ -19,6 +22,7 @@ int register_batcher_suites(void);
 int register_import_suites(void);
 
 int register_model_suites(void);
+int register_model_negatives_suites(void);
 
 int register_features_suites(void);
 int register_results_suites(void);

@@ -65,6 +65,12 @@ static void test_defaults_match_model(void)
     CU_ASSERT_EQUAL(c.student.temperature, 1.0);
     CU_ASSERT_EQUAL(c.student.gate, 1);
     CU_ASSERT(list_is(&c.student.gate_dims, 1, (const int[]){32}));
+    CU_ASSERT_EQUAL(c.student.negatives, CONFIG_NEGATIVES_NONE);
+    CU_ASSERT_EQUAL(c.student.neg_ratio, 4);
+    CU_ASSERT_EQUAL(c.student.logq_correction, 1);
+    CU_ASSERT_EQUAL(c.student.softmax_temperature, 1.0);
+    CU_ASSERT_EQUAL(c.kd.on_sampled, 0);
+    CU_ASSERT_EQUAL(c.weighting.w_sampled_ctr, 1.0);
     CU_ASSERT_EQUAL(c.fuse.conversion_weight, 0.5);
     CU_ASSERT_EQUAL(c.kd.enabled, 1);
     CU_ASSERT_EQUAL(c.kd.loss, CONFIG_KD_LOSS_BCE);
@@ -337,6 +343,7 @@ static void test_validate_rules(void)
         {"train.schedule=two_stage", "train.schedule=two_stage", NULL},
         {"train.teacher_epochs=3", "train.schedule=two_stage", "only applies to train.schedule = two_stage"},
         {"data.hash_buckets=1", "data.hash_buckets=2", "data.hash_buckets = 1"},
+        {"kd.on_sampled=on", "student.negatives=popularity", "kd.on_sampled = on needs sampled pairs"},
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         dmmp_config c;
@@ -374,6 +381,32 @@ static void test_validate_rules(void)
     CU_ASSERT_EQUAL(config_set(&c, "model.kind=teacher_only", "--set"), DMMP_OK);
     CU_ASSERT_EQUAL(config_validate(&c), DMMP_EINVAL);
     ASSERT_HAS(dmmp_errmsg(), "teacher_only has no student");
+
+    /* Sampled negatives train the towers; the teacher scores sampled pairs only. */
+    const char *neg_teacher_only[] = {"student.gate=off", "kd.enabled=off", "student.negatives=random"};
+    for (size_t i = 0; i < 3; i++) CU_ASSERT_EQUAL(config_set(&c, neg_teacher_only[i], "--set"), DMMP_OK);
+    CU_ASSERT_EQUAL(config_validate(&c), DMMP_EINVAL);
+    ASSERT_HAS(dmmp_errmsg(), "student.negatives = random trains the towers");
+    CU_ASSERT_EQUAL(config_set(&c, "student.negatives=none", "--set"), DMMP_OK);
+    CU_ASSERT_EQUAL(config_validate(&c), DMMP_OK);
+    config_defaults(&c);
+    CU_ASSERT_EQUAL(config_set(&c, "student.negatives=in_batch", "--set"), DMMP_OK);
+    CU_ASSERT_EQUAL(config_set(&c, "kd.on_sampled=on", "--set"), DMMP_OK);
+    CU_ASSERT_EQUAL(config_validate(&c), DMMP_EINVAL);
+    ASSERT_HAS(dmmp_errmsg(), "in_batch pairs every user");
+    CU_ASSERT_EQUAL(config_set(&c, "student.negatives=random", "--set"), DMMP_OK);
+    CU_ASSERT_EQUAL(config_validate(&c), DMMP_OK);
+    CU_ASSERT_EQUAL(config_set(&c, "kd.enabled=off", "--set"), DMMP_OK);
+    CU_ASSERT_EQUAL(config_validate(&c), DMMP_EINVAL);
+    ASSERT_HAS(dmmp_errmsg(), "kd.on_sampled = on distils on the sampled pairs, but kd.enabled = off");
+    /* Fixed weights: the sampled terms count among the weights that train. */
+    config_defaults(&c);
+    const char *only_sampled[] = {"weighting.kind=fixed", "model.kind=two_tower", "kd.enabled=off", "student.gate=off",
+                                  "weighting.w_student_ctr=0", "student.negatives=in_batch"};
+    for (size_t i = 0; i < 6; i++) CU_ASSERT_EQUAL(config_set(&c, only_sampled[i], "--set"), DMMP_OK);
+    CU_ASSERT_EQUAL(config_validate(&c), DMMP_OK);
+    CU_ASSERT_EQUAL(config_set(&c, "weighting.w_sampled_ctr=0", "--set"), DMMP_OK);
+    CU_ASSERT_EQUAL(config_validate(&c), DMMP_EINVAL);
 
     /* Fixed weighting with every active weight at zero learns nothing; a
      * zero weight on a term this model does not train does not help. */

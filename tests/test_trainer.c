@@ -287,5 +287,6 @@ int register_trainer_suites(void)
     if (tu_add_suite("train_kinds", kind_names, kind_tests, 3)) return 1;
     if (tu_add_suite("train_results", record_names, record_tests, 1)) return 1;
     if (register_trainer_resume_suites()) return 1;
+    if (register_trainer_negatives_suites()) return 1;
     return register_trainer_rundir_suites();
 }

@@ -16,7 +16,7 @@
 #include "trainer_fixture.h"
 
 /* Every array a checkpoint holds, compared byte for byte. */
-static int same_arrays(const char *a_path, const char *b_path, const run_handle *shape)
+int tf_same_arrays(const char *a_path, const char *b_path, const run_handle *shape)
 {
     ckpt_reader *a = NULL, *b = NULL;
     if (ckpt_reader_open(&a, a_path) != DMMP_OK || ckpt_reader_open(&b, b_path) != DMMP_OK) {
@@ -110,7 +110,7 @@ static void test_resume_bit_for_bit(void)
     CU_ASSERT_EQUAL(sp.epochs_done, 3);
     snprintf(a, sizeof a, "%s/last.h5", whole);
     snprintf(b, sizeof b, "%s/last.h5", parts);
-    if (h1.model.ctx) TU_ASSERT_MSG(same_arrays(a, b, &h1), "stopped twice and resumed: the final state differs");
+    if (h1.model.ctx) TU_ASSERT_MSG(tf_same_arrays(a, b, &h1), "stopped twice and resumed: the final state differs");
 
     /* The teacher is frozen in the student stage: its parameters and tables
      * are the same mid-stage and at the end, and not what they were while

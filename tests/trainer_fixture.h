@@ -31,6 +31,14 @@ int register_trainer_resume_suites(void);
 /* Registers the train_rundir suite (test_trainer_rundir.c). */
 int register_trainer_rundir_suites(void);
 
+/* 1 when the checkpoints a_path and b_path hold the same bytes in every
+ * parameter, Adam moment, embedding table and its moments (shape gives the
+ * sizes: a run loaded from either); prints the first that differs. */
+int tf_same_arrays(const char *a_path, const char *b_path, const run_handle *shape);
+
+/* Registers the train_negatives suite (test_trainer_negatives.c). */
+int register_trainer_negatives_suites(void);
+
 /* Removes a run directory and its files. */
 void tf_remove_dir(const char *dir);
 

@@ -68,5 +68,16 @@ dmmp_status model_flops_count(const dmmp_config *cfg, model_dims dims, model_flo
     }
     out->forward = out->teacher_forward + out->student_forward;
     out->backward = 2.0 * out->forward;
+    config_negatives neg = has_student ? cfg->student.negatives : CONFIG_NEGATIVES_NONE;
+    const config_int_list *it = &cfg->student.item_tower;
+    if (neg == CONFIG_NEGATIVES_RANDOM || neg == CONFIG_NEGATIVES_POPULARITY) {
+        /* neg_ratio more item rows through the towers, forward and backward; the teacher's forward on them. */
+        int r = cfg->student.neg_ratio;
+        out->negatives = 3.0 * r * item_towers * 2.0 * mlp_macs(dims.item_in, it->v, it->n);
+        if (has_teacher && cfg->kd.enabled && cfg->kd.on_sampled) out->negatives += r * out->teacher_forward;
+    } else if (neg == CONFIG_NEGATIVES_IN_BATCH) {
+        /* per row and item tower: its row of U V^T (2 B k), and dU, dV (4 B k) */
+        out->negatives = 6.0 * item_towers * (double)cfg->train.batch_size * it->v[it->n - 1];
+    }
     return DMMP_OK;
 }

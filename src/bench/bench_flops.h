@@ -3,7 +3,11 @@
  * (dX and dW, each 2 * in * out; the input layers' dX is needed for the
  * embedding gradients, so it counts too). Biases, activations, softmaxes,
  * gate mixing, losses, embedding lookups and optimiser updates are not
- * counted: they are memory-bound and small next to the matmuls. */
+ * counted: they are memory-bound and small next to the matmuls. A training
+ * step with sampled negatives adds `negatives` per impression: the sampled
+ * items through the item towers (forward and backward) and, with
+ * kd.on_sampled, through the teacher (forward), or the in-batch score
+ * matrix U V^T and its two gradients. */
 #ifndef DMMP_BENCH_BENCH_FLOPS_H
 #define DMMP_BENCH_BENCH_FLOPS_H
 
@@ -15,6 +19,7 @@ typedef struct model_flops {
     double student_forward; /* towers and the preference gate, per sample */
     double forward;         /* teacher + student */
     double backward;        /* 2 * forward */
+    double negatives;       /* a training step's sampled negatives, forward and backward, per impression */
 } model_flops;
 
 /* Counts the FLOPs per sample of the variant cfg describes (validated

@@ -18,6 +18,7 @@
 #include "model/features.h"
 #include "model/model.h"
 #include "nn/optim.h"
+#include "nn/score_matrix.h"
 #include "train/recipe.h"
 
 #define SYNTH_FIELDS 23
@@ -70,6 +71,7 @@ typedef struct batch_source {
     int next;
     dataset *data;
     batcher *batcher;
+    recipe_negs negs; /* student.negatives: opened on the dataset before its batcher */
     int epoch, batch_size;
 } batch_source;
 
@@ -104,15 +106,19 @@ static void synth_batch_free(batch *b)
     memset(b, 0, sizeof *b);
 }
 
-static dmmp_status source_open(batch_source *src, const bench_train_options *o, int batch_size)
+static dmmp_status source_open(batch_source *src, const bench_train_options *o, const dmmp_config *cfg, int batch_size)
 {
     memset(src, 0, sizeof *src);
     src->batch_size = batch_size;
     if (o->data) {
         DMMP_TRY(dataset_open(&src->data, o->data));
         src->schema = dataset_get_schema(src->data);
+        DMMP_TRY(recipe_negs_open(&src->negs, cfg, src->data, o->seed, batch_size));
         return batcher_open(&src->batcher, src->data, SPLIT_TRAIN, batch_size, 1, o->seed);
     }
+    if (cfg->student.negatives != CONFIG_NEGATIVES_NONE && config_has_student(cfg->model.kind))
+        return dmmp_fail(DMMP_EINVAL, "bench train: student.negatives = %s draws from a dataset's items and counts: "
+                         "give --data F.h5", config_negatives_name(cfg->student.negatives));
     bench_train_schema(&src->synth_schema, src->fields, o->vocab);
     src->schema = &src->synth_schema;
     int count[4] = {0, 0, 0, 0};
@@ -152,6 +158,7 @@ static void source_close(batch_source *src)
 {
     for (int i = 0; i < SYNTH_BATCHES; i++) synth_batch_free(&src->synth[i]);
     batcher_close(src->batcher);
+    recipe_negs_close(&src->negs);
     if (src->data) dataset_close(src->data);
     memset(src, 0, sizeof *src);
 }
@@ -198,7 +205,7 @@ static dmmp_status train_step(train_setup *t, batch_source *src, double *phase)
     double t0 = bench_now();
     DMMP_TRY(source_next(src, &b));
     phase[PHASE_DATA] += bench_now() - t0;
-    DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, b, t->step, STAGE_JOINT, phase));
+    DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, &src->negs, b, t->step, STAGE_JOINT, phase));
     t->step++;
     return DMMP_OK;
 }
@@ -247,7 +254,7 @@ static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, con
     DMMP_TRY(model_flops_count(&t->cfg, dims, &fl));
     int n = o->repeat;
     double samples = (double)o->steps * batch_size;
-    double train_flops = samples * (fl.forward + fl.backward), forward_flops = samples * fl.forward;
+    double train_flops = samples * (fl.forward + fl.backward + fl.negatives), forward_flops = samples * fl.forward;
     char note[160];
     snprintf(note, sizeof note, "batch %d, %d steps per run, %d runs after %d warm-up steps", batch_size, o->steps, n,
              o->warmup);
@@ -256,7 +263,9 @@ static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, con
              dims.item_in);
     DMMP_TRY(bench_add_note(r, "inputs", note));
     DMMP_TRY(bench_add_note(r, "data", o->data ? o->data : "synthetic Zipf batches"));
-    DMMP_TRY(bench_add_note(r, "flops_counted", "dense layers only: 2*in*out forward, 4*in*out backward"));
+    DMMP_TRY(bench_add_note(r, "flops_counted", fl.negatives > 0 ? "dense layers (2*in*out forward, 4*in*out backward), "
+                                                                  "the sampled items' rows and the in-batch score matrix"
+                                                                : "dense layers only: 2*in*out forward, 4*in*out backward"));
     /* Read back from the optimiser the step ran, not from the configuration. */
     const adam_config *ac = &t->adam.cfg;
     snprintf(note, sizeof note, "%s lr %g betas %g %g eps %g weight_decay %g clip_norm %g",
@@ -273,7 +282,7 @@ static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, con
     DMMP_TRY(bench_add_rate(r, "forward_samples_per_s", "samples/s", samples, tm->forward, n));
     DMMP_TRY(bench_add_rate(r, "forward_gflops", "GFLOP/s", forward_flops * 1e-9, copy, n));
     DMMP_TRY(bench_add_rate(r, "gemm_gflops", "GFLOP/s", gemm_ceiling_flops(g) * 1e-9, tm->gemm, n));
-    double ft = fl.forward + fl.backward;
+    double ft = fl.forward + fl.backward + fl.negatives;
     DMMP_TRY(bench_add_figure(r, "flops_per_sample_train", "FLOP/sample", ft, ft, ft));
     DMMP_TRY(bench_add_figure(r, "flops_per_sample_forward", "FLOP/sample", fl.forward, fl.forward, fl.forward));
     double cpu = bench_median(tm->train_cpu, n);
@@ -284,6 +293,48 @@ static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, con
         DMMP_TRY(bench_add_figure(r, phase_names[p], "ms/step", med, tm->phase[p][0], tm->phase[p][n - 1]));
     }
     return DMMP_OK;
+}
+
+/* The in-batch score matrix alone (student.negatives = in_batch): U V^T and
+ * its two gradients on the model's own primitives, steps times per run,
+ * against the gemm ceiling measured after each run. */
+static dmmp_status time_inbatch_scores(train_setup *t, gemm_ceiling *g, const bench_train_options *o, int rows,
+                                       bench_report *r)
+{
+    model *m = &t->model;
+    if (m->neg.mode != MODEL_NEG_IN_BATCH) return DMMP_OK;
+    size_t n = (size_t)rows * (size_t)m->k;
+    float *u = NULL, *v = NULL, *du = NULL, *dv = NULL;
+    dmmp_status st = mem_alloc((void **)&u, 4 * n * sizeof(float), "in-batch benchmark");
+    if (st != DMMP_OK) return st;
+    v = u + n, du = v + n, dv = du + n;
+    rng rg;
+    rng_stream(&rg, o->seed, 0x73636f726573ULL /* "scores" */);
+    rng_fill_uniform(&rg, u, 2 * n, -1.0f, 1.0f);
+    double secs[MAX_RUNS], gemm[MAX_RUNS], copy[MAX_RUNS];
+    for (int run = 0; run < o->repeat && st == DMMP_OK; run++) {
+        double t0 = bench_now();
+        for (int i = 0; i < o->steps && st == DMMP_OK; i++) {
+            st = score_matrix_forward(&m->neg.sm, u, v, rows, m->neg.S[0]);
+            /* any finite matrix serves as dL/dS: the scores themselves */
+            if (st == DMMP_OK) st = score_matrix_backward(&m->neg.sm, u, v, m->neg.S[0], rows, du, 0, dv, 0);
+        }
+        secs[run] = bench_now() - t0;
+        if (st == DMMP_OK) st = gemm_ceiling_run(g, &gemm[run]);
+    }
+    double flops = (double)o->steps * 6.0 * (double)rows * (double)n;
+    if (st == DMMP_OK) {
+        memcpy(copy, secs, (size_t)o->repeat * sizeof *copy);
+        st = bench_add_ratio(r, "inbatch_scores_share_of_gemm", flops, secs, gemm_ceiling_flops(g), gemm, o->repeat);
+    }
+    if (st == DMMP_OK) st = bench_add_rate(r, "inbatch_scores_gflops", "GFLOP/s", flops * 1e-9, copy, o->repeat);
+    if (st == DMMP_OK) {
+        char note[160];
+        snprintf(note, sizeof note, "U V^T (%d x %d x %d) with dU and dV: one oneDNN matmul each", rows, m->k, rows);
+        st = bench_add_note(r, "inbatch_scores", note);
+    }
+    mem_free(u);
+    return st;
 }
 
 /* A CPU-bound child: spins until killed, its parent dies, or limit_s seconds pass. */
@@ -336,6 +387,7 @@ static dmmp_status load_config(const bench_train_options *o, dmmp_config *cfg, i
 {
     config_defaults(cfg);
     if (o->config) DMMP_TRY(config_load(cfg, o->config));
+    for (int i = 0; i < o->n_sets; i++) DMMP_TRY(config_set(cfg, o->sets[i], "--set"));
     if (o->batch > 0) cfg->train.batch_size = o->batch;
     if (o->threads > 0) cfg->train.threads = o->threads;
     DMMP_TRY(config_validate(cfg));
@@ -358,7 +410,7 @@ dmmp_status bench_train(const bench_train_options *o, bench_report *r)
     train_timings *tm = NULL, *tc = NULL;
     memset(&t, 0, sizeof t);
     memset(&g, 0, sizeof g);
-    dmmp_status st = source_open(&src, o, batch_size);
+    dmmp_status st = source_open(&src, o, &cfg, batch_size);
     if (st == DMMP_OK) st = setup_init(&t, &cfg, src.schema, batch_size, o->seed);
     if (st == DMMP_OK) st = gemm_ceiling_init(&g, o->gemm_size);
     if (st == DMMP_OK) st = mem_alloc((void **)&tm, sizeof *tm, "benchmark timings");
@@ -368,6 +420,7 @@ dmmp_status bench_train(const bench_train_options *o, bench_report *r)
     double alone[MAX_RUNS];
     if (st == DMMP_OK) memcpy(alone, tm->train, (size_t)o->repeat * sizeof *alone);
     if (st == DMMP_OK) st = report_train(&t, &g, o, batch_size, tm, r);
+    if (st == DMMP_OK) st = time_inbatch_scores(&t, &g, o, batch_size, r);
     if (st == DMMP_OK && o->contended) st = report_contended(o, batch_size, alone, tc->train, r);
     mem_free(tc);
     mem_free(tm);

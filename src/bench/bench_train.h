@@ -21,6 +21,8 @@
 
 typedef struct bench_train_options {
     const char *config; /* INI file (NULL: the model defaults) */
+    const char *const *sets; /* n_sets "section.key=value" overrides applied after it */
+    int n_sets;
     const char *data;   /* dataset file (NULL: synthetic batches) */
     int batch;          /* 0: the config's train.batch_size */
     int threads;        /* 0: the config's train.threads */

@@ -23,6 +23,7 @@ typedef struct bench_args {
     bench_retrieve_options retrieve;
     bench_data_options data;
     int64_t seed;
+    cli_list sets; /* bench train: --set section.key=value */
     const char *out, *commit;
 } bench_args;
 
@@ -56,6 +57,7 @@ static int bench_options(const char *what, bench_args *a, cli_option *opts)
         bench_train_options *t = &a->train;
         const cli_option o[] = {
             CLI_OPT_STRING("--config", &t->config, "F.ini", "configuration (default: the model defaults)"),
+            CLI_OPT_LIST("--set", &a->sets, "k=v", "override one key of the configuration, in order"),
             CLI_OPT_STRING("--data", &t->data, "F.h5", "dataset (default: Zipf ids over synthetic tables)"),
             CLI_OPT_INT("--batch", &t->batch, "B", "batch size (default: the config's)", 1, 1 << 20),
             CLI_OPT_INT("--threads", &t->threads, "T", "threads (default: the config's)", 1, 1024),
@@ -110,6 +112,8 @@ static dmmp_status run_train(bench_args *a, bench_report *r)
 {
     bench_train_options *o = &a->train;
     o->seed = (uint64_t)a->seed;
+    o->sets = a->sets.items;
+    o->n_sets = a->sets.n;
     /* A missing file is bad input (exit 2), not a failure while working. */
     if (o->config && access(o->config, R_OK) != 0)
         return dmmp_fail(DMMP_EINVAL, "--config %s: cannot read the file", o->config);
@@ -226,6 +230,7 @@ int cmd_bench(int argc, char **argv)
         if (st == DMMP_OK) bench_record_free(&existing);
     }
     if (st == DMMP_OK) st = benches[b].run(&a, &r);
+    cli_list_free(&a.sets);
     if (st != DMMP_OK) return cli_report_error("bench", st);
     const char *out = a.out, *commit = a.commit;
     bench_meta meta;

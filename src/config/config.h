@@ -55,6 +55,14 @@ typedef enum config_sparse_optimizer {
 
 typedef enum config_schedule { CONFIG_SCHEDULE_JOINT, CONFIG_SCHEDULE_TWO_STAGE } config_schedule;
 
+/* Where the towers' negatives come from besides the unclicked impressions. */
+typedef enum config_negatives {
+    CONFIG_NEGATIVES_NONE,       /* the impressions only (the paper's setting) */
+    CONFIG_NEGATIVES_RANDOM,     /* neg_ratio items per impression, uniform over the corpus */
+    CONFIG_NEGATIVES_POPULARITY, /* neg_ratio items per impression, by training impressions */
+    CONFIG_NEGATIVES_IN_BATCH    /* the batch's other items, softmax over the batch */
+} config_negatives;
+
 /* Validation metric for early stopping; CONFIG_METRIC_NONE turns it off. */
 typedef enum config_metric {
     CONFIG_METRIC_NONE,
@@ -97,6 +105,10 @@ typedef struct config_student {
     double temperature;
     int gate;
     config_int_list gate_dims;
+    config_negatives negatives;
+    int neg_ratio;                /* random, popularity: sampled items per impression */
+    int logq_correction;          /* in_batch: subtract log q(item) from the softmax logits */
+    double softmax_temperature;   /* in_batch: the softmax reads score / this */
 } config_student;
 
 typedef struct config_fuse {
@@ -108,6 +120,7 @@ typedef struct config_kd {
     config_kd_loss loss;
     double temperature;
     int warmup_steps;
+    int on_sampled;               /* the teacher scores the sampled pairs too */
 } config_kd;
 
 typedef struct config_weighting {
@@ -122,6 +135,11 @@ typedef struct config_weighting {
     double w_kd_ctr;
     double w_kd_ctcvr;
     double w_kd_fused;
+    double w_sampled_ctr;
+    double w_sampled_ctcvr;
+    double w_sampled_fused;
+    double w_kd_sampled_ctr;
+    double w_kd_sampled_ctcvr;
 } config_weighting;
 
 typedef struct config_train {
@@ -200,6 +218,7 @@ int config_metric_higher_is_better(config_metric m);
  * them), from the schema's one table of names. */
 const char *config_metric_name(config_metric m);
 const char *config_model_kind_name(config_model_kind k);
+const char *config_negatives_name(config_negatives n);
 
 /* Whether a variant has the ranking teacher (teacher_only, dmmp) and the
  * retrieval towers (every variant but teacher_only). */

@@ -19,6 +19,7 @@ ENUM_IS_INT(config_sparse_optimizer);
 ENUM_IS_INT(config_schedule);
 ENUM_IS_INT(config_metric);
 ENUM_IS_INT(config_split);
+ENUM_IS_INT(config_negatives);
 
 static const char *const pooling_names[] = {"sum", "mean", NULL};
 static const char *const model_names[] = {"teacher_only", "two_tower", "three_tower", "dmmp", NULL};
@@ -31,6 +32,7 @@ static const char *const schedule_names[] = {"joint", "two_stage", NULL};
 static const char *const metric_names[] = {"none",      "auc_ctr",     "auc_cvr",       "auc_ctcvr",
                                            "gauc_ctr", "logloss_ctr", "logloss_ctcvr", NULL};
 static const char *const split_names[] = {"train", "val", "test", NULL};
+static const char *const negatives_names[] = {"none", "random", "popularity", "in_batch", NULL};
 
 /* The spellings above are the only enum -> name tables of the framework. */
 static const char *enum_name(const char *const *names, int count, int v) { return v >= 0 && v < count ? names[v] : ""; }
@@ -43,6 +45,11 @@ const char *config_metric_name(config_metric m)
 const char *config_model_kind_name(config_model_kind k)
 {
     return enum_name(model_names, (int)(sizeof model_names / sizeof model_names[0]) - 1, (int)k);
+}
+
+const char *config_negatives_name(config_negatives n)
+{
+    return enum_name(negatives_names, (int)(sizeof negatives_names / sizeof negatives_names[0]) - 1, (int)n);
 }
 
 #define AT(field) offsetof(dmmp_config, field)
@@ -93,6 +100,10 @@ static const config_key schema[] = {
     KEY_DOUBLE(student, temperature, 0, OPEN, 100, CLOSED, "1.0", "tau dividing the inner products"),
     KEY_BOOL(student, gate, "on", "user preference gate (off: fixed 0.5/0.5)"),
     KEY_LIST(student, gate_dims, 1, MAX_DIM, 0, 0, "32", "hidden sizes of the gate MLP (none: linear)"),
+    KEY_ENUM(student, negatives, negatives_names, "none", "negatives of the towers besides unclicked impressions: random or popularity (corpus items, click 0), in_batch (softmax over the batch's items)"),
+    KEY_INT(student, neg_ratio, 1, 1024, "4", "random, popularity: sampled items per impression"),
+    KEY_BOOL(student, logq_correction, "on", "in_batch: subtract log q(item), its share of training impressions, from each logit"),
+    KEY_DOUBLE(student, softmax_temperature, 0, OPEN, 100, CLOSED, "1.0", "in_batch: the softmax reads score / this"),
 
     KEY_DOUBLE(fuse, conversion_weight, 0, CLOSED, 1, CLOSED, "0.5", "lambda in y_f = (1-lambda) y_c + lambda y_ctcvr"),
 
@@ -100,6 +111,7 @@ static const config_key schema[] = {
     KEY_ENUM(kd, loss, kd_loss_names, "bce", "distillation loss against teacher probabilities"),
     KEY_DOUBLE(kd, temperature, 0, OPEN, 100, CLOSED, "1.0", "soft-target temperature T (loss scaled by T^2)"),
     KEY_INT(kd, warmup_steps, 0, INT_MAX, "0", "steps before the KD terms switch on"),
+    KEY_BOOL(kd, on_sampled, "off", "the teacher scores the sampled pairs (cross features missing) and the student matches its pCTR and pCTCVR there"),
 
     KEY_ENUM(weighting, kind, weighting_names, "uncertainty", "how the loss terms are weighted"),
     KEY_DOUBLE(weighting, dwa_temperature, 0, OPEN, 100, CLOSED, "2.0", "dynamic weight average temperature"),
@@ -112,6 +124,11 @@ static const config_key schema[] = {
     KEY_DOUBLE(weighting, w_kd_ctr, 0, CLOSED, 1000, CLOSED, "1", "fixed weight of L_KD_ctr"),
     KEY_DOUBLE(weighting, w_kd_ctcvr, 0, CLOSED, 1000, CLOSED, "1", "fixed weight of L_KD_ctcvr"),
     KEY_DOUBLE(weighting, w_kd_fused, 0, CLOSED, 1000, CLOSED, "1", "fixed weight of L_KD_fused"),
+    KEY_DOUBLE(weighting, w_sampled_ctr, 0, CLOSED, 1000, CLOSED, "1", "fixed weight of the sampled-pair (in_batch: softmax) CTR term"),
+    KEY_DOUBLE(weighting, w_sampled_ctcvr, 0, CLOSED, 1000, CLOSED, "1", "fixed weight of the sampled-pair CTCVR term"),
+    KEY_DOUBLE(weighting, w_sampled_fused, 0, CLOSED, 1000, CLOSED, "1", "fixed weight of the sampled-pair fused term"),
+    KEY_DOUBLE(weighting, w_kd_sampled_ctr, 0, CLOSED, 1000, CLOSED, "1", "fixed weight of L_KD_ctr on the sampled pairs"),
+    KEY_DOUBLE(weighting, w_kd_sampled_ctcvr, 0, CLOSED, 1000, CLOSED, "1", "fixed weight of L_KD_ctcvr on the sampled pairs"),
 
     KEY_INT(train, epochs, 1, 100000, "10", "passes over the training split"),
     KEY_INT(train, teacher_epochs, 0, 100000, "0", "two_stage: teacher epochs (0: train.epochs)"),

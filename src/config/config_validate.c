@@ -73,6 +73,11 @@ static double active_weight_sum(const dmmp_config *c)
     if (c->model.kind == CONFIG_MODEL_THREE_TOWER || c->model.kind == CONFIG_MODEL_DMMP)
         sum += w->w_student_ctr + w->w_student_ctcvr + w->w_student_fused;
     if (c->model.kind == CONFIG_MODEL_DMMP && c->kd.enabled) sum += w->w_kd_ctr + w->w_kd_ctcvr + w->w_kd_fused;
+    if (config_has_student(c->model.kind) && c->student.negatives != CONFIG_NEGATIVES_NONE) {
+        sum += w->w_sampled_ctr;
+        if (c->model.kind != CONFIG_MODEL_TWO_TOWER) sum += w->w_sampled_ctcvr + w->w_sampled_fused;
+        if (c->kd.enabled && c->kd.on_sampled) sum += w->w_kd_sampled_ctr + w->w_kd_sampled_ctcvr;
+    }
     return sum;
 }
 
@@ -95,6 +100,18 @@ dmmp_status config_validate(const dmmp_config *c)
     if (c->kd.enabled && kind != CONFIG_MODEL_DMMP)
         return dmmp_fail(DMMP_EINVAL, "kd.enabled = on needs a teacher and a student (model.kind = dmmp); "
                                       "model.kind = %s: set kd.enabled = off", kname);
+    config_negatives neg = c->student.negatives;
+    if (neg != CONFIG_NEGATIVES_NONE && !has_student)
+        return dmmp_fail(DMMP_EINVAL, "student.negatives = %s trains the towers, and model.kind = teacher_only has none: "
+                                      "set student.negatives = none", config_negatives_name(neg));
+    if (c->kd.on_sampled && !c->kd.enabled)
+        return dmmp_fail(DMMP_EINVAL, "kd.on_sampled = on distils on the sampled pairs, but kd.enabled = off: "
+                                      "set kd.enabled = on (model.kind = dmmp) or kd.on_sampled = off");
+    if (c->kd.on_sampled && neg != CONFIG_NEGATIVES_RANDOM && neg != CONFIG_NEGATIVES_POPULARITY)
+        return dmmp_fail(DMMP_EINVAL, "kd.on_sampled = on needs sampled pairs for the teacher to score: "
+                                      "student.negatives = random or popularity (got %s; in_batch pairs every user "
+                                      "with every item of the batch, batch^2 teacher passes a step)",
+                         config_negatives_name(neg));
     if (c->train.schedule == CONFIG_SCHEDULE_TWO_STAGE && kind != CONFIG_MODEL_DMMP)
         return dmmp_fail(DMMP_EINVAL, "train.schedule = two_stage trains a teacher and then a student; "
                                       "model.kind = %s has only one: set train.schedule = joint", kname);

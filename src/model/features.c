@@ -72,13 +72,20 @@ dmmp_status features_init(features *f, const dataset_schema *s, const features_c
     f->pool = cfg->pool;
     f->max_batch = cfg->max_batch;
     f->n_dense = cfg->teacher && cfg->dense ? s->n_dense : 0;
+    int most_rows = cfg->max_batch;
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        if (cfg->view_rows[v] < 0)
+            return dmmp_fail(DMMP_EINVAL, "features: view %d holds %d rows (0: max batch, or >= 1)", v, cfg->view_rows[v]);
+        if (cfg->view_rows[v] > most_rows) most_rows = cfg->view_rows[v];
+    }
     DMMP_TRY(mem_alloc((void **)&f->tables, (size_t)(2 * s->n_fields + 1) * sizeof(feature_table), "feature tables"));
-    DMMP_TRY(mem_alloc((void **)&f->ids, (size_t)cfg->max_batch * sizeof(int32_t), "feature ids"));
+    DMMP_TRY(mem_alloc((void **)&f->ids, (size_t)most_rows * sizeof(int32_t), "feature ids"));
     rng r;
     rng_stream(&r, seed, 0x656d62ULL /* "emb" */);
     for (int v = 0; v < VIEW_COUNT; v++) {
         int wanted = v == VIEW_TEACHER ? cfg->teacher : cfg->student;
         feature_view *fv = &f->view[v];
+        fv->max_rows = cfg->view_rows[v] > 0 ? cfg->view_rows[v] : cfg->max_batch;
         if (!wanted) continue;
         DMMP_TRY(mem_alloc((void **)&fv->slots, (size_t)(s->n_fields + 1) * sizeof(feature_slot), "feature slots"));
         /* Single-valued fields first, then multi-valued, in schema order. */
@@ -105,9 +112,9 @@ dmmp_status features_init(features *f, const dataset_schema *s, const features_c
         if (fv->width == 0)
             return dmmp_fail(DMMP_EFORMAT, "features: the dataset has no field for the %s input",
                              v == VIEW_TEACHER ? "teacher" : v == VIEW_USER ? "user tower" : "item tower");
-        DMMP_TRY(mem_alloc((void **)&fv->x, (size_t)cfg->max_batch * (size_t)fv->width * sizeof(float), "feature rows"));
+        DMMP_TRY(mem_alloc((void **)&fv->x, (size_t)fv->max_rows * (size_t)fv->width * sizeof(float), "feature rows"));
     }
-    DMMP_TRY(embedding_scratch_init(&f->scratch, (int64_t)cfg->max_batch * 8, cfg->max_batch));
+    DMMP_TRY(embedding_scratch_init(&f->scratch, (int64_t)most_rows * 8, most_rows));
     return DMMP_OK;
 }
 
@@ -142,11 +149,18 @@ static dmmp_status bag_rows(features *f, const feature_table *t, const batch_mul
     return DMMP_OK;
 }
 
+/* The rows of b fit the view. */
+static dmmp_status check_rows(const features *f, const batch *b, int view)
+{
+    int cap = f->view[view].max_rows > 0 ? f->view[view].max_rows : f->max_batch;
+    if (b->n < 1 || b->n > cap) return dmmp_fail(DMMP_EINVAL, "features: batch of %d rows outside [1, %d]", b->n, cap);
+    return DMMP_OK;
+}
+
 dmmp_status features_forward_view(features *f, const batch *b, feature_view_id view)
 {
-    if (b->n < 1 || b->n > f->max_batch)
-        return dmmp_fail(DMMP_EINVAL, "features: batch of %d rows outside [1, %d]", b->n, f->max_batch);
     if (view < 0 || view >= VIEW_COUNT) return dmmp_fail(DMMP_EINVAL, "features: unknown view %d", (int)view);
+    DMMP_TRY(check_rows(f, b, view));
     feature_view *fv = &f->view[view];
     for (int k = 0; k < fv->n_slots; k++) {
         const feature_slot *sl = &fv->slots[k];
@@ -182,6 +196,7 @@ dmmp_status features_backward(features *f, const batch *b, const float *const dx
     for (int v = 0; v < VIEW_COUNT; v++) {
         feature_view *fv = &f->view[v];
         if (!fv->width || !dx[v]) continue;
+        DMMP_TRY(check_rows(f, b, v));
         for (int k = 0; k < fv->n_slots; k++) {
             const feature_slot *sl = &fv->slots[k];
             if (sl->table < 0) continue;

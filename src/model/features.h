@@ -40,9 +40,10 @@ typedef struct feature_slot {
 
 typedef struct feature_view {
     int width;          /* floats per row (0: the view is not used) */
+    int max_rows;       /* rows x holds */
     int n_slots;
     feature_slot *slots;
-    float *x;           /* max_batch x width */
+    float *x;           /* max_rows x width */
 } feature_view;
 
 typedef struct features {
@@ -66,6 +67,8 @@ typedef struct features_config {
     int student;            /* build the user and item views */
     int dense;              /* feed the dataset's dense columns to the teacher */
     int max_batch;
+    int view_rows[VIEW_COUNT]; /* rows a view holds at most, 0: max_batch (the item view of sampled
+                                  negatives holds the impressions and their sampled items) */
     float init_stddev;      /* N(0, s^2) initialisation */
     sparse_opt_kind optimizer;
     sparse_opt_config opt;
@@ -86,11 +89,13 @@ dmmp_status features_init(features *f, const dataset_schema *schema, const featu
 dmmp_status features_forward(features *f, const batch *b);
 
 /* Fills one view's x from b (an unused view is left empty); b needs only the
- * sides that view reads, e.g. the item corpus for VIEW_ITEM. */
+ * sides that view reads, e.g. the item corpus for VIEW_ITEM. b may have up
+ * to the view's max_rows rows. */
 dmmp_status features_forward_view(features *f, const batch *b, feature_view_id view);
 
 /* Sparse gradients of every table from the views' input gradients (dx of an
- * unused view may be NULL). */
+ * unused view may be NULL, and a view whose dx is NULL is left alone, so
+ * two calls with different batches may serve different views of a step). */
 dmmp_status features_backward(features *f, const batch *b, const float *const dx[VIEW_COUNT]);
 
 /* One optimiser step on every table with its last sparse gradient. */

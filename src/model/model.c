@@ -10,7 +10,8 @@
 
 static const char *const term_names[TERM_COUNT] = {
     "teacher_ctr", "teacher_ctcvr", "teacher_cvr", "student_ctr", "student_ctcvr",
-    "student_fused", "kd_ctr", "kd_ctcvr", "kd_fused",
+    "student_fused", "kd_ctr", "kd_ctcvr", "kd_fused", "sampled_ctr", "sampled_ctcvr", "sampled_fused",
+    "kd_sampled_ctr", "kd_sampled_ctcvr",
 };
 
 const char *loss_term_name(loss_term t) { return t >= 0 && t < TERM_COUNT ? term_names[t] : "unknown"; }
@@ -31,6 +32,10 @@ dmmp_status model_init(model *m, const model_spec *spec, model_dims dims, int ma
     m->fused_head = m->n_item_towers == 2;
     m->learned_gate = kind == MODEL_DMMP && sp->learned_gate;
     m->kd = kind == MODEL_DMMP && sp->kd;
+    m->neg.mode = m->has_student ? sp->negatives : MODEL_NEG_NONE;
+    if (m->neg.mode == MODEL_NEG_PAIRS && (sp->neg_ratio < 1 || sp->neg_ratio > 1024))
+        return dmmp_fail(DMMP_EINVAL, "student: neg_ratio %d outside [1, 1024]", sp->neg_ratio);
+    m->neg.ratio = m->neg.mode == MODEL_NEG_PAIRS ? sp->neg_ratio : 0;
     if (max_batch < 1) return dmmp_fail(DMMP_EINVAL, "model: max batch must be >= 1 (got %d)", max_batch);
     if (m->has_teacher && dims.teacher_in < 1)
         return dmmp_fail(DMMP_EINVAL, "model: the teacher needs a non-empty input (got width %d)", dims.teacher_in);
@@ -45,6 +50,16 @@ dmmp_status model_init(model *m, const model_spec *spec, model_dims dims, int ma
     if (m->has_student) m->term_active[TERM_STUDENT_CTR] = 1;
     if (m->n_item_towers == 2) m->term_active[TERM_STUDENT_CTCVR] = m->term_active[TERM_STUDENT_FUSED] = 1;
     if (m->kd) m->term_active[TERM_KD_CTR] = m->term_active[TERM_KD_CTCVR] = m->term_active[TERM_KD_FUSED] = 1;
+    if (m->neg.mode != MODEL_NEG_NONE) {
+        m->term_active[TERM_SAMPLED_CTR] = 1;
+        if (m->n_item_towers == 2) m->term_active[TERM_SAMPLED_CTCVR] = m->term_active[TERM_SAMPLED_FUSED] = 1;
+        if (m->kd && sp->kd_on_sampled && m->neg.mode == MODEL_NEG_PAIRS)
+            m->term_active[TERM_KD_SAMPLED_CTR] = m->term_active[TERM_KD_SAMPLED_CTCVR] = 1;
+    }
+    if (sp->kd_on_sampled && !m->term_active[TERM_KD_SAMPLED_CTR])
+        return dmmp_fail(DMMP_EINVAL, "kd.on_sampled needs dmmp with distillation and sampled pairs "
+                                      "(student.negatives = random or popularity)");
+    m->max_items = max_batch * (1 + m->neg.ratio);
 
     /* Planning pass: every dense parameter in one buffer. */
     const teacher_config *tc = &sp->teacher;
@@ -97,7 +112,7 @@ dmmp_status model_init(model *m, const model_spec *spec, model_dims dims, int ma
         mlp_init_weights(&m->user_tower, &r);
         for (int t = 0; t < m->n_item_towers; t++) {
             DMMP_TRY(mlp_init(&m->item_tower[t], m->ctx, t == 0 ? "student.click_item_tower" : "student.conversion_item_tower",
-                              dims.item_in, it, nit, max_batch, ACT_NONE, param_values(p, off_item[t]),
+                              dims.item_in, it, nit, m->max_items, ACT_NONE, param_values(p, off_item[t]),
                               param_grads(p, off_item[t])));
             mlp_init_weights(&m->item_tower[t], &r);
         }
@@ -114,13 +129,13 @@ dmmp_status model_init(model *m, const model_spec *spec, model_dims dims, int ma
     m->blocks.has_logvar = m->weighting.log_var != NULL;
     m->blocks.logvar_off = off_logvar;
 
-    size_t B = (size_t)max_batch, K = (size_t)(m->k > 0 ? m->k : 1);
+    size_t B = (size_t)max_batch, K = (size_t)(m->k > 0 ? m->k : 1), NI = (size_t)m->max_items;
     float **vecs[] = {&m->z_t_ctr, &m->z_t_cvr, &m->s_c,     &m->s_v,     &m->r,       &m->z_f,
                       &m->dz_t_ctr, &m->dz_t_cvr, &m->ds_c, &m->ds_v,    &m->dz_f,    &m->click_f,
                       &m->conv_f,  &m->targets[0], &m->targets[1], &m->kd_target[0],
                       &m->kd_target[1], &m->kd_target[2]};
     for (size_t i = 0; i < sizeof vecs / sizeof vecs[0]; i++) DMMP_TRY(alloc_f(vecs[i], B, "model outputs"));
-    for (int t = 0; t < TERM_COUNT; t++)
+    for (int t = 0; t < TERM_SAMPLED_CTR; t++)
         for (int j = 0; j < 2; j++) DMMP_TRY(alloc_f(&m->term_grad[t][j], B, "loss gradients"));
     DMMP_TRY(alloc_f(&m->w, 2 * B, "gate weights"));
     DMMP_TRY(alloc_f(&m->dw, 2 * B, "gate weights"));
@@ -128,11 +143,12 @@ dmmp_status model_init(model *m, const model_spec *spec, model_dims dims, int ma
     DMMP_TRY(alloc_f(&m->vc_n, B * K, "tower outputs"));
     DMMP_TRY(alloc_f(&m->vv_n, B * K, "tower outputs"));
     DMMP_TRY(alloc_f(&m->du, B * K, "tower gradients"));
-    DMMP_TRY(alloc_f(&m->dv[0], B * K, "tower gradients"));
-    DMMP_TRY(alloc_f(&m->dv[1], B * K, "tower gradients"));
+    DMMP_TRY(alloc_f(&m->dv[0], NI * K, "tower gradients"));
+    DMMP_TRY(alloc_f(&m->dv[1], NI * K, "tower gradients"));
     DMMP_TRY(alloc_f(&m->dx_t, B * (size_t)(dims.teacher_in > 0 ? dims.teacher_in : 1), "input gradients"));
     DMMP_TRY(alloc_f(&m->dx_u, B * (size_t)(dims.user_in > 0 ? dims.user_in : 1), "input gradients"));
-    DMMP_TRY(alloc_f(&m->dx_i, B * (size_t)(dims.item_in > 0 ? dims.item_in : 1), "input gradients"));
+    DMMP_TRY(alloc_f(&m->dx_i, NI * (size_t)(dims.item_in > 0 ? dims.item_in : 1), "input gradients"));
+    if (m->neg.mode != MODEL_NEG_NONE) DMMP_TRY(neg_init(m));
     return DMMP_OK;
 }
 
@@ -148,7 +164,7 @@ static void term_inputs(const model *m, int term, const float **a, const float *
 
 const char *model_nonfinite_term(const model *m, int n)
 {
-    for (int k = 0; k < TERM_COUNT; k++) {
+    for (int k = 0; k < TERM_SAMPLED_CTR; k++) {
         if (!m->term_active[k]) continue;
         const float *in[2];
         term_inputs(m, k, &in[0], &in[1]);
@@ -156,7 +172,7 @@ const char *model_nonfinite_term(const model *m, int n)
             for (int i = 0; in[j] && i < n; i++)
                 if (!isfinite(in[j][i])) return term_names[k];
     }
-    return NULL;
+    return m->neg.active ? neg_nonfinite_term(m, n) : NULL;
 }
 
 static float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
@@ -176,8 +192,18 @@ static dmmp_status user_side_forward(model *m, const float *x_u, int batch)
 
 dmmp_status model_forward(model *m, const float *x_t, const float *x_u, const float *x_i, int batch)
 {
+    return model_forward_negs(m, x_t, x_u, x_i, batch, NULL);
+}
+
+dmmp_status model_forward_negs(model *m, const float *x_t, const float *x_u, const float *x_i, int batch,
+                               const model_negs *negs)
+{
     if (batch < 1 || batch > m->max_batch)
         return dmmp_fail(DMMP_EINVAL, "model_forward: batch %d outside [1, %d]", batch, m->max_batch);
+    m->neg.active = negs && m->neg.mode != MODEL_NEG_NONE;
+    m->neg_items = m->neg.active && m->neg.mode == MODEL_NEG_PAIRS ? batch * (1 + m->neg.ratio) : batch;
+    /* The pairs first: the impressions' forward leaves the activations the teacher's backward reads. */
+    if (m->neg.active && m->term_active[TERM_KD_SAMPLED_CTR]) DMMP_TRY(neg_teacher_forward(m, x_t, batch));
     if (m->has_teacher) DMMP_TRY(teacher_forward(&m->teacher, x_t, batch, m->z_t_ctr, m->z_t_cvr));
     if (!m->has_student) return DMMP_OK;
     DMMP_TRY(user_side_forward(m, x_u, batch));
@@ -186,7 +212,7 @@ dmmp_status model_forward(model *m, const float *x_t, const float *x_u, const fl
     float *vn[2] = {m->vc_n, m->vv_n};
     float *s[2] = {m->s_c, m->s_v};
     for (int t = 0; t < m->n_item_towers; t++) {
-        DMMP_TRY(mlp_forward(&m->item_tower[t], x_i, batch));
+        DMMP_TRY(mlp_forward(&m->item_tower[t], x_i, m->neg_items));
         tower_score_forward(mlp_output(&m->user_tower), mlp_output(&m->item_tower[t]), batch, m->k, tau, l2,
                             m->bias[t], s[t], m->u_n, vn[t]);
     }
@@ -194,7 +220,7 @@ dmmp_status model_forward(model *m, const float *x_t, const float *x_u, const fl
         fuse_scores_forward(m->w, m->s_c, m->s_v, batch, m->r);
         for (int b = 0; b < batch; b++) m->z_f[b] = m->r[b] + m->bias[2];
     }
-    return DMMP_OK;
+    return m->neg.active ? neg_forward(m, batch) : DMMP_OK;
 }
 
 /* Adds scale * src to dst over n values. */
@@ -205,8 +231,8 @@ static void add_scaled(float *dst, const float *src, float scale, int n)
 
 /* One distillation or hard term on a single logit: BCE (optionally at
  * temperature T) or MSE on the probability, per kd.loss. */
-static dmmp_status term_single(const model *m, int is_kd, const float *z, const float *target, const float *mask, int n,
-                               float *dz, double *loss)
+dmmp_status model_term_single(const model *m, int is_kd, const float *z, const float *target, const float *mask, int n,
+                              float *dz, double *loss)
 {
     if (!is_kd) return bce_logits_forward_backward(z, target, mask, n, dz, loss);
     float T = (float)m->spec.kd_temperature;
@@ -214,8 +240,8 @@ static dmmp_status term_single(const model *m, int is_kd, const float *z, const 
     return bce_logits_temp(z, target, mask, n, T, dz, loss);
 }
 
-static dmmp_status term_product(const model *m, int is_kd, const float *z1, const float *z2, const float *target, int n,
-                                float *dz1, float *dz2, double *loss)
+dmmp_status model_term_product(const model *m, int is_kd, const float *z1, const float *z2, const float *target, int n,
+                               float *dz1, float *dz2, double *loss)
 {
     if (!is_kd) return bce_product_forward_backward(z1, z2, target, NULL, n, dz1, dz2, loss);
     float T = (float)m->spec.kd_temperature;
@@ -227,12 +253,25 @@ static dmmp_status term_product(const model *m, int is_kd, const float *z1, cons
 dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const float *x_i, const uint8_t *click,
                            const uint8_t *conversion, int batch, int64_t step)
 {
+    return model_backward_negs(m, x_t, x_u, x_i, click, conversion, batch, step, NULL);
+}
+
+dmmp_status model_backward_negs(model *m, const float *x_t, const float *x_u, const float *x_i, const uint8_t *click,
+                                const uint8_t *conversion, int batch, int64_t step, const model_negs *negs)
+{
+    if (m->neg.active && (!negs || (m->neg.mode == MODEL_NEG_PAIRS && m->neg.pairs != batch * m->neg.ratio) ||
+                          (m->neg.mode == MODEL_NEG_IN_BATCH && m->neg.rows != batch)))
+        return dmmp_fail(DMMP_EINVAL, "model_backward: the forward scored negatives of another batch (%d rows)", batch);
     size_t nb = (size_t)batch * sizeof(float);
     double lambda = m->spec.conversion_weight;
     int active[TERM_COUNT];
     memcpy(active, m->term_active, sizeof active);
     if (m->kd && step < m->spec.kd_warmup_steps)
-        active[TERM_KD_CTR] = active[TERM_KD_CTCVR] = active[TERM_KD_FUSED] = 0;
+        active[TERM_KD_CTR] = active[TERM_KD_CTCVR] = active[TERM_KD_FUSED] = active[TERM_KD_SAMPLED_CTR] =
+            active[TERM_KD_SAMPLED_CTCVR] = 0;
+    /* A forward without negatives (validation's) leaves the sampled terms out. */
+    if (!m->neg.active)
+        for (int t = TERM_SAMPLED_CTR; t < TERM_COUNT; t++) active[t] = 0;
 
     float *y_ctcvr = m->targets[0], *y_f = m->targets[1];
     for (int b = 0; b < batch; b++) {
@@ -255,7 +294,7 @@ dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const f
     /* Each term's loss and its gradient into its own buffers. */
     for (int t = 0; t < TERM_COUNT; t++) {
         m->term_loss[t] = 0;
-        if (!active[t]) continue;
+        if (!active[t] || t >= TERM_SAMPLED_CTR) continue;
         memset(m->term_grad[t][0], 0, nb);
         memset(m->term_grad[t][1], 0, nb);
         float *g0 = m->term_grad[t][0], *g1 = m->term_grad[t][1];
@@ -268,18 +307,20 @@ dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const f
         case TERM_TEACHER_CVR:
             DMMP_TRY(bce_logits_forward_backward(m->z_t_cvr, m->conv_f, m->click_f, batch, g1, L));
             break;
-        case TERM_STUDENT_CTR: DMMP_TRY(term_single(m, 0, m->s_c, m->click_f, NULL, batch, g0, L)); break;
-        case TERM_STUDENT_CTCVR: DMMP_TRY(term_product(m, 0, m->s_c, m->s_v, y_ctcvr, batch, g0, g1, L)); break;
-        case TERM_STUDENT_FUSED: DMMP_TRY(term_single(m, 0, m->z_f, y_f, NULL, batch, g0, L)); break;
-        case TERM_KD_CTR: DMMP_TRY(term_single(m, 1, m->s_c, m->kd_target[0], NULL, batch, g0, L)); break;
-        case TERM_KD_CTCVR: DMMP_TRY(term_product(m, 1, m->s_c, m->s_v, m->kd_target[1], batch, g0, g1, L)); break;
-        case TERM_KD_FUSED: DMMP_TRY(term_single(m, 1, m->z_f, m->kd_target[2], NULL, batch, g0, L)); break;
+        case TERM_STUDENT_CTR: DMMP_TRY(model_term_single(m, 0, m->s_c, m->click_f, NULL, batch, g0, L)); break;
+        case TERM_STUDENT_CTCVR: DMMP_TRY(model_term_product(m, 0, m->s_c, m->s_v, y_ctcvr, batch, g0, g1, L)); break;
+        case TERM_STUDENT_FUSED: DMMP_TRY(model_term_single(m, 0, m->z_f, y_f, NULL, batch, g0, L)); break;
+        case TERM_KD_CTR: DMMP_TRY(model_term_single(m, 1, m->s_c, m->kd_target[0], NULL, batch, g0, L)); break;
+        case TERM_KD_CTCVR: DMMP_TRY(model_term_product(m, 1, m->s_c, m->s_v, m->kd_target[1], batch, g0, g1, L)); break;
+        case TERM_KD_FUSED: DMMP_TRY(model_term_single(m, 1, m->z_f, m->kd_target[2], NULL, batch, g0, L)); break;
         default: break;
         }
         if (!isfinite(m->term_loss[t]))
             return dmmp_fail(DMMP_ENUMERIC, "loss term %s is %g at step %lld", term_names[t], m->term_loss[t],
                              (long long)step);
     }
+
+    if (m->neg.active) DMMP_TRY(neg_losses(m, batch, active, negs, step));
 
     param_zero_grads(&m->params);
     weighting_combine(&m->weighting, m->term_loss, active, &m->total_loss, m->term_scale);
@@ -290,9 +331,9 @@ dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const f
     memset(m->ds_c, 0, nb);
     memset(m->ds_v, 0, nb);
     memset(m->dz_f, 0, nb);
-    float *dst0[TERM_COUNT] = {m->dz_t_ctr, m->dz_t_ctr, NULL, m->ds_c, m->ds_c, m->dz_f, m->ds_c, m->ds_c, m->dz_f};
-    float *dst1[TERM_COUNT] = {NULL, m->dz_t_cvr, m->dz_t_cvr, NULL, m->ds_v, NULL, NULL, m->ds_v, NULL};
-    for (int t = 0; t < TERM_COUNT; t++) {
+    float *dst0[TERM_SAMPLED_CTR] = {m->dz_t_ctr, m->dz_t_ctr, NULL, m->ds_c, m->ds_c, m->dz_f, m->ds_c, m->ds_c, m->dz_f};
+    float *dst1[TERM_SAMPLED_CTR] = {NULL, m->dz_t_cvr, m->dz_t_cvr, NULL, m->ds_v, NULL, NULL, m->ds_v, NULL};
+    for (int t = 0; t < TERM_SAMPLED_CTR; t++) {
         if (!active[t]) continue;
         if (dst0[t]) add_scaled(dst0[t], m->term_grad[t][0], m->term_scale[t], batch);
         if (dst1[t]) add_scaled(dst1[t], m->term_grad[t][1], m->term_scale[t], batch);
@@ -311,6 +352,7 @@ dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const f
         /* dr = dz_f; the fusion adds into ds_c, ds_v and writes dw. */
         fuse_scores_backward(m->w, m->s_c, m->s_v, m->dz_f, batch, m->dw, m->ds_c, m->ds_v);
     }
+    if (m->neg.active) neg_backward_scores(m, batch, active);
     size_t kb = nb * (size_t)m->k;
     memset(m->du, 0, kb);
     float tau = (float)m->spec.temperature;
@@ -318,11 +360,13 @@ dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const f
     const float *vn[2] = {m->vc_n, m->vv_n};
     const float *ds[2] = {m->ds_c, m->ds_v};
     for (int t = 0; t < m->n_item_towers; t++) {
-        memset(m->dv[t], 0, kb);
+        memset(m->dv[t], 0, (size_t)m->neg_items * (size_t)m->k * sizeof(float));
         tower_score_backward(mlp_output(&m->user_tower), mlp_output(&m->item_tower[t]), m->u_n, vn[t], batch, m->k, tau,
                              l2, ds[t], m->du, m->dv[t], &m->bias_grad[t]);
-        DMMP_TRY(mlp_backward(&m->item_tower[t], x_i, m->dv[t], m->dx_i, t > 0, batch));
+        if (m->neg.active) DMMP_TRY(neg_backward_tower(m, t, batch));
+        DMMP_TRY(mlp_backward(&m->item_tower[t], x_i, m->dv[t], m->dx_i, t > 0, m->neg_items));
     }
+    if (m->neg.active) neg_backward_user(m, batch);
     DMMP_TRY(mlp_backward(&m->user_tower, x_u, m->du, m->dx_u, 0, batch));
     if (m->learned_gate) {
         float *dlogits = m->dw; /* softmax2_backward may write in place */
@@ -412,6 +456,7 @@ void model_free(model *m)
         mem_free(m->term_grad[t][0]);
         mem_free(m->term_grad[t][1]);
     }
+    neg_free(m);
     if (m->ctx) nn_ctx_destroy(m->ctx);
     param_free(&m->params);
     memset(m, 0, sizeof *m);

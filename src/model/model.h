@@ -28,6 +28,11 @@ typedef enum loss_term {
     TERM_KD_CTR,
     TERM_KD_CTCVR,
     TERM_KD_FUSED,
+    TERM_SAMPLED_CTR,   /* sampled pairs (random, popularity: BCE, click 0; in_batch: softmax over the batch) */
+    TERM_SAMPLED_CTCVR,
+    TERM_SAMPLED_FUSED,
+    TERM_KD_SAMPLED_CTR,   /* kd.on_sampled: the teacher's pCTR on the sampled pairs */
+    TERM_KD_SAMPLED_CTCVR,
     TERM_COUNT
 } loss_term;
 
@@ -42,6 +47,14 @@ typedef enum model_variant {
 } model_variant;
 
 typedef enum model_kd_loss { MODEL_KD_BCE = 0, MODEL_KD_MSE = 1 } model_kd_loss;
+
+/* The towers' negatives besides the unclicked impressions (student.negatives;
+ * random and popularity differ only in how the sampler draws the items). */
+typedef enum model_negatives {
+    MODEL_NEG_NONE = 0,
+    MODEL_NEG_PAIRS,    /* neg_ratio sampled items per impression, each a pair with click 0 */
+    MODEL_NEG_IN_BATCH  /* the other items of the batch, a softmax over the batch */
+} model_negatives;
 
 #define MODEL_MAX_DIMS 8
 
@@ -65,7 +78,30 @@ typedef struct model_spec {
     weighting_kind weighting;
     double fixed_weights[TERM_COUNT]; /* weighting fixed */
     double dwa_temperature;
+    model_negatives negatives;     /* towers' negatives (two_tower, three_tower, dmmp) */
+    int neg_ratio;                 /* MODEL_NEG_PAIRS: sampled items per impression */
+    int logq;                      /* MODEL_NEG_IN_BATCH: subtract log q(item) from the logits */
+    double softmax_temperature;    /* MODEL_NEG_IN_BATCH */
+    int kd_on_sampled;             /* dmmp, MODEL_NEG_PAIRS: distil on the sampled pairs too */
 } model_spec;
+
+/* What a training step with negatives adds to its batch (model_forward_negs):
+ *  - MODEL_NEG_PAIRS: x_i holds batch * (1 + neg_ratio) rows, the
+ *    impressions' items first, then the items sampled for row b at rows
+ *    batch + b * neg_ratio + r; with kd_on_sampled, x_t holds the teacher
+ *    rows of the same pairs after the impressions' (the row's user and
+ *    context, the sampled item, cross fields missing);
+ *  - MODEL_NEG_IN_BATCH: neg_log_q[b] = -log q of row b's item (its share of
+ *    the training impressions: how likely the batch holds it) and item[b],
+ *    the item index (another column with the target's item is left out of
+ *    that row's softmax); either may be NULL (no correction, none left out). */
+typedef struct model_negs {
+    const float *neg_log_q;
+    const int32_t *item;
+} model_negs;
+
+#include "model/negatives.h"
+
 
 /* Where the blocks of the dense parameter buffer are (offsets in floats). */
 typedef struct model_blocks {
@@ -111,6 +147,9 @@ typedef struct model {
     double term_loss[TERM_COUNT];     /* losses of the last step (unweighted) */
     double total_loss;
     float term_scale[TERM_COUNT];
+    int max_items;                    /* rows the item towers take: max_batch (1 + neg_ratio) for pairs */
+    int neg_items;                    /* item rows of the last forward (batch, or batch (1 + neg_ratio)) */
+    model_neg neg;                    /* the sampled pairs' and the in-batch scores, losses and buffers */
 } model;
 
 /* Builds the model of spec with the given input widths; weights initialised
@@ -122,14 +161,27 @@ dmmp_status model_init(model *m, const model_spec *spec, model_dims dims, int ma
 const char *model_nonfinite_term(const model *m, int n);
 
 /* Forward pass over a batch (x_t, x_u, x_i may be NULL when the variant does
- * not read them). */
+ * not read them): the impressions alone, as validation and evaluation see
+ * them. */
 dmmp_status model_forward(model *m, const float *x_t, const float *x_u, const float *x_i, int batch);
+
+/* The forward of a training step: model_forward plus, when negs is not NULL
+ * and the spec has negatives, the sampled pairs' or the in-batch scores (the
+ * layouts of model_negs). model_backward_negs with the same negs follows. */
+dmmp_status model_forward_negs(model *m, const float *x_t, const float *x_u, const float *x_i, int batch,
+                               const model_negs *negs);
 
 /* Losses of the last forward against the labels, the weighted total, and
  * the backward pass: parameter gradients (zeroed first) and dx_t, dx_u,
  * dx_i. step gates the distillation warm-up (kd.warmup_steps). */
 dmmp_status model_backward(model *m, const float *x_t, const float *x_u, const float *x_i, const uint8_t *click,
                            const uint8_t *conversion, int batch, int64_t step);
+
+/* model_backward after model_forward_negs: the sampled terms join the
+ * losses, and dx_i covers every item row of the forward (dx_t only the
+ * impressions: the teacher's outputs on the pairs are constants). */
+dmmp_status model_backward_negs(model *m, const float *x_t, const float *x_u, const float *x_i, const uint8_t *click,
+                                const uint8_t *conversion, int batch, int64_t step, const model_negs *negs);
 
 /* Probabilities of the last forward for ranking metrics: the student's when
  * the variant has one, the teacher's otherwise (any output may be NULL). */

@@ -1,6 +1,7 @@
 #include "train/recipe.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -70,9 +71,20 @@ void recipe_model_spec(const dmmp_config *cfg, model_spec *s)
     const config_weighting *w = &cfg->weighting;
     const double fixed[TERM_COUNT] = {w->w_teacher_ctr, w->w_teacher_ctcvr, w->w_teacher_cvr,
                                       w->w_student_ctr, w->w_student_ctcvr, w->w_student_fused,
-                                      w->w_kd_ctr,      w->w_kd_ctcvr,      w->w_kd_fused};
+                                      w->w_kd_ctr,      w->w_kd_ctcvr,      w->w_kd_fused,
+                                      w->w_sampled_ctr, w->w_sampled_ctcvr, w->w_sampled_fused,
+                                      w->w_kd_sampled_ctr, w->w_kd_sampled_ctcvr};
     memcpy(s->fixed_weights, fixed, sizeof fixed);
     s->dwa_temperature = w->dwa_temperature;
+    const config_student *st = &cfg->student;
+    s->negatives = st->negatives == CONFIG_NEGATIVES_NONE       ? MODEL_NEG_NONE
+                   : st->negatives == CONFIG_NEGATIVES_IN_BATCH ? MODEL_NEG_IN_BATCH
+                                                                : MODEL_NEG_PAIRS;
+    if (!config_has_student(cfg->model.kind)) s->negatives = MODEL_NEG_NONE;
+    s->neg_ratio = st->neg_ratio;
+    s->logq = st->logq_correction;
+    s->softmax_temperature = st->softmax_temperature;
+    s->kd_on_sampled = cfg->kd.enabled && cfg->kd.on_sampled;
 }
 
 void recipe_features_config(const dmmp_config *cfg, int max_batch, features_config *fc)
@@ -84,6 +96,14 @@ void recipe_features_config(const dmmp_config *cfg, int max_batch, features_conf
     fc->student = config_has_student(cfg->model.kind);
     fc->dense = cfg->data.dense;
     fc->max_batch = max_batch;
+    /* Sampled pairs: the item view holds the impressions and their pairs,
+     * the teacher's too when it scores them. */
+    if (config_has_student(cfg->model.kind) && (cfg->student.negatives == CONFIG_NEGATIVES_RANDOM ||
+                                                cfg->student.negatives == CONFIG_NEGATIVES_POPULARITY)) {
+        int rows = max_batch * (1 + cfg->student.neg_ratio);
+        fc->view_rows[VIEW_ITEM] = rows;
+        if (cfg->kd.enabled && cfg->kd.on_sampled) fc->view_rows[VIEW_TEACHER] = rows;
+    }
     fc->hash_buckets = cfg->data.hash_buckets; /* from the run's own configuration: eval hashes as training did */
     /* Small enough that a sum over a dozen fields starts near the scale the
      * He-initialised first layers expect. */
@@ -134,6 +154,38 @@ dmmp_status recipe_build(const dmmp_config *cfg, const dataset_schema *schema, u
 }
 
 static const float *view_input(const features *f, int view) { return f->view[view].width ? f->view[view].x : NULL; }
+
+void recipe_negs_close(recipe_negs *n)
+{
+    neg_sampler_free(&n->sampler);
+    pair_batch_free(&n->pairs);
+    free(n->drawn);
+    free(n->neg_log_q);
+    memset(n, 0, sizeof *n);
+}
+
+dmmp_status recipe_negs_open(recipe_negs *n, const dmmp_config *cfg, const dataset *d, uint64_t seed, int max_batch)
+{
+    memset(n, 0, sizeof *n);
+    model_spec spec;
+    recipe_model_spec(cfg, &spec);
+    n->mode = spec.negatives;
+    if (n->mode == MODEL_NEG_NONE) return DMMP_OK;
+    neg_draw_kind kind = cfg->student.negatives == CONFIG_NEGATIVES_POPULARITY ? NEG_DRAW_POPULARITY : NEG_DRAW_UNIFORM;
+    dmmp_status s = neg_sampler_init(&n->sampler, d, kind, seed);
+    if (s == DMMP_OK && n->mode == MODEL_NEG_PAIRS) {
+        n->ratio = spec.neg_ratio;
+        s = pair_batch_init(&n->pairs, d, max_batch, n->ratio);
+        n->drawn = s == DMMP_OK ? malloc((size_t)max_batch * (size_t)n->ratio * sizeof *n->drawn) : NULL;
+        if (s == DMMP_OK && !n->drawn) s = dmmp_fail(DMMP_ENOMEM, "negatives: out of memory for %d items", max_batch * n->ratio);
+    }
+    if (s == DMMP_OK && n->mode == MODEL_NEG_IN_BATCH) {
+        n->neg_log_q = malloc((size_t)max_batch * sizeof *n->neg_log_q);
+        if (!n->neg_log_q) s = dmmp_fail(DMMP_ENOMEM, "negatives: out of memory for %d rows", max_batch);
+    }
+    if (s != DMMP_OK) recipe_negs_close(n);
+    return s;
+}
 
 dmmp_status recipe_forward(features *f, model *m, const batch *b)
 {
@@ -196,16 +248,45 @@ static void lap(double *seconds, int phase, double *t0)
     *t0 = t;
 }
 
-dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, const batch *b, int64_t step, int stage,
-                              double *seconds)
+/* The step's negatives: the batch the item view (and, when the teacher
+ * scores the pairs, the teacher view) reads, and the model's inputs. */
+static dmmp_status step_negatives(recipe_negs *negs, const model *m, const batch *b, int64_t step, const batch **items,
+                                  const batch **teacher_rows, model_negs *mn)
+{
+    memset(mn, 0, sizeof *mn);
+    *items = *teacher_rows = b;
+    if (m->neg.mode == MODEL_NEG_NONE) return DMMP_OK;
+    if (!negs || (int)negs->mode != m->neg.mode)
+        return dmmp_fail(DMMP_EINVAL, "training step: the model trains with sampled negatives, but no sampler is open");
+    if (m->neg.mode == MODEL_NEG_IN_BATCH) {
+        neg_sampler_log_q(&negs->sampler, b->item, b->n, negs->neg_log_q);
+        mn->neg_log_q = negs->neg_log_q;
+        mn->item = b->item;
+        return DMMP_OK;
+    }
+    neg_sampler_draw(&negs->sampler, step, b->item, b->n, negs->ratio, negs->drawn);
+    DMMP_TRY(pair_batch_fill(&negs->pairs, b, negs->drawn, negs->ratio));
+    *items = &negs->pairs.rows;
+    if (m->term_active[TERM_KD_SAMPLED_CTR]) *teacher_rows = &negs->pairs.rows;
+    return DMMP_OK;
+}
+
+dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, recipe_negs *negs, const batch *b, int64_t step,
+                              int stage, double *seconds)
 {
     const float *xt = view_input(f, VIEW_TEACHER), *xu = view_input(f, VIEW_USER), *xi = view_input(f, VIEW_ITEM);
     double t0 = seconds ? now_seconds() : 0;
-    DMMP_TRY(features_forward(f, b));
+    const batch *items_b, *teacher_b;
+    model_negs mn;
+    DMMP_TRY(step_negatives(negs, m, b, step, &items_b, &teacher_b, &mn));
+    const model_negs *mnp = m->neg.mode != MODEL_NEG_NONE ? &mn : NULL;
+    DMMP_TRY(features_forward_view(f, teacher_b, VIEW_TEACHER));
+    DMMP_TRY(features_forward_view(f, b, VIEW_USER));
+    DMMP_TRY(features_forward_view(f, items_b, VIEW_ITEM));
     lap(seconds, PHASE_FEATURES_FORWARD, &t0);
-    DMMP_TRY(model_forward(m, xt, xu, xi, b->n));
+    DMMP_TRY(model_forward_negs(m, xt, xu, xi, b->n, mnp));
     lap(seconds, PHASE_MODEL_FORWARD, &t0);
-    dmmp_status bs = model_backward(m, xt, xu, xi, b->click, b->conversion, b->n, step);
+    dmmp_status bs = model_backward_negs(m, xt, xu, xi, b->click, b->conversion, b->n, step, mnp);
     if (bs == DMMP_ENUMERIC) {
         const char *term = model_nonfinite_term(m, b->n);
         if (term) return dmmp_fail_prefix(bs, "loss term %s has a non-finite input", term);
@@ -216,9 +297,10 @@ dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, const bat
     lap(seconds, PHASE_MODEL_BACKWARD, &t0);
     /* A frozen or idle side gets no embedding gradient, so its tables stay put. */
     const float *dx[VIEW_COUNT] = {xt && stage != STAGE_STUDENT ? m->dx_t : NULL,
-                                   xu && stage != STAGE_TEACHER ? m->dx_u : NULL,
-                                   xi && stage != STAGE_TEACHER ? m->dx_i : NULL};
+                                   xu && stage != STAGE_TEACHER ? m->dx_u : NULL, NULL};
     DMMP_TRY(features_backward(f, b, dx));
+    const float *dx_items[VIEW_COUNT] = {NULL, NULL, xi && stage != STAGE_TEACHER ? m->dx_i : NULL};
+    DMMP_TRY(features_backward(f, items_b, dx_items));
     lap(seconds, PHASE_FEATURES_BACKWARD, &t0);
     dmmp_status s = dense_step(adam, m, stage);
     if (s != DMMP_OK) return dmmp_fail_prefix(s, "dense update (a gradient is not finite)");

@@ -10,6 +10,8 @@
 
 #include "data/batch.h"
 #include "data/dataset.h"
+#include "data/neg_sampler.h"
+#include "data/pair_batch.h"
 #include "model/features.h"
 #include "model/model.h"
 #include "nn/optim.h"
@@ -30,6 +32,27 @@ adam_config recipe_adam_config(const dmmp_config *cfg);
  * most max_batch rows, initialised from seed; on failure both are freed. */
 dmmp_status recipe_build(const dmmp_config *cfg, const dataset_schema *schema, uint64_t seed, int max_batch,
                          features *feat, model *m);
+
+/* What a training step with student.negatives needs besides its batch: the
+ * sampler of the items and the pair rows (random, popularity), or the log
+ * sampling probabilities of the batch's items (in_batch). */
+typedef struct recipe_negs {
+    model_negatives mode; /* MODEL_NEG_NONE: nothing is open */
+    int ratio;
+    neg_sampler sampler;
+    pair_batch pairs;
+    int32_t *drawn;       /* max_batch * ratio sampled items */
+    float *neg_log_q;     /* max_batch: -log q of each row's item */
+} recipe_negs;
+
+/* Opens what cfg's negatives need over d (not while a batcher on d is
+ * open; the draws come from the stream of seed) for batches of at most
+ * max_batch rows; with student.negatives = none it opens nothing and
+ * succeeds. On failure n is closed. */
+dmmp_status recipe_negs_open(recipe_negs *n, const dmmp_config *cfg, const dataset *d, uint64_t seed, int max_batch);
+
+/* Frees it (a zeroed one is fine). */
+void recipe_negs_close(recipe_negs *n);
 
 /* The forward pass over one batch: its features, then the model. */
 dmmp_status recipe_forward(features *f, model *m, const batch *b);
@@ -53,10 +76,12 @@ enum { STAGE_JOINT = -1, STAGE_TEACHER = 0, STAGE_STUDENT = 1 };
 /* One training step on b: features and model forward, the losses and the
  * backward pass, the dense update (clipping on the norm of the gradients
  * applied) and the sparse updates of the tables the stage trains. step is
- * the optimiser step (it gates kd.warmup_steps). A non-finite loss input is
+ * the optimiser step (it gates kd.warmup_steps and picks the stream of the
+ * sampled negatives). negs is what recipe_negs_open opened for the model's
+ * negatives (NULL when it has none). A non-finite loss input is
  * DMMP_ENUMERIC naming the term. When seconds is not NULL, adds each
  * phase's wall time to seconds[phase]. */
-dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, const batch *b, int64_t step, int stage,
-                              double *seconds);
+dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, recipe_negs *negs, const batch *b, int64_t step,
+                              int stage, double *seconds);
 
 #endif

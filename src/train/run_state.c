@@ -263,7 +263,13 @@ static dmmp_status get_progress(ckpt_reader *r, train_progress *p)
     DMMP_TRY(ckpt_get_attr_f64(r, "wall_seconds", &p->wall_seconds));
     DMMP_TRY(ckpt_get_attr_i64(r, "total_samples", &p->total_samples));
     DMMP_TRY(ckpt_get_attr_f64(r, "total_train_seconds", &p->total_train_seconds));
-    int64_t nt = TERM_COUNT;
+    /* A run from before the sampled-negative terms holds the first 9 terms'
+     * sums (the parameter layout, padded to 16 floats a block, is the same). */
+    int64_t nt = TERM_COUNT, shape[CKPT_MAX_RANK] = {0};
+    int rank = 0;
+    if (ckpt_get_shape(r, "epoch/loss_sum", &rank, shape) == DMMP_OK && rank == 1 && shape[0] == TERM_SAMPLED_CTR)
+        nt = TERM_SAMPLED_CTR;
+    memset(p->loss_sum, 0, sizeof p->loss_sum);
     DMMP_TRY(ckpt_get_f64(r, "epoch/loss_sum", p->loss_sum, 1, &nt));
     DMMP_TRY(ckpt_get_attr_i64(r, "epoch_batches", &p->epoch_batches));
     DMMP_TRY(ckpt_get_attr_i64(r, "epoch_samples", &p->epoch_samples));

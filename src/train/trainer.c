@@ -33,6 +33,7 @@ typedef struct trainer {
     features feat;
     model model;
     adam_state adam;
+    recipe_negs negs;            /* the sampled negatives' sampler (student.negatives) */
     train_progress prog;
     batcher *bt;
     int64_t batches_per_epoch;
@@ -95,7 +96,7 @@ static dmmp_status save_state(trainer *t, const char *path)
 static dmmp_status train_step(trainer *t, const batch *b)
 {
     model *m = &t->model;
-    DMMP_TRY(recipe_train_step(&t->feat, m, &t->adam, b, t->prog.step, stage_of(t, t->prog.epoch), NULL));
+    DMMP_TRY(recipe_train_step(&t->feat, m, &t->adam, &t->negs, b, t->prog.step, stage_of(t, t->prog.epoch), NULL));
     for (int k = 0; k < TERM_COUNT; k++) t->prog.loss_sum[k] += m->term_loss[k];
     t->prog.epoch_batches++;
     t->prog.epoch_samples += b->n;
@@ -363,6 +364,32 @@ static int file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* A training split in which every row is a click (a log of implicit
+ * feedback: watches, purchases, ratings) gives the towers nothing to tell
+ * apart unless sampled negatives are drawn; told from the split's counts,
+ * so it holds for any dataset. One row says nothing about the log (and a
+ * one-row dataset trains, README: Guarantees), so it takes two. */
+static dmmp_status check_implicit_positives(const trainer *t)
+{
+    dataset_split_stats st = dataset_split_stats_of(t->d, SPLIT_TRAIN);
+    if (st.rows < 2 || st.clicks < st.rows) return DMMP_OK;
+    const char *path = dataset_path(t->d);
+    if (!config_has_student(t->cfg.model.kind))
+        return dmmp_fail(DMMP_EINVAL, "%s: every one of the %lld training rows is a click (a log of positives only): "
+                         "model.kind = teacher_only has no negative to learn from; train a model with towers "
+                         "(two_tower, three_tower, dmmp) with student.negatives = random, popularity or in_batch",
+                         path, (long long)st.rows);
+    if (t->cfg.student.negatives == CONFIG_NEGATIVES_NONE)
+        return dmmp_fail(DMMP_EINVAL, "%s: every one of the %lld training rows is a click (a log of positives only), "
+                         "so without sampled negatives the towers have nothing to learn: set student.negatives = "
+                         "random, popularity or in_batch", path, (long long)st.rows);
+    if (config_has_teacher(t->cfg.model.kind))
+        log_warn("%s: every training row is a click: the teacher trains on positives only (sampled negatives train "
+                 "the towers), so its pCTR carries no signal%s", path,
+                 t->cfg.kd.enabled ? " and distillation passes that on" : "");
+    return DMMP_OK;
+}
+
 static dmmp_status setup(trainer *t)
 {
     const trainer_options *o = t->o;
@@ -416,7 +443,10 @@ static dmmp_status setup(trainer *t)
     DMMP_TRY(ds);
     t->schema = dataset_get_schema(t->d);
     DMMP_TRY(layout_vocab_load(&t->vocab, t->d));
+    DMMP_TRY(check_implicit_positives(t));
     DMMP_TRY(recipe_build(&t->cfg, t->schema, t->seed, t->cfg.train.batch_size, &t->feat, &t->model));
+    /* Before any batcher opens: the sampler reads the dataset. */
+    DMMP_TRY(recipe_negs_open(&t->negs, &t->cfg, t->d, t->seed, t->cfg.train.batch_size));
     adam_config ac = recipe_adam_config(&t->cfg);
     DMMP_TRY(adam_init(&t->adam, t->model.params.total, &ac));
     memcpy(t->base_active, t->model.term_active, sizeof t->base_active);
@@ -465,6 +495,7 @@ static dmmp_status setup(trainer *t)
 static void teardown(trainer *t)
 {
     batcher_close(t->bt);
+    recipe_negs_close(&t->negs);
     adam_free(&t->adam);
     model_free(&t->model);
     features_free(&t->feat);
