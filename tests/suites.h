@@ -15,6 +15,7 @@ int register_metrics_suites(void);
 int register_topk_suites(void);
 int register_dataset_suites(void);
 int register_synth_suites(void);
+int register_world_intent_suites(void);
 int register_batcher_suites(void);
 int register_import_suites(void);
 

@@ -26,6 +26,7 @@ static const tu_register_fn registrations[] = {
     register_topk_suites,
     register_dataset_suites,
     register_synth_suites,
+    register_world_intent_suites,
     register_batcher_suites,
     register_import_suites,
     register_model_suites,
