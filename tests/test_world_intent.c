@@ -165,11 +165,237 @@ static void test_spread0_is_the_old_world(void)
     rmdir(dir);
 }
 
+/* Average ranks (ties share their mean rank), 1-based. */
+static void ranks_of(const double *x, int64_t n, double *rank)
+{
+    int64_t *order = malloc((size_t)n * sizeof *order);
+    for (int64_t i = 0; i < n; i++) order[i] = i;
+    /* insertion sort is enough for the few thousand users here */
+    for (int64_t i = 1; i < n; i++) {
+        int64_t v = order[i], j = i;
+        while (j > 0 && x[order[j - 1]] > x[v]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = v;
+    }
+    for (int64_t i = 0; i < n;) {
+        int64_t j = i;
+        while (j + 1 < n && x[order[j + 1]] == x[order[i]]) j++;
+        for (int64_t k = i; k <= j; k++) rank[order[k]] = 0.5 * (double)(i + j) + 1.0;
+        i = j + 1;
+    }
+    free(order);
+}
+
+static double pearson(const double *a, const double *b, int64_t n)
+{
+    double ma = 0, mb = 0;
+    for (int64_t i = 0; i < n; i++) ma += a[i], mb += b[i];
+    ma /= (double)n;
+    mb /= (double)n;
+    double sab = 0, saa = 0, sbb = 0;
+    for (int64_t i = 0; i < n; i++) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    return sab / sqrt(saa * sbb);
+}
+
+typedef struct intent_fixture {
+    char dir[512], path[600], plain[600];
+    dataset *d, *d0;
+    synth_world w, w0;
+    dataset_block b;
+    float *p_click, *p_conv;
+    int64_t n;
+} intent_fixture;
+
+static int intent_open(intent_fixture *fx)
+{
+    memset(fx, 0, sizeof *fx);
+    tu_tmpdir(fx->dir, sizeof fx->dir);
+    snprintf(fx->path, sizeof fx->path, "%s/intent.h5", fx->dir);
+    snprintf(fx->plain, sizeof fx->plain, "%s/plain.h5", fx->dir);
+    synth_config c;
+    small_world(&c, 9);
+    fx->n = c.n_impressions;
+    dmmp_status s = synth_generate(&c, fx->plain, NULL);
+    c.intent_spread = 1.0;
+    if (s == DMMP_OK) s = synth_generate(&c, fx->path, NULL);
+    if (s == DMMP_OK) s = dataset_open(&fx->d, fx->path);
+    if (s == DMMP_OK) s = dataset_open(&fx->d0, fx->plain);
+    if (s == DMMP_OK) s = synth_world_load(&fx->w, fx->d);
+    if (s == DMMP_OK) s = synth_world_load(&fx->w0, fx->d0);
+    if (s == DMMP_OK) s = dataset_read_block(fx->d, 0, fx->n, &fx->b);
+    fx->p_click = malloc((size_t)fx->n * sizeof(float));
+    fx->p_conv = malloc((size_t)fx->n * sizeof(float));
+    if (s == DMMP_OK) s = dataset_read_f32(fx->d, "/truth/p_click", 0, fx->n, fx->p_click);
+    if (s == DMMP_OK) s = dataset_read_f32(fx->d, "/truth/p_conv", 0, fx->n, fx->p_conv);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    return s == DMMP_OK;
+}
+
+static void intent_close(intent_fixture *fx)
+{
+    dataset_block_free(&fx->b);
+    synth_world_free(&fx->w);
+    synth_world_free(&fx->w0);
+    dataset_close(fx->d);
+    dataset_close(fx->d0);
+    free(fx->p_click);
+    free(fx->p_conv);
+    unlink(fx->path);
+    unlink(fx->plain);
+    rmdir(fx->dir);
+}
+
+/* /truth/user_intent is the intent the probabilities were drawn with: with
+ * it the stored pCTR and pCVR of every impression recompute to float32
+ * rounding, without it they do not; it has the spread asked for; and the
+ * rest of the world (tastes, items, the other user fields) is the world
+ * without intent of the same seed. */
+static void test_intent_in_truth(void)
+{
+    intent_fixture fx;
+    if (!intent_open(&fx)) goto out;
+    CU_ASSERT_EQUAL(fx.w.has_intent, 1);
+    CU_ASSERT_EQUAL(fx.w0.has_intent, 0);
+    TU_ASSERT_NEAR(fx.w.intent_spread, 1.0, 0);
+    int64_t nu = fx.w.n_users, ni = fx.w.n_items;
+    double mean = 0, var = 0;
+    for (int64_t u = 0; u < nu; u++) mean += fx.w.user_intent[u];
+    mean /= (double)nu;
+    for (int64_t u = 0; u < nu; u++) var += (fx.w.user_intent[u] - mean) * (fx.w.user_intent[u] - mean);
+    double sd = sqrt(var / (double)(nu - 1));
+    /* N(0, 1) over 2000 users: the mean's sd is 0.022, the sd's about 0.016. */
+    TU_ASSERT_MSG(fabs(mean) < 0.09 && fabs(sd - 1.0) < 0.07, "intent mean %.4f, sd %.4f", mean, sd);
+
+    const dataset_schema *sc = dataset_get_schema(fx.d);
+    int pos = -1, scen = -1;
+    for (int f = 0; f < sc->n_fields; f++) {
+        if (!strcmp(sc->fields[f].name, "position")) pos = dataset_single_column(fx.d, f);
+        if (!strcmp(sc->fields[f].name, "scenario")) scen = dataset_single_column(fx.d, f);
+    }
+    CU_ASSERT_FATAL(pos >= 0 && scen >= 0);
+    int ns = dataset_n_single(fx.d);
+    double worst = 0, worst_without = 0;
+    synth_world blind = fx.w;
+    blind.has_intent = 0;
+    for (int64_t r = 0; r < fx.n; r++) {
+        const int32_t *row = fx.b.sparse + r * ns;
+        int64_t u = fx.b.user[r], i = fx.b.item[r];
+        double e = fabs(synth_world_p_click(&fx.w, u, i, row[pos], row[scen]) - fx.p_click[r]) +
+                   fabs(synth_world_p_conv(&fx.w, u, i) - fx.p_conv[r]);
+        double e0 = fabs(synth_world_p_click(&blind, u, i, row[pos], row[scen]) - fx.p_click[r]) +
+                    fabs(synth_world_p_conv(&blind, u, i) - fx.p_conv[r]);
+        if (e > worst) worst = e;
+        if (e0 > worst_without) worst_without = e0;
+    }
+    TU_ASSERT_MSG(worst < 1e-7, "worst |recomputed - stored| = %g", worst);
+    TU_ASSERT_MSG(worst_without > 1e-2, "without the intent the probabilities still recompute (%g)", worst_without);
+
+    /* Everything but the intent is the world of the same seed without it. */
+    CU_ASSERT_EQUAL_FATAL(fx.w0.n_users, nu);
+    CU_ASSERT(memcmp(fx.w.user_taste, fx.w0.user_taste, (size_t)nu * SYNTH_DIM * sizeof(float)) == 0);
+    CU_ASSERT(memcmp(fx.w.user_clickiness, fx.w0.user_clickiness, (size_t)nu * sizeof(float)) == 0);
+    CU_ASSERT(memcmp(fx.w.item_qvec, fx.w0.item_qvec, (size_t)ni * SYNTH_DIM * sizeof(float)) == 0);
+    CU_ASSERT(memcmp(fx.w.item_appeal, fx.w0.item_appeal, (size_t)ni * sizeof(float)) == 0);
+    CU_ASSERT(memcmp(fx.w.item_bait, fx.w0.item_bait, (size_t)ni) == 0);
+    int fields[32];
+    int uw = dataset_side_fields(fx.d, SIDE_USER, fields), uw0 = dataset_side_fields(fx.d0, SIDE_USER, fields);
+    CU_ASSERT_EQUAL_FATAL(uw, uw0 + 1);
+    int32_t *users = malloc((size_t)nu * (size_t)uw * sizeof *users), *users0 = malloc((size_t)nu * (size_t)uw0 * sizeof *users0);
+    CU_ASSERT_EQUAL(dataset_read_users(fx.d, users), DMMP_OK);
+    CU_ASSERT_EQUAL(dataset_read_users(fx.d0, users0), DMMP_OK);
+    int64_t differ = 0;
+    for (int64_t u = 0; u < nu; u++) differ += memcmp(users + u * uw, users0 + u * uw0, (size_t)uw0 * sizeof *users) != 0;
+    CU_ASSERT_EQUAL(differ, 0);
+    free(users);
+    free(users0);
+out:
+    intent_close(&fx);
+}
+
+/* purchase_level, the last field, is a noisy quintile of the intent: the
+ * mean intent rises with the level, and its rank correlation with the
+ * intent is that of e against e + 0.75 N(0, 1) cut into quintiles
+ * (0.8 before the cut). The labels show the story: users with intent
+ * above 0 click less, click a smaller share of baits and convert more
+ * after a click than those below. */
+static void test_intent_shows_in_fields_and_labels(void)
+{
+    intent_fixture fx;
+    if (!intent_open(&fx)) goto out;
+    const dataset_schema *sc = dataset_get_schema(fx.d);
+    int last = sc->n_fields - 1;
+    CU_ASSERT_STRING_EQUAL(sc->fields[last].name, "purchase_level");
+    CU_ASSERT_EQUAL(sc->fields[last].side, SIDE_USER);
+    CU_ASSERT_EQUAL(sc->n_fields, dataset_get_schema(fx.d0)->n_fields + 1);
+    int64_t nu = fx.w.n_users;
+    int col = dataset_single_column(fx.d, last), ns = dataset_n_single(fx.d);
+    double *level = calloc((size_t)nu, sizeof *level), *intent = malloc((size_t)nu * sizeof *intent);
+    for (int64_t u = 0; u < nu; u++) intent[u] = fx.w.user_intent[u];
+    for (int64_t r = 0; r < fx.n; r++) level[fx.b.user[r]] = fx.b.sparse[r * ns + col];
+    double sum[6] = {0}, cnt[6] = {0};
+    int64_t seen = 0;
+    for (int64_t u = 0; u < nu; u++) {
+        if (level[u] < 1) continue; /* a user without impressions */
+        CU_ASSERT(level[u] >= 1 && level[u] <= 5);
+        sum[(int)level[u]] += intent[u];
+        cnt[(int)level[u]]++;
+        seen++;
+    }
+    for (int l = 2; l <= 5; l++)
+        TU_ASSERT_MSG(sum[l] / cnt[l] > sum[l - 1] / cnt[l - 1], "mean intent at level %d %.3f, at %d %.3f", l,
+                      sum[l] / cnt[l], l - 1, sum[l - 1] / cnt[l - 1]);
+    double *ra = malloc((size_t)nu * sizeof *ra), *rb = malloc((size_t)nu * sizeof *rb);
+    double *lv = calloc((size_t)nu, sizeof *lv), *iv = calloc((size_t)nu, sizeof *iv);
+    int64_t m = 0;
+    for (int64_t u = 0; u < nu; u++)
+        if (level[u] >= 1) lv[m] = level[u], iv[m++] = intent[u];
+    ranks_of(lv, m, ra);
+    ranks_of(iv, m, rb);
+    double rho = pearson(ra, rb, m);
+    TU_ASSERT_MSG(rho > 0.70 && rho < 0.86, "Spearman(purchase_level, intent) %.3f over %lld users", rho,
+                  (long long)seen);
+
+    int64_t im[2] = {0}, cl[2] = {0}, cv[2] = {0}, bait_cl[2] = {0};
+    for (int64_t r = 0; r < fx.n; r++) {
+        int buyer = fx.w.user_intent[fx.b.user[r]] > 0;
+        im[buyer]++;
+        cl[buyer] += fx.b.click[r];
+        cv[buyer] += fx.b.conversion[r];
+        bait_cl[buyer] += fx.b.click[r] && fx.w.item_bait[fx.b.item[r]];
+    }
+    double ctr[2], cvr[2], bait[2];
+    for (int k = 0; k < 2; k++) {
+        ctr[k] = (double)cl[k] / (double)im[k];
+        cvr[k] = (double)cv[k] / (double)cl[k];
+        bait[k] = (double)bait_cl[k] / (double)cl[k];
+    }
+    TU_ASSERT_MSG(ctr[0] > 1.2 * ctr[1], "CTR browsers %.4f, buyers %.4f", ctr[0], ctr[1]);
+    TU_ASSERT_MSG(cvr[1] > 1.5 * cvr[0], "CVR given click: buyers %.4f, browsers %.4f", cvr[1], cvr[0]);
+    TU_ASSERT_MSG(bait[0] > 1.2 * bait[1], "bait share of clicks: browsers %.4f, buyers %.4f", bait[0], bait[1]);
+    free(level);
+    free(intent);
+    free(ra);
+    free(rb);
+    free(lv);
+    free(iv);
+out:
+    intent_close(&fx);
+}
+
 int register_world_intent_suites(void)
 {
     static const char *const names[] = {
         "spread 0 writes the world of before, value for value",
+        "the intent is in /truth and recomputes the probabilities",
+        "purchase_level and the labels follow the intent",
     };
-    static const CU_TestFunc fns[] = {test_spread0_is_the_old_world};
+    static const CU_TestFunc fns[] = {test_spread0_is_the_old_world, test_intent_in_truth,
+                                      test_intent_shows_in_fields_and_labels};
     return tu_add_suite("data_synth_intent", names, fns, sizeof fns / sizeof fns[0]);
 }
