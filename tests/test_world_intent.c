@@ -12,6 +12,9 @@
 #include "data/dataset.h"
 #include "data/synth.h"
 #include "data/synth_truth.h"
+#include "eval/personal_utility.h"
+#include "eval/rank_stats.h"
+#include "retrieval_hand.h"
 #include "suites.h"
 #include "testutil.h"
 
@@ -388,6 +391,105 @@ out:
     intent_close(&fx);
 }
 
+/* ---- the statistics of the gate diagnostics and personal_utility@K ---- */
+
+static void test_rank_stats_by_hand(void)
+{
+    /* ranks of y = {5, 6, 7, 8, 7}: 1, 2, 3.5, 5, 3.5; against 1..5 the
+     * deviations give sxy = 8, sxx = 10, syy = 9.5: rho = 8 / sqrt(95). */
+    const double x[5] = {1, 2, 3, 4, 5}, y[5] = {5, 6, 7, 8, 7};
+    double rho = 0, rank[5];
+    CU_ASSERT_EQUAL(rank_average(y, 5, rank), DMMP_OK);
+    const double want[5] = {1, 2, 3.5, 5, 3.5};
+    for (int i = 0; i < 5; i++) TU_ASSERT_NEAR(rank[i], want[i], 0);
+    CU_ASSERT_EQUAL(rank_spearman(x, y, 5, &rho), DMMP_OK);
+    TU_ASSERT_NEAR(rho, 8.0 / sqrt(95.0), 1e-15);
+    const double down[5] = {9, 7, 5, 3, 1}, flat[5] = {2, 2, 2, 2, 2};
+    CU_ASSERT_EQUAL(rank_spearman(x, down, 5, &rho), DMMP_OK);
+    TU_ASSERT_NEAR(rho, -1.0, 1e-15);
+    CU_ASSERT_EQUAL(rank_spearman(x, flat, 5, &rho), DMMP_OK);
+    CU_ASSERT(isnan(rho)); /* a constant gate has no rank correlation */
+    CU_ASSERT_EQUAL(rank_spearman(x, y, 2, &rho), DMMP_OK);
+    CU_ASSERT(isnan(rho));
+    /* sorted {1, 2, 3, 10}: h = 3q; p10 = 1 + 0.3, p50 = 2 + 0.5, p90 = 3 + 0.7 * 7 */
+    const double v[4] = {3, 1, 2, 10};
+    double q;
+    CU_ASSERT_EQUAL(rank_quantile(v, 4, 0.1, &q), DMMP_OK);
+    TU_ASSERT_NEAR(q, 1.3, 1e-12);
+    CU_ASSERT_EQUAL(rank_quantile(v, 4, 0.5, &q), DMMP_OK);
+    TU_ASSERT_NEAR(q, 2.5, 1e-12);
+    CU_ASSERT_EQUAL(rank_quantile(v, 4, 0.9, &q), DMMP_OK);
+    TU_ASSERT_NEAR(q, 7.9, 1e-12);
+    CU_ASSERT_EQUAL(rank_quantile(v, 4, 1.0, &q), DMMP_OK);
+    TU_ASSERT_NEAR(q, 10, 0);
+    CU_ASSERT_EQUAL(rank_quantile(v, 1, 0.9, &q), DMMP_OK);
+    TU_ASSERT_NEAR(q, 3, 0);
+    CU_ASSERT_NOT_EQUAL(rank_quantile(v, 4, 1.5, &q), DMMP_OK);
+}
+
+/* personal_utility@K against its definition with the maxima found by
+ * trying every K-subset of a 9-item corpus. */
+static double subset_max(const double *x, int n, int k, int start, int left)
+{
+    if (left == 0) return 0;
+    double best = -1;
+    for (int i = start; i <= n - left; i++) {
+        double v = x[i] + subset_max(x, n, k, i + 1, left - 1);
+        if (v > best) best = v;
+    }
+    return best;
+}
+
+static void test_personal_utility_brute_force(void)
+{
+    enum { N = 9 };
+    rng r;
+    rng_seed(&r, 77);
+    personal_utility pu;
+    CU_ASSERT_EQUAL_FATAL(personal_utility_init(&pu, N), DMMP_OK);
+    const int ks[4] = {1, 3, 5, 12};
+    for (int trial = 0; trial < 20; trial++) {
+        float pc[N], pv[N];
+        double c[N], e[N], value[N];
+        for (int i = 0; i < N; i++) {
+            pc[i] = (float)(0.01 + 0.3 * rng_uniform(&r));
+            pv[i] = (float)(0.01 + 0.6 * rng_uniform(&r));
+        }
+        if (trial == 3) pc[4] = pc[2], pv[4] = pv[2]; /* ties */
+        for (int i = 0; i < N; i++) e[i] = (double)pc[i] * (double)pv[i];
+        double share = rng_uniform(&r);
+        int32_t list[12];
+        for (int i = 0; i < 12; i++) list[i] = i < N ? (int32_t)((i * 5 + trial) % N) : -1;
+        if (trial % 4 == 1) list[1] = -1;
+        double got[4];
+        personal_utility_of_list(&pu, pc, pv, share, list, 12, ks, 4, got);
+        for (int j = 0; j < 4; j++) {
+            int k = ks[j] < N ? ks[j] : N;
+            for (int i = 0; i < N; i++) c[i] = pc[i];
+            double C = subset_max(c, N, k, 0, k), P = subset_max(e, N, k, 0, k);
+            for (int i = 0; i < N; i++) value[i] = (1 - share) * c[i] / C + share * e[i] / P;
+            double best = subset_max(value, N, k, 0, k), sum = 0;
+            for (int p = 0; p < ks[j]; p++)
+                if (list[p] >= 0) sum += value[list[p]];
+            TU_ASSERT_NEAR(got[j], sum / best, 1e-12);
+            CU_ASSERT(got[j] <= 1 + 1e-12);
+        }
+    }
+    /* The best list for the user scores 1; the intent moves which that is. */
+    float pc[N] = {0.30f, 0.25f, 0.20f, 0.02f, 0.03f, 0.01f, 0.05f, 0.04f, 0.06f};
+    float pv[N] = {0.01f, 0.02f, 0.01f, 0.90f, 0.80f, 0.95f, 0.10f, 0.10f, 0.10f};
+    const int32_t clicky[3] = {0, 1, 2}, buying[3] = {4, 3, 5};
+    const int k3[1] = {3};
+    double u;
+    personal_utility_of_list(&pu, pc, pv, 0.0, clicky, 3, k3, 1, &u);
+    TU_ASSERT_NEAR(u, 1.0, 1e-12);
+    personal_utility_of_list(&pu, pc, pv, 1.0, buying, 3, k3, 1, &u);
+    TU_ASSERT_NEAR(u, 1.0, 1e-12);
+    personal_utility_of_list(&pu, pc, pv, 1.0, clicky, 3, k3, 1, &u);
+    CU_ASSERT(u < 0.2);
+    personal_utility_free(&pu);
+}
+
 int register_world_intent_suites(void)
 {
     static const char *const names[] = {
@@ -397,5 +499,12 @@ int register_world_intent_suites(void)
     };
     static const CU_TestFunc fns[] = {test_spread0_is_the_old_world, test_intent_in_truth,
                                       test_intent_shows_in_fields_and_labels};
-    return tu_add_suite("data_synth_intent", names, fns, sizeof fns / sizeof fns[0]);
+    if (tu_add_suite("data_synth_intent", names, fns, sizeof fns / sizeof fns[0])) return 1;
+    static const char *const eval_names[] = {
+        "rank correlation and quantiles by hand",
+        "personal_utility@K against every K-subset",
+    };
+    static const CU_TestFunc eval_fns[] = {test_rank_stats_by_hand, test_personal_utility_brute_force};
+    if (tu_add_suite("eval_intent_stats", eval_names, eval_fns, sizeof eval_fns / sizeof eval_fns[0])) return 1;
+    return add_retrieval_intent_suite();
 }
