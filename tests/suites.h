@@ -30,6 +30,7 @@ int register_plot_suites(void);
 int register_evaluate_suites(void);
 int register_checkpoint_suites(void);
 int register_trainer_suites(void);
+int register_curves_suites(void);
 int register_robust_suites(void);
 int register_robust_e2e_suites(void);
 

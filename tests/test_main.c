@@ -39,6 +39,7 @@ static const tu_register_fn registrations[] = {
     register_evaluate_suites,
     register_checkpoint_suites,
     register_trainer_suites,
+    register_curves_suites,
     register_robust_suites,
     register_robust_e2e_suites,
     register_chunk_pool_suites,

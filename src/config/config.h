@@ -143,6 +143,7 @@ typedef struct config_train {
     config_metric early_stopping_metric;
     int patience;
     int log_every;                /* steps; 0: epoch summaries only */
+    int curve_every;              /* steps between per-step curve points; 0: none */
     double grad_clip;             /* global norm; 0: off */
 } config_train;
 
