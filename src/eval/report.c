@@ -183,6 +183,8 @@ static void fill_cell_stats(report_table *t, size_t v, size_t m, const run_resul
 
 static void mark_best(report_table *t, size_t m)
 {
+    /* The gate diagnostics describe the gate; neither direction is better. */
+    if (!strncmp(t->metrics[m], "gate_", 5)) return;
     int lower = report_metric_lower_is_better(t->metrics[m]);
     size_t with_values = 0;
     double best = NAN;
