@@ -97,6 +97,7 @@ typedef struct config_student {
     double temperature;
     int gate;
     config_int_list gate_dims;
+    int gate_user_bias;           /* 1: a third gate output beta(u) is added to the fused logit */
 } config_student;
 
 typedef struct config_fuse {

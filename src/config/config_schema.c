@@ -93,6 +93,8 @@ static const config_key schema[] = {
     KEY_DOUBLE(student, temperature, 0, OPEN, 100, CLOSED, "1.0", "tau dividing the inner products"),
     KEY_BOOL(student, gate, "on", "user preference gate (off: fixed 0.5/0.5)"),
     KEY_LIST(student, gate_dims, 1, MAX_DIM, 0, 0, "32", "hidden sizes of the gate MLP (none: linear)"),
+    KEY_BOOL(student, gate_user_bias, "off",
+             "not the paper's form: the gate MLP also outputs a per-user bias added to the fused logit"),
 
     KEY_DOUBLE(fuse, conversion_weight, 0, CLOSED, 1, CLOSED, "0.5", "lambda in y_f = (1-lambda) y_c + lambda y_ctcvr"),
 
