@@ -11,7 +11,7 @@
  * alphabetically. Lower is better for logloss* and clickbait@K (any suffix),
  * higher for everything else but the gate diagnostics gate_*, which get no
  * best mark. Rows: teacher_only, two_tower, three_tower, dmmp, then any
- * other variant alphabetically. */
+ * other variant alphabetically; a row <v>_mean_gate right after v. */
 #ifndef DMMP_EVAL_REPORT_H
 #define DMMP_EVAL_REPORT_H
 
