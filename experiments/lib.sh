@@ -19,33 +19,43 @@ note() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 [ -x "$DMMP" ] || die "no dmmp binary at $DMMP (build first: ./configure && make, or set DMMP=)"
 
 # parse_args DEFAULT_OUT "$@": the options every driver takes. Sets quick,
-# seeds, data, out; then prepares the dataset (the synthetic world unless
-# --data names one) and train_set, the --set overrides of quick runs.
+# seeds, data, out, intent; then prepares the dataset (the synthetic world,
+# with purchase intent of spread --intent-spread, unless --data names one)
+# and train_set, the --set overrides of quick runs.
 # Prints lines 2..HELP_LINES of the calling script on --help.
 parse_args() {
     local help_lines=$1; out=$2; shift 2
-    quick=0 seeds=3 data=""
+    quick=0 seeds=3 data="" intent=0
     while [ $# -gt 0 ]; do
         case $1 in
         --quick) quick=1 ;;
         --seeds) seeds=$2; shift ;;
         --data) data=$2; shift ;;
         --out) out=$2; shift ;;
+        --intent-spread) intent=$2; shift ;;
         -h|--help) sed -n "2,${help_lines}p" "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
         esac
         shift
     done
     [[ $seeds =~ ^[1-9][0-9]*$ ]] || die "--seeds needs a positive integer (got $seeds)"
+    [[ $intent =~ ^[0-9]+([.][0-9]+)?$ ]] || die "--intent-spread needs a number >= 0 (got $intent)"
+    [ -z "$data" ] || [ "$intent" = 0 ] || die "--intent-spread makes the synthetic world: not with --data"
     mkdir -p "$out"
     train_set=()
+    # The world without intent keeps its file name; one with intent names its spread.
+    local tag="" intent_args=()
+    if [ "$intent" != 0 ]; then tag=_intent$intent; intent_args=(--intent-spread "$intent"); fi
     if [ $quick = 1 ]; then
         train_set=(--set train.epochs=2 --set eval.max_users=1000)
-        [ -n "$data" ] || { data=$out/synth_quick.h5; ensure_data "$data" --impressions 600000 --users 10000 --items 3000 --seed 1; }
+        [ -n "$data" ] || { data=$out/synth_quick$tag.h5; ensure_data "$data" --impressions 600000 --users 10000 --items 3000 --seed 1 "${intent_args[@]}"; }
     else
-        [ -n "$data" ] || { data=$out/synth.h5; ensure_data "$data" --seed 1; }
+        [ -n "$data" ] || { data=$out/synth$tag.h5; ensure_data "$data" --seed 1 "${intent_args[@]}"; }
     fi
 }
+
+# has_intent: whether $data is a synthetic world with purchase intent.
+has_intent() { "$DMMP" data inspect "$data" | grep -q '^purchase intent: spread'; }
 
 # ensure_data FILE SYNTH_ARGS...: generate the synthetic dataset unless FILE exists.
 ensure_data() {

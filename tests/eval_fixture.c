@@ -14,7 +14,9 @@
 #include "nn/optim.h"
 #include "testutil.h"
 
-int world_open(world *w)
+int world_open(world *w) { return world_open_spread(w, 0.0); }
+
+int world_open_spread(world *w, double intent_spread)
 {
     memset(w, 0, sizeof *w);
     tu_tmpdir(w->dir, sizeof w->dir);
@@ -26,6 +28,7 @@ int world_open(world *w)
     c.n_impressions = N_IMPRESSIONS;
     c.seed = 11;
     c.chunk_rows = 4096;
+    c.intent_spread = intent_spread;
     dmmp_status s = synth_generate(&c, w->path, NULL);
     if (s == DMMP_OK) s = dataset_open(&w->d, w->path);
     TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());

@@ -24,6 +24,8 @@ typedef struct trained {
 
 /* Generates and opens the dataset (1 on success, CUnit failure otherwise). */
 int world_open(world *w);
+/* The same world with purchase intent of the given spread (0: world_open's). */
+int world_open_spread(world *w, double intent_spread);
 void world_close(world *w);
 
 /* The small configuration of kind (eval.topk = 5, 20, 100 > N_ITEMS). */

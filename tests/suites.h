@@ -18,6 +18,7 @@ int register_metrics_suites(void);
 int register_topk_suites(void);
 int register_dataset_suites(void);
 int register_synth_suites(void);
+int register_world_intent_suites(void);
 int register_batcher_suites(void);
 int register_import_suites(void);
 
@@ -33,6 +34,7 @@ int register_plot_suites(void);
 int register_evaluate_suites(void);
 int register_checkpoint_suites(void);
 int register_trainer_suites(void);
+int register_curves_suites(void);
 int register_robust_suites(void);
 int register_robust_e2e_suites(void);
 

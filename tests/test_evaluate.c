@@ -152,8 +152,10 @@ static void test_store_in_results(void)
     eval_metrics_init(&got);
     dmmp_status s = eval_all(&t.m, &t.f, w.d, SPLIT_TEST, &t.cfg.eval, &got);
     TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
-    /* every documented name is there: 5 ranking + 7 retrieval x 3 cut-offs */
-    CU_ASSERT_EQUAL(got.n, 6 + 7 * 3);
+    /* every documented name is there: 6 ranking + 7 retrieval x 3 cut-offs +
+     * personal_utility x 3 + the fixed gate's w_v mean, p10, p50, p90 (a
+     * world without intent: no quartile metrics, no gate_intent_corr) */
+    CU_ASSERT_EQUAL(got.n, 6 + 7 * 3 + 3 + 4);
     run_results r, back;
     char path[700];
     snprintf(path, sizeof path, "%s/results.h5", w.dir);

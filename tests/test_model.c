@@ -15,6 +15,8 @@
 
 enum { B = 6, DT = 10, DU = 7, DI = 5 };
 
+static int gate_user_bias; /* check_variant's dmmp with the gate's per-user bias */
+
 static void tiny_config(dmmp_config *c, config_model_kind kind)
 {
     config_defaults(c);
@@ -113,6 +115,7 @@ static void check_variant(config_model_kind kind, config_teacher_kind tk, config
     c.weighting.kind = wk;
     c.student.l2norm = l2;
     c.kd.loss = kdl;
+    c.student.gate_user_bias = kind == CONFIG_MODEL_DMMP && gate_user_bias;
     if (kdl == CONFIG_KD_LOSS_BCE && kind == CONFIG_MODEL_DMMP) c.kd.temperature = 2.0;
     TU_ASSERT_MSG(config_validate(&c) == DMMP_OK, "%s", dmmp_errmsg());
     model m;
@@ -195,12 +198,16 @@ static void test_dmmp(void)
     check_variant(CONFIG_MODEL_DMMP, CONFIG_TEACHER_CGC, CONFIG_WEIGHTING_UNCERTAINTY, 1, 1, CONFIG_KD_LOSS_MSE);
     check_variant(CONFIG_MODEL_DMMP, CONFIG_TEACHER_PLE, CONFIG_WEIGHTING_FIXED, 0, 0, CONFIG_KD_LOSS_BCE);
     check_variant(CONFIG_MODEL_DMMP, CONFIG_TEACHER_MMOE, CONFIG_WEIGHTING_DWA, 1, 0, CONFIG_KD_LOSS_BCE);
+    gate_user_bias = 1;
+    check_variant(CONFIG_MODEL_DMMP, CONFIG_TEACHER_CGC, CONFIG_WEIGHTING_UNCERTAINTY, 1, 0, CONFIG_KD_LOSS_BCE);
+    check_variant(CONFIG_MODEL_DMMP, CONFIG_TEACHER_CGC, CONFIG_WEIGHTING_FIXED, 1, 1, CONFIG_KD_LOSS_MSE);
+    gate_user_bias = 0;
 }
 
 int register_model_suites(void)
 {
     static const char *const names[] = {"teacher_only: cgc, mmoe, ple, shared_bottom, aux on/off",
-                                        "two_tower and three_tower, l2 norm on/off", "dmmp: gate, kd bce/mse, weightings"};
+                                        "two_tower and three_tower, l2 norm on/off", "dmmp: gate (and its per-user bias), kd bce/mse, weightings"};
     static const CU_TestFunc fns[] = {test_teacher_only_kinds, test_towers, test_dmmp};
     return tu_add_suite("layer_model", names, fns, sizeof fns / sizeof fns[0]);
 }

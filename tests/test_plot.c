@@ -23,6 +23,12 @@ static void make_runs(run_results *runs)
         if (i < 2) {
             CU_ASSERT_EQUAL(results_series_append(&runs[i], "weight/kd_ctr", 0.4), DMMP_OK);
             CU_ASSERT_EQUAL(results_series_append(&runs[i], "weight/kd_ctr", 0.6), DMMP_OK);
+            /* per-step curves: they replace dmmp's per-epoch losses and weights */
+            const char *curves[4] = {"loss/student_ctr", "weight/student_ctr", "gate/w_v_mean", "gate/w_v_sd"};
+            for (int step = 50; step <= 200; step += 50) {
+                const double v[4] = {0.7 - 0.001 * step, 0.5 + 0.0005 * step, 0.1 + 0.001 * step, 0.05};
+                CU_ASSERT_EQUAL(results_curve_point(&runs[i], step, curves, v, 4), DMMP_OK);
+            }
         }
     }
 }
@@ -61,9 +67,11 @@ static void test_png_written(void)
     CU_ASSERT_EQUAL(got, sizeof head);
     CU_ASSERT(!memcmp(head, "\x89PNG\r\n\x1a\n", 8));
     CU_ASSERT(!memcmp(head + 12, "IHDR", 4));
-    /* Panels: 2 variants' losses, weights, val AUC, click and purchase
-     * Recall@K = 6, laid out 3 wide and 2 high at 620 x 430 pixels each. */
-    CU_ASSERT_EQUAL(be32(head + 16), 3 * 620);
+    /* Panels: dmmp's per-step losses and weights, two_tower's losses per
+     * epoch, dmmp's gate, val auc_ctr, click and purchase Recall@K = 6 (no
+     * per-epoch weights panel: only dmmp has weights, and per step), laid
+     * out 3 wide and 2 high at 720 x 430 pixels each. */
+    CU_ASSERT_EQUAL(be32(head + 16), 3 * 720);
     CU_ASSERT_EQUAL(be32(head + 20), 2 * 430);
     CU_ASSERT(size > 10000);
     CU_ASSERT_EQUAL(fx_count_entries(dir), 1); /* no temporary image left */

@@ -359,14 +359,59 @@ static void test_folder_of_runs(void)
     fx_rm_rf(dir);
 }
 
+/* --mean-gate-rows: a row dmmp_mean_gate from the runs' *_mean_gate
+ * metrics, right after dmmp, paired with it by seed: its p is the paired
+ * t-test of the two metrics over the seeds, computed here by hand. */
+static void test_mean_gate_rows(void)
+{
+    char dir[256];
+    tu_tmpdir(dir, sizeof dir);
+    const char *names[4] = {"personal_utility@100", "personal_utility@100_mean_gate", "gate_w_v_p50", "auc_ctr"};
+    const double a[3] = {0.50, 0.56, 0.55}, b[3] = {0.52, 0.57, 0.58};
+    for (int s = 0; s < 3; s++) {
+        const double v[4] = {a[s], b[s], 0.07, 0.78};
+        CU_ASSERT_EQUAL_FATAL(fx_write_run(dir, "dmmp", s + 1, 4, names, v), 0);
+        const double w[4] = {0.6, 0.6, 0.5, 0.77}; /* a fixed gate has no mean-gate metrics... */
+        CU_ASSERT_EQUAL_FATAL(fx_write_run(dir, "dmmp_no_gate", s + 1, 1, names, w), 0);
+    }
+    const char *args[1] = {dir};
+    run_set set;
+    CU_ASSERT_EQUAL_FATAL(run_set_load(&set, args, 1), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(set.n, 6);
+    CU_ASSERT_EQUAL(run_set_add_suffix_rows(&set, "test", "_mean_gate"), DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(set.n, 9); /* ...so only dmmp's three runs get a row */
+    report_table t;
+    CU_ASSERT_EQUAL_FATAL(report_build(&t, set.runs, (const char *const *)set.sources, set.n, "test",
+                                       "personal_utility@100,gate_w_v_p50", NULL),
+                          DMMP_OK);
+    CU_ASSERT_EQUAL_FATAL(t.n_variants, 3);
+    CU_ASSERT_STRING_EQUAL(t.variants[0], "dmmp");
+    CU_ASSERT_STRING_EQUAL(t.variants[1], "dmmp_mean_gate");
+    CU_ASSERT_STRING_EQUAL(t.variants[2], "dmmp_no_gate");
+    const report_cell *c = report_cell_at(&t, 1, 0);
+    TU_ASSERT_NEAR(c->mean, (0.52 + 0.57 + 0.58) / 3, 1e-12);
+    /* differences 0.02, 0.01, 0.03: mean 0.02, sd 0.01, t = 0.02 / (0.01 / sqrt 3) = 3.4641 on 2 df,
+     * two-sided p = 1 - 3.4641 / sqrt(2 + 3.4641^2) = 0.07418 (t with 2 df has a closed form) */
+    double tt = 0.02 / (0.01 / sqrt(3.0)), p = 1 - tt / sqrt(2 + tt * tt);
+    TU_ASSERT_NEAR(c->p, p, 1e-6);
+    CU_ASSERT_EQUAL(c->n_pairs, 3);
+    CU_ASSERT_EQUAL(report_cell_at(&t, 1, 1)->n, 0); /* the diagnostics are not mean-gate metrics */
+    CU_ASSERT(!report_cell_at(&t, 0, 1)->best && !report_cell_at(&t, 2, 1)->best); /* no best for gate_* */
+    CU_ASSERT(report_cell_at(&t, 2, 0)->best);
+    report_table_free(&t);
+    run_set_free(&set);
+    fx_rm_rf(dir);
+}
+
 int register_report_suites(void)
 {
     static const char *const names[] = {"grouping, stats and paired tests", "markdown and latex",
                                         "csv with chosen columns",          "column choice and errors",
                                         "metric and variant order, directions", "atomic output file",
-                                        "a driver's folder stands for the runs below it"};
+                                        "a driver's folder stands for the runs below it",
+                                        "mean-gate rows follow their run and pair with it"};
     static const CU_TestFunc tests[] = {test_grouping_stats_and_tests, test_markdown_and_latex, test_csv,
                                         test_column_choice_and_errors, test_orders_and_directions,
-                                        test_atomic_output, test_folder_of_runs};
+                                        test_atomic_output, test_folder_of_runs, test_mean_gate_rows};
     return tu_add_suite("eval_report", names, tests, sizeof tests / sizeof tests[0]);
 }

@@ -23,21 +23,9 @@
 #include "eval_fixture.h"
 #include "testutil.h"
 
-#define MAX_SIDE_FIELDS 32
+#include "retrieval_hand.h"
 
-/* The dataset's per-user and per-item tables, read once. */
-typedef struct hand_tables {
-    const dataset *d;
-    int nf[4];
-    int32_t *users, *items, ctx_default[MAX_SIDE_FIELDS];
-    int64_t *bag_off[8];
-    int32_t *bag_idx[8];
-    float *bag_wt[8];
-    uint8_t *clicked, *bought; /* N_USERS x N_ITEMS, test split */
-    synth_world truth;
-} hand_tables;
-
-static int tables_open(hand_tables *h, const dataset *d)
+int tables_open(hand_tables *h, const dataset *d)
 {
     memset(h, 0, sizeof *h);
     h->d = d;
@@ -69,7 +57,7 @@ static int tables_open(hand_tables *h, const dataset *d)
     return s == DMMP_OK;
 }
 
-static void tables_close(hand_tables *h)
+void tables_close(hand_tables *h)
 {
     free(h->users);
     free(h->items);
@@ -83,9 +71,7 @@ static void tables_close(hand_tables *h)
     synth_world_free(&h->truth);
 }
 
-/* One row: user's fields, bags and the default context (user >= 0), item's
- * fields (item >= 0), everything else 0 ("unknown"). b from batch_alloc(d, b, 1). */
-static void fill_row(const hand_tables *h, batch *b, int user, int item)
+void fill_row(const hand_tables *h, batch *b, int user, int item)
 {
     b->n = 1;
     b->user[0] = user < 0 ? 0 : user;
@@ -116,28 +102,14 @@ static void fill_row(const hand_tables *h, batch *b, int user, int item)
     for (int j = 0; j < b->n_dense; j++) b->dense[j] = 0;
 }
 
-typedef struct ranked {
-    float score;
-    int32_t item;
-} ranked;
-
-static int by_score(const void *a, const void *b)
+int by_score(const void *a, const void *b)
 {
     const ranked *x = a, *y = b;
     if (x->score != y->score) return x->score > y->score ? -1 : 1;
     return (x->item > y->item) - (x->item < y->item);
 }
 
-/* The brute-force metrics, summed per K over users, then averaged. */
-typedef struct hand_metrics {
-    double recall_c[3], ndcg_c[3], hit[3], recall_b[3], ndcg_b[3], bait[3], conv[3];
-    int64_t users, buyers;
-} hand_metrics;
-
-static const int KS[3] = {5, 20, 100};
-
-/* Adds one user ranked by scores[0..N_ITEMS). */
-static void hand_add_user(const hand_tables *h, hand_metrics *hm, int user, const float *scores)
+void hand_add_user(const hand_tables *h, hand_metrics *hm, int user, const float *scores)
 {
     ranked r[N_ITEMS];
     for (int i = 0; i < N_ITEMS; i++) r[i] = (ranked){scores[i], i};
@@ -232,8 +204,7 @@ static void hand_compare(const hand_metrics *hm, const eval_metrics *got)
     CU_ASSERT(hm->users > 20 && hm->buyers > 5); /* the world is big enough to mean something */
 }
 
-/* The inner product the search uses: fmaf over dimensions in order. */
-static float dot_fma(const float *q, const float *x, int dim)
+float dot_fma(const float *q, const float *x, int dim)
 {
     float s = q[0] * x[0];
     for (int j = 1; j < dim; j++) s = fmaf(q[j], x[j], s);

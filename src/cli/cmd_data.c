@@ -57,13 +57,14 @@ int cmd_data(int argc, char **argv)
 
 static const char synth_usage[] =
     "usage: dmmp data synth --out F.h5 [--users N] [--items N] [--impressions N]\n"
-    "                       [--bait-share X] [--seed S]";
+    "                       [--bait-share X] [--intent-spread X] [--seed S]";
 
 static const char synth_about[] =
     "Generates a synthetic recommendation log with a known ground truth, laid out\n"
     "like Ali-CCP (user, item, context and user-item cross fields, one weighted\n"
     "multi-valued user field). Defaults: 20000 users, 5000 items, 1000000\n"
-    "impressions, bait share 0.15, seed 1. Same options -> same bytes.\n"
+    "impressions, bait share 0.15, intent spread 0, seed 1. Same options -> same\n"
+    "bytes.\n"
     "\n"
     "The world: users have taste vectors (dim 8) around 8 clusters; age, gender and\n"
     "city follow the cluster; a clickiness level shifts pCTR. Items have categories\n"
@@ -79,7 +80,20 @@ static const char synth_about[] =
     "Bernoulli(pCVR) given a click. Split: a seeded draw per impression, 80 % train,\n"
     "10 % val, 10 % test. /truth holds p_click and p_conv per sample, the bait flag\n"
     "per item and every parameter needed to recompute the true probabilities of any\n"
-    "(user, item) pair (default context: position 1, scenario 1).\n";
+    "(user, item) pair (default context: position 1, scenario 1).\n"
+    "\n"
+    "Purchase intent (--intent-spread s > 0): shoppers differ in what they come\n"
+    "for. Each user has a latent intent I_u = s * e_u, e_u ~ N(0, 1): browsers\n"
+    "(I_u < 0) click much, are drawn to click baits and buy little; buyers\n"
+    "(I_u > 0) click less and buy more; a continuum between. It enters\n"
+    "  pCTR: - 0.5 I_u - 0.8 I_u bait_i     pCVR: + 1.0 I_u\n"
+    "so at s = 1 a user one standard deviation below the mean clicks with odds\n"
+    "x1.65, clicks a bait with odds x3.7, and converts after a click with odds\n"
+    "x0.37 (a buyer one above: the inverse). A user field purchase_level (1..5,\n"
+    "the last field) shows the quintile of e_u + 0.75 N(0, 1), a noisy view of the\n"
+    "intent, as Ali-CCP's consumption-level fields are. /truth/user_intent holds\n"
+    "I_u, /truth:intent_spread s. With s = 0 (the default) none of this is drawn\n"
+    "or written: the file is byte for byte the world without intent.\n";
 
 static int data_synth(int argc, char **argv)
 {
@@ -93,9 +107,11 @@ static int data_synth(int argc, char **argv)
         CLI_OPT_INT64("--items", &c.n_items, "N", "items (default 5000)", 0, 9e18),
         CLI_OPT_INT64("--impressions", &c.n_impressions, "N", "impressions (default 1000000)", 0, 9e18),
         CLI_OPT_DOUBLE("--bait-share", &c.bait_share, "X", "share of click-bait items (default 0.15)", 0, 0),
+        CLI_OPT_DOUBLE("--intent-spread", &c.intent_spread, "X",
+                       "sd of the users' purchase intent, 0 .. 3 (default 0: no intent)", 0, 0),
         CLI_OPT_INT64("--seed", &seed, "S", "seed (default 1)", 0, 9e18),
     };
-    const cli_command cmd = {"data synth", synth_usage, synth_about, NULL, options, 6, 0, 0, NULL};
+    const cli_command cmd = {"data synth", synth_usage, synth_about, NULL, options, 7, 0, 0, NULL};
     cli_list none;
     int rc = cli_parse(&cmd, argc, argv, &none);
     if (rc != CLI_PARSED) return rc;
@@ -222,6 +238,11 @@ static int data_inspect(int argc, char **argv)
         for (int64_t i = 0; i < w.n_items; i++) baits += w.item_bait[i];
         printf("\nsynthetic ground truth: %lld click-bait items (share %.4f)\n", (long long)baits,
                w.n_items ? (double)baits / (double)w.n_items : 0.0);
+        if (w.has_intent)
+            printf("purchase intent: spread %.3g (pCTR -%.3g I_u - %.3g I_u bait_i, pCVR +%.3g I_u; /truth/user_intent)\n",
+                   (double)w.intent_spread, (double)w.intent_click, (double)w.intent_bait, (double)w.intent_conv);
+        else
+            printf("purchase intent: none (every user alike)\n");
         synth_world_free(&w);
     }
     dataset_close(d);

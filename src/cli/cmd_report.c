@@ -15,7 +15,7 @@
 
 static const char report_usage[] =
     "usage: dmmp report DIR|FILE... [--format md|latex|csv] [--metrics LIST] [--split NAME]\n"
-    "                   [--baseline VARIANT] [--data F.h5] [--out FILE]";
+    "                   [--baseline VARIANT] [--data F.h5] [--out FILE] [--mean-gate-rows]";
 
 static const char report_about[] =
     "Reads DIR/results.h5 (or FILE) of every run; a DIR without results.h5 (a\n"
@@ -37,6 +37,7 @@ static const char report_notes[] =
 int cmd_report(int argc, char **argv)
 {
     const char *format_text = "md", *metrics = NULL, *split = "test", *baseline = NULL, *out = NULL, *data = NULL;
+    int mean_gate_rows = 0;
     const cli_option options[] = {
         CLI_OPT_STRING("--format", &format_text, "F", "md (default), latex (booktabs) or csv"),
         CLI_OPT_STRING("--metrics", &metrics, "L",
@@ -53,8 +54,12 @@ int cmd_report(int argc, char **argv)
                        "refuse any run not trained and evaluated on F.h5 (by content\n"
                        "hash; the experiment drivers pass their dataset)"),
         CLI_OPT_STRING("--out", &out, "FILE", "write FILE atomically instead of printing to stdout"),
+        CLI_OPT_FLAG("--mean-gate-rows", &mean_gate_rows,
+                     "add a row <variant>_mean_gate for every run with a learned gate:\n"
+                     "the same model with every user's gate at the users' mean (its\n"
+                     "*_mean_gate metrics), paired by seed with the run itself"),
     };
-    const cli_command cmd = {"report", report_usage, report_about, report_notes, options, 6, 1, -1,
+    const cli_command cmd = {"report", report_usage, report_about, report_notes, options, 7, 1, -1,
                              "run directories"};
     cli_list paths;
     int rc = cli_parse(&cmd, argc, argv, &paths);
@@ -71,6 +76,7 @@ int cmd_report(int argc, char **argv)
     if (s == DMMP_OK) s = run_set_load(&runs, paths.items, n_paths);
     if (s == DMMP_OK)
         s = runs_check_comparable(runs.runs, (const char *const *)runs.sources, runs.n, split, data ? hash : NULL);
+    if (s == DMMP_OK && mean_gate_rows) s = run_set_add_suffix_rows(&runs, split, "_mean_gate");
     if (s == DMMP_OK)
         s = report_build(&table, runs.runs, (const char *const *)runs.sources, runs.n, split, metrics, baseline);
     if (s == DMMP_OK) s = report_render(&table, format, &text);

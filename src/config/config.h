@@ -109,6 +109,7 @@ typedef struct config_student {
     int neg_ratio;                /* random, popularity: sampled items per impression */
     int logq_correction;          /* in_batch: subtract log q(item) from the softmax logits */
     double softmax_temperature;   /* in_batch: the softmax reads score / this */
+    int gate_user_bias;           /* 1: a third gate output beta(u) is added to the fused logit */
 } config_student;
 
 typedef struct config_fuse {
@@ -161,6 +162,7 @@ typedef struct config_train {
     config_metric early_stopping_metric;
     int patience;
     int log_every;                /* steps; 0: epoch summaries only */
+    int curve_every;              /* steps between per-step curve points; 0: none */
     double grad_clip;             /* global norm; 0: off */
 } config_train;
 

@@ -104,6 +104,8 @@ static const config_key schema[] = {
     KEY_INT(student, neg_ratio, 1, 1024, "4", "random, popularity: sampled items per impression"),
     KEY_BOOL(student, logq_correction, "on", "in_batch: subtract log q(item), its share of training impressions, from each logit"),
     KEY_DOUBLE(student, softmax_temperature, 0, OPEN, 100, CLOSED, "1.0", "in_batch: the softmax reads score / this"),
+    KEY_BOOL(student, gate_user_bias, "off",
+             "not the paper's form: the gate MLP also outputs a per-user bias added to the fused logit"),
 
     KEY_DOUBLE(fuse, conversion_weight, 0, CLOSED, 1, CLOSED, "0.5", "lambda in y_f = (1-lambda) y_c + lambda y_ctcvr"),
 
@@ -148,6 +150,7 @@ static const config_key schema[] = {
     KEY_ENUM(train, early_stopping_metric, metric_names, "auc_ctr", "validation metric for early stopping"),
     KEY_INT(train, patience, 1, 100000, "2", "epochs without improvement before stopping"),
     KEY_INT(train, log_every, 0, INT_MAX, "100", "steps between progress lines (0: epochs only)"),
+    KEY_INT(train, curve_every, 0, INT_MAX, "20", "steps between points of the per-step curves in results.h5 (0: none)"),
     KEY_DOUBLE(train, grad_clip, 0, CLOSED, 1e6, CLOSED, "0", "clip the global gradient norm (0: off)"),
 
     KEY_LIST(eval, topk, 1, 1000000, 1, 1, "20,50,100,200", "K of Recall@K, NDCG@K, HitRate@K"),

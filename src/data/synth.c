@@ -17,6 +17,15 @@
  * are click baits: high click appeal, a large conversion penalty, a lower
  * price, and 70 % of them sit in the 10 % of shops that are "bait shops", so
  * the item fields reveal them too.
+ * Purchase intent (intent_spread s > 0 only). Each user has a latent intent
+ * intent_u = s * e_u, e_u ~ N(0, 1) from a stream of its own: browsers
+ * (intent < 0) click more, are drawn more strongly to baits and buy less;
+ * buyers (intent > 0) the reverse (coefficients in build_world, formulas in
+ * synth_truth.h). A user field purchase_level (1..5, the last field of the
+ * schema) shows the quintile of e_u + 0.75 * N(0, 1), a noisy view of the
+ * intent as Ali-CCP's consumption-level fields are. With s = 0 nothing of
+ * this is drawn or written: the file is byte for byte the world without
+ * intent, the same for the same seed as before intent existed.
  * Probabilities: see synth_truth.h (the generator calls those functions).
  * Impressions. The user is drawn by activity; with probability 0.65 the item
  * comes from one of the user's top-8 categories (softmax of affinity) and
@@ -58,11 +67,20 @@ enum { F_USER_ID, F_AGE, F_GENDER, F_CITY, F_CLICKINESS, F_INTEREST, F_ITEM_ID, 
 #define N_SINGLE (N_FIELDS - 1)
 #define N_USER_SINGLE 5
 #define N_ITEM_SINGLE 5
+/* The intent world appends purchase_level (a user field) to the schema. */
+#define MAX_FIELDS (N_FIELDS + 1)
+#define MAX_SINGLE (N_SINGLE + 1)
+#define INTENT_LEVEL_NOISE 0.75
+#define INTENT_CLICK 0.5f
+#define INTENT_BAIT 0.8f
+#define INTENT_CONV 1.0f
 
 typedef struct world_tables {
     synth_world truth;
     int64_t n_cats, n_shops, n_brands;
-    int32_t *user_fields;   /* n_users x N_USER_SINGLE (ids as stored) */
+    int user_width;         /* single-valued user fields: N_USER_SINGLE, + purchase_level with intent */
+    int row_width;          /* single-valued fields of a sample row: N_SINGLE, + purchase_level */
+    int32_t *user_fields;   /* n_users x user_width (ids as stored) */
     int32_t *top_cat;       /* n_users x TOP_CATS */
     float *top_cdf;         /* n_users x TOP_CATS */
     int64_t *interest_off;  /* n_users + 1 */
@@ -83,6 +101,7 @@ void synth_config_default(synth_config *c)
     c->n_items = 5000;
     c->n_impressions = 1000000;
     c->bait_share = 0.15;
+    c->intent_spread = 0.0;
     c->seed = 1;
     c->chunk_rows = DATASET_DEFAULT_CHUNK_ROWS;
 }
@@ -96,6 +115,8 @@ dmmp_status synth_config_check(const synth_config *c)
     if (c->n_impressions < 1) return dmmp_fail(DMMP_EINVAL, "--impressions %lld: expected >= 1", (long long)c->n_impressions);
     if (!(c->bait_share >= 0 && c->bait_share <= 0.9))
         return dmmp_fail(DMMP_EINVAL, "--bait-share %g: expected 0 .. 0.9", c->bait_share);
+    if (!(c->intent_spread >= 0 && c->intent_spread <= 3))
+        return dmmp_fail(DMMP_EINVAL, "--intent-spread %g: expected 0 .. 3", c->intent_spread);
     if (c->chunk_rows < 1) return dmmp_fail(DMMP_EINVAL, "chunk rows %lld: expected >= 1", (long long)c->chunk_rows);
     return DMMP_OK;
 }
@@ -157,7 +178,7 @@ static dmmp_status build_users(world_tables *t, const float *cat_taste, uint64_t
         w->user_clickiness[u] = (float)(0.5 * rng_normal(&r));
         int level = 1;
         for (int q = 0; q < 4; q++) level += w->user_clickiness[u] > cut[q];
-        int32_t *f = t->user_fields + u * N_USER_SINGLE;
+        int32_t *f = t->user_fields + u * t->user_width;
         f[0] = (int32_t)(u + 1);
         f[1] = rng_uniform(&r) < 0.7 ? c % 7 + 1 : (int32_t)rng_below(&r, 7) + 1;
         f[2] = rng_uniform(&r) < (c % 2 ? 0.75 : 0.25) ? 2 : 1;
@@ -210,6 +231,26 @@ static dmmp_status build_users(world_tables *t, const float *cat_taste, uint64_t
     normalise_cdf(t->user_cdf, w->n_users);
     free(rank);
     return DMMP_OK;
+}
+
+/* Purchase intent and the purchase_level field, from a stream no other
+ * part of the world draws from, so the rest of the world is the same with
+ * and without intent. */
+static void build_intent(world_tables *t, double spread, uint64_t seed)
+{
+    synth_world *w = &t->truth;
+    rng r;
+    rng_stream(&r, seed, 4);
+    /* Quintiles of N(0, 1 + noise^2): +-0.2533 and +-0.8416 standard deviations. */
+    double sd = sqrt(1.0 + INTENT_LEVEL_NOISE * INTENT_LEVEL_NOISE);
+    const double cut[4] = {-0.8416 * sd, -0.2533 * sd, 0.2533 * sd, 0.8416 * sd};
+    for (int64_t u = 0; u < w->n_users; u++) {
+        double e = rng_normal(&r), seen = e + INTENT_LEVEL_NOISE * rng_normal(&r);
+        w->user_intent[u] = (float)(spread * e);
+        int level = 1;
+        for (int q = 0; q < 4; q++) level += seen > cut[q];
+        t->user_fields[u * t->user_width + N_USER_SINGLE] = level;
+    }
 }
 
 static dmmp_status build_items(world_tables *t, const float *cat_taste, double bait_share, uint64_t seed)
@@ -286,8 +327,11 @@ static dmmp_status build_world(world_tables *t, const synth_config *c)
     t->n_cats = clamp64(c->n_items / 125, 20, 200);
     t->n_brands = t->n_cats * BRANDS_PER_CAT;
     t->n_shops = clamp64(c->n_items / 10, t->n_cats, 1000000);
+    int intent = c->intent_spread > 0;
+    t->user_width = N_USER_SINGLE + intent;
+    t->row_width = N_SINGLE + intent;
     size_t nu = (size_t)c->n_users, ni = (size_t)c->n_items;
-    t->user_fields = malloc(nu * N_USER_SINGLE * sizeof(int32_t));
+    t->user_fields = malloc(nu * (size_t)t->user_width * sizeof(int32_t));
     t->top_cat = malloc(nu * TOP_CATS * sizeof(int32_t));
     t->top_cdf = malloc(nu * TOP_CATS * sizeof(float));
     t->interest_off = calloc(nu + 1, sizeof(int64_t));
@@ -313,6 +357,7 @@ static dmmp_status build_world(world_tables *t, const synth_config *c)
     for (int64_t k = 0; k < t->n_cats * SYNTH_DIM; k++) cat_taste[k] = (float)(0.5 * rng_normal(&r));
     dmmp_status s = build_users(t, cat_taste, c->seed);
     if (s == DMMP_OK) s = build_items(t, cat_taste, c->bait_share, c->seed);
+    if (s == DMMP_OK && intent) build_intent(t, c->intent_spread, c->seed);
     free(cat_taste);
     if (s != DMMP_OK) {
         tables_free(t);
@@ -324,6 +369,13 @@ static dmmp_status build_world(world_tables *t, const synth_config *c)
     w->taste_scale = 1.0f;
     w->quality_scale = 0.7f;
     w->bait_penalty = 2.5f;
+    if (intent) {
+        w->has_intent = 1;
+        w->intent_spread = (float)c->intent_spread;
+        w->intent_click = INTENT_CLICK;
+        w->intent_bait = INTENT_BAIT;
+        w->intent_conv = INTENT_CONV;
+    }
     for (int p = 1; p <= SYNTH_POSITIONS; p++) w->position_effect[p] = -0.12f * (float)(p - 1);
     static const float scen[SYNTH_SCENARIOS + 1] = {0.0f, 0.0f, -0.3f, 0.4f};
     memcpy(w->scenario_effect, scen, sizeof scen);
@@ -388,13 +440,14 @@ static void generate_rows(const world_tables *t, uint64_t seed, uint64_t stream,
         b->item[j] = (int32_t)i;
         b->p_click[j] = (float)pc;
         b->p_conv[j] = (float)pv;
-        int32_t *row = b->sparse + j * N_SINGLE;
-        memcpy(row, t->user_fields + u * N_USER_SINGLE, N_USER_SINGLE * sizeof *row);
+        int32_t *row = b->sparse + j * t->row_width;
+        memcpy(row, t->user_fields + u * t->user_width, N_USER_SINGLE * sizeof *row);
         memcpy(row + N_USER_SINGLE, t->item_fields + i * N_ITEM_SINGLE, N_ITEM_SINGLE * sizeof *row);
         row[10] = pos;
         row[11] = scen;
         row[12] = (int32_t)cross_bucket((uint64_t)u, (uint64_t)t->item_cat[i], 0x5bd1e995ULL);
         row[13] = (int32_t)cross_bucket((uint64_t)u, (uint64_t)t->item_fields[i * N_ITEM_SINGLE + 3], 0x27d4eb2fULL);
+        if (t->row_width > N_SINGLE) row[N_SINGLE] = t->user_fields[u * t->user_width + N_USER_SINGLE];
     }
 }
 
@@ -406,7 +459,7 @@ static dmmp_status block_alloc(block_buf *b)
     b->split = malloc(n);
     b->user = malloc(n * sizeof(int32_t));
     b->item = malloc(n * sizeof(int32_t));
-    b->sparse = malloc(n * N_SINGLE * sizeof(int32_t));
+    b->sparse = malloc(n * MAX_SINGLE * sizeof(int32_t));
     b->p_click = malloc(n * sizeof(float));
     b->p_conv = malloc(n * sizeof(float));
     b->off = malloc((n + 1) * sizeof(int64_t));
@@ -433,25 +486,29 @@ static void block_free(block_buf *b)
     free(b->wt);
 }
 
-static void fill_schema(dataset_field *f, const world_tables *t)
+/* The fields in schema order; returns their number. */
+static int fill_schema(dataset_field *f, const world_tables *t)
 {
-    static const struct { const char *name; field_side side; int multi; } def[N_FIELDS] = {
+    static const struct { const char *name; field_side side; int multi; } def[MAX_FIELDS] = {
         {"user_id", SIDE_USER, 0},      {"age", SIDE_USER, 0},         {"gender", SIDE_USER, 0},
         {"city", SIDE_USER, 0},         {"clickiness", SIDE_USER, 0},  {"cat_interest", SIDE_USER, 1},
         {"item_id", SIDE_ITEM, 0},      {"category", SIDE_ITEM, 0},    {"shop", SIDE_ITEM, 0},
         {"brand", SIDE_ITEM, 0},        {"price_level", SIDE_ITEM, 0}, {"position", SIDE_CONTEXT, 0},
         {"scenario", SIDE_CONTEXT, 0},  {"user_x_category", SIDE_CROSS, 0}, {"user_x_brand", SIDE_CROSS, 0},
+        {"purchase_level", SIDE_USER, 0},
     };
-    const int64_t vocab[N_FIELDS] = {t->truth.n_users + 1, 8, 3, 65, 6, t->n_cats + 1, t->truth.n_items + 1,
-                                     t->n_cats + 1, t->n_shops + 1, t->n_brands + 1, 11, SYNTH_POSITIONS + 1,
-                                     SYNTH_SCENARIOS + 1, CROSS_BUCKETS + 1, CROSS_BUCKETS + 1};
-    for (int k = 0; k < N_FIELDS; k++) {
+    const int64_t vocab[MAX_FIELDS] = {t->truth.n_users + 1, 8, 3, 65, 6, t->n_cats + 1, t->truth.n_items + 1,
+                                       t->n_cats + 1, t->n_shops + 1, t->n_brands + 1, 11, SYNTH_POSITIONS + 1,
+                                       SYNTH_SCENARIOS + 1, CROSS_BUCKETS + 1, CROSS_BUCKETS + 1, 6};
+    int n = t->truth.has_intent ? MAX_FIELDS : N_FIELDS;
+    for (int k = 0; k < n; k++) {
         memset(&f[k], 0, sizeof f[k]);
         snprintf(f[k].name, DATASET_NAME_LEN, "%s", def[k].name);
         f[k].side = def[k].side;
         f[k].multi = def[k].multi;
         f[k].vocab_size = vocab[k];
     }
+    return n;
 }
 
 static dmmp_status stream_samples(const synth_config *c, const world_tables *t, dataset_writer *dw,
@@ -525,6 +582,7 @@ static dmmp_status write_tables(const synth_config *c, const world_tables *t, da
 {
     DMMP_TRY(synth_world_save(&t->truth, (int64_t)truth));
     DMMP_TRY(h5_attr_f64(truth, "bait_share", c->bait_share));
+    /* intent_spread is written with the intent (synth_world_save), never at 0. */
     DMMP_TRY(h5_attr_i64(truth, "seed", (int64_t)c->seed));
     DMMP_TRY(dataset_writer_write_items(dw, c->n_items, t->item_fields));
     DMMP_TRY(dataset_writer_write_users(dw, c->n_users, t->user_fields));
@@ -540,9 +598,9 @@ dmmp_status synth_generate(const synth_config *c, const char *path, synth_summar
     clock_gettime(CLOCK_MONOTONIC, &t0);
     world_tables t;
     DMMP_TRY(build_world(&t, c));
-    dataset_field fields[N_FIELDS];
-    fill_schema(fields, &t);
-    dataset_schema schema = {N_FIELDS, fields, 0, NULL};
+    dataset_field fields[MAX_FIELDS];
+    int n_fields = fill_schema(fields, &t);
+    dataset_schema schema = {n_fields, fields, 0, NULL};
     dataset_writer_options opts = {c->chunk_rows, DATASET_DEFAULT_DEFLATE};
     dataset_writer *dw = NULL;
     dmmp_status s = dataset_writer_open_opts(&dw, path, &schema, "synthetic click-bait world", "synthetic", &opts);

@@ -13,6 +13,7 @@ typedef struct synth_config {
     int64_t n_items;       /* default 5000 */
     int64_t n_impressions; /* default 1000000; streamed, any size */
     double bait_share;     /* share of items that are click baits, default 0.15 */
+    double intent_spread;  /* sd of the users' purchase intent, default 0: the world without intent */
     uint64_t seed;         /* default 1 */
     int64_t chunk_rows;    /* HDF5 chunk rows, default DATASET_DEFAULT_CHUNK_ROWS */
 } synth_config;

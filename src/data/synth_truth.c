@@ -19,7 +19,8 @@ dmmp_status synth_world_alloc(synth_world *w, int64_t n_users, int64_t n_items)
     w->item_appeal = calloc(ni, sizeof(float));
     w->item_quality = calloc(ni, sizeof(float));
     w->item_bait = calloc(ni, 1);
-    if (!w->user_taste || !w->user_clickiness || !w->item_taste || !w->item_qvec || !w->item_appeal ||
+    w->user_intent = calloc(nu, sizeof(float));
+    if (!w->user_intent || !w->user_taste || !w->user_clickiness || !w->item_taste || !w->item_qvec || !w->item_appeal ||
         !w->item_quality || !w->item_bait) {
         synth_world_free(w);
         return dmmp_fail(DMMP_ENOMEM, "synthetic world of %lld users and %lld items: out of memory",
@@ -37,6 +38,8 @@ void synth_world_free(synth_world *w)
     free(w->item_appeal);
     free(w->item_quality);
     free(w->item_bait);
+    free(w->user_intent);
+    w->user_intent = NULL;
     w->user_taste = w->user_clickiness = w->item_taste = w->item_qvec = w->item_appeal = w->item_quality = NULL;
     w->item_bait = NULL;
 }
@@ -57,6 +60,10 @@ double synth_world_p_click(const synth_world *w, int64_t user, int64_t item, int
     double z = (double)w->base_click +
                (double)w->taste_scale * dot(w->user_taste + user * SYNTH_DIM, w->item_taste + item * SYNTH_DIM) +
                (double)w->item_appeal[item] + (double)w->user_clickiness[user] + pos + scen;
+    if (w->has_intent) {
+        double intent = (double)w->user_intent[user];
+        z -= (double)w->intent_click * intent + (double)w->intent_bait * intent * (double)w->item_bait[item];
+    }
     return sigmoid(z);
 }
 
@@ -65,6 +72,7 @@ double synth_world_p_conv(const synth_world *w, int64_t user, int64_t item)
     double z = (double)w->base_conv +
                (double)w->quality_scale * dot(w->user_taste + user * SYNTH_DIM, w->item_qvec + item * SYNTH_DIM) +
                (double)w->item_quality[item] - (double)w->bait_penalty * (double)w->item_bait[item];
+    if (w->has_intent) z += (double)w->intent_conv * (double)w->user_intent[user];
     return sigmoid(z);
 }
 
@@ -74,6 +82,11 @@ void synth_world_user_scores(const synth_world *w, int64_t user, float *p_click,
         if (p_click) p_click[i] = (float)synth_world_p_click(w, user, i, w->default_position, w->default_scenario);
         if (p_conv) p_conv[i] = (float)synth_world_p_conv(w, user, i);
     }
+}
+
+double synth_world_purchase_share(const synth_world *w, int64_t user)
+{
+    return w->has_intent ? sigmoid((double)w->user_intent[user]) : 0.5;
 }
 
 dmmp_status synth_world_save(const synth_world *w, int64_t loc_id)
@@ -95,10 +108,25 @@ dmmp_status synth_world_save(const synth_world *w, int64_t loc_id)
     DMMP_TRY(h5_attr_f64(loc, "bait_penalty", w->bait_penalty));
     DMMP_TRY(h5_attr_i64(loc, "default_position", w->default_position));
     DMMP_TRY(h5_attr_i64(loc, "default_scenario", w->default_scenario));
+    if (!w->has_intent) {
+        /* The world without intent, exactly as it was always written. */
+        DMMP_TRY(h5_attr_str(loc, "p_click", "sigmoid(base_click + taste_scale*<user_taste,item_taste> + item_appeal + "
+                                             "user_clickiness + position_effect[pos] + scenario_effect[scen])"));
+        DMMP_TRY(h5_attr_str(loc, "p_conv", "P(conversion | click) = sigmoid(base_conv + quality_scale*"
+                                            "<user_taste,item_qvec> + item_quality - bait_penalty*item_bait)"));
+        return DMMP_OK;
+    }
+    DMMP_TRY(h5_write_array(loc, "user_intent", H5T_NATIVE_FLOAT, w->n_users, 0, w->user_intent));
+    DMMP_TRY(h5_attr_f64(loc, "intent_spread", w->intent_spread));
+    DMMP_TRY(h5_attr_f64(loc, "intent_click", w->intent_click));
+    DMMP_TRY(h5_attr_f64(loc, "intent_bait", w->intent_bait));
+    DMMP_TRY(h5_attr_f64(loc, "intent_conv", w->intent_conv));
     DMMP_TRY(h5_attr_str(loc, "p_click", "sigmoid(base_click + taste_scale*<user_taste,item_taste> + item_appeal + "
-                                         "user_clickiness + position_effect[pos] + scenario_effect[scen])"));
+                                         "user_clickiness + position_effect[pos] + scenario_effect[scen] - "
+                                         "intent_click*user_intent - intent_bait*user_intent*item_bait)"));
     DMMP_TRY(h5_attr_str(loc, "p_conv", "P(conversion | click) = sigmoid(base_conv + quality_scale*"
-                                        "<user_taste,item_qvec> + item_quality - bait_penalty*item_bait)"));
+                                        "<user_taste,item_qvec> + item_quality - bait_penalty*item_bait + "
+                                        "intent_conv*user_intent)"));
     return DMMP_OK;
 }
 
@@ -140,6 +168,18 @@ static dmmp_status load_all(synth_world *w, const dataset *d)
     w->bait_penalty = (float)v[4];
     w->default_position = (int32_t)v[5];
     w->default_scenario = (int32_t)v[6];
+    if (H5Lexists((hid_t)dataset_file(d), "/truth/user_intent", H5P_DEFAULT) <= 0) return DMMP_OK;
+    DMMP_TRY(dataset_read_all(d, "/truth/user_intent", 1, nu, w->user_intent));
+    g = H5Gopen2((hid_t)dataset_file(d), "/truth", H5P_DEFAULT);
+    static const char *intent_names[] = {"intent_spread", "intent_click", "intent_bait", "intent_conv"};
+    for (int k = 0; k < 4 && s == DMMP_OK; k++) s = load_attr(d, g, intent_names[k], &v[k]);
+    H5Gclose(g);
+    DMMP_TRY(s);
+    w->has_intent = 1;
+    w->intent_spread = (float)v[0];
+    w->intent_click = (float)v[1];
+    w->intent_bait = (float)v[2];
+    w->intent_conv = (float)v[3];
     return DMMP_OK;
 }
 

@@ -3,9 +3,17 @@
  *
  *   pCTR(u, i, pos, scen) = sigmoid(base_click + taste_scale * <taste_u, taste_i>
  *                                   + appeal_i + clickiness_u
- *                                   + position_effect[pos] + scenario_effect[scen])
+ *                                   + position_effect[pos] + scenario_effect[scen]
+ *                                   - intent_click * intent_u
+ *                                   - intent_bait * intent_u * bait_i)
  *   pCVR(u, i)            = sigmoid(base_conv + quality_scale * <taste_u, qvec_i>
- *                                   + quality_i - bait_penalty * bait_i)
+ *                                   + quality_i - bait_penalty * bait_i
+ *                                   + intent_conv * intent_u)
+ *
+ * intent_u is the user's purchase intent (a world made with an intent
+ * spread, synth.h); a world without it (spread 0, and every file written
+ * before intent existed) has no /truth/user_intent, and the intent terms are
+ * absent, not added as zeros.
  *
  * pCVR is the probability of a conversion given a click. The generator
  * (synth.c) uses these same functions on the same float parameters it stores
@@ -34,9 +42,12 @@ typedef struct synth_world {
     float *item_appeal;     /* n_items (baits have a high appeal) */
     float *item_quality;    /* n_items */
     uint8_t *item_bait;     /* n_items: 1 for click baits */
+    float *user_intent;     /* n_users purchase intents; all 0 when !has_intent */
     float position_effect[SYNTH_POSITIONS + 1]; /* index 0 (unknown) = 0 */
     float scenario_effect[SYNTH_SCENARIOS + 1];
     float base_click, base_conv, taste_scale, quality_scale, bait_penalty;
+    int has_intent;         /* 1: the intent terms are part of the probabilities */
+    float intent_spread, intent_click, intent_bait, intent_conv;
     int32_t default_position, default_scenario;
 } synth_world;
 
@@ -56,10 +67,16 @@ double synth_world_p_conv(const synth_world *w, int64_t user, int64_t item);
  * (arrays of n_items; either may be NULL). */
 void synth_world_user_scores(const synth_world *w, int64_t user, float *p_click, float *p_conv);
 
-/* Writes the parameters under the open group loc (hid_t), the /truth group. */
+/* The purchase value share of user u in personal_utility@K:
+ * sigmoid(intent_u), 0.5 for everyone in a world without intent. */
+double synth_world_purchase_share(const synth_world *w, int64_t user);
+
+/* Writes the parameters under the open group loc (hid_t), the /truth group;
+ * user_intent and the intent attributes only when has_intent. */
 dmmp_status synth_world_save(const synth_world *w, int64_t loc);
 
-/* Loads the world from a dataset's /truth; names what is missing. */
+/* Loads the world from a dataset's /truth; names what is missing. A /truth
+ * without user_intent loads with has_intent = 0. */
 dmmp_status synth_world_load(synth_world *w, const dataset *d);
 
 #endif

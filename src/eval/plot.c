@@ -15,14 +15,18 @@
 #include "eval/report.h"
 #include "eval/stats.h"
 
-#define PANEL_W 620
+#define PANEL_W 720
 #define PANEL_H 430
+/* Keys beside the plot area, never over the curves; entries in drawing order reversed. */
+#define KEY_OUTSIDE "outside right top vertical invert"
+#define KEY_OUTSIDE_IN_ORDER "outside right top vertical noinvert"
 
 typedef struct plot_writer {
     char dir[512];
     FILE *script;
     int n_curves;     /* data files written so far (names c<i>.dat) */
     int panel_curves; /* curves in the open panel */
+    int on_y2;        /* 1: curves go on the right-hand axis */
     dmmp_status st;
 } plot_writer;
 
@@ -78,9 +82,17 @@ static void curve_add(plot_writer *w, const char *title, const double *x, const 
     if (points == 0) return;
     fprintf(w->script, "%s", w->panel_curves ? ", \\\n     " : "plot ");
     put_quoted(w->script, path);
-    fprintf(w->script, err ? " using 1:2:3 with yerrorlines lw 2 %s title " : " using 1:2 with linespoints lw 2 %s title ",
-            style ? style : "");
-    put_quoted(w->script, title);
+    /* lw 2 unless the style sets its own width */
+    const char *lw = style && strstr(style, "lw ") ? "" : "lw 2 ";
+    fprintf(w->script, err ? " using 1:2:3%s with yerrorlines %s%s " : points > 40 ? " using 1:2%s with lines %s%s "
+                                                                                  : " using 1:2%s with linespoints %s%s ",
+            w->on_y2 ? " axes x1y2" : "", lw, style ? style : "");
+    if (title) {
+        fprintf(w->script, "title ");
+        put_quoted(w->script, title);
+    } else {
+        fprintf(w->script, "notitle");
+    }
     w->panel_curves++;
 }
 
@@ -89,7 +101,14 @@ static void panel_end(plot_writer *w)
     /* Keep the multiplot slot even when every value was NaN. */
     if (w->panel_curves == 0) fprintf(w->script, "set key off\nplot [0:1] NaN notitle\n");
     else fprintf(w->script, "\n");
+    w->on_y2 = 0;
+    fprintf(w->script, "unset y2tics\nunset y2label\nset ytics mirror\n");
 }
+
+/* Line width of the curve drawn at position `from_top` (0: drawn last, on
+ * top): curves drawn earlier are wider, so a curve covered by a later one
+ * still shows on both sides of it. */
+static double layer_width(size_t from_top) { return 1.25 + 0.9 * (double)(from_top < 4 ? from_top : 4); }
 
 static int is_variant(const run_results *r, const char *variant) { return !strcmp(r->variant, variant); }
 
@@ -146,6 +165,98 @@ static void curve_series_mean(plot_writer *w, const run_results *runs, size_t n_
     free(y);
 }
 
+/* Whole epochs on the x axis: one tick per epoch up to 12, else every
+ * ceil(epochs / 10)-th; undone by axis_reset. */
+static void epoch_axis(plot_writer *w, size_t epochs)
+{
+    size_t step = epochs <= 12 ? 1 : (epochs + 9) / 10;
+    fprintf(w->script, "set xtics %zu\nset format x '%%.0f'\nset xrange [%g:%g]\n", step, 1.0 - 0.15,
+            (double)(epochs > 1 ? epochs : 1) + 0.15);
+}
+
+static void axis_reset(plot_writer *w) { fprintf(w->script, "set format x '%% g'\nset autoscale x\nset xtics autofreq\n"); }
+
+/* Epochs of the longest series of the runs (of variant, or all when NULL) under prefix. */
+static size_t max_epochs(const run_results *runs, size_t n_runs, const char *variant, const char *prefix)
+{
+    size_t e = 1;
+    for (size_t i = 0; i < n_runs; i++) {
+        if (variant && !is_variant(&runs[i], variant)) continue;
+        for (size_t s = 0; s < runs[i].n_series; s++)
+            if (!strncmp(runs[i].series[s].name, prefix, strlen(prefix)) && runs[i].series[s].n > e)
+                e = runs[i].series[s].n;
+    }
+    return e;
+}
+
+/* Distinct curve names starting with prefix over the variant's runs. */
+static size_t curve_names(const run_results *runs, size_t n_runs, const char *variant, const char *prefix,
+                          const char **names, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_runs; i++) {
+        if (variant && !is_variant(&runs[i], variant)) continue;
+        for (size_t s = 0; s < runs[i].curves.n_series; s++) {
+            const char *name = runs[i].curves.series[s].name;
+            if (strncmp(name, prefix, strlen(prefix))) continue;
+            size_t k = 0;
+            while (k < n && strcmp(names[k], name)) k++;
+            if (k == n && n < cap) names[n++] = name;
+        }
+    }
+    return n;
+}
+
+/* Mean over the variant's seeds of per-step curve `name` (at the steps of
+ * its first run; a run contributes where it has a point at that step). */
+static void curve_steps_mean(plot_writer *w, const run_results *runs, size_t n_runs, const char *variant,
+                             const char *name, const char *title, const char *style)
+{
+    const run_results *first = NULL;
+    for (size_t i = 0; i < n_runs && !first; i++)
+        if (is_variant(&runs[i], variant) && results_curve_find(&runs[i], name)) first = &runs[i];
+    if (!first) return;
+    size_t n = first->curves.n;
+    double *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
+    if (!x || !y) {
+        w->st = dmmp_fail(DMMP_ENOMEM, "plot: out of memory");
+        free(x);
+        free(y);
+        return;
+    }
+    for (size_t p = 0; p < n; p++) {
+        double sum = 0;
+        size_t count = 0;
+        for (size_t i = 0; i < n_runs; i++) {
+            const results_series *c = is_variant(&runs[i], variant) ? results_curve_find(&runs[i], name) : NULL;
+            if (c && p < c->n && runs[i].curves.step[p] == first->curves.step[p] && isfinite(c->values[p])) {
+                sum += c->values[p];
+                count++;
+            }
+        }
+        x[p] = first->curves.step[p];
+        y[p] = count ? sum / (double)count : NAN;
+    }
+    curve_add(w, title, x, y, NULL, n, style);
+    free(x);
+    free(y);
+}
+
+/* 1 when every finite value of the variant's curves with prefix is > 0. */
+static int curves_positive(const run_results *runs, size_t n_runs, const char *variant, const char *prefix)
+{
+    for (size_t i = 0; i < n_runs; i++) {
+        if (!is_variant(&runs[i], variant)) continue;
+        for (size_t s = 0; s < runs[i].curves.n_series; s++) {
+            const results_series *c = &runs[i].curves.series[s];
+            if (strncmp(c->name, prefix, strlen(prefix))) continue;
+            for (size_t p = 0; p < c->n; p++)
+                if (isfinite(c->values[p]) && c->values[p] <= 0) return 0;
+        }
+    }
+    return 1;
+}
+
 /* 1 when every finite value of the variant's series with prefix is > 0. */
 static int all_positive(const run_results *runs, size_t n_runs, const char *variant, const char *prefix)
 {
@@ -197,13 +308,14 @@ static void recall_panel(plot_writer *w, const run_results *runs, size_t n_runs,
     size_t n_ks = recall_ks(runs, n_runs, NULL, family, split, ks, 64);
     char full_title[256];
     snprintf(full_title, sizeof full_title, "%s (split %s, mean +/- std over seeds)", title, split);
-    panel_begin(w, full_title, "K (top-K retrieved items)", "recall", 1, 0, "bottom right");
+    panel_begin(w, full_title, "K (top-K retrieved items)", "recall", 1, 0, KEY_OUTSIDE);
     fprintf(w->script, "set xtics (");
     for (size_t k = 0; k < n_ks; k++) fprintf(w->script, "%s%ld", k ? ", " : "", ks[k]);
     fprintf(w->script, ")\nset xrange [%g:%g]\n", (double)ks[0] / 1.25, (double)ks[n_ks - 1] * 1.25);
     double x[64], y[64], err[64], vals[4096];
-    for (size_t v = 0; v < n_variants; v++) {
-        size_t n_pts = 0;
+    /* The first variants (teacher_only) are drawn last, on top of the others. */
+    for (size_t vr = n_variants; vr-- > 0;) {
+        size_t v = vr, n_pts = 0;
         for (size_t k = 0; k < n_ks; k++) {
             char name[RESULTS_NAME_MAX + 1];
             snprintf(name, sizeof name, "%s@%ld", family, ks[k]);
@@ -219,30 +331,48 @@ static void recall_panel(plot_writer *w, const run_results *runs, size_t n_runs,
             y[n_pts] = stats_mean(vals, n);
             err[n_pts++] = n > 1 ? stats_std(vals, n) : 0.0;
         }
-        char style[32];
-        snprintf(style, sizeof style, "lc %zu", v + 1); /* a variant keeps its colour in every panel */
+        char style[64]; /* a variant keeps its colour in every panel */
+        snprintf(style, sizeof style, "lc %zu pt %zu lw %.2f", v + 1, v % 13 + 1, layer_width(v));
         if (n_pts) curve_add(w, variants[v], x, y, err, n_pts, style);
     }
     panel_end(w);
-    fprintf(w->script, "set autoscale x\n");
+    axis_reset(w);
 }
+
+#define MAX_VAL_METRICS 16
 
 typedef struct plot_plan {
     size_t n_variants;
     report_name *variants;   /* canonical row order of the report */
-    int *has_losses;         /* per variant */
-    int weights, val_auc, click_recall, purchase_recall;
+    int *has_losses;         /* per variant: per-epoch loss/ series */
+    int *has_curves;         /* per variant: per-step loss/ curves (drawn instead of the epochs) */
+    int *has_weight_curves;  /* per variant: per-step weight/ curves */
+    int epoch_weights;       /* weight/ series of a variant without curves */
+    int gate;                /* gate/w_v_mean curves */
+    size_t n_val;            /* validation metrics, one panel each (teacher_ folded in) */
+    report_name val[MAX_VAL_METRICS];
+    int click_recall, purchase_recall;
     size_t n_panels;
 } plot_plan;
 
 static int cmp_variants(const void *a, const void *b) { return report_variant_order(a, b); }
+
+/* The validation metric a val/ series shows: its name without "val/" and "teacher_". */
+static const char *val_base(const char *series)
+{
+    const char *m = series + 4;
+    return strncmp(m, "teacher_", 8) ? m : m + 8;
+}
 
 static dmmp_status plan_panels(plot_plan *p, const run_results *runs, size_t n_runs, const char *split)
 {
     memset(p, 0, sizeof *p);
     p->variants = calloc(n_runs, sizeof *p->variants);
     p->has_losses = calloc(n_runs, sizeof *p->has_losses);
-    if (!p->variants || !p->has_losses) return dmmp_fail(DMMP_ENOMEM, "plot: out of memory");
+    p->has_curves = calloc(n_runs, sizeof *p->has_curves);
+    p->has_weight_curves = calloc(n_runs, sizeof *p->has_weight_curves);
+    if (!p->variants || !p->has_losses || !p->has_curves || !p->has_weight_curves)
+        return dmmp_fail(DMMP_ENOMEM, "plot: out of memory");
     for (size_t i = 0; i < n_runs; i++) {
         const char *v = runs[i].variant[0] ? runs[i].variant : "run";
         size_t k = 0;
@@ -253,14 +383,24 @@ static dmmp_status plan_panels(plot_plan *p, const run_results *runs, size_t n_r
     const char *name;
     long k;
     for (size_t v = 0; v < p->n_variants; v++) {
-        p->has_losses[v] = series_names(runs, n_runs, p->variants[v], "loss/", &name, 1) > 0;
-        p->n_panels += (size_t)p->has_losses[v];
+        p->has_curves[v] = curve_names(runs, n_runs, p->variants[v], "loss/", &name, 1) > 0;
+        p->has_weight_curves[v] = curve_names(runs, n_runs, p->variants[v], "weight/", &name, 1) > 0;
+        p->has_losses[v] = !p->has_curves[v] && series_names(runs, n_runs, p->variants[v], "loss/", &name, 1) > 0;
+        p->epoch_weights |= !p->has_weight_curves[v] && series_names(runs, n_runs, p->variants[v], "weight/", &name, 1) > 0;
+        p->n_panels += (size_t)(p->has_curves[v] + p->has_losses[v]);
     }
-    p->weights = series_names(runs, n_runs, NULL, "weight/", &name, 1) > 0;
-    p->val_auc = series_names(runs, n_runs, NULL, "val/", &name, 1) > 0;
+    p->gate = curve_names(runs, n_runs, NULL, "gate/w_v_mean", &name, 1) > 0;
+    const char *vals[256];
+    size_t nv = series_names(runs, n_runs, NULL, "val/", vals, 256);
+    for (size_t i = 0; i < nv; i++) {
+        const char *base = val_base(vals[i]);
+        size_t j = 0;
+        while (j < p->n_val && strcmp(p->val[j], base)) j++;
+        if (j == p->n_val && p->n_val < MAX_VAL_METRICS) snprintf(p->val[p->n_val++], sizeof(report_name), "%s", base);
+    }
     p->click_recall = recall_ks(runs, n_runs, NULL, "click_recall", split, &k, 1) > 0;
     p->purchase_recall = recall_ks(runs, n_runs, NULL, "purchase_recall", split, &k, 1) > 0;
-    p->n_panels += (size_t)(p->weights + p->val_auc + p->click_recall + p->purchase_recall);
+    p->n_panels += (size_t)(p->epoch_weights + p->gate + p->click_recall + p->purchase_recall) + p->n_val;
     if (p->n_panels == 0)
         return dmmp_fail(DMMP_EINVAL, "plot: nothing to draw (no loss/, weight/ or val/*auc* series and no "
                                       "click_recall@K or purchase_recall@K in split '%s')",
@@ -272,10 +412,23 @@ static void plan_free(plot_plan *p)
 {
     free(p->variants);
     free(p->has_losses);
+    free(p->has_curves);
+    free(p->has_weight_curves);
 }
 
-/* One panel per variant with loss terms, then the panels across variants;
- * curve titles name "variant: term" where variants share a panel. */
+static size_t seeds_of(const run_results *runs, size_t n_runs, const char *variant)
+{
+    size_t seeds = 0;
+    for (size_t i = 0; i < n_runs; i++) seeds += is_variant(&runs[i], variant);
+    return seeds;
+}
+
+/* Per variant its per-step losses and weights (or, for a run without
+ * curves, its losses per epoch); then across variants the per-epoch
+ * weights of runs without curves, the gate, one panel per validation
+ * metric and the Recall@K panels. Across variants a variant keeps its
+ * colour; the first variants are drawn last, so teacher_only is never
+ * hidden under the others; every key sits beside its plot. */
 static void write_panels(plot_writer *w, const plot_plan *p, const run_results *runs, size_t n_runs, const char *split)
 {
     const char **names = malloc(4096 * sizeof *names);
@@ -285,36 +438,113 @@ static void write_panels(plot_writer *w, const plot_plan *p, const run_results *
     }
     char title[2 * RESULTS_NAME_MAX + 64];
     for (size_t v = 0; v < p->n_variants; v++) {
-        if (!p->has_losses[v]) continue;
-        size_t seeds = 0;
-        for (size_t i = 0; i < n_runs; i++) seeds += is_variant(&runs[i], p->variants[v]);
-        snprintf(title, sizeof title, "Training losses: %s (mean of %zu run%s)", p->variants[v], seeds,
-                 seeds == 1 ? "" : "s");
-        int log_y = all_positive(runs, n_runs, p->variants[v], "loss/");
-        panel_begin(w, title, "epoch", log_y ? "loss per term (log scale)" : "loss per term", 0, log_y, "top right");
-        size_t n = series_names(runs, n_runs, p->variants[v], "loss/", names, 4096);
-        for (size_t s = 0; s < n; s++)
-            curve_series_mean(w, runs, n_runs, p->variants[v], names[s], names[s] + 5, NULL);
-        panel_end(w);
+        size_t seeds = seeds_of(runs, n_runs, p->variants[v]);
+        const char *of = seeds == 1 ? "run" : "runs";
+        if (p->has_curves[v]) {
+            snprintf(title, sizeof title, "Training per step: %s (mean of %zu %s): batch loss per term, loss weight dashed",
+                     p->variants[v], seeds, of);
+            int log_y = curves_positive(runs, n_runs, p->variants[v], "loss/");
+            panel_begin(w, title, "optimiser step", log_y ? "batch loss (log scale)" : "batch loss", 0, log_y,
+                        KEY_OUTSIDE_IN_ORDER);
+            size_t n = curve_names(runs, n_runs, p->variants[v], "loss/", names, 4096);
+            char style[48], weight[RESULTS_NAME_MAX + 1];
+            /* the axis settings go before the plot command the curves make up */
+            if (p->has_weight_curves[v]) fprintf(w->script, "set y2tics\nset ytics nomirror\nset y2label 'loss weight (dashed)'\n");
+            for (size_t c = 0; c < n; c++) {
+                snprintf(style, sizeof style, "lc %zu pt %zu", c + 1, c % 13 + 1);
+                curve_steps_mean(w, runs, n_runs, p->variants[v], names[c], names[c] + 5, style);
+            }
+            if (p->has_weight_curves[v]) {
+                w->on_y2 = 1;
+                for (size_t c = 0; c < n; c++) {
+                    snprintf(weight, sizeof weight, "weight/%s", names[c] + 5);
+                    snprintf(style, sizeof style, "lc %zu dt 2 pt %zu", c + 1, c % 13 + 1);
+                    curve_steps_mean(w, runs, n_runs, p->variants[v], weight, NULL, style);
+                }
+            }
+            panel_end(w);
+        } else if (p->has_losses[v]) {
+            snprintf(title, sizeof title, "Training losses: %s (mean of %zu %s)", p->variants[v], seeds, of);
+            int log_y = all_positive(runs, n_runs, p->variants[v], "loss/");
+            panel_begin(w, title, "epoch", log_y ? "loss per term (log scale)" : "loss per term", 0, log_y,
+                        KEY_OUTSIDE_IN_ORDER);
+            epoch_axis(w, max_epochs(runs, n_runs, p->variants[v], "loss/"));
+            size_t n = series_names(runs, n_runs, p->variants[v], "loss/", names, 4096);
+            for (size_t c = 0; c < n; c++)
+                curve_series_mean(w, runs, n_runs, p->variants[v], names[c], names[c] + 5, NULL);
+            panel_end(w);
+            axis_reset(w);
+        }
     }
-    static const struct { const char *prefix, *title, *ylabel, *key; } shared[] = {
-        {"weight/", "Loss weights per term (mean over seeds)", "weight", "top left"},
-        {"val/", "Validation AUC per epoch (mean over seeds)", "AUC", "bottom right"},
-    };
-    for (size_t k = 0; k < 2; k++) {
-        if (!(k == 0 ? p->weights : p->val_auc)) continue;
-        panel_begin(w, shared[k].title, "epoch", shared[k].ylabel, 0, 0, shared[k].key);
-        for (size_t v = 0; v < p->n_variants; v++) {
-            size_t n = series_names(runs, n_runs, p->variants[v], shared[k].prefix, names, 4096);
-            for (size_t s = 0; s < n; s++) {
+    if (p->epoch_weights) {
+        panel_begin(w, "Loss weights per term (mean over seeds)", "epoch", "weight", 0, 0, KEY_OUTSIDE);
+        epoch_axis(w, max_epochs(runs, n_runs, NULL, "weight/"));
+        for (size_t v = p->n_variants; v-- > 0;) {
+            if (p->has_weight_curves[v]) continue;
+            size_t n = series_names(runs, n_runs, p->variants[v], "weight/", names, 4096);
+            for (size_t c = n; c-- > 0;) {
                 /* Colour says the variant (as in the Recall@K panels), dashes and marks the term. */
-                char style[48];
-                snprintf(style, sizeof style, "lc %zu dt %zu pt %zu", v + 1, s % 5 + 1, s % 13 + 1);
-                snprintf(title, sizeof title, "%s: %s", p->variants[v], names[s] + strlen(shared[k].prefix));
-                curve_series_mean(w, runs, n_runs, p->variants[v], names[s], title, style);
+                char style[64];
+                snprintf(style, sizeof style, "lc %zu dt %zu pt %zu lw %.2f", v + 1, c % 5 + 1, c % 13 + 1, layer_width(v));
+                snprintf(title, sizeof title, "%s: %s", p->variants[v], names[c] + 7);
+                curve_series_mean(w, runs, n_runs, p->variants[v], names[c], title, style);
             }
         }
         panel_end(w);
+        axis_reset(w);
+    }
+    if (p->gate) {
+        panel_begin(w, "User gate: conversion weight w_v per step (batch mean, +/- sd dashed)", "optimiser step", "w_v", 0,
+                    0, KEY_OUTSIDE);
+        for (size_t v = p->n_variants; v-- > 0;) {
+            if (!curve_names(runs, n_runs, p->variants[v], "gate/w_v_mean", names, 1)) continue;
+            char style[64];
+            snprintf(style, sizeof style, "lc %zu lw %.2f", v + 1, layer_width(v));
+            curve_steps_mean(w, runs, n_runs, p->variants[v], "gate/w_v_mean", p->variants[v], style);
+            /* mean +/- sd as two dashed lines of the same colour */
+            const run_results *first = NULL;
+            for (size_t i = 0; i < n_runs && !first; i++)
+                if (is_variant(&runs[i], p->variants[v]) && results_curve_find(&runs[i], "gate/w_v_sd")) first = &runs[i];
+            if (!first) continue;
+            const results_series *m = results_curve_find(first, "gate/w_v_mean"), *sd = results_curve_find(first, "gate/w_v_sd");
+            double *x = malloc((first->curves.n + 1) * sizeof *x), *y = malloc((first->curves.n + 1) * sizeof *y);
+            if (!x || !y || !m) {
+                free(x);
+                free(y);
+                continue;
+            }
+            snprintf(style, sizeof style, "lc %zu dt 2 lw 1", v + 1);
+            for (int sign = -1; sign <= 1; sign += 2) {
+                for (size_t q = 0; q < first->curves.n; q++) {
+                    x[q] = first->curves.step[q];
+                    y[q] = m->values[q] + sign * sd->values[q];
+                }
+                snprintf(title, sizeof title, "%s seed %lld: %s sd", p->variants[v], (long long)first->seed,
+                         sign < 0 ? "-" : "+");
+                curve_add(w, title, x, y, NULL, first->curves.n, style);
+            }
+            free(x);
+            free(y);
+        }
+        panel_end(w);
+    }
+    for (size_t k = 0; k < p->n_val; k++) {
+        snprintf(title, sizeof title, "Validation %s per epoch (mean over seeds; dashed: the variant's teacher)", p->val[k]);
+        panel_begin(w, title, "epoch", p->val[k], 0, 0, KEY_OUTSIDE);
+        epoch_axis(w, max_epochs(runs, n_runs, NULL, "val/"));
+        char own[RESULTS_NAME_MAX + 1], teach[RESULTS_NAME_MAX + 1];
+        snprintf(own, sizeof own, "val/%s", p->val[k]);
+        snprintf(teach, sizeof teach, "val/teacher_%s", p->val[k]);
+        for (size_t v = p->n_variants; v-- > 0;) {
+            char style[64];
+            snprintf(style, sizeof style, "lc %zu dt 2 pt %zu lw %.2f", v + 1, v % 13 + 1, layer_width(2 * v + 1));
+            snprintf(title, sizeof title, "%s (teacher)", p->variants[v]);
+            curve_series_mean(w, runs, n_runs, p->variants[v], teach, title, style);
+            snprintf(style, sizeof style, "lc %zu dt 1 pt %zu lw %.2f", v + 1, v % 13 + 1, layer_width(2 * v));
+            curve_series_mean(w, runs, n_runs, p->variants[v], own, p->variants[v], style);
+        }
+        panel_end(w);
+        axis_reset(w);
     }
     if (p->click_recall)
         recall_panel(w, runs, n_runs, (const char(*)[RESULTS_NAME_MAX + 1])p->variants, p->n_variants, "click_recall",

@@ -55,7 +55,32 @@ int report_metric_order(const char *a, const char *b)
     return strcmp(a, b);
 }
 
+/* Length of name without a trailing "_mean_gate" (report --mean-gate-rows). */
+static size_t base_length(const char *name)
+{
+    static const char suffix[] = "_mean_gate";
+    size_t n = strlen(name), k = sizeof suffix - 1;
+    return n > k && !strcmp(name + n - k, suffix) ? n - k : n;
+}
+
+static int variant_order_plain(const char *a, const char *b);
+
 int report_variant_order(const char *a, const char *b)
+{
+    /* A row "<v>_mean_gate" follows the row of v itself. */
+    size_t la = base_length(a), lb = base_length(b);
+    if (la != strlen(a) || lb != strlen(b)) {
+        char ba[RESULTS_NAME_MAX + 1], bb[RESULTS_NAME_MAX + 1];
+        snprintf(ba, sizeof ba, "%.*s", (int)la, a);
+        snprintf(bb, sizeof bb, "%.*s", (int)lb, b);
+        int c = variant_order_plain(ba, bb);
+        if (c) return c;
+        return (la != strlen(a)) - (lb != strlen(b));
+    }
+    return variant_order_plain(a, b);
+}
+
+static int variant_order_plain(const char *a, const char *b)
 {
     /* The model kinds first, in the configuration's order. */
     int n = CONFIG_MODEL_DMMP + 1, ia = n, ib = n;
@@ -183,6 +208,8 @@ static void fill_cell_stats(report_table *t, size_t v, size_t m, const run_resul
 
 static void mark_best(report_table *t, size_t m)
 {
+    /* The gate diagnostics describe the gate; neither direction is better. */
+    if (!strncmp(t->metrics[m], "gate_", 5)) return;
     int lower = report_metric_lower_is_better(t->metrics[m]);
     size_t with_values = 0;
     double best = NAN;

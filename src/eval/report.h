@@ -8,9 +8,10 @@
  * logloss_ctr, logloss_ctcvr, then per family with K ascending
  * click_recall@K, purchase_recall@K, click_ndcg@K, purchase_ndcg@K,
  * hitrate@K, clickbait@K, exp_conversions@K; any other name follows,
- * alphabetically. Lower is better for logloss* and clickbait@K, higher for
- * everything else. Rows: teacher_only, two_tower, three_tower, dmmp, then any
- * other variant alphabetically. */
+ * alphabetically. Lower is better for logloss* and clickbait@K (any suffix),
+ * higher for everything else but the gate diagnostics gate_*, which get no
+ * best mark. Rows: teacher_only, two_tower, three_tower, dmmp, then any
+ * other variant alphabetically; a row <v>_mean_gate right after v. */
 #ifndef DMMP_EVAL_REPORT_H
 #define DMMP_EVAL_REPORT_H
 

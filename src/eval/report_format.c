@@ -117,8 +117,10 @@ static void caption(text_buf *b, const report_table *t, const char *prefix, repo
 {
     tb_printf(b, "%sSplit %s: mean%ssample std over seeds (n runs per variant). ", prefix, t->split,
               format == REPORT_FORMAT_LATEX ? " $\\pm$ " : " ± ");
-    tb_printf(b, "%s: best per column (higher is better; lower for logloss and clickbait@K).",
-              format == REPORT_FORMAT_LATEX ? "Bold" : "**Bold**");
+    int gate = 0;
+    for (size_t m = 0; m < t->n_metrics; m++) gate |= !strncmp(t->metrics[m], "gate_", 5);
+    tb_printf(b, "%s: best per column (higher is better; lower for logloss and clickbait@K%s).",
+              format == REPORT_FORMAT_LATEX ? "Bold" : "**Bold**", gate ? "; none for the gate diagnostics" : "");
     if (any_p_row(t)) {
         tb_printf(b, " p: two-sided paired t-test against ");
         tb_name(b, t->baseline, format);

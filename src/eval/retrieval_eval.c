@@ -10,6 +10,8 @@
 #include "core/rng.h"
 #include "data/synth_truth.h"
 #include "eval/batch_gather.h"
+#include "eval/personal_utility.h"
+#include "eval/rank_stats.h"
 #include "train/evaluate.h"
 #include "eval/retrieval_metrics.h"
 #include "eval/teacher_scores.h"
@@ -66,18 +68,74 @@ dmmp_status retrieval_queries(model *m, features *f, const batch *queries, const
     return model_user_query(m, f->view[VIEW_USER].x, n, q);
 }
 
+#define INTENT_QUARTILES 4
+
+/* The sums behind one set of retrieval metrics: over every user, and per
+ * intent quartile of the users (worlds with intent). */
+typedef struct retrieval_tally {
+    retrieval_accum acc, acc_q[INTENT_QUARTILES];
+    double util[RM_MAX_KS], util_q[INTENT_QUARTILES][RM_MAX_KS]; /* personal_utility@K sums */
+    int64_t util_users, util_users_q[INTENT_QUARTILES];
+} retrieval_tally;
+
+static dmmp_status tally_init(retrieval_tally *t, const int *ks, int n_ks)
+{
+    memset(t, 0, sizeof *t);
+    DMMP_TRY(retrieval_accum_init(&t->acc, ks, n_ks));
+    for (int q = 0; q < INTENT_QUARTILES; q++) DMMP_TRY(retrieval_accum_init(&t->acc_q[q], ks, n_ks));
+    return DMMP_OK;
+}
+
 /* What every user of one evaluation shares. */
 typedef struct retrieval_run {
     const dataset *d;
     relevance_sets rel;
     batch queries, corpus;
     int64_t *rows, n_rows;
-    int has_truth;
+    int has_truth, has_intent;
     synth_world world;
-    retrieval_accum acc;
+    retrieval_tally tally;      /* the model as it is */
+    retrieval_tally mean_gate;  /* learned gate: every user's gate replaced by the users' mean */
     int kmax;
-    float *p_ctcvr; /* kmax: the true pCTR * pCVR per rank of the current user */
+    float *p_ctcvr;             /* kmax: the true pCTR * pCVR per rank of the current user */
+    int8_t *quartile;           /* n_rows: intent quartile 0..3 of each selected user (has_intent) */
+    float *w_v;                 /* n_rows: the conversion weight of each user's gate (three towers) */
+    int has_w_v;
+    float *pc_all, *pv_all;     /* n_items: the true pCTR and pCVR of the current user (has_truth) */
+    personal_utility pu;
+    double util_k[RM_MAX_KS];
 } retrieval_run;
+
+typedef struct user_intent_row {
+    float intent;
+    int64_t row;
+} user_intent_row;
+
+static int by_intent(const void *a, const void *b)
+{
+    const user_intent_row *x = a, *y = b;
+    if (x->intent != y->intent) return x->intent < y->intent ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Intent quartiles of the selected users: sorted by true intent (ties by
+ * their order among the selected users), the user at position p of n is in
+ * quartile floor(4 p / n). */
+static dmmp_status assign_quartiles(retrieval_run *r)
+{
+    int64_t n = r->n_rows;
+    user_intent_row *order = malloc((size_t)n * sizeof *order);
+    r->quartile = malloc((size_t)n);
+    if (!order || !r->quartile) {
+        free(order);
+        return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %lld users", (long long)n);
+    }
+    for (int64_t i = 0; i < n; i++) order[i] = (user_intent_row){r->world.user_intent[r->queries.user[r->rows[i]]], i};
+    qsort(order, (size_t)n, sizeof *order, by_intent);
+    for (int64_t p = 0; p < n; p++) r->quartile[order[p].row] = (int8_t)(INTENT_QUARTILES * p / n);
+    free(order);
+    return DMMP_OK;
+}
 
 static dmmp_status run_open(retrieval_run *r, const dataset *d, data_split split, const config_eval *ce, int batch_rows,
                             int64_t cap)
@@ -86,7 +144,8 @@ static dmmp_status run_open(retrieval_run *r, const dataset *d, data_split split
     r->d = d;
     if (ce->topk.n < 1 || ce->topk.n > RM_MAX_KS)
         return dmmp_fail(DMMP_EINVAL, "eval.topk: %d cut-offs (1..%d allowed)", ce->topk.n, RM_MAX_KS);
-    DMMP_TRY(retrieval_accum_init(&r->acc, ce->topk.v, ce->topk.n));
+    DMMP_TRY(tally_init(&r->tally, ce->topk.v, ce->topk.n));
+    DMMP_TRY(tally_init(&r->mean_gate, ce->topk.v, ce->topk.n));
     for (int i = 0; i < ce->topk.n; i++)
         if (ce->topk.v[i] > r->kmax) r->kmax = ce->topk.v[i];
     r->p_ctcvr = malloc((size_t)r->kmax * sizeof(float));
@@ -113,6 +172,17 @@ static dmmp_status run_open(retrieval_run *r, const dataset *d, data_split split
     if (r->has_truth && r->world.n_items != dataset_n_items(d))
         return dmmp_fail(DMMP_EFORMAT, "%s: /truth has %lld items, /items %lld", dataset_path(d),
                          (long long)r->world.n_items, (long long)dataset_n_items(d));
+    r->w_v = malloc((size_t)r->n_rows * sizeof *r->w_v);
+    if (!r->w_v) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %lld users", (long long)r->n_rows);
+    if (r->has_truth) {
+        size_t ni = (size_t)(r->world.n_items > 0 ? r->world.n_items : 1);
+        r->pc_all = malloc(ni * sizeof(float));
+        r->pv_all = malloc(ni * sizeof(float));
+        if (!r->pc_all || !r->pv_all) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for the true scores");
+        DMMP_TRY(personal_utility_init(&r->pu, r->world.n_items));
+        r->has_intent = r->world.has_intent;
+        if (r->has_intent) DMMP_TRY(assign_quartiles(r));
+    }
     return DMMP_OK;
 }
 
@@ -124,24 +194,45 @@ static void run_close(retrieval_run *r)
     free(r->rows);
     if (r->has_truth) synth_world_free(&r->world);
     free(r->p_ctcvr);
+    free(r->quartile);
+    free(r->w_v);
+    free(r->pc_all);
+    free(r->pv_all);
+    personal_utility_free(&r->pu);
     memset(r, 0, sizeof *r);
 }
 
-/* Adds one user's top kmax list (ids) to the accumulator. */
-static dmmp_status add_user(retrieval_run *r, int32_t user, const int32_t *ids)
+/* Adds the user of selected row i (user index user) with top kmax list ids to tally t. */
+static dmmp_status add_user(retrieval_run *r, retrieval_tally *t, int64_t i, int32_t user, const int32_t *ids)
 {
     int64_t nc, nb;
     const int32_t *clicked = relevance_clicked(&r->rel, user, &nc);
     const int32_t *bought = relevance_bought(&r->rel, user, &nb);
     if (r->has_truth)
-        for (int i = 0; i < r->kmax; i++)
-            r->p_ctcvr[i] = ids[i] < 0 ? 0.0f
-                                       : (float)(synth_world_p_click(&r->world, user, ids[i], r->world.default_position,
+        for (int k = 0; k < r->kmax; k++)
+            r->p_ctcvr[k] = ids[k] < 0 ? 0.0f
+                                       : (float)(synth_world_p_click(&r->world, user, ids[k], r->world.default_position,
                                                                      r->world.default_scenario) *
-                                                 synth_world_p_conv(&r->world, user, ids[i]));
-    return retrieval_accum_add(&r->acc, ids, r->kmax, clicked, nc, bought, nb,
-                               r->has_truth ? r->world.item_bait : NULL, dataset_n_items(r->d),
-                               r->has_truth ? r->p_ctcvr : NULL);
+                                                 synth_world_p_conv(&r->world, user, ids[k]));
+    const uint8_t *bait = r->has_truth ? r->world.item_bait : NULL;
+    const float *p_ctcvr = r->has_truth ? r->p_ctcvr : NULL;
+    int q = r->has_intent ? r->quartile[i] : -1;
+    DMMP_TRY(retrieval_accum_add(&t->acc, ids, r->kmax, clicked, nc, bought, nb, bait, dataset_n_items(r->d), p_ctcvr));
+    if (q >= 0)
+        DMMP_TRY(retrieval_accum_add(&t->acc_q[q], ids, r->kmax, clicked, nc, bought, nb, bait, dataset_n_items(r->d),
+                                     p_ctcvr));
+    if (!r->has_truth) return DMMP_OK;
+    synth_world_user_scores(&r->world, user, r->pc_all, r->pv_all);
+    int n_ks = t->acc.n_ks;
+    personal_utility_of_list(&r->pu, r->pc_all, r->pv_all, synth_world_purchase_share(&r->world, user), ids, r->kmax,
+                             t->acc.ks, n_ks, r->util_k);
+    for (int k = 0; k < n_ks; k++) t->util[k] += r->util_k[k];
+    t->util_users++;
+    if (q >= 0) {
+        for (int k = 0; k < n_ks; k++) t->util_q[q][k] += r->util_k[k];
+        t->util_users_q[q]++;
+    }
+    return DMMP_OK;
 }
 
 /* One slot of a shard's top-K list as the ranks exchange it. */
@@ -201,7 +292,11 @@ static dmmp_status merge_shards(int n, int k, int32_t *ids, float *top, shard_hi
     return DMMP_OK;
 }
 
-static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f)
+/* Every selected user's top kmax through the towers, into tally t. With
+ * mean_w_v >= 0 every user's gate weights are replaced by (1 - mean_w_v,
+ * mean_w_v): the query [w_c u, w_v u] is rescaled half by half. Otherwise
+ * the conversion weight of each user's gate is kept in r->w_v. */
+static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f, retrieval_tally *t, double mean_w_v)
 {
     int rows = eval_batch_rows(m, f), dim = model_retrieval_dim(m);
     float *vectors = NULL, *q = NULL, *top = NULL, *lsc = NULL;
@@ -240,13 +335,32 @@ static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f)
     for (int64_t start = 0; s == DMMP_OK && start < r->n_rows; start += rows) {
         int n = r->n_rows - start < rows ? (int)(r->n_rows - start) : rows;
         s = retrieval_queries(m, f, &r->queries, r->rows + start, n, &scratch, q);
+        for (int i = 0; s == DMMP_OK && m->n_item_towers == 2 && i < n; i++) {
+            if (mean_w_v < 0) {
+                r->w_v[start + i] = m->w[2 * i + 1];
+                continue;
+            }
+            /* The query of model_user_query with the gate at (1 - mean, mean):
+             * [w_c u, w_v u], u the user tower's output (L2-normalised with
+             * student.l2norm), computed as model.c's tower_vector does. */
+            const float *u = mlp_output(&m->user_tower) + (size_t)i * m->k;
+            double n2 = 0;
+            for (int j = 0; j < m->k; j++) n2 += (double)u[j] * u[j];
+            double inv = m->spec.l2norm ? 1.0 / fmax(sqrt(n2), 1e-12) : 1.0;
+            float wc = (float)(1.0 - mean_w_v), wv = (float)mean_w_v;
+            for (int j = 0; j < m->k; j++) {
+                q[(size_t)i * dim + j] = (float)(u[j] * inv * wc);
+                q[(size_t)i * dim + m->k + j] = (float)(u[j] * inv * wv);
+            }
+        }
+        if (s == DMMP_OK && m->n_item_towers == 2 && mean_w_v < 0) r->has_w_v = 1;
         if (s == DMMP_OK) s = topk_search(&packed, q, n, dim, r->kmax, ids, top);
         for (int64_t i = 0; s == DMMP_OK && lo > 0 && i < (int64_t)n * r->kmax; i++)
             if (ids[i] >= 0) ids[i] += (int32_t)lo;
         if (s == DMMP_OK && ranks > 1) s = merge_shards(n, r->kmax, ids, top, mine, all, lid, lsc);
         if (s == DMMP_OK) batch_corpus_item_ids(&r->corpus, ids, (int64_t)n * r->kmax);
         for (int i = 0; s == DMMP_OK && i < n; i++)
-            s = add_user(r, r->queries.user[r->rows[start + i]], ids + (size_t)i * r->kmax);
+            s = add_user(r, t, start + i, r->queries.user[r->rows[start + i]], ids + (size_t)i * r->kmax);
     }
     topk_corpus_free(&packed);
     batch_free(&scratch);
@@ -274,7 +388,7 @@ static dmmp_status scores_retrieve(retrieval_run *r, retrieval_score_fn fn, void
         if (s != DMMP_OK) break;
         topk_of_scores(scores, r->corpus.n, r->kmax, ids, top);
         batch_corpus_item_ids(&r->corpus, ids, r->kmax);
-        s = add_user(r, r->queries.user[r->rows[i]], ids);
+        s = add_user(r, &r->tally, i, r->queries.user[r->rows[i]], ids);
     }
     free(scores);
     free(top);
@@ -302,19 +416,96 @@ static const char *stored_name(retrieval_metric rm)
     }
 }
 
-static dmmp_status emit(const retrieval_run *r, eval_metrics *out)
+/* The families of tally t given with name suffix (the per-quartile and
+ * mean-gate sets), and personal_utility@K when the world is known. */
+static dmmp_status emit_set(const retrieval_accum *acc, const double *util, int64_t util_users, const char *suffix,
+                            eval_metrics *out)
+{
+    static const retrieval_metric set[] = {RM_RECALL_CLICK, RM_RECALL_BUY, RM_CLICKBAIT, RM_EXPECTED_CONVERSIONS};
+    char name[EVAL_METRIC_NAME_MAX + 1];
+    for (size_t o = 0; o < sizeof set / sizeof set[0]; o++) {
+        if (acc->users[set[o]] == 0) continue;
+        for (int k = 0; k < acc->n_ks; k++) {
+            snprintf(name, sizeof name, "%s@%d%s", stored_name(set[o]), acc->ks[k], suffix);
+            DMMP_TRY(eval_metrics_set(out, name, retrieval_accum_mean(acc, set[o], k)));
+        }
+    }
+    for (int k = 0; util_users > 0 && k < acc->n_ks; k++) {
+        snprintf(name, sizeof name, "personal_utility@%d%s", acc->ks[k], suffix);
+        DMMP_TRY(eval_metrics_set(out, name, util[k] / (double)util_users));
+    }
+    return DMMP_OK;
+}
+
+/* gate_w_v_mean, _p10, _p50, _p90 over the evaluated users; with intent
+ * gate_intent_corr (Spearman of w_v and the true intent; left out when
+ * undefined, as for a fixed gate) and gate_w_v_mean_intent_q1..q4. */
+static dmmp_status emit_gate(const retrieval_run *r, eval_metrics *out)
+{
+    int64_t n = r->n_rows;
+    double *wv = malloc((size_t)n * sizeof *wv), *intent = malloc((size_t)n * sizeof *intent);
+    dmmp_status s = wv && intent ? DMMP_OK : dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %lld users", (long long)n);
+    double sum = 0, sum_q[INTENT_QUARTILES] = {0}, cnt_q[INTENT_QUARTILES] = {0};
+    for (int64_t i = 0; s == DMMP_OK && i < n; i++) {
+        wv[i] = r->w_v[i];
+        sum += wv[i];
+        if (r->has_intent) {
+            intent[i] = r->world.user_intent[r->queries.user[r->rows[i]]];
+            sum_q[r->quartile[i]] += wv[i];
+            cnt_q[r->quartile[i]]++;
+        }
+    }
+    static const double qs[3] = {0.1, 0.5, 0.9};
+    static const char *const qnames[3] = {"gate_w_v_p10", "gate_w_v_p50", "gate_w_v_p90"};
+    if (s == DMMP_OK) s = eval_metrics_set(out, "gate_w_v_mean", sum / (double)n);
+    for (int j = 0; s == DMMP_OK && j < 3; j++) {
+        double v;
+        s = rank_quantile(wv, n, qs[j], &v);
+        if (s == DMMP_OK) s = eval_metrics_set(out, qnames[j], v);
+    }
+    if (s == DMMP_OK && r->has_intent) {
+        double rho;
+        s = rank_spearman(wv, intent, n, &rho);
+        if (s == DMMP_OK && isfinite(rho)) s = eval_metrics_set(out, "gate_intent_corr", rho);
+        else if (s == DMMP_OK) log_info("retrieval: every user has the same gate weights: no gate_intent_corr");
+        for (int q = 0; s == DMMP_OK && q < INTENT_QUARTILES; q++) {
+            char name[EVAL_METRIC_NAME_MAX + 1];
+            snprintf(name, sizeof name, "gate_w_v_mean_intent_q%d", q + 1);
+            if (cnt_q[q] > 0) s = eval_metrics_set(out, name, sum_q[q] / cnt_q[q]);
+        }
+    }
+    free(wv);
+    free(intent);
+    return s;
+}
+
+static dmmp_status emit(const retrieval_run *r, int with_mean_gate, eval_metrics *out)
 {
     static const retrieval_metric order[] = {RM_RECALL_CLICK, RM_RECALL_BUY, RM_NDCG_CLICK, RM_NDCG_BUY,
                                              RM_HIT_CLICK,    RM_CLICKBAIT,  RM_EXPECTED_CONVERSIONS};
-    if (r->acc.users[RM_RECALL_BUY] == 0) log_warn("retrieval: no evaluated user purchased: no purchase metrics");
+    const retrieval_tally *t = &r->tally;
+    if (t->acc.users[RM_RECALL_BUY] == 0) log_warn("retrieval: no evaluated user purchased: no purchase metrics");
     for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
-        if (r->acc.users[order[o]] == 0) continue;
-        for (int k = 0; k < r->acc.n_ks; k++) {
+        if (t->acc.users[order[o]] == 0) continue;
+        for (int k = 0; k < t->acc.n_ks; k++) {
             char name[EVAL_METRIC_NAME_MAX + 1];
-            snprintf(name, sizeof name, "%s@%d", stored_name(order[o]), r->acc.ks[k]);
-            DMMP_TRY(eval_metrics_set(out, name, retrieval_accum_mean(&r->acc, order[o], k)));
+            snprintf(name, sizeof name, "%s@%d", stored_name(order[o]), t->acc.ks[k]);
+            DMMP_TRY(eval_metrics_set(out, name, retrieval_accum_mean(&t->acc, order[o], k)));
         }
     }
+    for (int k = 0; t->util_users > 0 && k < t->acc.n_ks; k++) {
+        char name[EVAL_METRIC_NAME_MAX + 1];
+        snprintf(name, sizeof name, "personal_utility@%d", t->acc.ks[k]);
+        DMMP_TRY(eval_metrics_set(out, name, t->util[k] / (double)t->util_users));
+    }
+    if (r->has_w_v) DMMP_TRY(emit_gate(r, out));
+    for (int q = 0; r->has_intent && q < INTENT_QUARTILES; q++) {
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "_intent_q%d", q + 1);
+        DMMP_TRY(emit_set(&t->acc_q[q], t->util_q[q], t->util_users_q[q], suffix, out));
+    }
+    if (with_mean_gate)
+        DMMP_TRY(emit_set(&r->mean_gate.acc, r->mean_gate.util, r->mean_gate.util_users, "_mean_gate", out));
     return DMMP_OK;
 }
 
@@ -324,8 +515,18 @@ dmmp_status eval_retrieval(model *m, features *f, const dataset *d, data_split s
     retrieval_run r;
     int64_t cap = retrieval_user_cap(m, ce, dataset_n_users(d), dataset_n_items(d));
     dmmp_status s = run_open(&r, d, split, ce, eval_batch_rows(m, f), cap);
+    int mean_gate = 0;
     if (s == DMMP_OK && m->has_student) {
-        s = towers_retrieve(&r, m, f);
+        s = towers_retrieve(&r, m, f, &r.tally, -1.0);
+        if (s == DMMP_OK && m->learned_gate && r.has_w_v) {
+            /* The same towers with every user's gate at the users' mean:
+             * what the personal gate adds over a constant one. */
+            double mean = 0;
+            for (int64_t i = 0; i < r.n_rows; i++) mean += r.w_v[i];
+            mean /= (double)r.n_rows;
+            s = towers_retrieve(&r, m, f, &r.mean_gate, mean);
+            mean_gate = 1;
+        }
     } else if (s == DMMP_OK) {
         teacher_scorer sc;
         s = teacher_scorer_init(&sc, m, f, d);
@@ -335,7 +536,7 @@ dmmp_status eval_retrieval(model *m, features *f, const dataset *d, data_split s
             teacher_scorer_free(&sc);
         }
     }
-    if (s == DMMP_OK) s = emit(&r, out);
+    if (s == DMMP_OK) s = emit(&r, mean_gate, out);
     run_close(&r);
     return s;
 }
@@ -346,7 +547,7 @@ dmmp_status eval_retrieval_scores(const dataset *d, data_split split, const conf
     retrieval_run r;
     dmmp_status s = run_open(&r, d, split, ce, 1024, max_users);
     if (s == DMMP_OK) s = scores_retrieve(&r, fn, ctx);
-    if (s == DMMP_OK) s = emit(&r, out);
+    if (s == DMMP_OK) s = emit(&r, 0, out);
     run_close(&r);
     return s;
 }

@@ -134,3 +134,67 @@ dmmp_status run_set_load(run_set *s, const char *const *args, size_t n_args)
     if (st != DMMP_OK) run_set_free(s);
     return st;
 }
+
+static int ends_with(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n > k && !strcmp(name + n - k, suffix);
+}
+
+/* The row of run r under suffix into row (results_init'ed here). */
+static dmmp_status suffix_row(const run_results *r, const char *split, const char *suffix, run_results *row)
+{
+    DMMP_TRY(results_init(row));
+    char name[RESULTS_NAME_MAX + 1];
+    if ((size_t)snprintf(name, sizeof name, "%s%s", r->variant, suffix) >= sizeof name)
+        return dmmp_fail(DMMP_EINVAL, "variant %s%s: the name is too long", r->variant, suffix);
+    DMMP_TRY(results_set_meta(row, "variant", name));
+    static const char *const keys[] = {"model_kind", "git_commit", "dataset_path", "dataset_name", "dataset_hash"};
+    const char *values[] = {r->model_kind, r->git_commit, r->dataset_path, r->dataset_name, r->dataset_hash};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) DMMP_TRY(results_set_meta(row, keys[i], values[i]));
+    row->seed = r->seed;
+    const results_eval_setting *e = results_eval_setting_find(r, split);
+    if (e) DMMP_TRY(results_set_eval_setting(row, e));
+    size_t k = strlen(suffix);
+    for (size_t i = 0; i < r->n_metrics; i++) {
+        const results_metric *m = &r->metrics[i];
+        if (strcmp(m->split, split) || !ends_with(m->name, suffix)) continue;
+        memcpy(name, m->name, strlen(m->name) - k);
+        name[strlen(m->name) - k] = '\0';
+        DMMP_TRY(results_set_metric(row, split, name, m->value));
+    }
+    return DMMP_OK;
+}
+
+dmmp_status run_set_add_suffix_rows(run_set *s, const char *split, const char *suffix)
+{
+    size_t n = s->n, extra = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < s->runs[i].n_metrics; j++)
+            if (!strcmp(s->runs[i].metrics[j].split, split) && ends_with(s->runs[i].metrics[j].name, suffix)) {
+                extra++;
+                break;
+            }
+    if (extra == 0) return DMMP_OK;
+    run_results *runs = realloc(s->runs, (n + extra) * sizeof *runs);
+    if (!runs) return dmmp_fail(DMMP_ENOMEM, "out of memory for %zu runs", n + extra);
+    s->runs = runs;
+    char **sources = realloc(s->sources, (n + extra) * sizeof *sources);
+    if (!sources) return dmmp_fail(DMMP_ENOMEM, "out of memory for %zu runs", n + extra);
+    s->sources = sources;
+    for (size_t i = 0; i < n; i++) {
+        int has = 0;
+        for (size_t j = 0; j < s->runs[i].n_metrics && !has; j++)
+            has = !strcmp(s->runs[i].metrics[j].split, split) && ends_with(s->runs[i].metrics[j].name, suffix);
+        if (!has) continue;
+        size_t at = s->n;
+        size_t len = strlen(s->sources[i]) + strlen(suffix) + 4;
+        s->sources[at] = malloc(len);
+        if (!s->sources[at]) return dmmp_fail(DMMP_ENOMEM, "out of memory for the run names");
+        snprintf(s->sources[at], len, "%s (%s)", s->sources[i], suffix + (suffix[0] == '_'));
+        dmmp_status st = suffix_row(&s->runs[i], split, suffix, &s->runs[at]);
+        s->n = at + 1; /* owned now, freed with the set even on failure */
+        DMMP_TRY(st);
+    }
+    return DMMP_OK;
+}

@@ -21,6 +21,13 @@ typedef struct run_set {
  * leaves s empty. */
 dmmp_status run_set_load(run_set *s, const char *const *args, size_t n_args);
 
+/* For every run with metrics of split whose names end in suffix (such as
+ * "_mean_gate", the evaluation of the same model under another setting),
+ * appends a row: variant <variant><suffix>, the same seed and dataset
+ * provenance, and those metrics under their names without the suffix. The
+ * report then pairs it by seed with the run it came from like any variant. */
+dmmp_status run_set_add_suffix_rows(run_set *s, const char *split, const char *suffix);
+
 /* Frees every run and name; s becomes empty. */
 void run_set_free(run_set *s);
 

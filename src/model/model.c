@@ -87,7 +87,7 @@ dmmp_status model_init(model *m, const model_spec *spec, model_dims dims, int ma
         for (int t = 0; t < m->n_item_towers; t++) off_item[t] = param_take(p, mlp_param_count(dims.item_in, it, nit));
         if (m->learned_gate) {
             for (int i = 0; i < sp->n_gate_dims; i++) gate_dims[n_gate++] = sp->gate_dims[i];
-            gate_dims[n_gate++] = 2;
+            gate_dims[n_gate++] = sp->gate_user_bias ? 3 : 2; /* softmax logits (and beta(u)) */
             off_gate = param_take(p, mlp_param_count(dims.user_in, gate_dims, n_gate));
         }
     }
@@ -138,6 +138,8 @@ dmmp_status model_init(model *m, const model_spec *spec, model_dims dims, int ma
     for (int t = 0; t < TERM_SAMPLED_CTR; t++)
         for (int j = 0; j < 2; j++) DMMP_TRY(alloc_f(&m->term_grad[t][j], B, "loss gradients"));
     DMMP_TRY(alloc_f(&m->w, 2 * B, "gate weights"));
+    DMMP_TRY(alloc_f(&m->gate_logits, 2 * B, "gate weights"));
+    DMMP_TRY(alloc_f(&m->gate_dout, 3 * B, "gate weights"));
     DMMP_TRY(alloc_f(&m->dw, 2 * B, "gate weights"));
     DMMP_TRY(alloc_f(&m->u_n, B * K, "tower outputs"));
     DMMP_TRY(alloc_f(&m->vc_n, B * K, "tower outputs"));
@@ -181,7 +183,15 @@ static float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 static dmmp_status user_side_forward(model *m, const float *x_u, int batch)
 {
     DMMP_TRY(mlp_forward(&m->user_tower, x_u, batch));
-    if (m->learned_gate) {
+    if (m->learned_gate && m->spec.gate_user_bias) {
+        DMMP_TRY(mlp_forward(&m->gate, x_u, batch));
+        const float *g = mlp_output(&m->gate);
+        for (int b = 0; b < batch; b++) {
+            m->gate_logits[2 * b] = g[3 * b];
+            m->gate_logits[2 * b + 1] = g[3 * b + 1];
+        }
+        softmax2_forward(m->gate_logits, batch, m->w);
+    } else if (m->learned_gate) {
         DMMP_TRY(mlp_forward(&m->gate, x_u, batch));
         softmax2_forward(mlp_output(&m->gate), batch, m->w);
     } else {
@@ -219,6 +229,11 @@ dmmp_status model_forward_negs(model *m, const float *x_t, const float *x_u, con
     if (m->fused_head) {
         fuse_scores_forward(m->w, m->s_c, m->s_v, batch, m->r);
         for (int b = 0; b < batch; b++) m->z_f[b] = m->r[b] + m->bias[2];
+        if (m->learned_gate && m->spec.gate_user_bias) {
+            /* beta(u) shifts a user's fused logit and no item's rank. */
+            const float *g = mlp_output(&m->gate);
+            for (int b = 0; b < batch; b++) m->z_f[b] += g[3 * b + 2];
+        }
     }
     return m->neg.active ? neg_forward(m, batch) : DMMP_OK;
 }
@@ -371,6 +386,14 @@ dmmp_status model_backward_negs(model *m, const float *x_t, const float *x_u, co
     if (m->learned_gate) {
         float *dlogits = m->dw; /* softmax2_backward may write in place */
         softmax2_backward(m->w, m->dw, batch, dlogits);
+        if (m->spec.gate_user_bias) {
+            for (int b = 0; b < batch; b++) {
+                m->gate_dout[3 * b] = dlogits[2 * b];
+                m->gate_dout[3 * b + 1] = dlogits[2 * b + 1];
+                m->gate_dout[3 * b + 2] = m->dz_f[b];
+            }
+            dlogits = m->gate_dout;
+        }
         DMMP_TRY(mlp_backward(&m->gate, x_u, dlogits, m->dx_u, 1, batch));
     }
     return DMMP_OK;
@@ -449,7 +472,7 @@ void model_free(model *m)
     mlp_free(&m->gate);
     float *bufs[] = {m->z_t_ctr, m->z_t_cvr, m->s_c, m->s_v, m->r, m->z_f, m->dz_t_ctr, m->dz_t_cvr, m->ds_c, m->ds_v,
                      m->dz_f, m->click_f, m->conv_f, m->targets[0], m->targets[1], m->kd_target[0],
-                     m->kd_target[1], m->kd_target[2], m->w, m->dw, m->u_n, m->vc_n, m->vv_n, m->du, m->dv[0],
+                     m->kd_target[1], m->kd_target[2], m->w, m->dw, m->gate_logits, m->gate_dout, m->u_n, m->vc_n, m->vv_n, m->du, m->dv[0],
                      m->dv[1], m->dx_t, m->dx_u, m->dx_i};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) mem_free(bufs[i]);
     for (int t = 0; t < TERM_COUNT; t++) {

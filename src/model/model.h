@@ -68,6 +68,7 @@ typedef struct model_spec {
     int item_tower[MODEL_MAX_DIMS], n_item_tower;
     int gate_dims[MODEL_MAX_DIMS], n_gate_dims; /* hidden layers; a 2-unit output is added */
     int learned_gate;              /* dmmp: the user preference gate (0: fixed 0.5 / 0.5) */
+    int gate_user_bias;            /* learned gate: a third output beta(u) added to the fused logit */
     double temperature;            /* tau of the tower scores */
     int l2norm;                    /* 1: cosine scores */
     double conversion_weight;      /* lambda of the fused target y_f */
@@ -134,6 +135,7 @@ typedef struct model {
     /* forward outputs, batch long unless noted */
     float *z_t_ctr, *z_t_cvr;         /* teacher logits */
     float *s_c, *s_v, *w, *r, *z_f;   /* student scores, gate weights (batch x 2), fused score and logit */
+    float *gate_logits, *gate_dout;   /* gate_user_bias: the two softmax logits (batch x 2), dL/d(gate output) (batch x 3) */
     float *u_n, *vc_n, *vv_n;         /* l2-normalised towers (batch x k) */
     /* backward buffers */
     float *dz_t_ctr, *dz_t_cvr, *ds_c, *ds_v, *dz_f, *dw, *du, *dv[2];

@@ -60,6 +60,7 @@ void recipe_model_spec(const dmmp_config *cfg, model_spec *s)
     copy_dims(s->item_tower, &s->n_item_tower, MODEL_MAX_DIMS, &cfg->student.item_tower);
     copy_dims(s->gate_dims, &s->n_gate_dims, MODEL_MAX_DIMS, &cfg->student.gate_dims);
     s->learned_gate = cfg->student.gate;
+    s->gate_user_bias = cfg->student.gate_user_bias;
     s->temperature = cfg->student.temperature;
     s->l2norm = cfg->student.l2norm;
     s->conversion_weight = cfg->fuse.conversion_weight;

@@ -3,6 +3,7 @@
 #include "train/results.h"
 
 #include <config.h> /* autoconf's PACKAGE_VERSION (angle brackets: not config/config.h) */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@ void results_free(run_results *r)
 {
     for (size_t i = 0; i < r->n_series; i++) free(r->series[i].values);
     free(r->series);
+    for (size_t i = 0; i < r->curves.n_series; i++) free(r->curves.series[i].values);
+    free(r->curves.series);
+    free(r->curves.step);
     free(r->metrics);
     free(r->settings);
     free(r->config_ini);
@@ -239,4 +243,81 @@ dmmp_status results_set_eval_setting(run_results *r, const results_eval_setting 
     }
     *dst = *s;
     return DMMP_OK;
+}
+
+/* ---- per-step curves ------------------------------------------------------ */
+
+static dmmp_status grow_doubles(double **v, size_t *cap, size_t need, const char *what)
+{
+    if (need <= *cap) return DMMP_OK;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    double *grown = realloc(*v, c * sizeof *grown);
+    if (!grown) return dmmp_fail(DMMP_ENOMEM, "results: out of memory for %s", what);
+    *v = grown;
+    *cap = c;
+    return DMMP_OK;
+}
+
+const results_series *results_curve_find(const run_results *r, const char *name)
+{
+    for (size_t i = 0; i < r->curves.n_series; i++)
+        if (!strcmp(r->curves.series[i].name, name)) return &r->curves.series[i];
+    return NULL;
+}
+
+static dmmp_status curve_create(results_curves *c, const char *name, size_t points, results_series **out)
+{
+    DMMP_TRY(check_name("curve", name, 1));
+    if (!strcmp(name, "step")) return dmmp_fail(DMMP_EINVAL, "results: 'step' is the curves' axis, not a curve");
+    for (size_t i = 0; i < c->n_series; i++)
+        if (is_group_of(name, c->series[i].name))
+            return dmmp_fail(DMMP_EINVAL, "results: curve '%s' clashes with curve '%s'", name, c->series[i].name);
+    if (c->n_series == c->cap_series) {
+        size_t cap = c->cap_series ? 2 * c->cap_series : 16;
+        results_series *grown = realloc(c->series, cap * sizeof *grown);
+        if (!grown) return dmmp_fail(DMMP_ENOMEM, "results: out of memory for curve '%s'", name);
+        c->series = grown;
+        c->cap_series = cap;
+    }
+    results_series *s = &c->series[c->n_series++];
+    memset(s, 0, sizeof *s);
+    memcpy(s->name, name, strlen(name) + 1);
+    DMMP_TRY(grow_doubles(&s->values, &s->cap, points + 1, name));
+    for (size_t p = 0; p < points; p++) s->values[p] = NAN;
+    s->n = points;
+    *out = s;
+    return DMMP_OK;
+}
+
+dmmp_status results_curve_point(run_results *r, int64_t step, const char *const *names, const double *values,
+                                size_t n)
+{
+    results_curves *c = &r->curves;
+    if (step < 0 || (c->n > 0 && (double)step <= c->step[c->n - 1]))
+        return dmmp_fail(DMMP_EINVAL, "results: curve point at step %lld after one at step %.0f", (long long)step,
+                         c->n ? c->step[c->n - 1] : -1.0);
+    for (size_t i = 0; i < n; i++) {
+        results_series *s = (results_series *)results_curve_find(r, names[i]);
+        if (!s) DMMP_TRY(curve_create(c, names[i], c->n, &s));
+    }
+    DMMP_TRY(grow_doubles(&c->step, &c->cap, c->n + 1, "the curve steps"));
+    for (size_t i = 0; i < c->n_series; i++) {
+        results_series *s = &c->series[i];
+        DMMP_TRY(grow_doubles(&s->values, &s->cap, c->n + 1, s->name));
+        s->values[c->n] = NAN;
+        for (size_t j = 0; j < n; j++)
+            if (!strcmp(names[j], s->name)) s->values[c->n] = values[j];
+        s->n = c->n + 1;
+    }
+    c->step[c->n++] = (double)step;
+    return DMMP_OK;
+}
+
+void results_curves_trim(run_results *r, int64_t step)
+{
+    results_curves *c = &r->curves;
+    while (c->n > 0 && c->step[c->n - 1] > (double)step) c->n--;
+    for (size_t i = 0; i < c->n_series; i++)
+        if (c->series[i].n > c->n) c->series[i].n = c->n;
 }

@@ -39,6 +39,16 @@ typedef struct results_series {
     double *values;
 } results_series;
 
+/* The per-step curves: a point every `every` optimiser steps, each
+ * series holding one value per point (NaN where it had none). */
+typedef struct results_curves {
+    int64_t every;   /* train.curve_every of the run; 0: no curves */
+    size_t n, cap;   /* points */
+    double *step;    /* optimiser steps taken at each point, ascending */
+    size_t n_series, cap_series;
+    results_series *series;
+} results_curves;
+
 /* One evaluation metric of one split. */
 typedef struct results_metric {
     char split[RESULTS_NAME_MAX + 1];
@@ -71,6 +81,7 @@ typedef struct run_results {
     int64_t steps;                /* optimiser steps taken in total */
     size_t n_series, cap_series;
     results_series *series;       /* in order of first append */
+    results_curves curves;        /* per-step series, apart from the per-epoch ones */
     size_t n_metrics, cap_metrics;
     results_metric *metrics;      /* in order of first set */
     size_t n_settings, cap_settings;
@@ -96,6 +107,19 @@ dmmp_status results_series_append(run_results *r, const char *name, double value
 
 /* The series `name`, or NULL when there is none. */
 const results_series *results_series_find(const run_results *r, const char *name);
+
+/* Appends one point of the per-step curves at optimiser step `step`
+ * (greater than every earlier point's): values[i] of curve names[i] (names
+ * as for series). A curve first given at a later point is NaN before it, one
+ * not given at this point NaN here. */
+dmmp_status results_curve_point(run_results *r, int64_t step, const char *const *names, const double *values,
+                                size_t n);
+
+/* The curve `name`, or NULL. */
+const results_series *results_curve_find(const run_results *r, const char *name);
+
+/* Drops every point after optimiser step `step` (a resumed run continues from there). */
+void results_curves_trim(run_results *r, int64_t step);
 
 /* Records epochs completed and total optimiser steps (both >= 0). */
 dmmp_status results_set_progress(run_results *r, int64_t epochs, int64_t steps);

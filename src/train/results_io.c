@@ -176,6 +176,19 @@ static dmmp_status write_eval(hid_t file, const run_results *r, const char *path
     return st;
 }
 
+static dmmp_status write_curves(hid_t file, const run_results *r, const char *path)
+{
+    const results_curves *c = &r->curves;
+    if (c->n == 0 && c->every == 0) return DMMP_OK;
+    hid_t g = open_or_create_group(file, "curves");
+    if (g < 0) return dmmp_fail(DMMP_EIO, "%s: cannot create /curves", path);
+    dmmp_status st = write_i64_attr(g, "every", c->every, path);
+    if (st == DMMP_OK) st = write_doubles(g, "step", c->step, c->n, 0, path);
+    for (size_t i = 0; i < c->n_series && st == DMMP_OK; i++) st = write_series(g, &c->series[i], path);
+    H5Gclose(g);
+    return st;
+}
+
 static dmmp_status write_contents(hid_t file, const run_results *r, const char *path)
 {
     static const char *const meta_keys[] = {"variant",      "model_kind",   "git_commit",  "created_with",
@@ -194,6 +207,7 @@ static dmmp_status write_contents(hid_t file, const run_results *r, const char *
     for (size_t i = 0; i < r->n_series && st == DMMP_OK; i++) st = write_series(train, &r->series[i], path);
     H5Gclose(train);
     DMMP_TRY(st);
+    DMMP_TRY(write_curves(file, r, path));
     return write_eval(file, r, path);
 }
 
@@ -203,6 +217,10 @@ dmmp_status results_save(const run_results *r, const char *path)
         if ((int64_t)r->series[i].n != r->epochs)
             return dmmp_fail(DMMP_EINVAL, "%s: series '%s' holds %zu values but the run has %lld epochs", path,
                              r->series[i].name, r->series[i].n, (long long)r->epochs);
+    for (size_t i = 0; i < r->curves.n_series; i++)
+        if (r->curves.series[i].n != r->curves.n)
+            return dmmp_fail(DMMP_EINVAL, "%s: curve '%s' holds %zu values but the curves have %zu points", path,
+                             r->curves.series[i].name, r->curves.series[i].n, r->curves.n);
     char tmp[4200];
     DMMP_TRY(atomic_clean_stale(path, NULL));
     DMMP_TRY(atomic_tmp_path(path, tmp, sizeof tmp));
@@ -440,6 +458,99 @@ static herr_t visit_split(hid_t eval, const char *name, const H5L_info_t *info, 
     return ctx->st == DMMP_OK ? 0 : -1;
 }
 
+/* The curves as read: names and values, before they become points. */
+typedef struct curve_read {
+    const char *path;
+    size_t n_points;
+    size_t n, cap;
+    char (*names)[RESULTS_NAME_MAX + 1];
+    double **values;
+    dmmp_status st;
+} curve_read;
+
+static herr_t visit_curve(hid_t group, const char *name, const H5L_info_t *info, void *data)
+{
+    (void)info;
+    curve_read *c = data;
+    if (!strcmp(name, "step")) return 0;
+    hid_t obj = H5Oopen(group, name, H5P_DEFAULT);
+    char where[RESULTS_NAME_MAX + 16];
+    snprintf(where, sizeof where, "/curves/%s", name);
+    if (obj < 0) {
+        c->st = h5_error_is_checksum(NULL, 0) ? h5_damage(c->path, where)
+                                              : dmmp_fail(DMMP_EFORMAT, "%s: cannot open %s", c->path, where);
+        return -1;
+    }
+    if (H5Iget_type(obj) == H5I_DATASET) {
+        double *v = NULL;
+        size_t n = 0;
+        c->st = read_doubles(obj, where, c->path, &v, &n);
+        if (c->st == DMMP_OK && n != c->n_points)
+            c->st = dmmp_fail(DMMP_EFORMAT, "%s: %s holds %zu values but /curves/step %zu", c->path, where, n,
+                              c->n_points);
+        if (c->st == DMMP_OK && strlen(name) > RESULTS_NAME_MAX)
+            c->st = dmmp_fail(DMMP_EFORMAT, "%s: %s: the name is too long", c->path, where);
+        if (c->st == DMMP_OK && c->n == c->cap) {
+            size_t cap = c->cap ? 2 * c->cap : 16;
+            void *nn = realloc(c->names, cap * sizeof *c->names), *vv = realloc(c->values, cap * sizeof *c->values);
+            if (nn) c->names = nn;
+            if (vv) c->values = vv;
+            if (!nn || !vv) c->st = dmmp_fail(DMMP_ENOMEM, "%s: out of memory reading /curves", c->path);
+            else c->cap = cap;
+        }
+        if (c->st == DMMP_OK) {
+            snprintf(c->names[c->n], sizeof c->names[c->n], "%s", name);
+            c->values[c->n++] = v;
+        } else {
+            free(v);
+        }
+    }
+    H5Oclose(obj);
+    return c->st == DMMP_OK ? 0 : -1;
+}
+
+/* /curves, when the file has it (runs with train.curve_every > 0). */
+static dmmp_status read_curves(hid_t file, run_results *r, const char *path)
+{
+    if (H5Lexists(file, "curves", H5P_DEFAULT) <= 0) {
+        H5_RETURN_IF_DAMAGED(path, "/");
+        return DMMP_OK;
+    }
+    hid_t g = H5Gopen2(file, "curves", H5P_DEFAULT);
+    if (g < 0) return dmmp_fail(DMMP_EFORMAT, "%s: /curves is not a group", path);
+    curve_read c = {path, 0, 0, 0, NULL, NULL, DMMP_OK};
+    double *step = NULL;
+    c.st = read_i64_attr(g, "/curves", "every", &r->curves.every, path);
+    if (c.st == DMMP_OK && H5Lexists(g, "step", H5P_DEFAULT) <= 0)
+        c.st = dmmp_fail(DMMP_EFORMAT, "%s: missing dataset /curves/step", path);
+    if (c.st == DMMP_OK) {
+        hid_t d = H5Dopen2(g, "step", H5P_DEFAULT);
+        c.st = d < 0 ? h5_read_failure(path, "/curves/step") : read_doubles(d, "/curves/step", path, &step, &c.n_points);
+        if (d >= 0) H5Dclose(d);
+    }
+    if (c.st == DMMP_OK) {
+        herr_t rc = H5Lvisit(g, H5_INDEX_CRT_ORDER, H5_ITER_INC, visit_curve, &c);
+        if (rc < 0 && c.st == DMMP_OK) c.st = h5_read_failure(path, "/curves");
+    }
+    H5Gclose(g);
+    const char **names = malloc((c.n + 1) * sizeof *names);
+    double *point = malloc((c.n + 1) * sizeof *point);
+    if (c.st == DMMP_OK && (!names || !point)) c.st = dmmp_fail(DMMP_ENOMEM, "%s: out of memory reading /curves", path);
+    for (size_t k = 0; k < c.n && c.st == DMMP_OK; k++) names[k] = c.names[k];
+    for (size_t p = 0; p < c.n_points && c.st == DMMP_OK; p++) {
+        for (size_t k = 0; k < c.n; k++) point[k] = c.values[k][p];
+        c.st = results_curve_point(r, (int64_t)step[p], names, point, c.n);
+        if (c.st != DMMP_OK) c.st = dmmp_fail_prefix(DMMP_EFORMAT, "%s: /curves", path);
+    }
+    for (size_t k = 0; k < c.n; k++) free(c.values[k]);
+    free(c.values);
+    free(c.names);
+    free(names);
+    free(point);
+    free(step);
+    return c.st;
+}
+
 static hid_t open_required_group(hid_t file, const char *name, const char *path, dmmp_status *st)
 {
     if (H5Lexists(file, name, H5P_DEFAULT) <= 0) {
@@ -497,6 +608,7 @@ static dmmp_status read_contents(hid_t file, run_results *r, const char *path)
         if ((int64_t)r->series[i].n != r->epochs)
             return dmmp_fail(DMMP_EFORMAT, "%s: /train/%s holds %zu values but /train says %lld epochs", path,
                              r->series[i].name, r->series[i].n, (long long)r->epochs);
+    DMMP_TRY(read_curves(file, r, path));
 
     hid_t eval = open_required_group(file, "eval", path, &st);
     if (eval < 0) return st;

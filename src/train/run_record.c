@@ -42,7 +42,7 @@ dmmp_status run_record_start(run_results *r, const dmmp_config *cfg, const char 
     return DMMP_OK;
 }
 
-dmmp_status run_record_resume(run_results *r, const char *path, int epochs_done)
+dmmp_status run_record_resume(run_results *r, const char *path, int epochs_done, int64_t steps_done)
 {
     DMMP_TRY(results_load(r, path));
     if (r->epochs < epochs_done)
@@ -51,7 +51,38 @@ dmmp_status run_record_resume(run_results *r, const char *path, int epochs_done)
     for (size_t i = 0; i < r->n_series; i++)
         if (r->series[i].n > (size_t)epochs_done) r->series[i].n = (size_t)epochs_done;
     r->epochs = epochs_done;
+    results_curves_trim(r, steps_done);
     return DMMP_OK;
+}
+
+dmmp_status run_record_step(run_results *r, const model *m, int n, int64_t step, int curve_every)
+{
+    if (curve_every <= 0 || step % curve_every != 0) return DMMP_OK;
+    r->curves.every = curve_every;
+    char names[2 * TERM_COUNT + 2][RESULTS_NAME_MAX + 1];
+    const char *name_ptr[2 * TERM_COUNT + 2];
+    double values[2 * TERM_COUNT + 2], weight[TERM_COUNT];
+    size_t k = 0;
+    weighting_current(&m->weighting, weight);
+    for (int t = 0; t < TERM_COUNT; t++) {
+        if (!m->term_active[t]) continue;
+        snprintf(names[k], sizeof names[k], "loss/%s", loss_term_name((loss_term)t));
+        values[k++] = m->term_loss[t];
+        snprintf(names[k], sizeof names[k], "weight/%s", loss_term_name((loss_term)t));
+        values[k++] = weight[t];
+    }
+    if (m->learned_gate && n > 0) {
+        double sum = 0, sq = 0;
+        for (int b = 0; b < n; b++) sum += m->w[2 * b + 1];
+        double mean = sum / n;
+        for (int b = 0; b < n; b++) sq += (m->w[2 * b + 1] - mean) * (m->w[2 * b + 1] - mean);
+        snprintf(names[k], sizeof names[k], "gate/w_v_mean");
+        values[k++] = mean;
+        snprintf(names[k], sizeof names[k], "gate/w_v_sd");
+        values[k++] = n > 1 ? sqrt(sq / (n - 1)) : 0.0;
+    }
+    for (size_t i = 0; i < k; i++) name_ptr[i] = names[i];
+    return results_curve_point(r, step, name_ptr, values, k);
 }
 
 /* Appends value as epoch epochs_done of series name; a series that starts

@@ -20,9 +20,17 @@ dmmp_status run_record_start(run_results *r, const dmmp_config *cfg, const char 
                              const dataset *d);
 
 /* Continues the record at path for a resumed run that completed
- * epochs_done epochs: loads it and drops any epoch recorded after the
- * checkpoint (results.h5 is written before last.h5). */
-dmmp_status run_record_resume(run_results *r, const char *path, int epochs_done);
+ * epochs_done epochs and steps_done optimiser steps: loads it and drops any
+ * epoch and curve point recorded after the checkpoint (results.h5 is
+ * written before last.h5). */
+dmmp_status run_record_resume(run_results *r, const char *path, int epochs_done, int64_t steps_done);
+
+/* After optimiser step `step` (counted from 1) of a run with curve_every
+ * > 0, when step is a multiple of it: one point of the per-step curves,
+ * the last batch's (n rows) loss/<term> (unweighted) and weight/<term> of
+ * every active term, and for a learned gate gate/w_v_mean and gate/w_v_sd
+ * (the batch's mean and standard deviation of the conversion weight). */
+dmmp_status run_record_step(run_results *r, const model *m, int n, int64_t step, int curve_every);
 
 /* What one epoch adds to the record. */
 typedef struct epoch_record {

@@ -101,7 +101,7 @@ static dmmp_status train_step(trainer *t, const batch *b)
     t->prog.epoch_batches++;
     t->prog.epoch_samples += b->n;
     t->prog.step++;
-    return DMMP_OK;
+    return run_record_step(&t->rec, m, b->n, t->prog.step, t->cfg.train.curve_every);
 }
 
 /* ---- epochs -------------------------------------------------------------------- */
@@ -466,7 +466,7 @@ static dmmp_status setup(trainer *t)
     if (o->resume) {
         run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog, NULL};
         DMMP_TRY(run_state_load(t->last_path, &ref, t->schema));
-        DMMP_TRY(run_record_resume(&t->rec, t->results_path, t->prog.epoch));
+        DMMP_TRY(run_record_resume(&t->rec, t->results_path, t->prog.epoch, t->prog.step));
         t->rec_open = 1;
         if (t->rec.dataset_hash[0]) {
             char hash[DATASET_HASH_LEN];
