@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/run_input.h"
 #include "core/log.h"
 #include "data/dataset.h"
 #include "data/file_kind.h"
@@ -59,12 +59,6 @@ typedef struct run_args {
     int k;
 } run_args;
 
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 /* Parses the options of eval or retrieve; 0 ok, or the exit status (0 after --help: *done set). */
 static int parse_args(int argc, char **argv, run_args *a, int retrieve, int *done)
 {
@@ -109,32 +103,13 @@ static int parse_args(int argc, char **argv, run_args *a, int retrieve, int *don
     cli_list_free(&none);
     if (retrieve && (a->user >= 0) == (a->user_id != NULL))
         return cli_usage_error(cmd, "give the user as one of --user U or --user-id RAW");
-    file_kind run_kind = file_kind_of(a->run);
-    if (run_kind == FILE_KIND_MISSING) return cli_usage_error(cmd, "--run %s: no such directory", a->run);
-    if (run_kind != FILE_KIND_DIRECTORY)
-        return cli_usage_error(cmd, "--run %s is %s, expected a run directory (the --out of dmmp train)", a->run,
-                               file_kind_name(run_kind));
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s.h5", a->run, a->which);
-    if (!file_exists(path)) return cli_usage_error(cmd, "no run in '%s' (%s is missing)", a->run, path);
-    dmmp_status s = file_kind_expect(a->data, FILE_KIND_DATASET);
-    if (s != DMMP_OK) return cli_report_error(cmd, s);
-    return 0;
+    return cli_check_run_input(cmd, a->run, a->which, a->data);
 }
 
 /* Opens the dataset and loads the run for it; exit code or 0. */
 static int open_run(const char *cmd, const run_args *a, dataset **d, run_handle *h)
 {
-    dmmp_status s = dataset_open(d, a->data);
-    if (s != DMMP_OK) return cli_report_error(cmd, s);
-    s = run_load(a->run, a->which, *d, h);
-    if (s != DMMP_OK) {
-        /* a run that cannot take this dataset is bad input, not a failure */
-        int code = cli_report_error(cmd, s == DMMP_ENOMEM || s == DMMP_EDNNL ? s : DMMP_EFORMAT);
-        dataset_close(*d);
-        return code;
-    }
-    return 0;
+    return cli_open_run_input(cmd, a->run, a->which, a->data, d, h);
 }
 
 /* Replaces the split's metrics in DIR/results.h5 (a new record when the run
@@ -155,7 +130,7 @@ static dmmp_status store_metrics(const run_args *a, const eval_metrics *l, data_
     DMMP_TRY(dataset_content_hash(a->data, hash));
     snprintf(e.dataset_hash, sizeof e.dataset_hash, "%s", hash);
     run_results r;
-    dmmp_status s = file_exists(path) ? results_load(&r, path) : results_init(&r);
+    dmmp_status s = cli_file_exists(path) ? results_load(&r, path) : results_init(&r);
     if (s != DMMP_OK) return s;
     results_clear_split(&r, e.split);
     s = results_set_eval_setting(&r, &e);

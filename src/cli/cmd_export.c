@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/run_input.h"
 #include "core/atomic_file.h"
 #include "data/dataset.h"
 #include "data/file_kind.h"
@@ -57,12 +58,6 @@ typedef struct export_args {
     const char *run, *data, *out, *which, *format, *split;
 } export_args;
 
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 static int ends_with(const char *s, const char *tail)
 {
     size_t n = strlen(s), m = strlen(tail);
@@ -73,31 +68,12 @@ static int ends_with(const char *s, const char *tail)
 static int check_run_and_data(const char *cmd, export_args *a)
 {
     if (!strcmp(a->which, "best")) a->which = "checkpoint";
-    file_kind run_kind = file_kind_of(a->run);
-    if (run_kind == FILE_KIND_MISSING) return cli_usage_error(cmd, "--run %s: no such directory", a->run);
-    if (run_kind != FILE_KIND_DIRECTORY)
-        return cli_usage_error(cmd, "--run %s is %s, expected a run directory (the --out of dmmp train)", a->run,
-                               file_kind_name(run_kind));
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s.h5", a->run, a->which);
-    if (!file_exists(path)) return cli_usage_error(cmd, "no run in '%s' (%s is missing)", a->run, path);
-    dmmp_status s = file_kind_expect(a->data, FILE_KIND_DATASET);
-    if (s != DMMP_OK) return cli_report_error(cmd, s);
-    return 0;
+    return cli_check_run_input(cmd, a->run, a->which, a->data);
 }
 
 static int open_run(const char *cmd, const export_args *a, dataset **d, run_handle *h)
 {
-    dmmp_status s = dataset_open(d, a->data);
-    if (s != DMMP_OK) return cli_report_error(cmd, s);
-    s = run_load(a->run, a->which, *d, h);
-    if (s != DMMP_OK) {
-        /* a run that cannot take this dataset is bad input, not a failure */
-        int code = cli_report_error(cmd, s == DMMP_ENOMEM || s == DMMP_EDNNL ? s : DMMP_EFORMAT);
-        dataset_close(*d);
-        return code;
-    }
-    return 0;
+    return cli_open_run_input(cmd, a->run, a->which, a->data, d, h);
 }
 
 static double now_s(void)

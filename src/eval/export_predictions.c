@@ -45,17 +45,6 @@ typedef struct pred_state {
     raw_ids users, items;
 } pred_state;
 
-static const char *kind_name(model_variant v)
-{
-    switch (v) {
-    case MODEL_TEACHER_ONLY: return "teacher_only";
-    case MODEL_TWO_TOWER: return "two_tower";
-    case MODEL_THREE_TOWER: return "three_tower";
-    case MODEL_DMMP: return "dmmp";
-    }
-    return "?";
-}
-
 static size_t col_elem(const export_col *c)
 {
     switch (c->type) {
@@ -131,7 +120,7 @@ static dmmp_status put_attrs(export_table *t, const model *m, const dataset *d, 
     (void)d;
     DMMP_TRY(export_table_attr_str(t, "kind", "dmmp-predictions"));
     DMMP_TRY(export_table_attr_str(t, "variant", rq->variant ? rq->variant : ""));
-    DMMP_TRY(export_table_attr_str(t, "model_kind", kind_name(m->spec.variant)));
+    DMMP_TRY(export_table_attr_str(t, "model_kind", model_variant_name(m->spec.variant)));
     DMMP_TRY(export_table_attr_str(t, "split", rq->split_name ? rq->split_name : ""));
     DMMP_TRY(export_table_attr_str(t, "run", rq->run ? rq->run : ""));
     DMMP_TRY(export_table_attr_str(t, "checkpoint", rq->checkpoint ? rq->checkpoint : ""));

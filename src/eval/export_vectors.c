@@ -191,17 +191,6 @@ static dmmp_status h5_side(hid_t file, const char *group, const side_rows *r, in
     return s;
 }
 
-static const char *kind_name(model_variant v)
-{
-    switch (v) {
-    case MODEL_TEACHER_ONLY: return "teacher_only";
-    case MODEL_TWO_TOWER: return "two_tower";
-    case MODEL_THREE_TOWER: return "three_tower";
-    case MODEL_DMMP: return "dmmp";
-    }
-    return "?";
-}
-
 static dmmp_status h5_attrs(hid_t file, const model *m, const export_vectors_request *rq, const side_rows *items,
                             const side_rows *users, int dim)
 {
@@ -210,7 +199,7 @@ static dmmp_status h5_attrs(hid_t file, const model *m, const export_vectors_req
     const char *gate = m->n_item_towers == 1 ? "none" : m->learned_gate ? "learned" : "fixed 0.5, 0.5";
     DMMP_TRY(h5_attr_str(file, "kind", "dmmp-vectors"));
     DMMP_TRY(h5_attr_str(file, "variant", rq->variant ? rq->variant : ""));
-    DMMP_TRY(h5_attr_str(file, "model_kind", kind_name(m->spec.variant)));
+    DMMP_TRY(h5_attr_str(file, "model_kind", model_variant_name(m->spec.variant)));
     DMMP_TRY(h5_attr_i64(file, "dim", dim));
     DMMP_TRY(h5_attr_i64(file, "k", m->k));
     DMMP_TRY(h5_attr_i64(file, "l2norm", m->spec.l2norm));
@@ -246,7 +235,7 @@ dmmp_status export_vectors(model *m, features *f, const dataset *d, const export
     if (!m->has_student)
         return dmmp_fail(DMMP_EINVAL, "the run is %s: it has no towers, so no item or user vectors (its teacher scores "
                          "every (user, item) pair; dmmp export predictions writes its probabilities)",
-                         kind_name(m->spec.variant));
+                         model_variant_name(m->spec.variant));
     int dim = model_retrieval_dim(m);
     out->dim = dim;
     side_rows items, users;

@@ -484,3 +484,14 @@ void model_free(model *m)
     param_free(&m->params);
     memset(m, 0, sizeof *m);
 }
+
+const char *model_variant_name(model_variant v)
+{
+    switch (v) {
+    case MODEL_TEACHER_ONLY: return "teacher_only";
+    case MODEL_TWO_TOWER: return "two_tower";
+    case MODEL_THREE_TOWER: return "three_tower";
+    case MODEL_DMMP: return "dmmp";
+    }
+    return "?";
+}

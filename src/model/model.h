@@ -46,6 +46,9 @@ typedef enum model_variant {
     MODEL_DMMP              /* teacher + three towers, learned gate, distillation */
 } model_variant;
 
+/* "teacher_only", "two_tower", "three_tower", "dmmp" (the model.kind values). */
+const char *model_variant_name(model_variant v);
+
 typedef enum model_kd_loss { MODEL_KD_BCE = 0, MODEL_KD_MSE = 1 } model_kd_loss;
 
 /* The towers' negatives besides the unclicked impressions (student.negatives;

@@ -61,17 +61,6 @@ static const char *side_name(field_side s)
 
 static const char *const view_names[VIEW_COUNT] = {"teacher", "user", "item"};
 
-static const char *kind_name(model_variant v)
-{
-    switch (v) {
-    case MODEL_TEACHER_ONLY: return "teacher_only";
-    case MODEL_TWO_TOWER: return "two_tower";
-    case MODEL_THREE_TOWER: return "three_tower";
-    case MODEL_DMMP: return "dmmp";
-    }
-    return "?";
-}
-
 static dmmp_status put_params(ckpt_writer *w, const model *m)
 {
     model_layout l;
@@ -227,7 +216,7 @@ dmmp_status ckpt_put_layout(ckpt_writer *w, const model *m, const features *f, c
     DMMP_TRY(put_embeddings(w, f, schema, vocab));
     DMMP_TRY(put_inputs(w, f));
     DMMP_TRY(ckpt_put_string(w, LAYOUT "/variant", variant ? variant : ""));
-    DMMP_TRY(ckpt_put_string(w, LAYOUT "/model_kind", kind_name(m->spec.variant)));
+    DMMP_TRY(ckpt_put_string(w, LAYOUT "/model_kind", model_variant_name(m->spec.variant)));
     DMMP_TRY(ckpt_put_string(w, LAYOUT "/pooling", f->pool == POOL_MEAN ? "mean" : "sum"));
     int64_t k = m->k, l2 = m->spec.l2norm, gate = m->learned_gate;
     double tau = m->spec.temperature;
