@@ -201,15 +201,18 @@ static void test_dmmp_intent_brute_force(void)
         cnt_q[quart[a]]++;
     }
     mean /= n;
-    TU_ASSERT_NEAR(eval_metric_value(&got, "gate_w_v_mean"), mean, 1e-12);
-    TU_ASSERT_NEAR(eval_metric_value(&got, "gate_w_v_p10"), hand_quantile(wv, n, 0.1), 1e-12);
-    TU_ASSERT_NEAR(eval_metric_value(&got, "gate_w_v_p50"), hand_quantile(wv, n, 0.5), 1e-12);
-    TU_ASSERT_NEAR(eval_metric_value(&got, "gate_w_v_p90"), hand_quantile(wv, n, 0.9), 1e-12);
+    /* The gate weights recomputed here come from batches of another shape
+     * than the evaluation's; oneDNN's AVX2 gemm rounds those differently in
+     * the last bits of a float, so the float-valued statistics agree to 1e-6. */
+    TU_ASSERT_NEAR(eval_metric_value(&got, "gate_w_v_mean"), mean, 1e-6);
+    TU_ASSERT_NEAR(eval_metric_value(&got, "gate_w_v_p10"), hand_quantile(wv, n, 0.1), 1e-6);
+    TU_ASSERT_NEAR(eval_metric_value(&got, "gate_w_v_p50"), hand_quantile(wv, n, 0.5), 1e-6);
+    TU_ASSERT_NEAR(eval_metric_value(&got, "gate_w_v_p90"), hand_quantile(wv, n, 0.9), 1e-6);
     TU_ASSERT_NEAR(eval_metric_value(&got, "gate_intent_corr"), hand_spearman(wv, intent, n), 1e-12);
     for (int qq = 0; qq < 4; qq++) {
         char name[64];
         snprintf(name, sizeof name, "gate_w_v_mean_intent_q%d", qq + 1);
-        TU_ASSERT_NEAR(eval_metric_value(&got, name), sum_q[qq] / cnt_q[qq], 1e-12);
+        TU_ASSERT_NEAR(eval_metric_value(&got, name), sum_q[qq] / cnt_q[qq], 1e-6);
     }
     /* The model's queries and those with every gate at the mean. */
     hand_metrics all, per_q[4], mean_gate;
