@@ -1,6 +1,8 @@
 /* child_run: fork, a pipe of records (progress and the result), a watchdog
  * on the time between records, waitpid. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "core/child_run.h"
 
 #include <errno.h>

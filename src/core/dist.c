@@ -57,7 +57,7 @@ dmmp_status dist_init(int *argc, char ***argv)
     /* N copies started by a launcher would each run the whole command (N
      * trainings writing one run directory): refuse. */
     const char *n = getenv("OMPI_COMM_WORLD_SIZE") ? getenv("OMPI_COMM_WORLD_SIZE") : getenv("PMI_SIZE");
-    if ((n && atoi(n) > 1) || getenv("PMIX_RANK"))
+    if (launched_by_mpirun() && ((n && atoi(n) > 1) || getenv("PMIX_RANK")))
         return dmmp_fail(DMMP_EINVAL,
                          "started by an MPI launcher (%s processes), but this dmmp was built without MPI "
                          "(install libopenmpi-dev and run ./configure --with-mpi)",
