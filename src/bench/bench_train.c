@@ -29,7 +29,7 @@
 enum { PHASE_DATA = RECIPE_PHASES, PHASE_COUNT };
 static const char *const phase_names[PHASE_COUNT] = {
     "ms_features_forward", "ms_model_forward", "ms_model_backward", "ms_features_backward",
-    "ms_adam",             "ms_sparse_step",   "ms_next_batch",
+    "ms_adam",             "ms_sparse_step",   "ms_exchange",          "ms_next_batch",
 };
 
 void bench_train_options_default(bench_train_options *o)
@@ -205,7 +205,7 @@ static dmmp_status train_step(train_setup *t, batch_source *src, double *phase)
     double t0 = bench_now();
     DMMP_TRY(source_next(src, &b));
     phase[PHASE_DATA] += bench_now() - t0;
-    DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, &src->negs, b, t->step, STAGE_JOINT, phase));
+    DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, &src->negs, b, t->step, STAGE_JOINT, NULL, phase));
     t->step++;
     return DMMP_OK;
 }
@@ -289,6 +289,7 @@ static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, con
     DMMP_TRY(bench_add_figure(r, "train_cpu_ms_per_step", "CPU ms/step", cpu, tm->train_cpu[0], tm->train_cpu[n - 1]));
     for (int p = 0; p < PHASE_COUNT; p++) {
         if (p == PHASE_DATA && !o->data) continue;
+        if (p == PHASE_EXCHANGE) continue; /* one process: nothing is exchanged */
         double med = bench_median(tm->phase[p], n);
         DMMP_TRY(bench_add_figure(r, phase_names[p], "ms/step", med, tm->phase[p][0], tm->phase[p][n - 1]));
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "core/dist.h"
 #include "cli/stop_signals.h"
 #include "cli/options.h"
 #include "core/log.h"
@@ -59,12 +60,13 @@ static void append_shell_word(char *cmd, size_t len, size_t *at, const char *arg
 static char *resume_command(int argc, char **argv)
 {
     const char *program = program_invocation_name && *program_invocation_name ? program_invocation_name : "dmmp";
-    size_t len = 32 + 4 * strlen(program);
+    size_t len = 64 + 4 * strlen(program);
     for (int i = 0; i < argc; i++) len += 4 * strlen(argv[i]) + 3;
     char *cmd = malloc(len);
     if (!cmd) return NULL;
     size_t at = 0;
     cmd[0] = 0;
+    if (dist_size() > 1) at = (size_t)snprintf(cmd, len, "mpirun -np %d ", dist_size());
     append_shell_word(cmd, len, &at, program);
     int has_resume = 0;
     for (int i = 0; i < argc; i++) {

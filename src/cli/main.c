@@ -25,7 +25,7 @@ static const command commands[] = {
     {"data", cmd_data, "dataset tools: synth, inspect, verify, import, gen-aliccp-raw", 0},
     {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp", 0},
     {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)", 0},
-    {"train", cmd_train, "train a variant into a run directory (checkpoints, results, resume)", 0},
+    {"train", cmd_train, "train a variant into a run directory (checkpoints, results, resume)", 1},
     {"eval", cmd_eval, "evaluate a run: ranking metrics and full-corpus retrieval", 1},
     {"retrieve", cmd_retrieve, "top items for one user from a trained run", 1},
     {"export", cmd_export, "write a run's retrieval vectors (npy, h5) or per-impression predictions (csv, h5)", 0},
@@ -48,7 +48,9 @@ static int run_command(const command *c, int argc, char **argv)
         log_set_level(LOG_ERROR);
     }
     int rc = c->run(argc, argv);
-    if (rc != 0 && dist_size() > 1) {
+    /* 130: stopped on request, which the ranks agree on (every rank stops
+     * at the same step and returns it), so nobody is left waiting. */
+    if (rc != 0 && rc != 130 && dist_size() > 1) {
         char msg[96];
         snprintf(msg, sizeof msg, "dmmp %s exited %d: ending every rank", c->name, rc);
         dist_abort(rc, msg);

@@ -13,6 +13,8 @@
 
 #ifdef HAVE_MPI
 #include <mpi.h>
+#include <pthread.h>
+#include <signal.h>
 #endif
 
 static int g_rank = 0, g_size = 1, g_mpi = 0;
@@ -41,8 +43,18 @@ dmmp_status dist_init(int *argc, char ***argv)
 #ifdef HAVE_MPI
     if (!launched_by_mpirun()) return DMMP_OK;
     int provided = 0;
-    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-        return dmmp_fail(DMMP_EIO, "MPI_Init_thread failed");
+    /* The threads MPI starts (progress, launcher connection) block SIGINT
+     * and SIGTERM, so a stop request reaches the command's own thread (see
+     * cli/stop_signals.h) and never kills the process from a thread that
+     * has no use for it. */
+    sigset_t stop, before;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &before);
+    int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    pthread_sigmask(SIG_SETMASK, &before, NULL);
+    if (rc != MPI_SUCCESS) return dmmp_fail(DMMP_EIO, "MPI_Init_thread failed");
     g_mpi = 1;
     /* A failing collective ends the job with a message instead of hanging. */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
@@ -114,6 +126,108 @@ dmmp_status dist_allgather(const void *in, size_t bytes, void *out)
 #endif
     memmove(out, in, bytes);
     return DMMP_OK;
+}
+
+int64_t dist_sum_f32_work(int64_t n)
+{
+    int64_t block = (n + g_size - 1) / g_size;
+    return (block ? block : 1) * g_size;
+}
+
+dmmp_status dist_sum_f32(float *v, int64_t n, float *work)
+{
+#ifdef HAVE_MPI
+    if (g_mpi && g_size > 1) {
+        int64_t block = (n + g_size - 1) / g_size;
+        if (n < 0 || block > 0x7fffffff / g_size)
+            return dmmp_fail(DMMP_EINVAL, "dist: a sum of %lld floats is too long", (long long)n);
+        /* Block r is [r * block, min(n, (r + 1) * block)). */
+        int counts[g_size], displs[g_size], rcounts[g_size], rdispls[g_size];
+        for (int r = 0; r < g_size; r++) {
+            int64_t lo = (int64_t)r * block < n ? (int64_t)r * block : n;
+            int64_t hi = lo + block < n ? lo + block : n;
+            counts[r] = (int)(hi - lo);
+            displs[r] = (int)lo;
+        }
+        int mine = counts[g_rank];
+        for (int r = 0; r < g_size; r++) rcounts[r] = mine, rdispls[r] = r * mine;
+        if (MPI_Alltoallv(v, counts, displs, MPI_FLOAT, work, rcounts, rdispls, MPI_FLOAT, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Alltoallv failed");
+        float *out = v + displs[g_rank];
+        for (int i = 0; i < mine; i++) {
+            float s = work[i];
+            for (int r = 1; r < g_size; r++) s += work[(size_t)r * (size_t)mine + (size_t)i];
+            out[i] = s;
+        }
+        if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, v, counts, displs, MPI_FLOAT, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Allgatherv failed");
+    }
+#else
+    (void)v;
+    (void)n;
+    (void)work;
+#endif
+    return DMMP_OK;
+}
+
+dmmp_status dist_allgatherv(const void *in, size_t bytes, void *out, const size_t *counts)
+{
+#ifdef HAVE_MPI
+    if (g_mpi && g_size > 1) {
+        int c[g_size], d[g_size];
+        size_t at = 0;
+        for (int r = 0; r < g_size; r++) {
+            if (counts[r] > (size_t)0x7fffffff || at > (size_t)0x7fffffff)
+                return dmmp_fail(DMMP_EINVAL, "dist: a gather of more than 2 GB (rank %d sends %zu bytes)", r, counts[r]);
+            c[r] = (int)counts[r];
+            d[r] = (int)at;
+            at += counts[r];
+        }
+        if (at > (size_t)0x7fffffff) return dmmp_fail(DMMP_EINVAL, "dist: a gather of %zu bytes is more than 2 GB", at);
+        if (bytes != counts[g_rank])
+            return dmmp_fail(DMMP_EINVAL, "dist: rank %d sends %zu bytes but counts say %zu", g_rank, bytes, counts[g_rank]);
+        if (MPI_Allgatherv(in, (int)bytes, MPI_BYTE, out, c, d, MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Allgatherv failed");
+        return DMMP_OK;
+    }
+#endif
+    (void)counts;
+    memmove(out, in, bytes);
+    return DMMP_OK;
+}
+
+dmmp_status dist_broadcast(void *buf, size_t bytes)
+{
+#ifdef HAVE_MPI
+    if (g_mpi && g_size > 1) {
+        if (bytes > (size_t)0x7fffffff) return dmmp_fail(DMMP_EINVAL, "dist: a broadcast of %zu bytes is too long", bytes);
+        if (MPI_Bcast(buf, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Bcast failed");
+    }
+#else
+    (void)buf;
+    (void)bytes;
+#endif
+    return DMMP_OK;
+}
+
+dmmp_status dist_barrier(void)
+{
+#ifdef HAVE_MPI
+    if (g_mpi && g_size > 1 && MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS)
+        return dmmp_fail(DMMP_EIO, "dist: MPI_Barrier failed");
+#endif
+    return DMMP_OK;
+}
+
+int dist_local_size(void)
+{
+    if (g_size <= 1) return 1;
+    const char *s = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!s) s = getenv("MPI_LOCALNRANKS");
+    int n = s ? atoi(s) : 0;
+    return n >= 1 && n <= g_size ? n : 1;
 }
 
 void dist_abort(int code, const char *message)

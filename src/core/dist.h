@@ -34,6 +34,30 @@ dmmp_status dist_sum_f64(double *v, int64_t n);
  * (dist_size() * bytes, rank order) on every rank. */
 dmmp_status dist_allgather(const void *in, size_t bytes, void *out);
 
+/* Sums n floats over the ranks, in place, and every rank gets the same bits:
+ * v is cut into one block per rank, block r of every rank goes to rank r
+ * (MPI_Alltoallv), which adds them in rank order, and the sums are gathered
+ * back (MPI_Allgatherv). So the order of the additions is fixed (rank 0's
+ * value first), whatever reduction tree the library would choose, and each
+ * rank sends and receives about 2 (N - 1) / N of v's bytes, as a ring
+ * allreduce does. work holds dist_sum_f32_work(n) floats. */
+dmmp_status dist_sum_f32(float *v, int64_t n, float *work);
+int64_t dist_sum_f32_work(int64_t n);
+
+/* Gathers a different number of bytes from every rank: counts[r] is rank
+ * r's (the caller exchanged them, e.g. with dist_allgather); out receives
+ * the ranks' bytes one after the other in rank order. */
+dmmp_status dist_allgatherv(const void *in, size_t bytes, void *out, const size_t *counts);
+
+/* Copies rank 0's bytes into buf on every rank. */
+dmmp_status dist_broadcast(void *buf, size_t bytes);
+
+/* Waits until every rank has called it. */
+dmmp_status dist_barrier(void);
+
+/* Ranks of the job running on this machine (1 without a launcher). */
+int dist_local_size(void);
+
 /* Ends every rank of the job with exit status code, after printing message
  * on stderr (names the rank). Does not return. */
 void dist_abort(int code, const char *message) __attribute__((noreturn));

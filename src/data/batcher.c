@@ -375,7 +375,8 @@ dmmp_status batcher_open_opts(batcher **out, const dataset *d, data_split split,
                               uint64_t seed, const batcher_options *opts)
 {
     *out = NULL;
-    batcher_options o = {DEFAULT_WINDOW_CHUNKS, 1, 0, 1};
+    batcher_options o;
+    batcher_options_default(&o);
     if (opts) o = *opts;
     if (o.shard_count == 0) o.shard_count = 1;
     if (o.shard_count < 1 || o.shard_rank < 0 || o.shard_rank >= o.shard_count)
@@ -425,6 +426,11 @@ dmmp_status batcher_open_opts(batcher **out, const dataset *d, data_split split,
     }
     *out = b;
     return DMMP_OK;
+}
+
+void batcher_options_default(batcher_options *o)
+{
+    *o = (batcher_options){DEFAULT_WINDOW_CHUNKS, 1, 0, 1};
 }
 
 dmmp_status batcher_open(batcher **out, const dataset *d, data_split split, int batch_size, int shuffle,

@@ -47,6 +47,9 @@ typedef struct batcher_options {
 
 typedef struct batcher batcher;
 
+/* The defaults: 4 chunks a window, prefetch on, the whole split. */
+void batcher_options_default(batcher_options *o);
+
 /* Opens a batcher over split of d at epoch 0; d must outlive it. */
 dmmp_status batcher_open(batcher **out, const dataset *d, data_split split, int batch_size, int shuffle,
                          uint64_t seed);

@@ -272,21 +272,24 @@ static dmmp_status step_negatives(recipe_negs *negs, const model *m, const batch
     return DMMP_OK;
 }
 
-dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, recipe_negs *negs, const batch *b, int64_t step,
-                              int stage, double *seconds)
+/* The forward and backward passes of a step on b: the dense gradients in
+ * m->params.grads and the tables' sparse gradients. */
+static dmmp_status step_gradients(features *f, model *m, recipe_negs *negs, const batch *b, int64_t step, int stage,
+                                  const recipe_shard *shard, double *seconds, double *t0p)
 {
     const float *xt = view_input(f, VIEW_TEACHER), *xu = view_input(f, VIEW_USER), *xi = view_input(f, VIEW_ITEM);
-    double t0 = seconds ? now_seconds() : 0;
     const batch *items_b, *teacher_b;
     model_negs mn;
-    DMMP_TRY(step_negatives(negs, m, b, step, &items_b, &teacher_b, &mn));
+    /* The ranks of a job draw from streams of their own. */
+    int64_t stream = shard && shard->gx ? step * shard->gx->ranks + shard->gx->rank : step;
+    DMMP_TRY(step_negatives(negs, m, b, stream, &items_b, &teacher_b, &mn));
     const model_negs *mnp = m->neg.mode != MODEL_NEG_NONE ? &mn : NULL;
     DMMP_TRY(features_forward_view(f, teacher_b, VIEW_TEACHER));
     DMMP_TRY(features_forward_view(f, b, VIEW_USER));
     DMMP_TRY(features_forward_view(f, items_b, VIEW_ITEM));
-    lap(seconds, PHASE_FEATURES_FORWARD, &t0);
+    lap(seconds, PHASE_FEATURES_FORWARD, t0p);
     DMMP_TRY(model_forward_negs(m, xt, xu, xi, b->n, mnp));
-    lap(seconds, PHASE_MODEL_FORWARD, &t0);
+    lap(seconds, PHASE_MODEL_FORWARD, t0p);
     dmmp_status bs = model_backward_negs(m, xt, xu, xi, b->click, b->conversion, b->n, step, mnp);
     if (bs == DMMP_ENUMERIC) {
         const char *term = model_nonfinite_term(m, b->n);
@@ -295,14 +298,28 @@ dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, recipe_ne
     DMMP_TRY(bs);
     if (!isfinite(m->total_loss))
         return dmmp_fail(DMMP_ENUMERIC, "the weighted total loss is %g at step %lld", m->total_loss, (long long)step);
-    lap(seconds, PHASE_MODEL_BACKWARD, &t0);
+    lap(seconds, PHASE_MODEL_BACKWARD, t0p);
     /* A frozen or idle side gets no embedding gradient, so its tables stay put. */
     const float *dx[VIEW_COUNT] = {xt && stage != STAGE_STUDENT ? m->dx_t : NULL,
                                    xu && stage != STAGE_TEACHER ? m->dx_u : NULL, NULL};
     DMMP_TRY(features_backward(f, b, dx));
     const float *dx_items[VIEW_COUNT] = {NULL, NULL, xi && stage != STAGE_TEACHER ? m->dx_i : NULL};
     DMMP_TRY(features_backward(f, items_b, dx_items));
-    lap(seconds, PHASE_FEATURES_BACKWARD, &t0);
+    lap(seconds, PHASE_FEATURES_BACKWARD, t0p);
+    return DMMP_OK;
+}
+
+dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, recipe_negs *negs, const batch *b, int64_t step,
+                              int stage, const recipe_shard *shard, double *seconds)
+{
+    double t0 = seconds ? now_seconds() : 0;
+    int n = b ? b->n : 0;
+    if (!b && !shard) return dmmp_fail(DMMP_EINVAL, "training step: no batch");
+    if (n > 0 || !shard) DMMP_TRY(step_gradients(f, m, negs, b, step, stage, shard, seconds, &t0));
+    if (shard) {
+        DMMP_TRY(grad_exchange_step(shard->gx, f, m, n, shard->n_total));
+        lap(seconds, PHASE_EXCHANGE, &t0);
+    }
     dmmp_status s = dense_step(adam, m, stage);
     if (s != DMMP_OK) return dmmp_fail_prefix(s, "dense update (a gradient is not finite)");
     lap(seconds, PHASE_ADAM, &t0);

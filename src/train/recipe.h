@@ -16,6 +16,7 @@
 #include "model/model.h"
 #include "nn/optim.h"
 #include "config/config.h"
+#include "train/grad_exchange.h"
 
 /* The model's share of cfg. */
 void recipe_model_spec(const dmmp_config *cfg, model_spec *spec);
@@ -65,6 +66,7 @@ typedef enum recipe_phase {
     PHASE_FEATURES_BACKWARD,
     PHASE_ADAM,
     PHASE_SPARSE_STEP,
+    PHASE_EXCHANGE,     /* data-parallel jobs: the gradient exchange (train/grad_exchange.h) */
     RECIPE_PHASES
 } recipe_phase;
 
@@ -73,15 +75,25 @@ typedef enum recipe_phase {
  * everything but the teacher, which stays frozen. */
 enum { STAGE_JOINT = -1, STAGE_TEACHER = 0, STAGE_STUDENT = 1 };
 
+/* A step of a data-parallel job (several ranks): b is this rank's share
+ * of the step's rows, n_total the rows of all ranks together, and the
+ * gradients are exchanged before the updates. */
+typedef struct recipe_shard {
+    grad_exchange *gx;
+    int64_t n_total;
+} recipe_shard;
+
 /* One training step on b: features and model forward, the losses and the
  * backward pass, the dense update (clipping on the norm of the gradients
  * applied) and the sparse updates of the tables the stage trains. step is
  * the optimiser step (it gates kd.warmup_steps and picks the stream of the
  * sampled negatives). negs is what recipe_negs_open opened for the model's
- * negatives (NULL when it has none). A non-finite loss input is
- * DMMP_ENUMERIC naming the term. When seconds is not NULL, adds each
- * phase's wall time to seconds[phase]. */
+ * negatives (NULL when it has none). shard is NULL for one process; with
+ * one, the step's gradients are those of every rank's rows and b may be
+ * NULL (this rank has no rows in the step: it only takes part). A
+ * non-finite loss input is DMMP_ENUMERIC naming the term. When seconds is
+ * not NULL, adds each phase's wall time to seconds[phase]. */
 dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, recipe_negs *negs, const batch *b, int64_t step,
-                              int stage, double *seconds);
+                              int stage, const recipe_shard *shard, double *seconds);
 
 #endif

@@ -1,5 +1,7 @@
 #include "train/run_record.h"
 
+#include "core/dist.h"
+
 #include "data/dataset_hash.h"
 
 #include <math.h>
@@ -71,15 +73,36 @@ dmmp_status run_record_step(run_results *r, const model *m, int n, int64_t step,
         snprintf(names[k], sizeof names[k], "weight/%s", loss_term_name((loss_term)t));
         values[k++] = weight[t];
     }
-    if (m->learned_gate && n > 0) {
-        double sum = 0, sq = 0;
-        for (int b = 0; b < n; b++) sum += m->w[2 * b + 1];
-        double mean = sum / n;
-        for (int b = 0; b < n; b++) sq += (m->w[2 * b + 1] - mean) * (m->w[2 * b + 1] - mean);
-        snprintf(names[k], sizeof names[k], "gate/w_v_mean");
-        values[k++] = mean;
-        snprintf(names[k], sizeof names[k], "gate/w_v_sd");
-        values[k++] = n > 1 ? sqrt(sq / (n - 1)) : 0.0;
+    if (m->learned_gate) {
+        /* This rank's rows, then (several processes) every rank's, combined
+         * in rank order (Chan et al.'s pairwise update of mean and M2). */
+        double mine[3] = {n, 0, 0};
+        if (n > 0) {
+            double sum = 0, sq = 0;
+            for (int b = 0; b < n; b++) sum += m->w[2 * b + 1];
+            double mean = sum / n;
+            for (int b = 0; b < n; b++) sq += (m->w[2 * b + 1] - mean) * (m->w[2 * b + 1] - mean);
+            mine[1] = mean;
+            mine[2] = sq;
+        }
+        int ranks = dist_size();
+        double all[3 * ranks];
+        DMMP_TRY(dist_allgather(mine, sizeof mine, all));
+        double cn = 0, mean = 0, m2 = 0;
+        for (int q = 0; q < ranks; q++) {
+            double nb = all[3 * q];
+            if (nb <= 0) continue;
+            double delta = all[3 * q + 1] - mean, tot = cn + nb;
+            mean = cn > 0 ? mean + delta * nb / tot : all[3 * q + 1];
+            m2 = cn > 0 ? m2 + all[3 * q + 2] + delta * delta * cn * nb / tot : all[3 * q + 2];
+            cn = tot;
+        }
+        if (cn > 0) {
+            snprintf(names[k], sizeof names[k], "gate/w_v_mean");
+            values[k++] = mean;
+            snprintf(names[k], sizeof names[k], "gate/w_v_sd");
+            values[k++] = cn > 1 ? sqrt(m2 / (cn - 1)) : 0.0;
+        }
     }
     for (size_t i = 0; i < k; i++) name_ptr[i] = names[i];
     return results_curve_point(r, step, name_ptr, values, k);

@@ -157,6 +157,19 @@ static dmmp_status put_progress(ckpt_writer *w, const train_progress *p)
     DMMP_TRY(ckpt_put_attr_i64(w, "epoch_batches", p->epoch_batches));
     DMMP_TRY(ckpt_put_attr_i64(w, "epoch_samples", p->epoch_samples));
     DMMP_TRY(ckpt_put_attr_f64(w, "epoch_train_seconds", p->epoch_train_seconds));
+    if (p->ranks > 1 && p->rank_pos) {
+        int64_t *pos = malloc(sizeof *pos * 3 * (size_t)p->ranks);
+        if (!pos) return dmmp_fail(DMMP_ENOMEM, "out of memory for %d batcher positions", p->ranks);
+        for (int r = 0; r < p->ranks; r++) {
+            pos[3 * r] = p->rank_pos[r].epoch;
+            pos[3 * r + 1] = p->rank_pos[r].window;
+            pos[3 * r + 2] = p->rank_pos[r].offset;
+        }
+        int64_t dims[2] = {p->ranks, 3};
+        dmmp_status s = ckpt_put_i64(w, "train/rank_positions", pos, 2, dims);
+        free(pos);
+        DMMP_TRY(s);
+    }
     return DMMP_OK;
 }
 
@@ -245,9 +258,56 @@ static dmmp_status get_int(ckpt_reader *r, const char *name, int *out)
     return DMMP_OK;
 }
 
-static dmmp_status get_progress(ckpt_reader *r, train_progress *p)
+/* The ranks' positions: as saved by a job of the same size; or, when the
+ * file stands at an epoch's start on every rank, that start for any size. */
+static dmmp_status get_rank_positions(ckpt_reader *r, const char *path, train_progress *p)
 {
+    int want = p->ranks > 1 ? p->ranks : 1;
+    int saved = 1;
+    int64_t *pos = NULL;
+    if (ckpt_has(r, "train/rank_positions")) {
+        int rank = 0;
+        int64_t shape[CKPT_MAX_RANK] = {0};
+        DMMP_TRY(ckpt_get_shape(r, "train/rank_positions", &rank, shape));
+        if (rank != 2 || shape[1] != 3 || shape[0] < 2 || shape[0] > (1 << 20))
+            return dmmp_fail(DMMP_EFORMAT, "%s: train/rank_positions is not a ranks x 3 array", path);
+        saved = (int)shape[0];
+        pos = malloc(sizeof *pos * 3 * (size_t)saved);
+        if (!pos) return dmmp_fail(DMMP_ENOMEM, "out of memory for %d batcher positions", saved);
+        dmmp_status s = ckpt_get_i64(r, "train/rank_positions", pos, 2, shape);
+        if (s != DMMP_OK) {
+            free(pos);
+            return s;
+        }
+    }
+    int at_start = 1;
+    for (int k = 0; k < saved; k++) {
+        batcher_position q = pos ? (batcher_position){(int)pos[3 * k], pos[3 * k + 1], pos[3 * k + 2]} : p->pos;
+        if (q.window != 0 || q.offset != 0 || q.epoch != p->pos.epoch) at_start = 0;
+    }
+    if (saved != want && !at_start) {
+        free(pos);
+        return dmmp_fail(DMMP_EINVAL, "--resume: %s was stopped inside epoch %d by a job of %d process%s; resume it with "
+                         "the same number (%s%d): each process continues its own share of the epoch",
+                         path, p->pos.epoch + 1, saved, saved == 1 ? "" : "es", saved == 1 ? "no mpirun, or -np " : "mpirun -np ",
+                         saved);
+    }
+    if (p->rank_pos)
+        for (int k = 0; k < want; k++)
+            p->rank_pos[k] = saved == want && pos
+                                 ? (batcher_position){(int)pos[3 * k], pos[3 * k + 1], pos[3 * k + 2]}
+                                 : p->pos;
+    free(pos);
+    return DMMP_OK;
+}
+
+static dmmp_status get_progress(ckpt_reader *r, const char *path, train_progress *p)
+{
+    int ranks = p->ranks;
+    batcher_position *rank_pos = p->rank_pos;
     memset(p, 0, sizeof *p);
+    p->ranks = ranks;
+    p->rank_pos = rank_pos;
     int64_t window = 0, offset = 0;
     DMMP_TRY(ckpt_get_attr_i64(r, "step", &p->step));
     DMMP_TRY(get_int(r, "epoch", &p->epoch));
@@ -274,7 +334,7 @@ static dmmp_status get_progress(ckpt_reader *r, train_progress *p)
     DMMP_TRY(ckpt_get_attr_i64(r, "epoch_batches", &p->epoch_batches));
     DMMP_TRY(ckpt_get_attr_i64(r, "epoch_samples", &p->epoch_samples));
     DMMP_TRY(ckpt_get_attr_f64(r, "epoch_train_seconds", &p->epoch_train_seconds));
-    return DMMP_OK;
+    return get_rank_positions(r, path, p);
 }
 
 static dmmp_status get_tables(ckpt_reader *r, features *f, int with_optimiser)
@@ -317,7 +377,7 @@ static dmmp_status load_all(ckpt_reader *r, const char *path, const run_state_re
     DMMP_TRY(ckpt_get_f64(r, "weighting/weight", lw->weight, 1, &nw));
     DMMP_TRY(ckpt_get_f64(r, "weighting/epoch_mean", &lw->epoch_mean[0][0], 2, nh));
     DMMP_TRY(get_int(r, "weighting_epochs_seen", &lw->epochs_seen));
-    if (ref->progress) DMMP_TRY(get_progress(r, ref->progress));
+    if (ref->progress) DMMP_TRY(get_progress(r, path, ref->progress));
     return get_tables(r, ref->feat, ref->adam != NULL);
 }
 

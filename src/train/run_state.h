@@ -15,6 +15,10 @@
  *                 table is (train/checkpoint_layout.h; not read back)
  *   /weighting/   current weights and the dwa epoch-mean history
  *   /epoch/       the running sums of the epoch in progress
+ *   /train/rank_positions  a job of N processes: N x 3 (epoch, window,
+ *                 offset), each rank's batcher position. Stopped inside an
+ *                 epoch, the run resumes only with the same N; at an
+ *                 epoch's end (every rank at window 0, offset 0) with any.
  *   /features/<table>/weight and its optimiser state (m, v, steps or accum) */
 #ifndef DMMP_TRAIN_RUN_STATE_H
 #define DMMP_TRAIN_RUN_STATE_H
@@ -45,6 +49,11 @@ typedef struct train_progress {
     double wall_seconds;        /* whole run so far */
     int64_t total_samples;
     double total_train_seconds;
+    /* A job of several processes: each rank's batcher position (pos is
+     * this rank's); rank_pos holds `ranks` entries, owned by the caller.
+     * ranks 0 or 1 and rank_pos NULL: one process. */
+    int ranks;
+    batcher_position *rank_pos;
 } train_progress;
 
 /* What a checkpoint holds, by reference; adam and progress may be NULL when

@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/dist.h"
 #include "core/log.h"
 #include "core/rss.h"
 #include "data/dataset_hash.h"
+#include "train/grad_exchange.h"
 #include "train/progress.h"
 #include "train/recipe.h"
 #include "train/run_record.h"
@@ -48,6 +50,13 @@ typedef struct trainer {
     double t_start, wall_at_start;
     int dirs_made;               /* directory levels of out_dir this run created */
     int log_made;                /* 1: this run created train.log */
+    /* Several processes (README: "Several processes"): each rank trains on
+     * its share of every epoch's chunks, the gradients are exchanged every
+     * step, and rank 0 alone writes the run directory. */
+    int ranks, rank;
+    batcher_position *rank_pos;  /* ranks entries: every rank's position, for last.h5 */
+    grad_exchange gx;
+    int shard_done;              /* this rank's share of the epoch is used up */
 } trainer;
 
 void trainer_options_default(trainer_options *o)
@@ -86,6 +95,7 @@ static void update_finished(trainer *t)
 
 static dmmp_status save_state(trainer *t, const char *path)
 {
+    if (t->rank != 0) return DMMP_OK; /* rank 0 writes the run directory */
     t->prog.wall_seconds = t->wall_at_start + (progress_now() - t->t_start);
     run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog, &t->vocab};
     return run_state_save(path, &ref, t->schema);
@@ -93,15 +103,19 @@ static dmmp_status save_state(trainer *t, const char *path)
 
 /* ---- one step ---------------------------------------------------------------- */
 
-static dmmp_status train_step(trainer *t, const batch *b)
+/* One step on b, this rank's share (NULL: none this step) of the step's
+ * n_total rows. */
+static dmmp_status train_step(trainer *t, const batch *b, int64_t n_total)
 {
     model *m = &t->model;
-    DMMP_TRY(recipe_train_step(&t->feat, m, &t->adam, &t->negs, b, t->prog.step, stage_of(t, t->prog.epoch), NULL));
+    recipe_shard shard = {&t->gx, n_total};
+    DMMP_TRY(recipe_train_step(&t->feat, m, &t->adam, &t->negs, b, t->prog.step, stage_of(t, t->prog.epoch),
+                               t->ranks > 1 ? &shard : NULL, NULL));
     for (int k = 0; k < TERM_COUNT; k++) t->prog.loss_sum[k] += m->term_loss[k];
     t->prog.epoch_batches++;
-    t->prog.epoch_samples += b->n;
+    t->prog.epoch_samples += n_total;
     t->prog.step++;
-    return run_record_step(&t->rec, m, b->n, t->prog.step, t->cfg.train.curve_every);
+    return run_record_step(&t->rec, m, b ? b->n : 0, t->prog.step, t->cfg.train.curve_every);
 }
 
 /* ---- epochs -------------------------------------------------------------------- */
@@ -110,11 +124,17 @@ static dmmp_status open_batcher(trainer *t)
 {
     batcher_close(t->bt);
     t->bt = NULL;
-    DMMP_TRY(batcher_open(&t->bt, t->d, SPLIT_TRAIN, t->cfg.train.batch_size, 1, t->seed));
+    batcher_options bo;
+    batcher_options_default(&bo);
+    bo.shard_rank = t->rank;
+    bo.shard_count = t->ranks;
+    DMMP_TRY(batcher_open_opts(&t->bt, t->d, SPLIT_TRAIN, t->cfg.train.batch_size, 1, t->seed, &bo));
     DMMP_TRY(batcher_set_position(t->bt, t->prog.pos));
+    t->shard_done = 0;
     int64_t rows = batcher_split_rows(t->bt);
     if (rows == 0) return dmmp_fail(DMMP_EFORMAT, "%s has no training rows", dataset_path(t->d));
-    t->batches_per_epoch = (rows + t->cfg.train.batch_size - 1) / t->cfg.train.batch_size;
+    int64_t per_step = (int64_t)t->cfg.train.batch_size * t->ranks;
+    t->batches_per_epoch = (rows + per_step - 1) / per_step;
     return DMMP_OK;
 }
 
@@ -141,6 +161,41 @@ static void report_progress(trainer *t, double epoch_t0)
     progress_update(&t->pl, &in);
 }
 
+static dmmp_status save_results(trainer *t)
+{
+    return t->rank == 0 ? results_save(&t->rec, t->results_path) : DMMP_OK;
+}
+
+/* FNV-1a over bytes, continuing from h. */
+static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++) h = (h ^ c[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The replicas of a job must hold the same weights after every step (each
+ * rank applies the same update); told at each epoch's end from a hash of
+ * the dense parameters and every table. They differ only when the ranks
+ * compute differently, e.g. on CPUs of different kinds. */
+static dmmp_status check_replicas(trainer *t)
+{
+    if (t->ranks <= 1) return DMMP_OK;
+    uint64_t h = hash_bytes(1469598103934665603ull, t->model.params.values, t->model.params.total * sizeof(float));
+    for (int i = 0; i < t->feat.n_tables; i++) {
+        const embedding_table *e = &t->feat.tables[i].emb;
+        h = hash_bytes(h, e->weight, (size_t)e->rows * (size_t)e->dim * sizeof(float));
+    }
+    uint64_t all[t->ranks];
+    DMMP_TRY(dist_allgather(&h, sizeof h, all));
+    for (int r = 1; r < t->ranks; r++)
+        if (all[r] != all[0])
+            return dmmp_fail(DMMP_ENUMERIC, "after epoch %d the weights of rank %d differ from rank 0's: the ranks must "
+                             "compute alike (the same DMMP_ISA and ONEDNN_MAX_CPU_ISA on every machine)",
+                             t->prog.epoch + 1, r);
+    return DMMP_OK;
+}
+
 /* Validation, early stopping, the record and both checkpoints at the end of
  * an epoch. results.h5 goes before last.h5: a crash between the two leaves
  * a record one epoch ahead, which resuming trims. */
@@ -159,7 +214,11 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
     batcher_close(t->bt); /* validation reads the dataset: no other reader may be open */
     t->bt = NULL;
     val_metrics val;
-    DMMP_TRY(validate_split(&t->feat, m, t->d, SPLIT_VAL, &val));
+    /* Rank 0 validates and tells the others, so every rank judges the
+     * epoch by the same numbers. */
+    if (t->rank == 0) DMMP_TRY(validate_split(&t->feat, m, t->d, SPLIT_VAL, &val));
+    DMMP_TRY(dist_broadcast(&val, sizeof val));
+    DMMP_TRY(check_replicas(t));
     int improved = 0;
     const char *metric = validate_metric_name(t->cfg.train.early_stopping_metric);
     if (stage != STAGE_TEACHER) {
@@ -216,6 +275,7 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
     p->epoch_train_seconds = 0;
     p->pos.epoch = p->epoch;
     p->pos.window = p->pos.offset = 0;
+    for (int r = 0; r < t->ranks && t->rank_pos; r++) t->rank_pos[r] = p->pos;
     update_finished(t);
     if (p->finished && p->epoch < t->n_epochs)
         log_info("early stopping: %s has not improved for %d epochs (best %.6g at epoch %d)", metric, p->bad_epochs,
@@ -238,7 +298,7 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
         DMMP_TRY(run_record_best(&t->rec, &val, p->best_epoch));
         DMMP_TRY(save_state(t, t->best_path));
     }
-    DMMP_TRY(results_save(&t->rec, t->results_path));
+    DMMP_TRY(save_results(t));
     return save_state(t, t->last_path);
 }
 
@@ -249,21 +309,50 @@ static int stop_requested(const trainer *t)
     return o->stop_after_steps > 0 && t->prog.step >= o->stop_after_steps;
 }
 
-static dmmp_status interrupt(trainer *t)
+/* Stops at pos, where the next batch of this rank starts. */
+static dmmp_status interrupt(trainer *t, batcher_position pos)
 {
-    t->prog.pos = batcher_get_position(t->bt);
+    t->prog.pos = pos;
+    if (t->ranks > 1) DMMP_TRY(dist_allgather(&pos, sizeof pos, t->rank_pos));
     /* The reader's prefetch thread stops before anything is written, as at
      * an epoch's end: no dataset read runs beside the checkpoint writer. */
     batcher_close(t->bt);
     t->bt = NULL;
     /* The record too, so a run stopped in its first epoch has one to resume. */
-    DMMP_TRY(results_save(&t->rec, t->results_path));
+    DMMP_TRY(save_results(t));
     DMMP_TRY(save_state(t, t->last_path));
     log_info("interrupted at epoch %d, step %lld; the state is saved in %s. Resume with: %s", t->prog.epoch + 1,
              (long long)t->prog.step, t->last_path,
              t->o->resume_command ? t->o->resume_command : "the same command with --resume");
     return dmmp_fail(DMMP_EINTERRUPTED, "interrupted at step %lld; resume from %s", (long long)t->prog.step,
                      t->last_path);
+}
+
+/* The next step: this rank's batch (NULL when its share of the epoch is
+ * used up), the rows of every rank together (0: the epoch is over), and
+ * whether any rank was asked to stop. *before is where the batch started. */
+static dmmp_status next_step(trainer *t, const batch **b, int64_t *n_total, int *stop, batcher_position *before)
+{
+    *b = NULL;
+    *before = batcher_get_position(t->bt);
+    if (t->ranks <= 1) {
+        *stop = stop_requested(t);
+        if (*stop) return DMMP_OK;
+        DMMP_TRY(batcher_next(t->bt, b));
+        *n_total = *b ? (*b)->n : 0;
+        return DMMP_OK;
+    }
+    if (!t->shard_done) {
+        DMMP_TRY(batcher_next(t->bt, b));
+        t->shard_done = *b == NULL;
+    }
+    /* One agreement per step: the rows of the step and a stop request of
+     * any rank, so every rank stops, ends the epoch or steps together. */
+    double ctl[2] = {*b ? (double)(*b)->n : 0, stop_requested(t) ? 1 : 0};
+    DMMP_TRY(dist_sum_f64(ctl, 2));
+    *n_total = (int64_t)ctl[0];
+    *stop = ctl[1] > 0;
+    return DMMP_OK;
 }
 
 static dmmp_status train_loop(trainer *t)
@@ -273,21 +362,24 @@ static dmmp_status train_loop(trainer *t)
     DMMP_TRY(open_batcher(t));
     double epoch_wall_t0 = progress_now();
     while (!p->finished) {
-        if (stop_requested(t)) {
-            progress_finish(&t->pl);
-            return interrupt(t);
-        }
         const batch *b = NULL;
+        int64_t n_total = 0;
+        int stop = 0;
+        batcher_position before;
         double t0 = progress_now();
-        DMMP_TRY(batcher_next(t->bt, &b));
-        if (!b) {
+        DMMP_TRY(next_step(t, &b, &n_total, &stop, &before));
+        if (stop) {
+            progress_finish(&t->pl);
+            return interrupt(t, before);
+        }
+        if (n_total == 0) {
             progress_finish(&t->pl);
             DMMP_TRY(end_epoch(t, epoch_wall_t0));
             epoch_wall_t0 = progress_now();
             if (!p->finished) DMMP_TRY(open_batcher(t));
             continue;
         }
-        dmmp_status s = train_step(t, b);
+        dmmp_status s = train_step(t, b, n_total);
         if (s != DMMP_OK) {
             progress_finish(&t->pl);
             if (s == DMMP_ENUMERIC) {
@@ -390,6 +482,26 @@ static dmmp_status check_implicit_positives(const trainer *t)
     return DMMP_OK;
 }
 
+/* The ranks of a job must train the same model on the same data: told
+ * from the seed, the batch size, the split sizes and the model's size. */
+static dmmp_status check_same_job(const trainer *t, const char *data)
+{
+    int64_t mine[7] = {(int64_t)t->seed, t->cfg.train.batch_size, dataset_split_stats_of(t->d, SPLIT_TRAIN).rows,
+                       dataset_split_stats_of(t->d, SPLIT_VAL).rows, (int64_t)t->model.params.total,
+                       features_param_count(&t->feat), t->cfg.model.kind};
+    int64_t all[7 * t->ranks];
+    DMMP_TRY(dist_allgather(mine, sizeof mine, all));
+    static const char *const what[7] = {"seed", "train.batch_size", "training rows", "validation rows",
+                                        "dense parameters", "embedding weights", "model.kind"};
+    for (int r = 1; r < t->ranks; r++)
+        for (int k = 0; k < 7; k++)
+            if (all[7 * r + k] != all[k])
+                return dmmp_fail(DMMP_EINVAL, "the processes of the job differ: rank %d has %s %lld, rank 0 %lld "
+                                 "(every rank needs the same configuration and dataset; %s here)",
+                                 r, what[k], (long long)all[7 * r + k], (long long)all[k], data);
+    return DMMP_OK;
+}
+
 static dmmp_status setup(trainer *t)
 {
     const trainer_options *o = t->o;
@@ -407,7 +519,9 @@ static dmmp_status setup(trainer *t)
             return dmmp_fail(DMMP_EINVAL, "--resume: there is no run directory %s (no %s/last.h5 to continue from)",
                              o->out_dir, o->out_dir);
     }
-    DMMP_TRY(make_dirs(o->out_dir, &t->dirs_made));
+    t->ranks = dist_size();
+    t->rank = dist_rank();
+    if (t->rank == 0) DMMP_TRY(make_dirs(o->out_dir, &t->dirs_made));
     DMMP_TRY(join(t->last_path, o->out_dir, "last.h5"));
     DMMP_TRY(join(t->best_path, o->out_dir, "checkpoint.h5"));
     DMMP_TRY(join(t->results_path, o->out_dir, "results.h5"));
@@ -417,10 +531,12 @@ static dmmp_status setup(trainer *t)
                          o->out_dir, t->last_path);
     if (o->resume && !file_exists(t->last_path))
         return dmmp_fail(DMMP_EINVAL, "--resume: %s does not exist (no run to continue in %s)", t->last_path, o->out_dir);
-    t->log_made = !file_exists(t->log_path);
-    t->log = fopen(t->log_path, "a");
-    if (!t->log) return dmmp_fail(DMMP_EIO, "cannot open %s: %s", t->log_path, strerror(errno));
-    log_set_mirror(t->log);
+    if (t->rank == 0) {
+        t->log_made = !file_exists(t->log_path);
+        t->log = fopen(t->log_path, "a");
+        if (!t->log) return dmmp_fail(DMMP_EIO, "cannot open %s: %s", t->log_path, strerror(errno));
+        log_set_mirror(t->log);
+    }
 
     if (o->resume) {
         dmmp_config saved;
@@ -436,7 +552,13 @@ static dmmp_status setup(trainer *t)
     } else {
         DMMP_TRY(config_value_text(&t->cfg, "model.kind", t->variant, sizeof t->variant));
     }
-    if (t->cfg.train.threads > 0) omp_set_num_threads(t->cfg.train.threads);
+    if (t->cfg.train.threads > 0) {
+        omp_set_num_threads(t->cfg.train.threads);
+    } else if (t->ranks > 1 && !getenv("OMP_NUM_THREADS")) {
+        /* All processors means this machine's, shared by its ranks. */
+        int n = omp_get_num_procs() / dist_local_size();
+        omp_set_num_threads(n > 0 ? n : 1);
+    }
 
     dmmp_status ds = dataset_open(&t->d, data);
     if (ds == DMMP_EIO) return dmmp_fail_prefix(DMMP_EINVAL, "--data"); /* a missing dataset is bad input */
@@ -449,6 +571,12 @@ static dmmp_status setup(trainer *t)
     DMMP_TRY(recipe_negs_open(&t->negs, &t->cfg, t->d, t->seed, t->cfg.train.batch_size));
     adam_config ac = recipe_adam_config(&t->cfg);
     DMMP_TRY(adam_init(&t->adam, t->model.params.total, &ac));
+    if (t->ranks > 1) {
+        DMMP_TRY(check_same_job(t, data));
+        DMMP_TRY(grad_exchange_init(&t->gx, &t->feat, &t->model));
+        t->rank_pos = calloc((size_t)t->ranks, sizeof *t->rank_pos);
+        if (!t->rank_pos) return dmmp_fail(DMMP_ENOMEM, "out of memory for %d batcher positions", t->ranks);
+    }
     memcpy(t->base_active, t->model.term_active, sizeof t->base_active);
     t->two_stage = t->cfg.train.schedule == CONFIG_SCHEDULE_TWO_STAGE && t->model.has_teacher && t->model.has_student;
     if (t->cfg.train.schedule == CONFIG_SCHEDULE_TWO_STAGE && !t->two_stage)
@@ -463,9 +591,12 @@ static dmmp_status setup(trainer *t)
 
     memset(&t->prog, 0, sizeof t->prog);
     t->prog.best_metric = NAN;
+    t->prog.ranks = t->ranks;
+    t->prog.rank_pos = t->rank_pos;
     if (o->resume) {
         run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog, NULL};
         DMMP_TRY(run_state_load(t->last_path, &ref, t->schema));
+        if (t->ranks > 1) t->prog.pos = t->rank_pos[t->rank];
         DMMP_TRY(run_record_resume(&t->rec, t->results_path, t->prog.epoch, t->prog.step));
         t->rec_open = 1;
         if (t->rec.dataset_hash[0]) {
@@ -481,10 +612,19 @@ static dmmp_status setup(trainer *t)
     } else {
         DMMP_TRY(run_record_start(&t->rec, &t->cfg, t->variant, t->seed, t->d));
         t->rec_open = 1;
-        log_info("training %s (%s) on %s: %lld dense parameters, %lld embedding weights, seed %llu, %d threads",
+        if (t->ranks > 1) {
+            char with[sizeof t->rec.created_with + 32];
+            snprintf(with, sizeof with, "%s on %d processes", t->rec.created_with, t->ranks);
+            with[sizeof t->rec.created_with - 1] = 0;
+            DMMP_TRY(results_set_meta(&t->rec, "created_with", with));
+        }
+        char procs[64] = "";
+        if (t->ranks > 1)
+            snprintf(procs, sizeof procs, ", %d processes (batch %d each)", t->ranks, t->cfg.train.batch_size);
+        log_info("training %s (%s) on %s: %lld dense parameters, %lld embedding weights, seed %llu, %d threads%s",
                  t->variant, t->cfg.model.kind == CONFIG_MODEL_DMMP ? "teacher + student" : "single model", data,
                  (long long)t->model.params.total, (long long)features_param_count(&t->feat),
-                 (unsigned long long)t->seed, omp_get_max_threads());
+                 (unsigned long long)t->seed, omp_get_max_threads(), procs);
     }
     set_stage_terms(t, stage_of(t, t->prog.epoch));
     t->wall_at_start = t->prog.wall_seconds;
@@ -495,6 +635,8 @@ static dmmp_status setup(trainer *t)
 static void teardown(trainer *t)
 {
     batcher_close(t->bt);
+    grad_exchange_free(&t->gx);
+    free(t->rank_pos);
     recipe_negs_close(&t->negs);
     adam_free(&t->adam);
     model_free(&t->model);

@@ -14,6 +14,13 @@
  * A run stopped (signal, stop_after_steps) and resumed ends with the same
  * weights, bit for bit, as one that was not stopped (same seed and threads).
  *
+ * Under mpirun (README: "Several processes") every rank runs trainer_run:
+ * each trains on its share of every epoch's chunks (train.batch_size rows a
+ * step each), the gradients are exchanged every step
+ * (train/grad_exchange.h) so the replicas stay bit-identical, the ranks
+ * agree on every stop and epoch end, rank 0 validates and alone writes the
+ * run directory, and last.h5 keeps every rank's batcher position.
+ *
  * schedule = two_stage trains the teacher alone for teacher_epochs epochs,
  * then freezes it (its part of the parameter buffer and its embedding tables
  * are left out of the optimiser steps) and trains the student against it for

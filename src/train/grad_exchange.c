@@ -1,0 +1,240 @@
+/* The gradient exchange of data-parallel training (see grad_exchange.h).
+ *
+ * One rank's packet of sparse gradients, 8-byte aligned:
+ *   int64 n_local, int64 rows[n_tables] (rows touched per table),
+ *   then per table with rows: int32 row ids (ascending), float values
+ *   (rows x dim), padded to 8 bytes. */
+#include "train/grad_exchange.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/dist.h"
+#include "core/mem.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+static size_t table_bytes(int64_t rows, int dim)
+{
+    return pad8((size_t)rows * sizeof(int32_t) + (size_t)rows * (size_t)dim * sizeof(float));
+}
+
+static size_t header_bytes(int n_tables) { return sizeof(int64_t) * (size_t)(1 + n_tables); }
+
+dmmp_status grad_exchange_init(grad_exchange *gx, const features *f, const model *m)
+{
+    memset(gx, 0, sizeof *gx);
+    gx->ranks = dist_size();
+    gx->rank = dist_rank();
+    gx->n_tables = f->n_tables;
+    if (gx->ranks <= 1) return DMMP_OK;
+    int64_t work = dist_sum_f32_work((int64_t)m->params.total);
+    void *dw = NULL;
+    DMMP_TRY(mem_alloc(&dw, (size_t)work * sizeof(float), "gradient exchange buffer"));
+    gx->dense_work = dw;
+    gx->bytes = calloc((size_t)gx->ranks, sizeof *gx->bytes);
+    gx->at = calloc((size_t)gx->ranks, sizeof *gx->at);
+    gx->merged = calloc((size_t)(f->n_tables ? f->n_tables : 1), sizeof *gx->merged);
+    if (!gx->bytes || !gx->at || !gx->merged) {
+        grad_exchange_free(gx);
+        return dmmp_fail(DMMP_ENOMEM, "gradient exchange: out of memory for %lld dense parameters",
+                         (long long)m->params.total);
+    }
+    for (int i = 0; i < f->n_tables; i++) {
+        const feature_table *t = &f->tables[i];
+        dmmp_status s = sparse_grad_init(&gx->merged[i], t->grad.capacity > 0 ? t->grad.capacity : 1, t->emb.dim);
+        if (s != DMMP_OK) {
+            grad_exchange_free(gx);
+            return s;
+        }
+    }
+    return DMMP_OK;
+}
+
+void grad_exchange_free(grad_exchange *gx)
+{
+    if (!gx) return;
+    mem_free(gx->dense_work);
+    free(gx->send);
+    free(gx->recv);
+    free(gx->bytes);
+    free(gx->at);
+    if (gx->merged)
+        for (int i = 0; i < gx->n_tables; i++) sparse_grad_free(&gx->merged[i]);
+    free(gx->merged);
+    memset(gx, 0, sizeof *gx);
+}
+
+static dmmp_status grow(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap) return DMMP_OK;
+    size_t n = need + need / 2;
+    uint8_t *p = realloc(*buf, n);
+    if (!p) return dmmp_fail(DMMP_ENOMEM, "gradient exchange: out of memory for %zu bytes of sparse gradients", need);
+    *buf = p;
+    *cap = n;
+    return DMMP_OK;
+}
+
+static dmmp_status pack(grad_exchange *gx, const features *f, int n_local, size_t *out_bytes)
+{
+    size_t need = header_bytes(f->n_tables);
+    for (int i = 0; i < f->n_tables; i++) need += table_bytes(f->tables[i].grad.n_rows, f->tables[i].emb.dim);
+    DMMP_TRY(grow(&gx->send, &gx->send_cap, need));
+    int64_t head[1 + f->n_tables];
+    head[0] = n_local;
+    for (int i = 0; i < f->n_tables; i++) head[1 + i] = f->tables[i].grad.n_rows;
+    memcpy(gx->send, head, sizeof head);
+    uint8_t *p = gx->send + header_bytes(f->n_tables);
+    for (int i = 0; i < f->n_tables; i++) {
+        const sparse_grad *g = &f->tables[i].grad;
+        if (g->n_rows == 0) continue;
+        size_t rb = (size_t)g->n_rows * sizeof(int32_t), vb = (size_t)g->n_rows * (size_t)g->dim * sizeof(float);
+        memcpy(p, g->rows, rb);
+        memcpy(p + rb, g->values, vb);
+        memset(p + rb + vb, 0, table_bytes(g->n_rows, g->dim) - rb - vb);
+        p += table_bytes(g->n_rows, g->dim);
+    }
+    *out_bytes = need;
+    return DMMP_OK;
+}
+
+/* Table i of every rank's packet: its rows, their values and the rank's
+ * weight n_r / N, and the merge of them into out (ascending rows; a row's
+ * value is the weighted sum over the ranks that touched it, in rank order). */
+typedef struct rank_part {
+    const int32_t *rows;
+    const float *values;
+    int64_t n, next;
+    float w;
+} rank_part;
+
+static void merge_table(rank_part *part, int ranks, int dim, sparse_grad *out)
+{
+    int64_t o = 0;
+    for (;;) {
+        int64_t row = INT64_MAX;
+        for (int r = 0; r < ranks; r++)
+            if (part[r].next < part[r].n && part[r].rows[part[r].next] < row) row = part[r].rows[part[r].next];
+        if (row == INT64_MAX) break;
+        float *dst = out->values + (size_t)o * (size_t)dim;
+        int first = 1;
+        for (int r = 0; r < ranks; r++) {
+            rank_part *q = &part[r];
+            if (q->next >= q->n || q->rows[q->next] != row) continue;
+            const float *src = q->values + (size_t)q->next * (size_t)dim;
+            float w = q->w;
+            if (first)
+                for (int j = 0; j < dim; j++) dst[j] = w * src[j];
+            else
+                for (int j = 0; j < dim; j++) dst[j] += w * src[j];
+            first = 0;
+            q->next++;
+        }
+        out->rows[o++] = (int32_t)row;
+    }
+    out->n_rows = o;
+}
+
+static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, int64_t n_total)
+{
+    size_t mine = 0;
+    DMMP_TRY(pack(gx, f, n_local, &mine));
+    uint64_t mine64 = mine, all64[gx->ranks];
+    DMMP_TRY(dist_allgather(&mine64, sizeof mine64, all64));
+    size_t total = 0;
+    for (int r = 0; r < gx->ranks; r++) {
+        gx->bytes[r] = (size_t)all64[r];
+        total += gx->bytes[r];
+    }
+    DMMP_TRY(grow(&gx->recv, &gx->recv_cap, total));
+    DMMP_TRY(dist_allgatherv(gx->send, mine, gx->recv, gx->bytes));
+    gx->stats.sparse_bytes += (double)(total - mine);
+
+    double t0 = now_seconds();
+    /* Where each rank's table parts are, and room for the merged rows. */
+    int nt = f->n_tables, ranks = gx->ranks;
+    rank_part *parts = malloc(sizeof *parts * (size_t)(nt ? nt : 1) * (size_t)ranks);
+    if (!parts) return dmmp_fail(DMMP_ENOMEM, "gradient exchange: out of memory");
+    const uint8_t *p = gx->recv;
+    for (int r = 0; r < ranks; r++) {
+        int64_t head[1 + nt];
+        memcpy(head, p, sizeof head);
+        float w = (float)((double)head[0] / (double)n_total);
+        const uint8_t *q = p + header_bytes(nt);
+        for (int i = 0; i < nt; i++) {
+            int dim = f->tables[i].emb.dim;
+            rank_part *pt = &parts[(size_t)i * (size_t)ranks + (size_t)r];
+            pt->n = head[1 + i];
+            pt->next = 0;
+            pt->w = w;
+            pt->rows = (const int32_t *)q;
+            pt->values = (const float *)(q + (size_t)pt->n * sizeof(int32_t));
+            q += table_bytes(pt->n, dim);
+        }
+        if ((size_t)(q - p) != gx->bytes[r]) {
+            free(parts);
+            return dmmp_fail(DMMP_EFORMAT, "gradient exchange: rank %d sent %zu bytes of sparse gradients, its header "
+                             "describes %zu (the ranks run different models?)", r, gx->bytes[r], (size_t)(q - p));
+        }
+        p = q;
+    }
+    dmmp_status s = DMMP_OK;
+    for (int i = 0; i < nt && s == DMMP_OK; i++) {
+        int64_t cap = 0;
+        for (int r = 0; r < ranks; r++) cap += parts[(size_t)i * (size_t)ranks + (size_t)r].n;
+        s = sparse_grad_reserve(&gx->merged[i], cap > 0 ? cap : 1);
+    }
+    if (s == DMMP_OK) {
+#pragma omp parallel for schedule(dynamic, 1) if (nt > 1)
+        for (int i = 0; i < nt; i++) {
+            merge_table(&parts[(size_t)i * (size_t)ranks], ranks, f->tables[i].emb.dim, &gx->merged[i]);
+            /* The merged rows become the table's gradient; its old buffers
+             * are the next merge's room. */
+            sparse_grad tmp = f->tables[i].grad;
+            f->tables[i].grad = gx->merged[i];
+            gx->merged[i] = tmp;
+        }
+    }
+    free(parts);
+    gx->stats.merge_seconds += now_seconds() - t0;
+    return s;
+}
+
+dmmp_status grad_exchange_step(grad_exchange *gx, features *f, model *m, int n_local, int64_t n_total)
+{
+    if (!grad_exchange_active(gx)) return DMMP_OK;
+    if (n_total <= 0) return dmmp_fail(DMMP_EINVAL, "gradient exchange: a step of %lld rows", (long long)n_total);
+    double t0 = now_seconds();
+    param_buffer *pb = &m->params;
+    float w = (float)((double)n_local / (double)n_total);
+    if (n_local == 0) {
+        memset(pb->grads, 0, pb->total * sizeof(float));
+    } else if (w != 1.0f) {
+#pragma omp parallel for schedule(static) if (pb->total > 65536)
+        for (size_t i = 0; i < pb->total; i++) pb->grads[i] *= w;
+    }
+    DMMP_TRY(dist_sum_f32(pb->grads, (int64_t)pb->total, gx->dense_work));
+    gx->stats.dense_bytes += 2.0 * (double)(gx->ranks - 1) / (double)gx->ranks * (double)pb->total * sizeof(float);
+    DMMP_TRY(exchange_sparse(gx, f, n_local, n_total));
+    /* The step's losses: the row-weighted mean over the ranks. */
+    double loss[TERM_COUNT + 1];
+    for (int k = 0; k < TERM_COUNT; k++) loss[k] = n_local ? m->term_loss[k] * (double)n_local : 0;
+    loss[TERM_COUNT] = n_local ? m->total_loss * (double)n_local : 0;
+    DMMP_TRY(dist_sum_f64(loss, TERM_COUNT + 1));
+    for (int k = 0; k < TERM_COUNT; k++) m->term_loss[k] = loss[k] / (double)n_total;
+    m->total_loss = loss[TERM_COUNT] / (double)n_total;
+    gx->stats.steps++;
+    gx->stats.seconds += now_seconds() - t0;
+    return DMMP_OK;
+}
