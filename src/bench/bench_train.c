@@ -12,6 +12,7 @@
 #include "bench/bench_flops.h"
 #include "bench/bench_gemm.h"
 #include "bench/zipf.h"
+#include "core/dist.h"
 #include "core/mem.h"
 #include "data/batcher.h"
 #include "data/dataset.h"
@@ -114,7 +115,11 @@ static dmmp_status source_open(batch_source *src, const bench_train_options *o, 
         DMMP_TRY(dataset_open(&src->data, o->data));
         src->schema = dataset_get_schema(src->data);
         DMMP_TRY(recipe_negs_open(&src->negs, cfg, src->data, o->seed, batch_size));
-        return batcher_open(&src->batcher, src->data, SPLIT_TRAIN, batch_size, 1, o->seed);
+        batcher_options bo;
+        batcher_options_default(&bo);
+        bo.shard_rank = dist_rank(); /* several processes: each reads its share, as in training */
+        bo.shard_count = dist_size();
+        return batcher_open_opts(&src->batcher, src->data, SPLIT_TRAIN, batch_size, 1, o->seed, &bo);
     }
     if (cfg->student.negatives != CONFIG_NEGATIVES_NONE && config_has_student(cfg->model.kind))
         return dmmp_fail(DMMP_EINVAL, "bench train: student.negatives = %s draws from a dataset's items and counts: "
@@ -129,7 +134,8 @@ static dmmp_status source_open(batch_source *src, const bench_train_options *o, 
     zipf_sampler z;
     DMMP_TRY(zipf_init(&z, o->vocab, o->zipf_s));
     rng r;
-    rng_stream(&r, o->seed, 0x7a697066ULL /* "zipf" */);
+    /* Several processes: each rank's batches of its own (rank 0's are the single process's). */
+    rng_stream(&r, o->seed + (uint64_t)dist_rank(), 0x7a697066ULL /* "zipf" */);
     dmmp_status st = DMMP_OK;
     for (int i = 0; i < SYNTH_BATCHES && st == DMMP_OK; i++) st = synth_batch(&src->synth[i], src, batch_size, &z, &r);
     zipf_free(&z);
@@ -171,6 +177,7 @@ typedef struct train_setup {
     adam_state adam;
     int64_t step;
     int built_features, built_model, built_adam;
+    grad_exchange gx; /* several processes: the step's gradient exchange */
 } train_setup;
 
 /* The features, model and dense optimiser of cfg, built by the run recipe
@@ -185,11 +192,13 @@ static dmmp_status setup_init(train_setup *t, const dmmp_config *cfg, const data
     adam_config ac = recipe_adam_config(cfg);
     DMMP_TRY(adam_init(&t->adam, t->model.params.total, &ac));
     t->built_adam = 1;
+    DMMP_TRY(grad_exchange_init(&t->gx, &t->feat, &t->model));
     return DMMP_OK;
 }
 
 static void setup_free(train_setup *t)
 {
+    grad_exchange_free(&t->gx);
     if (t->built_adam) adam_free(&t->adam);
     if (t->built_model) model_free(&t->model);
     if (t->built_features) features_free(&t->feat);
@@ -205,7 +214,9 @@ static dmmp_status train_step(train_setup *t, batch_source *src, double *phase)
     double t0 = bench_now();
     DMMP_TRY(source_next(src, &b));
     phase[PHASE_DATA] += bench_now() - t0;
-    DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, &src->negs, b, t->step, STAGE_JOINT, NULL, phase));
+    recipe_shard shard = {&t->gx, (int64_t)b->n * t->gx.ranks};
+    DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, &src->negs, b, t->step, STAGE_JOINT,
+                               grad_exchange_active(&t->gx) ? &shard : NULL, phase));
     t->step++;
     return DMMP_OK;
 }
@@ -227,6 +238,7 @@ static dmmp_status timed_runs(train_setup *t, batch_source *src, gemm_ceiling *g
     }
     double gs;
     DMMP_TRY(gemm_ceiling_run(g, &gs));
+    memset(&t->gx.stats, 0, sizeof t->gx.stats);
     for (int run = 0; run < o->repeat; run++) {
         double phase[PHASE_COUNT] = {0};
         double c0 = bench_cpu_now(), t0 = bench_now();
@@ -244,6 +256,32 @@ static dmmp_status timed_runs(train_setup *t, batch_source *src, gemm_ceiling *g
         for (int p = 0; p < PHASE_COUNT; p++) tm->phase[p][run] = 1e3 * phase[p] / o->steps;
     }
     return DMMP_OK;
+}
+
+/* Several processes: what a step exchanged, per rank, and the job's rate. */
+static dmmp_status report_exchange(const train_setup *t, const bench_train_options *o, int batch_size,
+                                   const train_timings *tm, bench_report *r)
+{
+    const grad_exchange_stats *x = &t->gx.stats;
+    double steps = x->steps > 0 ? (double)x->steps : 1;
+    int n = o->repeat, ranks = t->gx.ranks;
+    char note[160];
+    snprintf(note, sizeof note, "%d processes, batch %d each (a step trains %d rows); figures are rank 0's", ranks,
+             batch_size, batch_size * ranks);
+    DMMP_TRY(bench_add_note(r, "processes", note));
+    double job = (double)o->steps * batch_size * ranks, secs[MAX_RUNS];
+    memcpy(secs, tm->train, (size_t)n * sizeof *secs);
+    DMMP_TRY(bench_add_rate(r, "job_train_samples_per_s", "samples/s", job, secs, n));
+    double d = x->dense_bytes / steps, sp = x->sparse_bytes / steps, mg = 1e3 * x->merge_seconds / steps;
+    DMMP_TRY(bench_add_figure(r, "exchange_dense_bytes_per_step", "bytes/step", d, d, d));
+    DMMP_TRY(bench_add_figure(r, "exchange_sparse_bytes_per_step", "bytes/step", sp, sp, sp));
+    DMMP_TRY(bench_add_figure(r, "ms_exchange_merge", "ms/step", mg, mg, mg));
+    /* The step without the exchange: medians of the step and of the exchange. */
+    double ex[MAX_RUNS];
+    memcpy(ex, tm->phase[PHASE_EXCHANGE], (size_t)n * sizeof *ex);
+    memcpy(secs, tm->train, (size_t)n * sizeof *secs);
+    double med = 1e3 * bench_median(secs, n) / o->steps - bench_median(ex, n);
+    return bench_add_figure(r, "ms_step_without_exchange", "ms/step", med, med, med);
 }
 
 static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, const bench_train_options *o,
@@ -285,11 +323,12 @@ static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, con
     double ft = fl.forward + fl.backward + fl.negatives;
     DMMP_TRY(bench_add_figure(r, "flops_per_sample_train", "FLOP/sample", ft, ft, ft));
     DMMP_TRY(bench_add_figure(r, "flops_per_sample_forward", "FLOP/sample", fl.forward, fl.forward, fl.forward));
+    if (grad_exchange_active(&t->gx)) DMMP_TRY(report_exchange(t, o, batch_size, tm, r));
     double cpu = bench_median(tm->train_cpu, n);
     DMMP_TRY(bench_add_figure(r, "train_cpu_ms_per_step", "CPU ms/step", cpu, tm->train_cpu[0], tm->train_cpu[n - 1]));
     for (int p = 0; p < PHASE_COUNT; p++) {
         if (p == PHASE_DATA && !o->data) continue;
-        if (p == PHASE_EXCHANGE) continue; /* one process: nothing is exchanged */
+        if (p == PHASE_EXCHANGE && !grad_exchange_active(&t->gx)) continue; /* one process: nothing is exchanged */
         double med = bench_median(tm->phase[p], n);
         DMMP_TRY(bench_add_figure(r, phase_names[p], "ms/step", med, tm->phase[p][0], tm->phase[p][n - 1]));
     }
@@ -402,6 +441,8 @@ dmmp_status bench_train(const bench_train_options *o, bench_report *r)
     if (o->repeat < 1 || o->repeat > MAX_RUNS || o->steps < 1 || o->warmup < 0)
         return dmmp_fail(DMMP_EINVAL, "bench train: repeat %d must be in [1, %d], steps %d >= 1, warmup %d >= 0",
                          o->repeat, MAX_RUNS, o->steps, o->warmup);
+    if (o->contended && dist_size() > 1)
+        return dmmp_fail(DMMP_EINVAL, "bench train --contended runs on one process (started with %d)", dist_size());
     dmmp_config cfg;
     int batch_size;
     DMMP_TRY(load_config(o, &cfg, &batch_size));

@@ -13,6 +13,7 @@
 #include "bench/bench_retrieve.h"
 #include "bench/bench_train.h"
 #include "cli/commands.h"
+#include "core/dist.h"
 #include "cli/options.h"
 #include "core/atomic_file.h"
 
@@ -210,6 +211,16 @@ int cmd_bench(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (dist_size() > 1 && strcmp(argv[1], "train")) {
+        fprintf(stderr, "dmmp bench %s: does not run on several processes (only bench train does); run it without "
+                "mpirun\n", argv[1]);
+        return 2;
+    }
+    if (dist_size() > 1 && strcmp(argv[1], "train")) {
+        fprintf(stderr, "dmmp bench %s: does not run on several processes (only bench train does); run it without "
+                "mpirun\n", argv[1]);
+        return 2;
+    }
     bench_args a;
     bench_args_default(&a);
     cli_option opts[BENCH_MAX_OPTIONS];
@@ -239,7 +250,7 @@ int cmd_bench(int argc, char **argv)
            meta.date);
     printf("openmp %s\n", meta.omp_wait);
     bench_print(&r);
-    if (out) {
+    if (out && dist_is_root()) { /* several processes: rank 0 writes the record */
         st = bench_write_h5(out, &r, &meta);
         if (st != DMMP_OK) return cli_report_error("bench", st);
     }

@@ -21,7 +21,7 @@ typedef struct command {
 static const command commands[] = {
     {"env", cmd_env, "print the chosen ISA, CPU features, library versions and threads", 1},
     {"config", cmd_config, "show the resolved configuration (defaults, INI file, --set overrides)", 0},
-    {"bench", cmd_bench, "benchmarks: gemm ceiling, training step, retrieval, data path", 0},
+    {"bench", cmd_bench, "benchmarks: gemm ceiling, training step, retrieval, data path", 1},
     {"data", cmd_data, "dataset tools: synth, inspect, verify, import, gen-aliccp-raw", 0},
     {"report", cmd_report, "tabulate runs: mean ± std over seeds per variant, paired t-tests vs dmmp", 0},
     {"plot", cmd_plot, "draw training curves and Recall@K curves of runs into one PNG (gnuplot)", 0},
