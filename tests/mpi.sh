@@ -154,6 +154,20 @@ check $? "the interrupted run resumes with np=2"
 same_weights "$work/p1/checkpoint.h5" "$work/s1/checkpoint.h5"
 check $? "stopped and resumed: the weights of the run that was not stopped, bit for bit"
 
+# A rank killed (SIGKILL) while the job trains: the job ends well before the timeout.
+start=$(date +%s)
+timeout 120 "${mpi_env[@]}" mpirun --allow-run-as-root --oversubscribe -np 2 bash -c '
+    if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then
+        "$0" train --config "$1" --data "$2" --out "$3" --set train.epochs=3 & pid=$!; sleep 1; kill -9 $pid; wait $pid
+        st=$?; echo "rank 1 ended with $st" > "$4"; exit $st
+    fi
+    exec "$0" train --config "$1" --data "$2" --out "$3" --set train.epochs=3' \
+    "$dmmp" "$work/tiny.ini" "$work/t.h5" "$work/tk" "$work/tkilled" > "$work/tk.txt" 2>&1
+rc=$?
+took=$(( $(date +%s) - start ))
+[ $rc != 0 ] && [ $rc != 124 ] && [ $took -lt 100 ] && grep -q "ended with 137" "$work/tkilled"
+check $? "a rank killed (SIGKILL) during training ends the job (exit $rc after ${took}s; $(cat "$work/tkilled" 2>/dev/null))"
+
 # A rank killed while the job evaluates: the job ends, with an error, well before the timeout.
 "$dmmp" data synth --out "$work/big.h5" --users 3000 --items 60000 --impressions 60000 --seed 5 >/dev/null 2>&1 &&
     "$dmmp" train --config "$work/tiny.ini" --data "$work/big.h5" --out "$work/big" >/dev/null 2>&1 ||
