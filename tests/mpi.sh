@@ -16,7 +16,7 @@ dmmp="$(cd "$build" && pwd)/dmmp"
 "$dmmp" env | grep -q "built with MPI" || { echo "mpi.sh: dmmp is built without MPI: skipped"; exit 77; }
 command -v mpirun >/dev/null || { echo "mpi.sh: no mpirun (Debian: openmpi-bin): skipped"; exit 77; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/dmmp-mpi-XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive DMMP_LOG=warn
 # Containers often forbid the cross-memory attach of the shared-memory transport.
 export OMPI_MCA_btl_vader_single_copy_mechanism=none

@@ -15,6 +15,15 @@
 #include "core/dist.h"
 #include "core/mem.h"
 
+/* Table i of one rank's packet: its rows, their values and the rank's
+ * weight n_r / N, with the merge's cursor. */
+typedef struct rank_part {
+    const int32_t *rows;
+    const float *values;
+    int64_t n, next;
+    float w;
+} rank_part;
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -43,9 +52,9 @@ dmmp_status grad_exchange_init(grad_exchange *gx, const features *f, const model
     DMMP_TRY(mem_alloc(&dw, (size_t)work * sizeof(float), "gradient exchange buffer"));
     gx->dense_work = dw;
     gx->bytes = calloc((size_t)gx->ranks, sizeof *gx->bytes);
-    gx->at = calloc((size_t)gx->ranks, sizeof *gx->at);
     gx->merged = calloc((size_t)(f->n_tables ? f->n_tables : 1), sizeof *gx->merged);
-    if (!gx->bytes || !gx->at || !gx->merged) {
+    gx->parts = calloc((size_t)(f->n_tables ? f->n_tables : 1) * (size_t)gx->ranks, sizeof *gx->parts);
+    if (!gx->bytes || !gx->merged || !gx->parts) {
         grad_exchange_free(gx);
         return dmmp_fail(DMMP_ENOMEM, "gradient exchange: out of memory for %lld dense parameters",
                          (long long)m->params.total);
@@ -68,10 +77,10 @@ void grad_exchange_free(grad_exchange *gx)
     free(gx->send);
     free(gx->recv);
     free(gx->bytes);
-    free(gx->at);
     if (gx->merged)
         for (int i = 0; i < gx->n_tables; i++) sparse_grad_free(&gx->merged[i]);
     free(gx->merged);
+    free(gx->parts);
     memset(gx, 0, sizeof *gx);
 }
 
@@ -112,12 +121,6 @@ static dmmp_status pack(grad_exchange *gx, const features *f, int n_local, size_
 /* Table i of every rank's packet: its rows, their values and the rank's
  * weight n_r / N, and the merge of them into out (ascending rows; a row's
  * value is the weighted sum over the ranks that touched it, in rank order). */
-typedef struct rank_part {
-    const int32_t *rows;
-    const float *values;
-    int64_t n, next;
-    float w;
-} rank_part;
 
 static void merge_table(rank_part *part, int ranks, int dim, sparse_grad *out)
 {
@@ -164,8 +167,7 @@ static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, 
     double t0 = now_seconds();
     /* Where each rank's table parts are, and room for the merged rows. */
     int nt = f->n_tables, ranks = gx->ranks;
-    rank_part *parts = malloc(sizeof *parts * (size_t)(nt ? nt : 1) * (size_t)ranks);
-    if (!parts) return dmmp_fail(DMMP_ENOMEM, "gradient exchange: out of memory");
+    rank_part *parts = gx->parts;
     const uint8_t *p = gx->recv;
     for (int r = 0; r < ranks; r++) {
         int64_t head[1 + nt];
@@ -182,11 +184,9 @@ static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, 
             pt->values = (const float *)(q + (size_t)pt->n * sizeof(int32_t));
             q += table_bytes(pt->n, dim);
         }
-        if ((size_t)(q - p) != gx->bytes[r]) {
-            free(parts);
+        if ((size_t)(q - p) != gx->bytes[r])
             return dmmp_fail(DMMP_EFORMAT, "gradient exchange: rank %d sent %zu bytes of sparse gradients, its header "
                              "describes %zu (the ranks run different models?)", r, gx->bytes[r], (size_t)(q - p));
-        }
         p = q;
     }
     dmmp_status s = DMMP_OK;
@@ -206,7 +206,6 @@ static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, 
             gx->merged[i] = tmp;
         }
     }
-    free(parts);
     gx->stats.merge_seconds += now_seconds() - t0;
     return s;
 }

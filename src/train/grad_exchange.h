@@ -48,8 +48,8 @@ typedef struct grad_exchange {
     uint8_t *send, *recv;    /* packed sparse gradients: this rank's, every rank's */
     size_t send_cap, recv_cap;
     size_t *bytes;           /* ranks: packed bytes of each rank */
-    const uint8_t **at;      /* ranks: where each rank's packet starts in recv */
     sparse_grad *merged;     /* one per table: the merge's output, swapped into the table */
+    struct rank_part *parts; /* tables x ranks: where the merge reads each rank's rows */
     int n_tables;
     grad_exchange_stats stats;
 } grad_exchange;
