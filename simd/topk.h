@@ -17,8 +17,9 @@
 #include "simd/isa.h"
 
 #define TOPK_BLOCK_ITEMS 16
-/* Most queries one kernel call scores. */
-#define TOPK_MAX_QUERIES 8
+/* Most queries one kernel call scores: whole register tiles of both SIMD
+ * kernels (AVX-512: 3 x 8 queries, AVX2: 4 x 6). */
+#define TOPK_MAX_QUERIES 24
 
 /* A score that reached its query's threshold. */
 typedef struct topk_hit {
