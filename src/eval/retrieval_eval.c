@@ -410,9 +410,33 @@ static dmmp_status scores_retrieve(retrieval_run *r, retrieval_score_fn fn, void
     return s;
 }
 
-static dmmp_status teacher_score_fn(void *ctx, const batch *queries, int64_t q, const batch *corpus, float *scores)
+/* teacher_only: the teacher scores every pair of the selected users, a
+ * group of users per call so its forwards are full (teacher_score_users),
+ * then each user's top kmax is ranked. */
+static dmmp_status teacher_retrieve(retrieval_run *r, teacher_scorer *sc)
 {
-    return teacher_score_corpus(ctx, queries, q, corpus, scores);
+    const int64_t n_items = r->corpus.n;
+    int group = teacher_users_per_call(sc, n_items);
+    if (group > r->n_rows) group = (int)r->n_rows;
+    float *scores = malloc((size_t)group * (size_t)(n_items > 0 ? n_items : 1) * sizeof *scores);
+    float *top = malloc((size_t)r->kmax * sizeof *top);
+    int32_t *ids = malloc((size_t)r->kmax * sizeof *ids);
+    dmmp_status s = scores && top && ids ? DMMP_OK
+                                         : dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %d x %lld item scores",
+                                                     group, (long long)n_items);
+    for (int64_t start = 0; s == DMMP_OK && start < r->n_rows; start += group) {
+        int n = r->n_rows - start < group ? (int)(r->n_rows - start) : group;
+        s = teacher_score_users(sc, &r->queries, r->rows + start, n, &r->corpus, scores);
+        for (int i = 0; s == DMMP_OK && i < n; i++) {
+            topk_of_scores(scores + (size_t)i * (size_t)n_items, n_items, r->kmax, ids, top);
+            batch_corpus_item_ids(&r->corpus, ids, r->kmax);
+            s = add_user(r, &r->tally, start + i, r->queries.user[r->rows[start + i]], ids);
+        }
+    }
+    free(scores);
+    free(top);
+    free(ids);
+    return s;
 }
 
 /* Names of the stored metrics, per retrieval_metric (NULL: not stored). */
@@ -547,7 +571,7 @@ dmmp_status eval_retrieval(model *m, features *f, const dataset *d, data_split s
         s = teacher_scorer_init(&sc, m, f, d);
         if (s == DMMP_OK) {
             log_info("retrieval: teacher_only scores every (user, item) pair: an upper bound, not a retrieval model");
-            s = scores_retrieve(&r, teacher_score_fn, &sc);
+            s = teacher_retrieve(&r, &sc);
             teacher_scorer_free(&sc);
         }
     }
