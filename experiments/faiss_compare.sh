@@ -6,11 +6,12 @@
 # usage: experiments/faiss_compare.sh [path/to/dmmp] [--items N] [--dim D] [--queries Q] [--k K]
 # Environment: ROUNDS; OMP_NUM_THREADS (default 2, both sides);
 # OMP_WAIT_POLICY (default passive); PYTHON (a python3 that imports faiss);
-# FAISS_BLAS: a directory holding the libblas.so.3 FAISS should load, e.g.
-# /usr/lib/x86_64-linux-gnu/openblas-pthread (Debian's libopenblas0-pthread;
-# the default is the system's libblas.so.3, on Debian the reference BLAS
-# unless an optimised one is selected); OPENBLAS_CORETYPE=Haswell keeps
-# OpenBLAS to its AVX2 kernels. DMMP_ISA / ONEDNN_MAX_CPU_ISA restrict dmmp.
+# FAISS_BLAS: a directory holding the libblas.so.3 FAISS should load (default
+# /usr/lib/x86_64-linux-gnu/openblas-pthread when Debian's libopenblas0-pthread
+# is installed; "system": the system's libblas.so.3, on Debian the reference
+# BLAS unless an optimised one is selected, a far slower FAISS);
+# OPENBLAS_CORETYPE=Haswell keeps OpenBLAS to its AVX2 kernels, and is set
+# when DMMP_ISA=avx2 (the AVX2-only machine, with ONEDNN_MAX_CPU_ISA=AVX2).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 dmmp=./dmmp
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     --dim) dim=$2 ;;
     --queries) queries=$2 ;;
     --k) k=$2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "faiss_compare.sh: unknown option $1" >&2; exit 2 ;;
     esac
     shift 2
@@ -38,6 +39,10 @@ if [ -z "$python" ]; then
     done
 fi
 [ -n "$python" ] || { echo "faiss_compare.sh: no python3 imports faiss (Debian: apt-get install python3-faiss)" >&2; exit 2; }
+openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
+if [ -z "${FAISS_BLAS:-}" ] && [ -e "$openblas/libblas.so.3" ]; then FAISS_BLAS=$openblas; fi
+[ "${FAISS_BLAS:-}" != system ] || FAISS_BLAS=""
+if [ "${DMMP_ISA:-}" = avx2 ] && [ -z "${OPENBLAS_CORETYPE:-}" ]; then export OPENBLAS_CORETYPE=Haswell; fi
 shape="--items $items --dim $dim --queries $queries --k $k"
 fig() { sed -n "s/^  $1 *median *\([^ ]*\).*/\1/p"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -65,6 +70,9 @@ while [ "$i" -le "$rounds" ]; do
 done
 echo "dmmp: $(head -n 1 "$tmp/dmmp.txt")"
 echo "$(tail -n 1 "$tmp/faiss.txt")${OPENBLAS_CORETYPE:+, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE}"
+if tail -n 1 "$tmp/faiss.txt" | grep -q '/blas/libblas'; then
+    echo "note: FAISS ran on the reference BLAS (install libopenblas0-pthread for an optimised one)"
+fi
 echo "load: $(uptime | sed 's/.*load average: //')"
 dm=$(median <"$tmp/d")
 fm=$(median <"$tmp/f")
