@@ -80,4 +80,4 @@ static int score_filter_avx2(const float *q, int64_t q_stride, int nq, const flo
     return n_hits;
 }
 
-const topk_kernels topk_kernels_avx2 = {score_filter_avx2};
+const topk_kernels topk_kernels_avx2 = {score_filter_avx2, 12};

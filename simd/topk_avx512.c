@@ -90,4 +90,4 @@ static int score_filter_avx512(const float *q, int64_t q_stride, int nq, const f
     return n_hits;
 }
 
-const topk_kernels topk_kernels_avx512 = {score_filter_avx512};
+const topk_kernels topk_kernels_avx512 = {score_filter_avx512, 8};
