@@ -24,7 +24,7 @@ void bench_teacher_options_default(bench_teacher_options *o)
 {
     memset(o, 0, sizeof *o);
     o->items = 5000;
-    o->users = 20;
+    o->users = 100;
     o->steps = 100;
     o->repeat = 5;
     o->seed = 1;

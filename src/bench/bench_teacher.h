@@ -21,7 +21,7 @@ typedef struct bench_teacher_options {
     int n_sets;
     const char *data;        /* dataset file (NULL: a synthetic world) */
     int64_t items;           /* the synthetic world's items (default 5000) */
-    int users;               /* test users evaluated per run (eval.max_users; default 20) */
+    int users;               /* test users evaluated per run (eval.max_users; default 100) */
     int steps;               /* forward batches per run (default 100) */
     int repeat;              /* timed runs (default 5) */
     uint64_t seed;

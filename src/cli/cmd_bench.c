@@ -100,7 +100,7 @@ static int bench_options(const char *what, bench_args *a, cli_option *opts)
             CLI_OPT_LIST("--set", &a->sets, "k=v", "override one key of the configuration, in order"),
             CLI_OPT_STRING("--data", &t->data, "F.h5", "dataset (default: a synthetic world, generated)"),
             CLI_OPT_INT64("--items", &t->items, "N", "items of the synthetic world (default 5000)", 1, 1e8),
-            CLI_OPT_INT("--users", &t->users, "U", "test users evaluated per run (default 20)", 1, 1000000),
+            CLI_OPT_INT("--users", &t->users, "U", "test users evaluated per run (default 100)", 1, 1000000),
             CLI_OPT_INT("--steps", &t->steps, "S", "forward batches per run (default 100)", 1, 100000),
             CLI_OPT_INT("--repeat", &t->repeat, "R", "timed runs (default 5)", 1, 1000),
             CLI_OPT_INT64("--seed", &a->seed, "X", "seed (default 1)", 0, 9e15),
