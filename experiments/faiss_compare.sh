@@ -32,6 +32,9 @@ rounds=${ROUNDS:-3}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 export OPENBLAS_NUM_THREADS=$OMP_NUM_THREADS
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if ! git -C "$here" diff --quiet HEAD 2>/dev/null; then commit="$commit+dirty"; fi
+export DMMP_COMMIT=${DMMP_COMMIT:-$commit}
 python=${PYTHON:-}
 if [ -z "$python" ]; then
     for p in python3 /usr/bin/python3; do
