@@ -72,7 +72,9 @@ while [ "$i" -le "$rounds" ]; do
     i=$((i + 1))
 done
 echo "dmmp: $(head -n 1 "$tmp/dmmp.txt")"
-echo "$(tail -n 1 "$tmp/faiss.txt")${OPENBLAS_CORETYPE:+, OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE}"
+coretype=""
+if [ -n "${FAISS_BLAS:-}" ] && [ -n "${OPENBLAS_CORETYPE:-}" ]; then coretype=", OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"; fi
+echo "$(tail -n 1 "$tmp/faiss.txt")$coretype"
 if tail -n 1 "$tmp/faiss.txt" | grep -q '/blas/libblas'; then
     echo "note: FAISS ran on the reference BLAS (install libopenblas0-pthread for an optimised one)"
 fi
