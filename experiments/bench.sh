@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs every benchmark of `dmmp bench` and prints a Markdown table: machine,
-# commit, date, each figure with median / min / max, and the ratios to the
-# gemm ceiling (measured inside the train and retrieve runs themselves).
+# commit, date, each figure with median / min / max, the ratios to the gemm
+# ceiling (measured inside the train and retrieve runs themselves) and
+# teacher_only's retrieval evaluation as a share of the teacher's forward rate.
 #
 # usage: experiments/bench.sh [-o report.md] [-5 figures.h5] [-q]
 #   -o FILE   write the Markdown table to FILE instead of stdout
@@ -43,11 +44,13 @@ if [ $quick = 1 ]; then
     gemm_args="--size 1024 --repeat 3"
     train_args="--steps 3 --warmup 2 --repeat 3 --gemm-size 1024"
     retrieve_args="--items 100000 --repeat 3 --gemm-size 1024"
+    teacher_args="--items 1000 --users 4 --steps 4 --repeat 3"
     data_args="--rows 20000 --repeat 2"
 else
     gemm_args=""
     train_args=""
     retrieve_args=""
+    teacher_args=""
     data_args=""
 fi
 
@@ -57,6 +60,8 @@ fi
 "$dmmp" bench train --config "$config" $train_args --out "$h5out" >"$tmp/train.txt"
 # shellcheck disable=SC2086
 "$dmmp" bench retrieve $retrieve_args --out "$h5out" >"$tmp/retrieve.txt"
+# shellcheck disable=SC2086
+"$dmmp" bench teacher --config "$config" $teacher_args --out "$h5out" >"$tmp/teacher.txt"
 # shellcheck disable=SC2086
 "$dmmp" bench data $data_args --out "$h5out" >"$tmp/data.txt"
 
@@ -88,7 +93,7 @@ report() {
     echo
     echo "| benchmark | figure | median | min | max | unit |"
     echo "|---|---|---|---|---|---|"
-    for b in gemm train retrieve data; do table $b; done
+    for b in gemm train retrieve teacher data; do table $b; done
     echo
     echo "Ratios to the gemm ceiling measured in the same run (median of per-round ratios):"
     echo
@@ -96,9 +101,12 @@ report() {
     echo "- forward only: $(ratio train forward_share_of_gemm)"
     echo "- exact top-K retrieval: $(ratio retrieve share_of_gemm)"
     echo
+    echo "teacher_only's retrieval evaluation (every user-item pair through the teacher) as a share of"
+    echo "the teacher's forward rate, measured in the same run: $(ratio teacher teacher_eval_share_of_forward)"
+    echo
     echo "Shapes and settings:"
     echo
-    for b in gemm train retrieve data; do notes $b; done
+    for b in gemm train retrieve teacher data; do notes $b; done
 }
 
 if [ -n "$out" ]; then report >"$out"; else report; fi

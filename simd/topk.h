@@ -17,8 +17,8 @@
 #include "simd/isa.h"
 
 #define TOPK_BLOCK_ITEMS 16
-/* Most queries one kernel call scores. */
-#define TOPK_MAX_QUERIES 8
+/* Most queries one kernel call scores (a kernel's call_queries is at most this). */
+#define TOPK_MAX_QUERIES 24
 
 /* A score that reached its query's threshold. */
 typedef struct topk_hit {
@@ -35,6 +35,10 @@ typedef struct topk_kernels {
      * every score >= thr[i] (room for nq * n_items hits) and returns how many. */
     int (*score_filter)(const float *q, int64_t q_stride, int nq, const float *blocks, int n_items, int dim,
                         const float *thr, topk_hit *hits);
+    /* The queries a call should get (a whole number of the kernel's
+     * register tiles; any nq <= TOPK_MAX_QUERIES works): the search hands
+     * out queries in blocks of this many. */
+    int call_queries;
 } topk_kernels;
 
 extern const topk_kernels topk_kernels_scalar, topk_kernels_avx2, topk_kernels_avx512;

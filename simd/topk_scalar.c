@@ -19,7 +19,7 @@ static int score_filter_scalar(const float *q, int64_t q_stride, int nq, const f
     return n_hits;
 }
 
-const topk_kernels topk_kernels_scalar = {score_filter_scalar};
+const topk_kernels topk_kernels_scalar = {score_filter_scalar, 8};
 
 const topk_kernels *topk_kernels_for(isa_level level)
 {

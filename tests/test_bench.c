@@ -11,6 +11,7 @@
 #include "bench/bench_flops.h"
 #include "bench/bench_record.h"
 #include "bench/bench_stats.h"
+#include "bench/bench_teacher.h"
 #include "bench/bench_train.h"
 #include "bench/zipf.h"
 #include "suites.h"
@@ -147,6 +148,45 @@ static void test_bench_train_configured_optimizer(void)
     rmdir(dir);
 }
 
+/* bench teacher evaluates the users and items it names: eval.max_users
+ * users of the synthetic world's test split against its whole corpus, on
+ * the configuration's teacher alone (a dmmp configuration is turned into
+ * teacher_only), and reports the three rates. */
+static void test_bench_teacher_pairs(void)
+{
+    char dir[512], ini[600];
+    tu_tmpdir(dir, sizeof dir);
+    snprintf(ini, sizeof ini, "%s/teacher.ini", dir);
+    FILE *f = fopen(ini, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("[model]\nkind = dmmp\n[teacher]\nexpert_dims = 8\ntower_dims = 4\n[train]\nbatch_size = 64\n", f);
+    fclose(f);
+    bench_teacher_options o;
+    bench_teacher_options_default(&o);
+    o.config = ini;
+    o.items = 60;
+    o.users = 3;
+    o.steps = 1;
+    o.repeat = 1;
+    bench_report r;
+    memset(&r, 0, sizeof r);
+    dmmp_status s = bench_teacher(&o, &r);
+    TU_ASSERT_MSG(s == DMMP_OK, "%s", dmmp_errmsg());
+    const char *shape = NULL;
+    for (int i = 0; i < r.n_notes; i++)
+        if (!strcmp(r.notes[i][0], "shape")) shape = r.notes[i][1];
+    TU_ASSERT_MSG(shape && strstr(shape, "3 test users x 60 items") && strstr(shape, "1 batches of 64"), "shape: %s",
+                  shape ? shape : "(no note)");
+    static const char *const figures[] = {"teacher_forward_samples_per_s", "teacher_eval_pairs_per_s",
+                                          "teacher_eval_share_of_forward", "teacher_eval_s"};
+    for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++) {
+        const bench_figure *fg = bench_find(&r, figures[i]);
+        TU_ASSERT_MSG(fg && fg->median > 0, "figure %s", figures[i]);
+    }
+    remove(ini);
+    rmdir(dir);
+}
+
 static void test_stats_and_h5(void)
 {
     double odd[3] = {3, 1, 2}, even[4] = {4, 1, 3, 2};
@@ -197,8 +237,10 @@ int register_bench_suites(void)
 {
     static const char *const names[] = {"FLOPs of cgc dmmp by hand", "FLOPs of ple, shared_bottom, two_tower by hand",
                                         "Zipf frequencies", "median, rates, ratios, HDF5 output",
-                                        "bench train times the configured AdamW, weight decay and clipping"};
+                                        "bench train times the configured AdamW, weight decay and clipping",
+                                        "bench teacher evaluates the users and items it names"};
     static const CU_TestFunc fns[] = {test_flops_cgc_by_hand, test_flops_ple_and_shared_bottom_by_hand,
-                                      test_zipf_distribution, test_stats_and_h5, test_bench_train_configured_optimizer};
+                                      test_zipf_distribution, test_stats_and_h5, test_bench_train_configured_optimizer,
+                                      test_bench_teacher_pairs};
     return tu_add_suite("bench_flops", names, fns, sizeof fns / sizeof fns[0]);
 }

@@ -91,7 +91,7 @@ static void test_kernel_vs_reference(void)
 {
     static const int ns[] = {1, 15, 16, 17, 47, 1000};
     static const int dims[] = {1, 3, 16, 17, 64};
-    static const int nqs[] = {1, 3, 4, 5, 8};
+    static const int nqs[] = {1, 3, 4, 5, 6, 7, 8, 9, 13, 24};
     rng r;
     rng_stream(&r, 99, 1);
     for (int a = 0; a < tu_isa_count(); a++)

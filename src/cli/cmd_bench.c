@@ -1,5 +1,5 @@
 /* dmmp bench <what>: the benchmark suite (gemm ceiling, training step,
- * retrieval, data path). Each prints median / min / max over repeated runs
+ * retrieval, teacher scoring, data path). Each prints median / min / max over repeated runs
  * after a warm-up and, with --out, writes its figures as one group of an
  * HDF5 file. */
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "bench/bench_gemm.h"
 #include "bench/bench_record.h"
 #include "bench/bench_retrieve.h"
+#include "bench/bench_teacher.h"
 #include "bench/bench_train.h"
 #include "cli/commands.h"
 #include "core/dist.h"
@@ -22,6 +23,7 @@ typedef struct bench_args {
     bench_gemm_options gemm;
     bench_train_options train;
     bench_retrieve_options retrieve;
+    bench_teacher_options teacher;
     bench_data_options data;
     int64_t seed;
     cli_list sets; /* bench train: --set section.key=value */
@@ -34,6 +36,7 @@ static void bench_args_default(bench_args *a)
     a->gemm = (bench_gemm_options){2048, 5};
     bench_train_options_default(&a->train);
     a->retrieve = (bench_retrieve_options){1000000, 64, 1024, 100, 5, 2048, 1};
+    bench_teacher_options_default(&a->teacher);
     a->data = (bench_data_options){200000, 1024, 3, 1, 64};
     a->seed = 1;
 }
@@ -90,6 +93,22 @@ static int bench_options(const char *what, bench_args *a, cli_option *opts)
         memcpy(opts, o, sizeof o);
         return (int)(sizeof o / sizeof o[0]);
     }
+    if (!strcmp(what, "teacher")) {
+        bench_teacher_options *t = &a->teacher;
+        const cli_option o[] = {
+            CLI_OPT_STRING("--config", &t->config, "F.ini", "configuration whose teacher is scored (default: the\n"
+                           "model defaults); model.kind is set to teacher_only"),
+            CLI_OPT_LIST("--set", &a->sets, "k=v", "override one key of the configuration, in order"),
+            CLI_OPT_STRING("--data", &t->data, "F.h5", "dataset (default: a synthetic world, generated)"),
+            CLI_OPT_INT64("--items", &t->items, "N", "items of the synthetic world (default 5000)", 1, 1e8),
+            CLI_OPT_INT("--users", &t->users, "U", "test users evaluated per run (default 100)", 1, 1000000),
+            CLI_OPT_INT("--steps", &t->steps, "S", "forward batches per run (default 100)", 1, 100000),
+            CLI_OPT_INT("--repeat", &t->repeat, "R", "timed runs (default 5)", 1, 1000),
+            CLI_OPT_INT64("--seed", &a->seed, "X", "seed (default 1)", 0, 9e15),
+            COMMON_OPTS(a)};
+        memcpy(opts, o, sizeof o);
+        return (int)(sizeof o / sizeof o[0]);
+    }
     const cli_option o[] = {
         CLI_OPT_INT64("--rows", &a->data.rows, "N", "skeleton lines and synthetic impressions (default 200000)", 100,
                       1e10),
@@ -129,6 +148,19 @@ static dmmp_status run_retrieve(bench_args *a, bench_report *r)
     return bench_retrieve(&a->retrieve, r);
 }
 
+static dmmp_status run_teacher(bench_args *a, bench_report *r)
+{
+    bench_teacher_options *o = &a->teacher;
+    o->seed = (uint64_t)a->seed;
+    o->sets = a->sets.items;
+    o->n_sets = a->sets.n;
+    if (o->config && access(o->config, R_OK) != 0)
+        return dmmp_fail(DMMP_EINVAL, "--config %s: cannot read the file", o->config);
+    if (o->data && access(o->data, R_OK) != 0)
+        return dmmp_fail(DMMP_EINVAL, "--data %s: cannot read the file", o->data);
+    return bench_teacher(o, r);
+}
+
 static dmmp_status run_data(bench_args *a, bench_report *r)
 {
     a->data.seed = (uint64_t)a->seed;
@@ -150,6 +182,11 @@ static const bench_entry benches[] = {
      "Zipf ids over synthetic tables, 23 fields of the default shapes.\n",
      run_train},
     {"retrieve", "usage: dmmp bench retrieve [options]", "exact top-K queries/s and GFLOP/s\n", run_retrieve},
+    {"teacher", "usage: dmmp bench teacher [options]",
+     "pairs/s of teacher_only's retrieval evaluation (what dmmp eval runs: a teacher\n"
+     "forward per user-item pair, each user's top K and its metrics) next to the\n"
+     "teacher's forward samples/s on training batches, and their ratio\n",
+     run_teacher},
     {"data", "usage: dmmp bench data [options]",
      "raw Ali-CCP importer MB/s on a generated file and batcher samples/s on a\n"
      "generated synthetic file, in a temporary directory removed after\n",

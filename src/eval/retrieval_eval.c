@@ -104,6 +104,8 @@ typedef struct retrieval_run {
     float *pc_all, *pv_all;     /* n_items: the true pCTR and pCVR of the current user (has_truth) */
     personal_utility pu;
     double util_k[RM_MAX_KS];
+    topk_corpus shard;          /* this rank's item vectors, packed (towers only) */
+    int64_t shard_lo;           /* corpus row of the shard's first item */
 } retrieval_run;
 
 typedef struct user_intent_row {
@@ -199,6 +201,7 @@ static void run_close(retrieval_run *r)
     free(r->pc_all);
     free(r->pv_all);
     personal_utility_free(&r->pu);
+    topk_corpus_free(&r->shard);
     memset(r, 0, sizeof *r);
 }
 
@@ -292,23 +295,15 @@ static dmmp_status merge_shards(int n, int k, int32_t *ids, float *top, shard_hi
     return DMMP_OK;
 }
 
-/* Every selected user's top kmax through the towers, into tally t. With
- * mean_w_v >= 0 every user's gate weights are replaced by (1 - mean_w_v,
- * mean_w_v): the query [w_c u, w_v u] is rescaled half by half. Otherwise
- * the conversion weight of each user's gate is kept in r->w_v. */
-static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f, retrieval_tally *t, double mean_w_v)
+/* This rank's shard of the corpus through the item towers, packed for the
+ * search: built once per evaluation, searched by every pass of
+ * towers_retrieve (the item vectors do not depend on the queries). Under
+ * mpirun each rank holds and searches one contiguous shard of the corpus,
+ * made of whole batches of the single-process item pass: every item vector
+ * comes from the same batch, so it has the same bits. */
+static dmmp_status pack_shard(retrieval_run *r, model *m, features *f)
 {
     int rows = eval_batch_rows(m, f), dim = model_retrieval_dim(m);
-    float *vectors = NULL, *q = NULL, *top = NULL, *lsc = NULL;
-    int32_t *ids = NULL, *lid = NULL;
-    shard_hit *mine = NULL, *all = NULL;
-    topk_corpus packed;
-    memset(&packed, 0, sizeof packed);
-    batch scratch;
-    memset(&scratch, 0, sizeof scratch);
-    /* Under mpirun each rank holds and searches one contiguous shard of the
-     * corpus, made of whole batches of the single-process item pass: every
-     * item vector comes from the same batch, so it has the same bits. */
     int ranks = dist_size();
     if (ranks > TOPK_MERGE_MAX_LISTS)
         return dmmp_fail(DMMP_EINVAL, "retrieval: %d ranks, at most %d", ranks, TOPK_MERGE_MAX_LISTS);
@@ -316,10 +311,30 @@ static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f, retr
     int64_t lo = n_batches * dist_rank() / ranks * rows, hi = n_batches * (dist_rank() + 1) / ranks * rows;
     if (lo > r->corpus.n) lo = r->corpus.n;
     if (hi > r->corpus.n) hi = r->corpus.n;
-    dmmp_status s = shard_item_vectors(m, f, r->d, &r->corpus, lo, hi, &vectors);
-    if (s == DMMP_OK) s = topk_corpus_pack(&packed, vectors, hi - lo, dim, dim);
+    float *vectors = NULL;
+    DMMP_TRY(shard_item_vectors(m, f, r->d, &r->corpus, lo, hi, &vectors));
+    dmmp_status s = topk_corpus_pack(&r->shard, vectors, hi - lo, dim, dim);
     free(vectors);
-    if (s == DMMP_OK) s = batch_alloc(r->d, &scratch, rows);
+    r->shard_lo = lo;
+    return s;
+}
+
+/* Every selected user's top kmax through the user tower, searched over the
+ * packed shard (pack_shard), into tally t. With mean_w_v >= 0 every user's
+ * gate weights are replaced by (1 - mean_w_v, mean_w_v): the query
+ * [w_c u, w_v u] is rescaled half by half. Otherwise the conversion weight
+ * of each user's gate is kept in r->w_v. */
+static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f, retrieval_tally *t, double mean_w_v)
+{
+    int rows = eval_batch_rows(m, f), dim = model_retrieval_dim(m);
+    float *q = NULL, *top = NULL, *lsc = NULL;
+    int32_t *ids = NULL, *lid = NULL;
+    shard_hit *mine = NULL, *all = NULL;
+    batch scratch;
+    memset(&scratch, 0, sizeof scratch);
+    int ranks = dist_size();
+    int64_t lo = r->shard_lo;
+    dmmp_status s = batch_alloc(r->d, &scratch, rows);
     q = malloc((size_t)rows * (size_t)dim * sizeof *q);
     ids = malloc((size_t)rows * (size_t)r->kmax * sizeof *ids);
     top = malloc((size_t)rows * (size_t)r->kmax * sizeof *top);
@@ -354,7 +369,7 @@ static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f, retr
             }
         }
         if (s == DMMP_OK && m->n_item_towers == 2 && mean_w_v < 0) r->has_w_v = 1;
-        if (s == DMMP_OK) s = topk_search(&packed, q, n, dim, r->kmax, ids, top);
+        if (s == DMMP_OK) s = topk_search(&r->shard, q, n, dim, r->kmax, ids, top);
         for (int64_t i = 0; s == DMMP_OK && lo > 0 && i < (int64_t)n * r->kmax; i++)
             if (ids[i] >= 0) ids[i] += (int32_t)lo;
         if (s == DMMP_OK && ranks > 1) s = merge_shards(n, r->kmax, ids, top, mine, all, lid, lsc);
@@ -362,7 +377,6 @@ static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f, retr
         for (int i = 0; s == DMMP_OK && i < n; i++)
             s = add_user(r, t, start + i, r->queries.user[r->rows[start + i]], ids + (size_t)i * r->kmax);
     }
-    topk_corpus_free(&packed);
     batch_free(&scratch);
     free(q);
     free(ids);
@@ -396,9 +410,33 @@ static dmmp_status scores_retrieve(retrieval_run *r, retrieval_score_fn fn, void
     return s;
 }
 
-static dmmp_status teacher_score_fn(void *ctx, const batch *queries, int64_t q, const batch *corpus, float *scores)
+/* teacher_only: the teacher scores every pair of the selected users, a
+ * group of users per call so its forwards are full (teacher_score_users),
+ * then each user's top kmax is ranked. */
+static dmmp_status teacher_retrieve(retrieval_run *r, teacher_scorer *sc)
 {
-    return teacher_score_corpus(ctx, queries, q, corpus, scores);
+    const int64_t n_items = r->corpus.n;
+    int group = teacher_users_per_call(sc, n_items);
+    if (group > r->n_rows) group = (int)r->n_rows;
+    float *scores = malloc((size_t)group * (size_t)(n_items > 0 ? n_items : 1) * sizeof *scores);
+    float *top = malloc((size_t)r->kmax * sizeof *top);
+    int32_t *ids = malloc((size_t)r->kmax * sizeof *ids);
+    dmmp_status s = scores && top && ids ? DMMP_OK
+                                         : dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %d x %lld item scores",
+                                                     group, (long long)n_items);
+    for (int64_t start = 0; s == DMMP_OK && start < r->n_rows; start += group) {
+        int n = r->n_rows - start < group ? (int)(r->n_rows - start) : group;
+        s = teacher_score_users(sc, &r->queries, r->rows + start, n, &r->corpus, scores);
+        for (int i = 0; s == DMMP_OK && i < n; i++) {
+            topk_of_scores(scores + (size_t)i * (size_t)n_items, n_items, r->kmax, ids, top);
+            batch_corpus_item_ids(&r->corpus, ids, r->kmax);
+            s = add_user(r, &r->tally, start + i, r->queries.user[r->rows[start + i]], ids);
+        }
+    }
+    free(scores);
+    free(top);
+    free(ids);
+    return s;
 }
 
 /* Names of the stored metrics, per retrieval_metric (NULL: not stored). */
@@ -517,7 +555,8 @@ dmmp_status eval_retrieval(model *m, features *f, const dataset *d, data_split s
     dmmp_status s = run_open(&r, d, split, ce, eval_batch_rows(m, f), cap);
     int mean_gate = 0;
     if (s == DMMP_OK && m->has_student) {
-        s = towers_retrieve(&r, m, f, &r.tally, -1.0);
+        s = pack_shard(&r, m, f);
+        if (s == DMMP_OK) s = towers_retrieve(&r, m, f, &r.tally, -1.0);
         if (s == DMMP_OK && m->learned_gate && r.has_w_v) {
             /* The same towers with every user's gate at the users' mean:
              * what the personal gate adds over a constant one. */
@@ -532,7 +571,7 @@ dmmp_status eval_retrieval(model *m, features *f, const dataset *d, data_split s
         s = teacher_scorer_init(&sc, m, f, d);
         if (s == DMMP_OK) {
             log_info("retrieval: teacher_only scores every (user, item) pair: an upper bound, not a retrieval model");
-            s = scores_retrieve(&r, teacher_score_fn, &sc);
+            s = teacher_retrieve(&r, &sc);
             teacher_scorer_free(&sc);
         }
     }

@@ -24,39 +24,42 @@ dmmp_status teacher_scorer_init(teacher_scorer *s, model *m, features *f, const 
     return DMMP_OK;
 }
 
-/* Lays out pairs (query row q, corpus items [start, start + n)) in s->pairs. */
-static dmmp_status fill_pairs(teacher_scorer *s, const batch *queries, int64_t q, const batch *corpus, int64_t start,
-                              int n)
+/* Lays out n pairs in s->pairs: pair p (p0 <= p < p0 + n) of the sequence
+ * (query row rows[p / N], corpus row p % N), N = corpus->n, users outer. */
+static dmmp_status fill_pairs(teacher_scorer *s, const batch *queries, const int64_t *rows, const batch *corpus,
+                              int64_t p0, int n)
 {
     batch *p = &s->pairs;
+    const int64_t n_items = corpus->n;
     p->n = n;
     for (int side = 0; side < 4; side++) {
         batch_side *ps = &p->side[side];
-        const batch_side *from = side == SIDE_ITEM ? &corpus->side[side] : &queries->side[side];
-        int64_t src_row = side == SIDE_ITEM ? -1 : q;
         if (side == SIDE_CROSS) {
             memset(ps->ids, 0, (size_t)n * (size_t)ps->n_fields * sizeof(int32_t));
             continue;
         }
+        const batch_side *from = side == SIDE_ITEM ? &corpus->side[side] : &queries->side[side];
         if (from->n_fields != ps->n_fields)
             return dmmp_fail(DMMP_EINVAL, "teacher scores: the %s rows have %d columns of side %d, the dataset %d",
                              side == SIDE_ITEM ? "corpus" : "query", from->n_fields, side, ps->n_fields);
+        const size_t width = (size_t)ps->n_fields;
+        if (width == 0) continue;
         for (int i = 0; i < n; i++) {
-            int64_t r = src_row >= 0 ? src_row : start + i;
-            memcpy(ps->ids + (size_t)i * ps->n_fields, from->ids + (size_t)r * from->n_fields,
-                   (size_t)ps->n_fields * sizeof(int32_t));
+            int64_t r = side == SIDE_ITEM ? (p0 + i) % n_items : rows[(p0 + i) / n_items];
+            memcpy(ps->ids + (size_t)i * width, from->ids + (size_t)r * width, width * sizeof(int32_t));
         }
     }
     for (int k = 0; k < p->n_multi; k++) {
         batch_multi *pm = &p->multi[k];
         /* User and context bags come from the query row (repeated per pair),
-         * item bags from each corpus row. */
+         * item bags from each corpus row; cross bags stay empty. */
         int from_query = pm->side == SIDE_USER || pm->side == SIDE_CONTEXT;
+        int used = from_query || pm->side == SIDE_ITEM;
         const batch_multi *src = from_query ? &queries->multi[k] : &corpus->multi[k];
         int64_t nnz = 0;
-        for (int i = 0; i < n; i++) {
-            int64_t r = from_query ? q : start + i;
-            if (from_query || pm->side == SIDE_ITEM) nnz += src->offsets[r + 1] - src->offsets[r];
+        for (int i = 0; used && i < n; i++) {
+            int64_t r = from_query ? rows[(p0 + i) / n_items] : (p0 + i) % n_items;
+            nnz += src->offsets[r + 1] - src->offsets[r];
         }
         int32_t *idx = realloc(pm->indices, (size_t)(nnz ? nnz : 1) * sizeof *idx);
         if (idx) pm->indices = idx;
@@ -65,11 +68,11 @@ static dmmp_status fill_pairs(teacher_scorer *s, const batch *queries, int64_t q
         if (!idx || !w) return dmmp_fail(DMMP_ENOMEM, "teacher scores: out of memory for %lld bag ids", (long long)nnz);
         pm->offsets[0] = 0;
         for (int i = 0; i < n; i++) {
-            int64_t r = from_query ? q : start + i;
-            int64_t lo = src->offsets[r];
-            int64_t len = from_query || pm->side == SIDE_ITEM ? src->offsets[r + 1] - lo : 0;
-            int64_t at = pm->offsets[i];
-            if (len > 0) {
+            int64_t at = pm->offsets[i], len = 0;
+            if (used) {
+                int64_t r = from_query ? rows[(p0 + i) / n_items] : (p0 + i) % n_items;
+                int64_t lo = src->offsets[r];
+                len = src->offsets[r + 1] - lo;
                 memcpy(pm->indices + at, src->indices + lo, (size_t)len * sizeof(int32_t));
                 for (int64_t t = 0; t < len; t++) pm->weights[at + t] = src->weights ? src->weights[lo + t] : 1.0f;
             }
@@ -78,9 +81,28 @@ static dmmp_status fill_pairs(teacher_scorer *s, const batch *queries, int64_t q
     }
     if (p->n_dense > 0) memset(p->dense, 0, (size_t)n * (size_t)p->n_dense * sizeof(float));
     for (int i = 0; i < n; i++) {
-        p->user[i] = queries->user[q];
-        p->item[i] = corpus->item[start + i];
+        p->user[i] = queries->user[rows[(p0 + i) / n_items]];
+        p->item[i] = corpus->item[(p0 + i) % n_items];
         p->row[i] = -1;
+    }
+    return DMMP_OK;
+}
+
+dmmp_status teacher_score_users(teacher_scorer *s, const batch *queries, const int64_t *rows, int n_users,
+                                const batch *corpus, float *scores)
+{
+    for (int u = 0; u < n_users; u++)
+        if (rows[u] < 0 || rows[u] >= queries->n)
+            return dmmp_fail(DMMP_EINVAL, "teacher scores: query row %lld outside 0..%d", (long long)rows[u],
+                             queries->n - 1);
+    double lambda = s->m->spec.conversion_weight;
+    const int64_t n_pairs = (int64_t)n_users * corpus->n;
+    for (int64_t start = 0; start < n_pairs; start += s->rows) {
+        int n = n_pairs - start < s->rows ? (int)(n_pairs - start) : s->rows;
+        DMMP_TRY(fill_pairs(s, queries, rows, corpus, start, n));
+        DMMP_TRY(recipe_forward(s->f, s->m, &s->pairs));
+        model_teacher_predictions(s->m, n, s->p_ctr, NULL, s->p_ctcvr);
+        for (int i = 0; i < n; i++) scores[start + i] = (float)((1.0 - lambda) * s->p_ctr[i] + lambda * s->p_ctcvr[i]);
     }
     return DMMP_OK;
 }
@@ -88,17 +110,14 @@ static dmmp_status fill_pairs(teacher_scorer *s, const batch *queries, int64_t q
 dmmp_status teacher_score_corpus(teacher_scorer *s, const batch *queries, int64_t q, const batch *corpus,
                                  float *scores)
 {
-    if (q < 0 || q >= queries->n)
-        return dmmp_fail(DMMP_EINVAL, "teacher scores: query row %lld outside 0..%d", (long long)q, queries->n - 1);
-    double lambda = s->m->spec.conversion_weight;
-    for (int64_t start = 0; start < corpus->n; start += s->rows) {
-        int n = corpus->n - start < s->rows ? (int)(corpus->n - start) : s->rows;
-        DMMP_TRY(fill_pairs(s, queries, q, corpus, start, n));
-        DMMP_TRY(recipe_forward(s->f, s->m, &s->pairs));
-        model_teacher_predictions(s->m, n, s->p_ctr, NULL, s->p_ctcvr);
-        for (int i = 0; i < n; i++) scores[start + i] = (float)((1.0 - lambda) * s->p_ctr[i] + lambda * s->p_ctcvr[i]);
-    }
-    return DMMP_OK;
+    return teacher_score_users(s, queries, &q, 1, corpus, scores);
+}
+
+int teacher_users_per_call(const teacher_scorer *s, int64_t n_items)
+{
+    int64_t pairs = (int64_t)TEACHER_CALL_FORWARDS * s->rows;
+    int64_t users = n_items > 0 ? (pairs + n_items - 1) / n_items : 1;
+    return users < 1 ? 1 : (int)users;
 }
 
 /* Heap order: the root is the worst kept item (lowest score, then largest id). */

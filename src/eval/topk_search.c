@@ -113,11 +113,12 @@ static void search_range(const topk_kernels *kern, const topk_corpus *c, const f
     topk_hit hits[TOPK_MAX_QUERIES * CALL_MAX_BLOCKS * TOPK_BLOCK_ITEMS];
     float thr[TOPK_MAX_QUERIES];
     const int64_t call_items = (int64_t)call_blocks * TOPK_BLOCK_ITEMS;
+    const int call_queries = kern->call_queries;
     for (int64_t item0 = 0; item0 < c->n_items; item0 += call_items) {
         int n_items = (int)(c->n_items - item0 < call_items ? c->n_items - item0 : call_items);
         const float *blocks = c->packed + item0 * c->dim;
-        for (int64_t q0 = q_begin; q0 < q_end; q0 += TOPK_MAX_QUERIES) {
-            int nq = (int)(q_end - q0 < TOPK_MAX_QUERIES ? q_end - q0 : TOPK_MAX_QUERIES);
+        for (int64_t q0 = q_begin; q0 < q_end; q0 += call_queries) {
+            int nq = (int)(q_end - q0 < call_queries ? q_end - q0 : call_queries);
             /* The heap root is the query's K-th best so far: only scores that
              * reach it can enter (ties are settled by id in ranks_before). */
             for (int i = 0; i < nq; i++) thr[i] = scores[(q0 + i) * k];
@@ -152,14 +153,15 @@ dmmp_status topk_search(const topk_corpus *c, const float *queries, int64_t n_qu
     if (call_blocks > CALL_MAX_BLOCKS) call_blocks = CALL_MAX_BLOCKS;
     if (call_blocks >= 3) call_blocks -= call_blocks % 3; /* whole 3-block register tiles */
     if (call_blocks < 1) call_blocks = 1;
-    int64_t n_qblocks = (n_queries + TOPK_MAX_QUERIES - 1) / TOPK_MAX_QUERIES;
+    const int64_t qb = kern->call_queries;
+    int64_t n_qblocks = (n_queries + qb - 1) / qb;
     int threads = omp_get_max_threads();
     if (threads > n_qblocks) threads = (int)n_qblocks;
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         int64_t b0 = n_qblocks * t / nt, b1 = n_qblocks * (t + 1) / nt;
-        int64_t q_begin = b0 * TOPK_MAX_QUERIES, q_end = b1 * TOPK_MAX_QUERIES;
+        int64_t q_begin = b0 * qb, q_end = b1 * qb;
         if (q_end > n_queries) q_end = n_queries;
         if (q_begin < q_end)
             search_range(kern, c, queries, query_stride, q_begin, q_end, k, call_blocks, ids, scores);
