@@ -33,6 +33,7 @@ bw=${BW:-25}
 lat=${LAT:-5}
 vocabs=${VOCABS:-100000 500000}
 mpirun=${MPIRUN:-mpirun --allow-run-as-root --oversubscribe}
+cores=$(nproc --all)
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive} DMMP_LOG=warn
 export OMPI_MCA_btl_vader_single_copy_mechanism=${OMPI_MCA_btl_vader_single_copy_mechanism:-none}
 steps=20 repeat=5
@@ -46,7 +47,7 @@ fig() { awk -v k="$2" '$1 == k && $2 == "median" { print $3; exit }' "$1"; }
 
 echo "# Data-parallel training: measured and modelled"
 echo
-echo "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores; $(uptime | sed 's/.*load/load/'); commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $cores cores; $(uptime | sed 's/.*load/load/'); commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo "bench train --config $(basename "$config"), 1 thread per rank, $steps steps x $repeat runs, medians"
 for v in $vocabs; do
     args="--config $config --threads 1 --steps $steps --repeat $repeat --warmup 3 --vocab $v"
