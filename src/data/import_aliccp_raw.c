@@ -39,9 +39,11 @@
 #define N_USER_SINGLE 9 /* also the schema index of the first multi-valued field */
 #define N_ITEM_SINGLE 5
 #define WARN_LINES 5
+#define SEGMENT_ENTRIES (1 << 20) /* the store grows by segments of this many entries */
 
 typedef struct skel_row {
     aliccp_skeleton s;
+    int32_t rec; /* its common record, 0: no line for its key */
     int64_t entry_off;
     int64_t line;
     const char *line_start, *line_end;
@@ -55,6 +57,7 @@ typedef struct common_row {
 
 /* What one parser thread produces from its range of a block. */
 typedef struct range_out {
+    const vocab *records; /* skeleton: looked up (only read) while parsing */
     aliccp_entries entries;
     skel_row *skel;
     common_row *common;
@@ -81,14 +84,20 @@ typedef struct raw_importer {
     vocab *records;        /* common_feature_index key -> record number */
     common_place *place;   /* per record: its first good line */
     int64_t place_cap;
-    int64_t *rec_off;
+    /* The held records: their entries and, per entry, its vocabulary index
+     * once known (else 0), in segments that never move, because records
+     * are held (on the parser's helper thread) while earlier ones are
+     * merged. */
+    aliccp_entry **rec_v;
+    int32_t **rec_idx;
     int32_t *rec_n; /* -1: not held (yet) */
-    int64_t n_held;
-    char *line_buf;     /* a common line read back */
+    int64_t n_held, n_held_entries;
+    aliccp_entry **seg_v;
+    int32_t **seg_idx;
+    int64_t n_seg, seg_cap, seg_used, seg_size; /* segments, the last one's use and size */
+    char *line_buf;          /* a common line read back */
     int64_t line_cap;
-    aliccp_entries store;
-    int32_t *store_idx; /* per stored entry: its vocabulary index once known, else 0 */
-    int64_t store_idx_cap;
+    aliccp_entries scratch;  /* its entries */
     int64_t train_rows_seen;
     int64_t dup_single;
     entity_bags bags; /* the multi-valued user fields of each user's first training row */
@@ -139,6 +148,7 @@ static dmmp_status parse_skeleton_line(void *ctx, const char *line, const char *
     r->line_start = line;
     r->line_end = end;
     DMMP_TRY(aliccp_parse_skeleton(line, end, loc, &r->s, &o->entries));
+    r->rec = vocab_lookup(o->records, r->s.common_key);
     o->n++;
     return DMMP_OK;
 }
@@ -165,6 +175,7 @@ static void count_block(raw_importer *im, const line_block *b)
 
 /* Streams path through parse (in parallel) and merge (in file order). */
 static dmmp_status run_stream(raw_importer *im, const char *path, const char *label, line_parse_fn parse,
+                              dmmp_status (*parsed)(void *, const line_block *),
                               dmmp_status (*merge)(void *, const line_block *))
 {
     line_stream st;
@@ -180,6 +191,7 @@ static dmmp_status run_stream(raw_importer *im, const char *path, const char *la
     st.skip = im->opt->skip_bad_lines;
     st.user = im;
     st.reset = reset_set;
+    st.parsed = parsed;
     st.merge = merge;
     im->data_lines = 0;
     int64_t bytes;
@@ -211,8 +223,50 @@ static dmmp_status merge_common(void *user, const line_block *b)
     return DMMP_OK;
 }
 
-/* Reads record rec's line back from the common file and appends its entries
- * to the store. */
+/* Room for n entries in the store's last segment (a new one when full). */
+static dmmp_status store_reserve(raw_importer *im, int64_t n, aliccp_entry **v, int32_t **idx)
+{
+    if (!im->n_seg || im->seg_used + n > im->seg_size) {
+        if (im->n_seg == im->seg_cap) {
+            int64_t cap = im->seg_cap ? im->seg_cap * 2 : 16;
+            aliccp_entry **sv = realloc(im->seg_v, (size_t)cap * sizeof *sv);
+            if (sv) im->seg_v = sv;
+            int32_t **si = sv ? realloc(im->seg_idx, (size_t)cap * sizeof *si) : NULL;
+            if (!si) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory holding common features", im->common_path);
+            im->seg_idx = si;
+            im->seg_cap = cap;
+        }
+        int64_t size = n > SEGMENT_ENTRIES ? n : SEGMENT_ENTRIES;
+        aliccp_entry *segv = malloc((size_t)size * sizeof *segv);
+        int32_t *segi = malloc((size_t)size * sizeof *segi);
+        if (!segv || !segi) {
+            free(segv);
+            free(segi);
+            return dmmp_fail(DMMP_ENOMEM, "%s: out of memory holding common features", im->common_path);
+        }
+        im->seg_v[im->n_seg] = segv;
+        im->seg_idx[im->n_seg] = segi;
+        im->n_seg++;
+        im->seg_used = 0;
+        im->seg_size = size;
+    }
+    *v = im->seg_v[im->n_seg - 1] + im->seg_used;
+    *idx = im->seg_idx[im->n_seg - 1] + im->seg_used;
+    im->seg_used += n;
+    return DMMP_OK;
+}
+
+static void store_clear(raw_importer *im)
+{
+    for (int64_t i = 0; i < im->n_seg; i++) {
+        free(im->seg_v[i]);
+        free(im->seg_idx[i]);
+    }
+    im->n_seg = 0;
+    im->n_held = im->n_held_entries = 0;
+}
+
+/* Reads record rec's line back from the common file and holds its entries. */
 static dmmp_status hold_record(raw_importer *im, int32_t rec, uint64_t key)
 {
     const common_place *pl = &im->place[rec];
@@ -234,35 +288,36 @@ static dmmp_status hold_record(raw_importer *im, int32_t rec, uint64_t key)
     }
     im->line_buf[pl->len] = '\0';
     text_loc loc = {file, pl->line, im->line_buf};
-    aliccp_entries *st = &im->store;
-    int64_t from = st->n;
     uint64_t again;
-    int32_t n_entries;
-    DMMP_TRY(aliccp_parse_common(im->line_buf, im->line_buf + pl->len, &loc, &again, &n_entries, st));
+    int32_t n;
+    im->scratch.n = 0;
+    DMMP_TRY(aliccp_parse_common(im->line_buf, im->line_buf + pl->len, &loc, &again, &n, &im->scratch));
     if (again != key)
         return dmmp_fail(DMMP_EIO, "%s:%lld: the line changed while importing", file, (long long)pl->line);
-    if (st->cap > im->store_idx_cap) {
-        int32_t *idx = realloc(im->store_idx, (size_t)st->cap * sizeof *idx);
-        if (!idx) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory holding common features", file);
-        im->store_idx = idx;
-        im->store_idx_cap = st->cap;
-    }
-    memset(im->store_idx + from, 0, (size_t)n_entries * sizeof *im->store_idx);
-    im->rec_off[rec] = from;
-    im->rec_n[rec] = n_entries;
+    aliccp_entry *v = NULL;
+    int32_t *idx = NULL;
+    DMMP_TRY(store_reserve(im, n, &v, &idx));
+    memcpy(v, im->scratch.v, (size_t)n * sizeof *v);
+    memset(idx, 0, (size_t)n * sizeof *idx);
+    im->rec_v[rec] = v;
+    im->rec_idx[rec] = idx;
+    im->rec_n[rec] = n;
     im->n_held++;
+    im->n_held_entries += n;
     return DMMP_OK;
 }
 
-/* Holds the common records the rows of a block use, in row order. */
-static dmmp_status hold_block_records(raw_importer *im, const line_block *b)
+/* Holds the common records the rows of a block use, in row order. It runs
+ * on the helper thread while the previous block is merged: that merge reads
+ * only records held before, which never move, and rec_n of its own rows. */
+static dmmp_status hold_block_records(void *user, const line_block *b)
 {
+    raw_importer *im = user;
     for (int i = 0; i < b->n_ranges; i++) {
         const range_out *o = &im->outs[b->set][i];
         for (int64_t j = 0; j < o->n; j++) {
-            uint64_t key = o->skel[j].s.common_key;
-            int32_t rec = vocab_lookup(im->records, key);
-            if (rec && im->rec_n[rec] < 0) DMMP_TRY(hold_record(im, rec, key));
+            int32_t rec = o->skel[j].rec;
+            if (rec && im->rec_n[rec] < 0) DMMP_TRY(hold_record(im, rec, o->skel[j].s.common_key));
         }
     }
     return DMMP_OK;
@@ -316,21 +371,20 @@ static dmmp_status write_user_bags(raw_importer *im, int64_t n_users)
  * cached indices, a random place in a store of many MB) and the vocabulary
  * slots of its own entries. The merge is one thread walking big tables, so
  * issuing these a row early hides most of its cache misses. */
-static int32_t prefetch_row(const raw_importer *im, const range_out *o, int64_t j)
+static void prefetch_row(const raw_importer *im, const range_out *o, int64_t j)
 {
     const skel_row *sr = &o->skel[j];
-    int32_t rec = vocab_lookup(im->records, sr->s.common_key);
+    int32_t rec = sr->rec;
     if (rec && im->rec_n[rec] > 0) {
-        const char *e = (const char *)(im->store.v + im->rec_off[rec]);
-        size_t bytes = (size_t)im->rec_n[rec] * sizeof *im->store.v;
+        const char *e = (const char *)im->rec_v[rec];
+        size_t bytes = (size_t)im->rec_n[rec] * sizeof *im->rec_v[rec];
         for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(e + b);
-        __builtin_prefetch(im->store_idx + im->rec_off[rec]);
+        __builtin_prefetch(im->rec_idx[rec]);
     }
     for (int32_t k = 0; k < sr->s.n_entries; k++) {
         const aliccp_entry *en = &o->entries.v[sr->entry_off + k];
         vocab_prefetch(im->vocabs[en->field], en->feature_id);
     }
-    return rec;
 }
 
 static dmmp_status merge_samples(void *user, const line_block *b)
@@ -339,15 +393,13 @@ static dmmp_status merge_samples(void *user, const line_block *b)
     const char *file = b->path;
     int is_test = im->is_test;
     count_block(im, b);
-    DMMP_TRY(hold_block_records(im, b));
     for (int i = 0; i < b->n_ranges; i++) {
         const range_out *o = &im->outs[b->set][i];
-        int32_t next_rec = o->n > 0 ? prefetch_row(im, o, 0) : 0;
+        if (o->n > 0) prefetch_row(im, o, 0);
         for (int64_t j = 0; j < o->n; j++) {
             const skel_row *sr = &o->skel[j];
-            int32_t rec = next_rec;
-            if (j + 2 < o->n) vocab_prefetch(im->records, o->skel[j + 2].s.common_key);
-            if (j + 1 < o->n) next_rec = prefetch_row(im, o, j + 1);
+            int32_t rec = sr->rec;
+            if (j + 1 < o->n) prefetch_row(im, o, j + 1);
             if (!rec || im->rec_n[rec] < 0) {
                 text_loc loc = {file, sr->line, sr->line_start};
                 const char *at = sr->line_start + sr->s.common_key_col - 1;
@@ -371,8 +423,8 @@ static dmmp_status merge_samples(void *user, const line_block *b)
             rb->split[r] = split;
             for (int32_t k = 0; k < sr->s.n_entries; k++)
                 DMMP_TRY(add_entry(im, &o->entries.v[sr->entry_off + k], train, sparse, have, NULL));
-            const aliccp_entry *ce = im->store.v + im->rec_off[rec];
-            int32_t *known = im->store_idx + im->rec_off[rec];
+            const aliccp_entry *ce = im->rec_v[rec];
+            int32_t *known = im->rec_idx[rec];
             for (int32_t k = 0; k < im->rec_n[rec]; k++)
                 DMMP_TRY(add_entry(im, &ce[k], train, sparse, have, &known[k]));
             rb->user[r] = sparse[0];            /* field 101 */
@@ -400,27 +452,30 @@ static dmmp_status import_pair(raw_importer *im, const char *skeleton, const cha
 {
     vocab_free(im->records);
     im->records = NULL;
-    im->store.n = 0;
-    im->n_held = 0;
+    store_clear(im);
     im->is_test = is_test;
     im->common_path = common;
     DMMP_TRY(vocab_create(&im->records, 0, "common_feature_index"));
-    DMMP_TRY(run_stream(im, common, "common features", parse_common_line, merge_common));
+    DMMP_TRY(run_stream(im, common, "common features", parse_common_line, NULL, merge_common));
     int64_t n_rec = vocab_size(im->records);
-    free(im->rec_off);
+    free(im->rec_v);
+    free(im->rec_idx);
     free(im->rec_n);
-    im->rec_off = calloc((size_t)n_rec, sizeof *im->rec_off);
+    im->rec_v = calloc((size_t)n_rec, sizeof *im->rec_v);
+    im->rec_idx = calloc((size_t)n_rec, sizeof *im->rec_idx);
     im->rec_n = malloc((size_t)n_rec * sizeof *im->rec_n);
-    if (!im->rec_off || !im->rec_n) return dmmp_fail(DMMP_ENOMEM, "out of memory for %lld common records", (long long)n_rec);
+    if (!im->rec_v || !im->rec_idx || !im->rec_n) return dmmp_fail(DMMP_ENOMEM, "out of memory for %lld common records", (long long)n_rec);
     for (int64_t i = 0; i < n_rec; i++) im->rec_n[i] = -1;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < LINE_MAX_RANGES; i++) im->outs[k][i].records = im->records;
     im->common_fd = open(common, O_RDONLY);
     if (im->common_fd < 0) return dmmp_fail(DMMP_EIO, "%s: cannot open again: %s", common, strerror(errno));
-    dmmp_status s = run_stream(im, skeleton, "samples", parse_skeleton_line, merge_samples);
+    dmmp_status s = run_stream(im, skeleton, "samples", parse_skeleton_line, hold_block_records, merge_samples);
     close(im->common_fd);
     im->common_fd = -1;
     if (s == DMMP_OK)
         log_info("%s: %lld common feature lines, %lld needed by the skeleton, %lld entries held", common,
-                 (long long)(n_rec - 1), (long long)im->n_held, (long long)im->store.n);
+                 (long long)(n_rec - 1), (long long)im->n_held, (long long)im->n_held_entries);
     return s;
 }
 
@@ -504,11 +559,14 @@ dmmp_status import_aliccp_raw(const aliccp_raw_paths *paths, const import_option
     vocab_free(im->records);
     free(im->place);
     free(im->line_buf);
-    free(im->rec_off);
+    free(im->rec_v);
+    free(im->rec_idx);
     free(im->rec_n);
     entity_bags_free(&im->bags);
-    aliccp_entries_free(&im->store);
-    free(im->store_idx);
+    store_clear(im);
+    free(im->seg_v);
+    free(im->seg_idx);
+    aliccp_entries_free(&im->scratch);
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < LINE_MAX_RANGES; i++) {
             aliccp_entries_free(&im->outs[k][i].entries);

@@ -25,6 +25,12 @@ typedef struct stream_job {
     char err[JOB_ERR_LEN]; /* the message of status (the message store is per thread) */
 } stream_job;
 
+static line_block block_of(const line_stream *st, const stream_job *j)
+{
+    line_block b = {st->path, j->data, j->len, j->offset, j->first_line, j->n_lines, j->set, st->n_ranges, j->ranges};
+    return b;
+}
+
 static void job_run(stream_job *j)
 {
     const line_stream *st = j->st;
@@ -50,6 +56,10 @@ static void job_run(stream_job *j)
             if (st->reset) st->reset(st->user, j->set);
             s = line_parse_block(st->path, j->data, j->len, j->first_line, st->n_ranges, st->ctx[j->set], st->parse,
                                  st->skip, j->ranges, &j->n_lines);
+        }
+        if (s == DMMP_OK && st->parsed) {
+            line_block b = block_of(st, j);
+            s = st->parsed(st->user, &b);
         }
     }
     j->status = s;
@@ -93,7 +103,7 @@ dmmp_status line_stream_run(const line_stream *st, int64_t *bytes)
         next->first_line = j->first_line + j->n_lines;
         pthread_t helper;
         int threaded = pthread_create(&helper, NULL, job_main, next) == 0;
-        line_block b = {st->path, j->data, j->len, j->offset, j->first_line, j->n_lines, j->set, st->n_ranges, j->ranges};
+        line_block b = block_of(st, j);
         s = st->merge(st->user, &b);
         if (threaded) pthread_join(helper, NULL);
         else if (s == DMMP_OK) job_run(next); /* no thread to spare: the same work in sequence */

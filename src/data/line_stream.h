@@ -47,6 +47,11 @@ typedef struct line_stream {
     /* Clears the outputs of a set before a block is parsed into it (runs on
      * the helper thread, so it may touch only that set). */
     void (*reset)(void *user, int set);
+    /* Optional: called after a block is parsed, before its merge, on the
+     * helper thread (block 0: the calling thread), in file order. It runs
+     * while the previous block is merged, so it may only touch state that
+     * no merge writes (e.g. tables the later merges read). */
+    dmmp_status (*parsed)(void *user, const line_block *b);
     /* Merges one parsed block, in file order, on the calling thread. */
     dmmp_status (*merge)(void *user, const line_block *b);
 } line_stream;
