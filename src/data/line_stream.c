@@ -92,6 +92,7 @@ dmmp_status line_stream_run(const line_stream *st, int64_t *bytes)
     jobs[0].first = 1;
     jobs[0].first_line = 1;
     job_run(&jobs[0]); /* on this thread: the first-block callback runs here */
+    jobs[0].first = 0;
     dmmp_status s = DMMP_OK;
     for (int cur = 0;; cur = 1 - cur) {
         stream_job *j = &jobs[cur], *next = &jobs[1 - cur];
