@@ -43,7 +43,7 @@
 
 typedef struct skel_row {
     aliccp_skeleton s;
-    int32_t rec; /* its common record, 0: no line for its key, -1: not looked up yet */
+    int32_t rec; /* its common record (0: no line for its key), set by hold_block_records */
     int64_t entry_off;
     int64_t line;
     const char *line_start, *line_end;
@@ -57,7 +57,6 @@ typedef struct common_row {
 
 /* What one parser thread produces from its range of a block. */
 typedef struct range_out {
-    const vocab *records; /* skeleton: looked up (only read) while parsing */
     aliccp_entries entries;
     skel_row *skel;
     common_row *common;
@@ -145,15 +144,9 @@ static dmmp_status parse_common_line(void *ctx, const char *line, const char *en
     return DMMP_OK;
 }
 
-/* The record of a row is looked up one line late: its table slot is
- * prefetched when the line is parsed and read when the next one is, so the
- * cache miss overlaps with parsing; the last row of a range is looked up in
- * hold_block_records. */
 static dmmp_status parse_skeleton_line(void *ctx, const char *line, const char *end, const text_loc *loc)
 {
     range_out *o = ctx;
-    if (o->n > 0 && o->skel[o->n - 1].rec < 0)
-        o->skel[o->n - 1].rec = vocab_lookup(o->records, o->skel[o->n - 1].s.common_key);
     DMMP_TRY(grow_out(o->n, &o->cap_skel, sizeof *o->skel, (void **)&o->skel));
     skel_row *r = &o->skel[o->n];
     r->entry_off = o->entries.n;
@@ -161,8 +154,6 @@ static dmmp_status parse_skeleton_line(void *ctx, const char *line, const char *
     r->line_start = line;
     r->line_end = end;
     DMMP_TRY(aliccp_parse_skeleton(line, end, loc, &r->s, &o->entries));
-    vocab_prefetch(o->records, r->s.common_key);
-    r->rec = -1;
     o->n++;
     return DMMP_OK;
 }
@@ -321,17 +312,24 @@ static dmmp_status hold_record(raw_importer *im, int32_t rec, uint64_t key)
     return DMMP_OK;
 }
 
-/* Holds the common records the rows of a block use, in row order. It runs
- * on the helper thread while the previous block is merged: that merge reads
- * only records held before, which never move, and held[] of its own rows. */
+/* Looks up the record of each row of a block and holds those not held yet,
+ * in row order. It runs on the helper thread while the previous block is
+ * merged: that merge reads only records held before, which never move, and
+ * the rows of its own block. The table slots and the held[] entries are
+ * prefetched a few rows ahead: both tables are many MB, so every access
+ * would otherwise be a cache miss. */
+#define LOOKAHEAD 8
 static dmmp_status hold_block_records(void *user, const line_block *b)
 {
     raw_importer *im = user;
     for (int i = 0; i < b->n_ranges; i++) {
         range_out *o = &im->outs[b->set][i];
-        if (o->n > 0 && o->skel[o->n - 1].rec < 0)
-            o->skel[o->n - 1].rec = vocab_lookup(im->records, o->skel[o->n - 1].s.common_key);
         for (int64_t j = 0; j < o->n; j++) {
+            if (j + LOOKAHEAD < o->n) vocab_prefetch(im->records, o->skel[j + LOOKAHEAD].s.common_key);
+            o->skel[j].rec = vocab_lookup(im->records, o->skel[j].s.common_key);
+        }
+        for (int64_t j = 0; j < o->n; j++) {
+            if (j + LOOKAHEAD < o->n) __builtin_prefetch(&im->held[o->skel[j + LOOKAHEAD].rec]);
             int32_t rec = o->skel[j].rec;
             if (rec && im->held[rec].n < 0) DMMP_TRY(hold_record(im, rec, o->skel[j].s.common_key));
         }
@@ -481,8 +479,6 @@ static dmmp_status import_pair(raw_importer *im, const char *skeleton, const cha
     im->held = calloc((size_t)n_rec, sizeof *im->held);
     if (!im->held) return dmmp_fail(DMMP_ENOMEM, "out of memory for %lld common records", (long long)n_rec);
     for (int64_t i = 0; i < n_rec; i++) im->held[i].n = -1;
-    for (int k = 0; k < 2; k++)
-        for (int i = 0; i < LINE_MAX_RANGES; i++) im->outs[k][i].records = im->records;
     im->common_fd = open(common, O_RDONLY);
     if (im->common_fd < 0) return dmmp_fail(DMMP_EIO, "%s: cannot open again: %s", common, strerror(errno));
     dmmp_status s = run_stream(im, skeleton, "samples", parse_skeleton_line, hold_block_records, merge_samples);
