@@ -394,7 +394,10 @@ static void prefetch_row(const raw_importer *im, const range_out *o, int64_t j)
         const char *e = (const char *)h->v;
         size_t bytes = (size_t)h->n * sizeof *h->v;
         for (size_t b = 0; b < bytes; b += 64) __builtin_prefetch(e + b);
-        __builtin_prefetch(h->idx);
+        const char *x = (const char *)h->idx;
+        size_t xbytes = (size_t)h->n * sizeof *h->idx;
+        for (size_t b = 0; b < xbytes; b += 64) __builtin_prefetch(x + b);
+        __builtin_prefetch(x + xbytes - 1); /* the range may straddle one more line */
     }
     for (int32_t k = 0; k < sr->s.n_entries; k++) {
         const aliccp_entry *en = &o->entries.v[sr->entry_off + k];
