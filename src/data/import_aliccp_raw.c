@@ -20,6 +20,7 @@
  * count. */
 #include <errno.h>
 #include <fcntl.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,16 @@ typedef struct held_rec {
     int32_t n;
 } held_rec;
 
+/* A record to hold: what its thread parsed (entries from off in the
+ * thread's scratch) and how that went. */
+typedef struct pending_rec {
+    int32_t rec, n;
+    int thread;
+    uint64_t key;
+    int64_t off;
+    dmmp_status status;
+} pending_rec;
+
 /* Where a common record's line is in the common file. */
 typedef struct common_place {
     int64_t offset, line;
@@ -101,9 +112,13 @@ typedef struct raw_importer {
     aliccp_entry **seg_v;
     int32_t **seg_idx;
     int64_t n_seg, seg_cap, seg_used, seg_size; /* segments, the last one's use and size */
-    char *line_buf;          /* a common line read back */
-    int64_t line_cap;
-    aliccp_entries scratch;  /* its entries */
+    /* holding a block's new records: per parser thread, a common line read
+     * back and the entries parsed from its lines; the records in row order */
+    char *line_buf[LINE_MAX_RANGES];
+    int64_t line_cap[LINE_MAX_RANGES];
+    aliccp_entries scratch[LINE_MAX_RANGES];
+    pending_rec *pending;
+    int64_t n_pending, pending_cap;
     int64_t train_rows_seen;
     int64_t dup_single;
     entity_bags bags; /* the multi-valued user fields of each user's first training row */
@@ -271,44 +286,79 @@ static void store_clear(raw_importer *im)
     im->n_held = im->n_held_entries = 0;
 }
 
-/* Reads record rec's line back from the common file and holds its entries. */
-static dmmp_status hold_record(raw_importer *im, int32_t rec, uint64_t key)
+/* Reads record rec's line back from the common file into *buf (grown as
+ * needed) and appends its entries to out (unchanged on failure). */
+static dmmp_status read_record(const raw_importer *im, int32_t rec, uint64_t key, char **buf, int64_t *cap,
+                               aliccp_entries *out, int32_t *n)
 {
     const common_place *pl = &im->place[rec];
     const char *file = im->common_path;
-    if (pl->len + 1 > im->line_cap) {
-        char *buf = realloc(im->line_buf, (size_t)pl->len + 1);
-        if (!buf) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory for a %lld-byte line", file, (long long)pl->len);
-        im->line_buf = buf;
-        im->line_cap = pl->len + 1;
+    if (pl->len + 1 > *cap) {
+        char *grown = realloc(*buf, (size_t)pl->len + 1);
+        if (!grown) return dmmp_fail(DMMP_ENOMEM, "%s: out of memory for a %lld-byte line", file, (long long)pl->len);
+        *buf = grown;
+        *cap = pl->len + 1;
     }
+    char *line = *buf;
     int64_t got = 0;
     while (got < pl->len) {
-        ssize_t r = pread(im->common_fd, im->line_buf + got, (size_t)(pl->len - got), (off_t)(pl->offset + got));
+        ssize_t r = pread(im->common_fd, line + got, (size_t)(pl->len - got), (off_t)(pl->offset + got));
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0)
             return dmmp_fail(DMMP_EIO, "%s:%lld: reading the line again failed: %s", file, (long long)pl->line,
                              r < 0 ? strerror(errno) : "the file is shorter than before");
         got += r;
     }
-    im->line_buf[pl->len] = '\0';
-    text_loc loc = {file, pl->line, im->line_buf};
+    line[pl->len] = '\0';
+    text_loc loc = {file, pl->line, line};
     uint64_t again;
-    int32_t n;
-    im->scratch.n = 0;
-    DMMP_TRY(aliccp_parse_common(im->line_buf, im->line_buf + pl->len, &loc, &again, &n, &im->scratch));
-    if (again != key)
+    int64_t mark = out->n;
+    DMMP_TRY(aliccp_parse_common(line, line + pl->len, &loc, &again, n, out));
+    if (again != key) {
+        out->n = mark;
         return dmmp_fail(DMMP_EIO, "%s:%lld: the line changed while importing", file, (long long)pl->line);
-    aliccp_entry *v = NULL;
-    int32_t *idx = NULL;
-    DMMP_TRY(store_reserve(im, n, &v, &idx));
-    memcpy(v, im->scratch.v, (size_t)n * sizeof *v);
-    memset(idx, 0, (size_t)n * sizeof *idx);
-    im->held[rec].v = v;
-    im->held[rec].idx = idx;
-    im->held[rec].n = n;
-    im->n_held++;
-    im->n_held_entries += n;
+    }
+    return DMMP_OK;
+}
+
+/* Holds the pending records: their lines are read and parsed in parallel
+ * (each thread into its own scratch), then copied into the store in row
+ * order. A failure is reported for the first failing record in that order,
+ * read again on this thread for its message. */
+static dmmp_status hold_pending(raw_importer *im)
+{
+    int64_t n_pending = im->n_pending;
+    if (n_pending == 0) return DMMP_OK;
+    for (int t = 0; t < im->n_ranges; t++) im->scratch[t].n = 0;
+#pragma omp parallel for schedule(dynamic, 64) num_threads(im->n_ranges)
+    for (int64_t p = 0; p < n_pending; p++) {
+        int t = omp_get_thread_num();
+        pending_rec *pr = &im->pending[p];
+        pr->thread = t;
+        pr->off = im->scratch[t].n;
+        pr->status = read_record(im, pr->rec, pr->key, &im->line_buf[t], &im->line_cap[t], &im->scratch[t], &pr->n);
+    }
+    for (int64_t p = 0; p < n_pending; p++) {
+        const pending_rec *pr = &im->pending[p];
+        if (pr->status != DMMP_OK) {
+            aliccp_entries again = {NULL, 0, 0};
+            int32_t n;
+            dmmp_status s = read_record(im, pr->rec, pr->key, &im->line_buf[0], &im->line_cap[0], &again, &n);
+            aliccp_entries_free(&again);
+            return s != DMMP_OK ? s : dmmp_fail(pr->status, "%s: reading common records failed", im->common_path);
+        }
+        aliccp_entry *v = NULL;
+        int32_t *idx = NULL;
+        DMMP_TRY(store_reserve(im, pr->n, &v, &idx));
+        memcpy(v, im->scratch[pr->thread].v + pr->off, (size_t)pr->n * sizeof *v);
+        memset(idx, 0, (size_t)pr->n * sizeof *idx);
+        held_rec *h = &im->held[pr->rec];
+        h->v = v;
+        h->idx = idx;
+        h->n = pr->n;
+        im->n_held++;
+        im->n_held_entries += pr->n;
+    }
     return DMMP_OK;
 }
 
@@ -331,10 +381,19 @@ static dmmp_status hold_block_records(void *user, const line_block *b)
         for (int64_t j = 0; j < o->n; j++) {
             if (j + LOOKAHEAD < o->n) __builtin_prefetch(&im->held[o->skel[j + LOOKAHEAD].rec]);
             int32_t rec = o->skel[j].rec;
-            if (rec && im->held[rec].n < 0) DMMP_TRY(hold_record(im, rec, o->skel[j].s.common_key));
+            if (!rec || im->held[rec].n != -1) continue;
+            im->held[rec].n = -2; /* pending: listed once */
+            DMMP_TRY(grow_out(im->n_pending, &im->pending_cap, sizeof *im->pending, (void **)&im->pending));
+            pending_rec *pr = &im->pending[im->n_pending++];
+            pr->rec = rec;
+            pr->key = o->skel[j].s.common_key;
         }
     }
-    return DMMP_OK;
+    dmmp_status s = hold_pending(im);
+    for (int64_t p = 0; p < im->n_pending; p++)
+        if (im->held[im->pending[p].rec].n == -2) im->held[im->pending[p].rec].n = -1; /* not held after a failure */
+    im->n_pending = 0;
+    return s;
 }
 
 /* Adds one entry to the row being built; single-valued fields keep their
@@ -572,13 +631,16 @@ dmmp_status import_aliccp_raw(const aliccp_raw_paths *paths, const import_option
     for (int f = 0; f < ALICCP_N_FIELDS; f++) vocab_free(im->vocabs[f]);
     vocab_free(im->records);
     free(im->place);
-    free(im->line_buf);
+    for (int t = 0; t < LINE_MAX_RANGES; t++) {
+        free(im->line_buf[t]);
+        aliccp_entries_free(&im->scratch[t]);
+    }
+    free(im->pending);
     free(im->held);
     entity_bags_free(&im->bags);
     store_clear(im);
     free(im->seg_v);
     free(im->seg_idx);
-    aliccp_entries_free(&im->scratch);
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < LINE_MAX_RANGES; i++) {
             aliccp_entries_free(&im->outs[k][i].entries);
