@@ -5,12 +5,14 @@
  *     reported or counted as they come), and the first good line of each
  *     common_feature_index is noted by place: its key gets a record number
  *     and the record its byte offset, length and line number, no features;
- *  2. the skeleton: before a block is merged, the common records its rows
- *     use and that are not held yet are read back from the common file
- *     (pread of their lines) and parsed into one array of raw entries (the
- *     user side of a sample); then each sample joins its own entries with
- *     its common record, ids go through the field vocabularies (inserted for
- *     train rows, looked up otherwise) and rows stream to the writer.
+ *  2. the skeleton: after a block is parsed (on the helper thread, while
+ *     the block before is merged), its rows' records are looked up and
+ *     those not held yet are read back from the common file (pread of
+ *     their lines, parsed in parallel) into a store of raw entries that
+ *     never moves (the user side of a sample); then the merge joins each
+ *     sample's own entries with its common record, ids go through the
+ *     field vocabularies (inserted for train rows, looked up otherwise) and
+ *     rows stream to the writer.
  * Memory holds the features of the common lines the skeleton really uses
  * (plus a small index of every common line), and nothing relies on the
  * files being grouped or sorted. Every file is parsed in 16 MB blocks in
