@@ -12,5 +12,6 @@ void test_import_aliexpress(void);
 void test_import_aliccp_sample(void);
 void test_import_csv_test_fraction(void);
 void test_import_cli_counts(void);
+void test_line_stream_blocks(void);
 
 #endif

@@ -1,4 +1,4 @@
-/* Suites data_vocab and data_parse: the id -> index maps against a brute-force
+/* Suites data_vocab and data_parse (with tests/test_line_stream.c): the id -> index maps against a brute-force
  * list, the number parser against strtof, and the CSV and Ali-CCP raw line
  * parsers on well-formed and malformed in-memory lines (errors must name the
  * file, line and column, computed here by hand). */
@@ -270,9 +270,10 @@ int register_import_parse_suites(void)
     static const char *const vocab_names[] = {"exact ids match a brute-force list", "hashed ids stay in buckets"};
     static const CU_TestFunc vocab_tests[] = {test_vocab_exact_matches_brute_force, test_vocab_hashed};
     static const char *const parse_names[] = {"numbers against strtof and malformed numbers", "csv fields",
-                                              "ali-ccp skeleton lines", "ali-ccp common feature lines"};
+                                              "ali-ccp skeleton lines", "ali-ccp common feature lines",
+                                              "line_stream: small blocks in order, once the header, errors by line"};
     static const CU_TestFunc parse_tests[] = {test_parse_numbers, test_parse_csv_fields, test_parse_aliccp_skeleton,
-                                              test_parse_aliccp_common};
+                                              test_parse_aliccp_common, test_line_stream_blocks};
     if (tu_add_suite("data_vocab", vocab_names, vocab_tests, 2)) return 1;
-    return tu_add_suite("data_parse", parse_names, parse_tests, 4);
+    return tu_add_suite("data_parse", parse_names, parse_tests, 5);
 }

@@ -28,7 +28,7 @@
 #include "data/entity_bags.h"
 #include "data/import.h"
 #include "data/import_rows.h"
-#include "data/line_reader.h"
+#include "data/line_stream.h"
 #include "data/vocab.h"
 
 #define BLOCK_BYTES (16u << 20)
@@ -112,8 +112,15 @@ typedef struct importer {
     entity_bags user_bags;
     int user_side_multi[CSV_SCHEMA_MAX_MULTI]; /* multi number -> user bag number, or -1 */
     int n_user_multi;
-    range_out outs[LINE_MAX_RANGES];
+    range_out outs[2][LINE_MAX_RANGES]; /* two sets: one parsed while the other is merged */
+    void *ctx[2][LINE_MAX_RANGES];
     int n_ranges, warned;
+    /* the file being streamed (run_file) */
+    csv_schema *sc;
+    const char *path;
+    int split_rule;
+    csv_colref *split_ref;
+    int64_t data_rows;
     int64_t row_no;          /* data rows of the split-decided file so far */
     int pass;                /* 1: the time pre-pass, 2: import */
     double t_min, t_max;     /* pass 1 (time) */
@@ -525,10 +532,10 @@ static uint8_t decide_split(importer *im, const range_out *o, int64_t j, const v
 }
 
 /* Pass 1: the time range or each user's last two rows. */
-static dmmp_status scan_rows(importer *im)
+static dmmp_status scan_rows(importer *im, int set)
 {
     for (int i = 0; i < im->n_ranges; i++) {
-        const range_out *o = &im->outs[i];
+        const range_out *o = &im->outs[set][i];
         for (int64_t j = 0; j < o->n; j++, im->row_no++) {
             double t = o->time[j];
             if (im->a->split == IMPORT_SPLIT_TIME) {
@@ -544,11 +551,11 @@ static dmmp_status scan_rows(importer *im)
 
 /* split_rule: a fixed split for the rows of a val or test file, or -1 for
  * the training file (decide_split). */
-static dmmp_status merge_rows(importer *im, int split_rule)
+static dmmp_status merge_rows(importer *im, int set, int split_rule)
 {
     const plan *p = &im->p;
     for (int i = 0; i < im->n_ranges; i++) {
-        const range_out *o = &im->outs[i];
+        const range_out *o = &im->outs[set][i];
         const value *mv = NULL;
         for (int64_t j = 0; j < o->n; j++) {
             const value *vals = o->vals + o->vstart[j];
@@ -684,11 +691,12 @@ static dmmp_status open_writer(importer *im)
     DMMP_TRY(entity_table_init(&im->users, n_user_single));
     DMMP_TRY(entity_table_init(&im->items, n_item_single));
     DMMP_TRY(entity_bags_init(&im->user_bags, im->n_user_multi));
-    for (int i = 0; i < LINE_MAX_RANGES; i++) {
-        im->outs[i].p = p;
-        im->outs[i].cols = malloc((size_t)p->n_cols * sizeof(csv_field));
-        if (!im->outs[i].cols) return dmmp_fail(DMMP_ENOMEM, "csv import: out of memory");
-    }
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < LINE_MAX_RANGES; i++) {
+            im->outs[k][i].p = p;
+            im->outs[k][i].cols = malloc((size_t)p->n_cols * sizeof(csv_field));
+            if (!im->outs[k][i].cols) return dmmp_fail(DMMP_ENOMEM, "csv import: out of memory");
+        }
     dataset_schema schema = {p->n_fields, im->p.fields, p->n_dense,
                              p->n_dense ? (char(*)[DATASET_NAME_LEN])im->p.dense_names : NULL};
     return dataset_writer_open(&im->w, im->opt->out, &schema, p->sc->name, p->sc->source);
@@ -750,62 +758,73 @@ static dmmp_status check_same_columns(importer *im, const char *path, char *data
     return s;
 }
 
+/* The first block of a file: a byte order mark, then the header (binding
+ * the schema on the first file, checking the columns on later ones). */
+static dmmp_status first_block(void *user, char **data, size_t *len, int64_t *first_line)
+{
+    importer *im = user;
+    if (*len >= 3 && !memcmp(*data, "\xEF\xBB\xBF", 3)) {
+        *data += 3; /* a UTF-8 byte order mark, as spreadsheets write them */
+        *len -= 3;
+    }
+    const char *ce;
+    const char *body = text_next_line(*data, *data + *len, &ce);
+    if (!im->bound) DMMP_TRY(bind_first(im, im->sc, im->path, *data, ce, im->split_ref));
+    else DMMP_TRY(check_same_columns(im, im->path, *data, ce));
+    if (im->sc->header) {
+        *len -= (size_t)(body - *data);
+        *data = (char *)body;
+        *first_line = 2;
+    }
+    return DMMP_OK;
+}
+
+static void reset_set(void *user, int set)
+{
+    importer *im = user;
+    for (int i = 0; i < im->n_ranges; i++) im->outs[set][i].n = im->outs[set][i].nv = 0;
+}
+
+static dmmp_status merge_block(void *user, const line_block *b)
+{
+    importer *im = user;
+    for (int i = 0; i < b->n_ranges; i++) {
+        im->data_rows += im->outs[b->set][i].n;
+        if (!b->ranges[i].n_skipped || im->pass == 1) continue;
+        im->rep->skipped += b->ranges[i].n_skipped;
+        if (im->warned++ < WARN_LINES) log_warn("skipped a bad line: %s", b->ranges[i].first_error);
+    }
+    return im->pass == 1 ? scan_rows(im, b->set) : merge_rows(im, b->set, im->split_rule);
+}
+
 /* Streams one file. pass 1 scans it (scan_rows); pass 2 imports it, with a
  * fixed split (split_rule >= 0) or the training file's rule (-1). */
 static dmmp_status run_file(importer *im, csv_schema *sc, const char *path, int split_rule, csv_colref *split_ref)
 {
-    line_reader *rd;
-    DMMP_TRY(line_reader_open(&rd, path, BLOCK_BYTES, path, im->opt->progress));
-    dmmp_status s = DMMP_OK;
-    int64_t line = 1, data_rows = 0;
-    void *ctx[LINE_MAX_RANGES];
-    line_range ranges[LINE_MAX_RANGES];
-    for (int i = 0; i < im->n_ranges; i++) ctx[i] = &im->outs[i];
-    for (int first = 1;; first = 0) {
-        const char *cdata;
-        size_t len;
-        s = line_reader_next(rd, &cdata, &len);
-        if (s != DMMP_OK) break;
-        /* The block is the reader's own buffer (see parse_row). */
-        char *data = (char *)cdata;
-        if (len == 0) {
-            if (first) s = dmmp_fail(DMMP_EFORMAT, "%s: the file is empty", path);
-            break;
-        }
-        if (first && len >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) {
-            data += 3; /* a UTF-8 byte order mark, as spreadsheets write them */
-            len -= 3;
-        }
-        if (first) {
-            const char *ce;
-            const char *body = text_next_line(data, data + len, &ce);
-            if (!im->bound) s = bind_first(im, sc, path, data, ce, split_ref);
-            else s = check_same_columns(im, path, data, ce);
-            if (s != DMMP_OK) break;
-            if (sc->header) {
-                len -= (size_t)(body - data);
-                data = (char *)body;
-                line = 2;
-            }
-        }
-        for (int i = 0; i < im->n_ranges; i++) im->outs[i].n = im->outs[i].nv = 0;
-        int64_t n_lines;
-        s = line_parse_block(path, data, len, line, im->n_ranges, ctx, parse_row, im->opt->skip_bad_lines, ranges,
-                             &n_lines);
-        if (s != DMMP_OK) break;
-        line += n_lines;
-        for (int i = 0; i < im->n_ranges; i++) {
-            data_rows += im->outs[i].n;
-            if (!ranges[i].n_skipped || im->pass == 1) continue;
-            im->rep->skipped += ranges[i].n_skipped;
-            if (im->warned++ < WARN_LINES) log_warn("skipped a bad line: %s", ranges[i].first_error);
-        }
-        s = im->pass == 1 ? scan_rows(im) : merge_rows(im, split_rule);
-        if (s != DMMP_OK) break;
-    }
-    im->rep->bytes += line_reader_bytes(rd);
-    line_reader_close(rd);
-    if (s == DMMP_OK && data_rows == 0 && split_rule < 0)
+    im->sc = sc;
+    im->path = path;
+    im->split_rule = split_rule;
+    im->split_ref = split_ref;
+    im->data_rows = 0;
+    line_stream st;
+    memset(&st, 0, sizeof st);
+    st.path = path;
+    st.progress = im->opt->progress;
+    st.block_bytes = BLOCK_BYTES;
+    st.n_ranges = im->n_ranges;
+    st.ctx[0] = im->ctx[0];
+    st.ctx[1] = im->ctx[1];
+    st.parse = parse_row;
+    st.skip = im->opt->skip_bad_lines;
+    st.user = im;
+    st.first = first_block;
+    st.reset = reset_set;
+    st.merge = merge_block;
+    int64_t bytes;
+    dmmp_status s = line_stream_run(&st, &bytes);
+    im->rep->bytes += bytes;
+    if (s == DMMP_OK && bytes == 0) s = dmmp_fail(DMMP_EFORMAT, "%s: the file is empty", path);
+    if (s == DMMP_OK && im->data_rows == 0 && split_rule < 0)
         s = dmmp_fail(DMMP_EFORMAT, "%s: no data rows%s", path, sc->header ? " after the header" : "");
     return s;
 }
@@ -857,8 +876,8 @@ static void importer_free(importer *im)
     free(im->llo);
     free(im->p.user.tuple);
     free(im->p.item.tuple);
-    for (int i = 0; i < LINE_MAX_RANGES; i++) {
-        range_out *o = &im->outs[i];
+    for (int i = 0; i < 2 * LINE_MAX_RANGES; i++) {
+        range_out *o = &im->outs[i / LINE_MAX_RANGES][i % LINE_MAX_RANGES];
         free(o->cols);
         free(o->labels);
         free(o->split);
@@ -907,6 +926,8 @@ dmmp_status import_csv(const csv_import_args *a, const import_options *opt, impo
     im->a = a;
     im->opt = opt;
     im->rep = rep;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < LINE_MAX_RANGES; i++) im->ctx[k][i] = &im->outs[k][i];
     im->n_ranges = opt->threads > 0 ? (opt->threads > LINE_MAX_RANGES ? LINE_MAX_RANGES : opt->threads)
                                     : line_parse_threads();
     im->frac_val = a->val ? 0.0 : opt->val_fraction;

@@ -1,6 +1,7 @@
-/* Big sequential read() calls into one buffer; the partial last line of a
- * block is moved to the front and completed by the next read, so blocks
- * always end at a line boundary. */
+/* Big sequential read() calls into two buffers used in turn; the partial
+ * last line of a block is copied to the front of the other buffer and
+ * completed by the next read, so blocks always end at a line boundary and a
+ * block stays intact while the next one is read and parsed. */
 #include "data/line_reader.h"
 
 #include <errno.h>
@@ -20,8 +21,9 @@ struct line_reader {
     char path[1024];
     char label[64];
     int progress;
-    char *buf;
-    size_t cap, block_bytes;
+    char *buf[2]; /* blocks alternate between the two */
+    size_t cap[2], block_bytes;
+    int cur;                     /* the buffer of the last block */
     size_t carry_off, carry_len; /* the partial line after the last block */
     int eof;
     int64_t bytes, size;
@@ -52,19 +54,22 @@ dmmp_status line_reader_open(line_reader **out, const char *path, size_t block_b
     }
     line_reader *r = calloc(1, sizeof *r);
     if (block_bytes < 4096) block_bytes = 4096;
-    char *buf = malloc(block_bytes + 1);
-    if (!r || !buf) {
+    char *buf0 = malloc(block_bytes + 1), *buf1 = malloc(block_bytes + 1);
+    if (!r || !buf0 || !buf1) {
         free(r);
-        free(buf);
+        free(buf0);
+        free(buf1);
         close(fd);
-        return dmmp_fail(DMMP_ENOMEM, "%s: cannot allocate a %zu-byte read block", path, block_bytes);
+        return dmmp_fail(DMMP_ENOMEM, "%s: cannot allocate two %zu-byte read blocks", path, block_bytes);
     }
     r->fd = fd;
     snprintf(r->path, sizeof r->path, "%s", path);
     snprintf(r->label, sizeof r->label, "%s", label ? label : "read");
     r->progress = progress;
-    r->buf = buf;
-    r->cap = r->block_bytes = block_bytes;
+    r->buf[0] = buf0;
+    r->buf[1] = buf1;
+    r->cap[0] = r->cap[1] = r->block_bytes = block_bytes;
+    r->cur = 1;
     r->size = (int64_t)st.st_size;
     r->t_start = r->t_last = now_seconds();
     *out = r;
@@ -83,12 +88,21 @@ static void report_progress(line_reader *r)
 dmmp_status line_reader_next(line_reader *r, const char **data, size_t *len)
 {
     *len = 0;
-    if (r->carry_len) memmove(r->buf, r->buf + r->carry_off, r->carry_len);
+    int nb = 1 - r->cur;
+    if (r->cap[nb] < r->cap[r->cur]) { /* the other buffer grew for a long line: the carry may be as long */
+        char *grown = realloc(r->buf[nb], r->cap[r->cur] + 1);
+        if (!grown) return dmmp_fail(DMMP_ENOMEM, "%s: cannot grow a read block to %zu bytes", r->path, r->cap[r->cur]);
+        r->buf[nb] = grown;
+        r->cap[nb] = r->cap[r->cur];
+    }
+    char *buf = r->buf[nb];
+    if (r->carry_len) memcpy(buf, r->buf[r->cur] + r->carry_off, r->carry_len);
+    r->cur = nb;
     size_t have = r->carry_len;
     r->carry_len = 0;
     for (;;) {
-        while (!r->eof && have < r->cap) {
-            ssize_t got = read(r->fd, r->buf + have, r->cap - have);
+        while (!r->eof && have < r->cap[nb]) {
+            ssize_t got = read(r->fd, buf + have, r->cap[nb] - have);
             if (got < 0) {
                 if (errno == EINTR) continue;
                 return dmmp_fail(DMMP_EIO, "%s: read failed: %s", r->path, strerror(errno));
@@ -102,26 +116,26 @@ dmmp_status line_reader_next(line_reader *r, const char **data, size_t *len)
          * very long line, so the buffer grows and reading continues. */
         const char *nl = NULL;
         for (size_t i = have; i > 0; i--)
-            if (r->buf[i - 1] == '\n') {
-                nl = r->buf + i;
+            if (buf[i - 1] == '\n') {
+                nl = buf + i;
                 break;
             }
         if (nl) {
-            size_t cut = (size_t)(nl - r->buf);
+            size_t cut = (size_t)(nl - buf);
             r->carry_off = cut;
             r->carry_len = have - cut;
             have = cut;
             break;
         }
-        size_t cap = r->cap * 2;
-        char *buf = realloc(r->buf, cap + 1);
-        if (!buf) return dmmp_fail(DMMP_ENOMEM, "%s: a line longer than %zu bytes", r->path, r->cap);
-        r->buf = buf;
-        r->cap = cap;
+        size_t cap = r->cap[nb] * 2;
+        char *grown = realloc(buf, cap + 1);
+        if (!grown) return dmmp_fail(DMMP_ENOMEM, "%s: a line longer than %zu bytes", r->path, r->cap[nb]);
+        r->buf[nb] = buf = grown;
+        r->cap[nb] = cap;
     }
     r->bytes += (int64_t)have;
     report_progress(r);
-    *data = r->buf;
+    *data = buf;
     *len = have;
     return DMMP_OK;
 }
@@ -133,7 +147,8 @@ void line_reader_close(line_reader *r)
 {
     if (!r) return;
     close(r->fd);
-    free(r->buf);
+    free(r->buf[0]);
+    free(r->buf[1]);
     free(r);
 }
 

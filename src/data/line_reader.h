@@ -21,7 +21,8 @@ dmmp_status line_reader_open(line_reader **out, const char *path, size_t block_b
                              int progress);
 
 /* The next block of whole lines (the last may lack its '\n'); *len = 0 at the
- * end of the file. The block stays valid until the next call. */
+ * end of the file. The block stays valid (and may be written to) until the
+ * call after next: the reader alternates between two buffers. */
 dmmp_status line_reader_next(line_reader *r, const char **data, size_t *len);
 
 /* Bytes consumed so far and the file's size. */
