@@ -13,6 +13,8 @@
 /* Below this many floats (dense) or touched elements (sparse) a single thread
  * is faster than waking the team. */
 #define PARALLEL_MIN 65536
+/* Rows ahead whose state the lazy sparse step prefetches. */
+#define SPARSE_PREFETCH 8
 /* Reduction blocks: fixed size and combined in index order, so the sum does
  * not depend on how many threads computed the blocks. */
 #define SUMSQ_BLOCK 32768
@@ -269,6 +271,16 @@ static void sparse_adam_rows(sparse_opt *o, float *table, const sparse_grad *g, 
     int64_t n_rows = g->n_rows;
 #pragma omp parallel for schedule(static) if (n_rows * (int64_t)dim >= PARALLEL_MIN)
     for (int64_t i = 0; i < n_rows; i++) {
+        /* The rows are scattered over a table far larger than the caches:
+         * ask for a later row's weights, moments and count now, so their
+         * misses overlap this row's update. */
+        if (i + SPARSE_PREFETCH < n_rows) {
+            size_t q = (size_t)g->rows[i + SPARSE_PREFETCH], qo = q * dim;
+            __builtin_prefetch(table + qo, 1);
+            __builtin_prefetch(o->m + qo, 1);
+            __builtin_prefetch(o->v + qo, 1);
+            __builtin_prefetch(o->steps + q, 1);
+        }
         size_t r = (size_t)g->rows[i];
         int64_t t = o->steps[r] + 1;
         adam_coeffs c = adam_coeffs_at(cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, t);
