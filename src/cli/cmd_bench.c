@@ -128,17 +128,21 @@ static dmmp_status run_gemm(bench_args *a, bench_report *r)
     return bench_gemm(&a->gemm, r);
 }
 
+/* A missing --config or --data is bad input (exit 2), not a failure while working. */
+static dmmp_status check_inputs(const char *config, const char *data)
+{
+    if (config && access(config, R_OK) != 0) return dmmp_fail(DMMP_EINVAL, "--config %s: cannot read the file", config);
+    if (data && access(data, R_OK) != 0) return dmmp_fail(DMMP_EINVAL, "--data %s: cannot read the file", data);
+    return DMMP_OK;
+}
+
 static dmmp_status run_train(bench_args *a, bench_report *r)
 {
     bench_train_options *o = &a->train;
     o->seed = (uint64_t)a->seed;
     o->sets = a->sets.items;
     o->n_sets = a->sets.n;
-    /* A missing file is bad input (exit 2), not a failure while working. */
-    if (o->config && access(o->config, R_OK) != 0)
-        return dmmp_fail(DMMP_EINVAL, "--config %s: cannot read the file", o->config);
-    if (o->data && access(o->data, R_OK) != 0)
-        return dmmp_fail(DMMP_EINVAL, "--data %s: cannot read the file", o->data);
+    DMMP_TRY(check_inputs(o->config, o->data));
     return bench_train(o, r);
 }
 
@@ -154,10 +158,7 @@ static dmmp_status run_teacher(bench_args *a, bench_report *r)
     o->seed = (uint64_t)a->seed;
     o->sets = a->sets.items;
     o->n_sets = a->sets.n;
-    if (o->config && access(o->config, R_OK) != 0)
-        return dmmp_fail(DMMP_EINVAL, "--config %s: cannot read the file", o->config);
-    if (o->data && access(o->data, R_OK) != 0)
-        return dmmp_fail(DMMP_EINVAL, "--data %s: cannot read the file", o->data);
+    DMMP_TRY(check_inputs(o->config, o->data));
     return bench_teacher(o, r);
 }
 
