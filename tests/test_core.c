@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
+
+#include "core/free_cores.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/rng.h"
@@ -166,6 +169,63 @@ static void test_status_messages(void)
     mem_free(p);
 }
 
+/* The team for the processors other programs leave free: the rounding, the
+ * bounds, /proc/stat's first line, and the two windows that must agree
+ * before the team changes (hand-computed samples). */
+static void test_free_cores(void)
+{
+    CU_ASSERT_EQUAL(free_cores_team(0.0, 2, 2), 2);
+    CU_ASSERT_EQUAL(free_cores_team(0.3, 2, 2), 2);  /* 1.7 free: 2 */
+    CU_ASSERT_EQUAL(free_cores_team(0.67, 2, 2), 1); /* 1.33 free: 1 */
+    CU_ASSERT_EQUAL(free_cores_team(1.0, 2, 2), 1);
+    CU_ASSERT_EQUAL(free_cores_team(2.0, 2, 2), 1);  /* never below 1 */
+    CU_ASSERT_EQUAL(free_cores_team(-0.2, 2, 2), 2); /* measurement noise below 0 */
+    CU_ASSERT_EQUAL(free_cores_team(1.0, 8, 4), 4);  /* never above the starting team */
+    CU_ASSERT_EQUAL(free_cores_team(5.4, 8, 4), 3);  /* 2.6 free: 3 */
+    uint64_t busy = 0, total = 0;
+    CU_ASSERT_EQUAL(free_cores_parse_stat("cpu  48134 7 14779 71945 390 3 94 109 11 0\n", &busy, &total), 0);
+    CU_ASSERT_EQUAL(busy, 48134u + 7 + 14779 + 3 + 94 + 109);
+    CU_ASSERT_EQUAL(total, busy + 71945 + 390);
+    CU_ASSERT_EQUAL(free_cores_parse_stat("cpu0 1 2 3 4 5 6 7 8\n", &busy, &total), -1);
+    CU_ASSERT_EQUAL(free_cores_parse_stat("cpu  1 2 3\n", &busy, &total), -1);
+
+    int before = omp_get_max_threads();
+    omp_set_num_threads(2);
+    free_cores fc;
+    free_cores_init(&fc, 0);
+    CU_ASSERT_FALSE(fc.enabled);
+    CU_ASSERT_EQUAL(free_cores_sample(&fc, 10, 10, 1000, 2000, 2), 2); /* off: nothing changes */
+    /* on, from a window start at wall 0, own 0, ticks 0 of 0, 2 processors */
+    memset(&fc, 0, sizeof fc);
+    fc.enabled = 1;
+    fc.max_team = fc.team = fc.proposed = 2;
+    fc.cpus = 2;
+    /* too early: 0.1 s */
+    CU_ASSERT_EQUAL(free_cores_sample(&fc, 0.1, 0.2, 100, 100, 2), 2);
+    CU_ASSERT_EQUAL(fc.total, 0u);
+    /* window 1: the machine was busy 100 of 100 ticks (2 processors), this process 1.0 s of CPU in 1.0 s:
+     * others 2 - 1 = 1.0, so a team of 1 is proposed but not taken yet */
+    CU_ASSERT_EQUAL(free_cores_sample(&fc, 1.0, 1.0, 100, 100, 2), 2);
+    CU_ASSERT_DOUBLE_EQUAL(fc.others, 1.0, 1e-12);
+    CU_ASSERT_EQUAL(fc.proposed, 1);
+    CU_ASSERT_EQUAL(omp_get_max_threads(), 2);
+    /* window 2 agrees: busy 150 of 200 new ticks = 1.5 processors, own 0.5 s in 1 s: others 1.0; team 1 */
+    CU_ASSERT_EQUAL(free_cores_sample(&fc, 2.0, 1.5, 250, 300, 2), 1);
+    CU_ASSERT_EQUAL(omp_get_max_threads(), 1);
+    CU_ASSERT_EQUAL(fc.changes, 1);
+    /* one free window (busy 100 of 200: 1 processor, all of it ours): proposed 2, kept at 1 */
+    CU_ASSERT_EQUAL(free_cores_sample(&fc, 3.0, 2.5, 350, 500, 2), 1);
+    CU_ASSERT_DOUBLE_EQUAL(fc.others, 0.0, 1e-12);
+    /* a busy window between two free ones: no change */
+    CU_ASSERT_EQUAL(free_cores_sample(&fc, 4.0, 3.0, 550, 700, 2), 1); /* 2.0 - 0.5 = 1.5 others */
+    CU_ASSERT_EQUAL(free_cores_sample(&fc, 5.0, 4.0, 650, 900, 2), 1); /* free again, proposed 2 */
+    CU_ASSERT_EQUAL(free_cores_sample(&fc, 6.0, 5.8, 830, 1100, 2), 2); /* 180 of 200: 1.8, all ours */
+    CU_ASSERT_DOUBLE_EQUAL(fc.others, 0.0, 1e-12);
+    CU_ASSERT_EQUAL(omp_get_max_threads(), 2);
+    CU_ASSERT_EQUAL(fc.changes, 2);
+    omp_set_num_threads(before);
+}
+
 int register_core_suites(void)
 {
     static const char *const names[] = {
@@ -173,12 +233,13 @@ int register_core_suites(void)
         "rng_below uniform (chi-square)", "normal and uniform moments", "shuffle is a permutation",
         "ISA parse and force", "DMMP_ISA errors", "status messages and aligned memory",
         "DMMP_LOG levels; an unknown one is an error naming the valid levels",
+        "free_cores: team from the free processors, /proc/stat, two windows agree before a change",
     };
     static const CU_TestFunc fns[] = {
         test_splitmix_reference, test_xoshiro_reference, test_rng_streams_reproducible,
         test_rng_below_uniform, test_rng_normal_moments, test_shuffle_is_permutation,
         test_isa_parse_and_force, test_isa_env_errors, test_status_messages,
-        test_log_env,
+        test_log_env, test_free_cores,
     };
     return tu_add_suite("core", names, fns, sizeof fns / sizeof fns[0]);
 }

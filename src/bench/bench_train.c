@@ -13,6 +13,7 @@
 #include "bench/bench_gemm.h"
 #include "bench/zipf.h"
 #include "core/dist.h"
+#include "core/free_cores.h"
 #include "core/mem.h"
 #include "data/batcher.h"
 #include "data/dataset.h"
@@ -178,6 +179,7 @@ typedef struct train_setup {
     int64_t step;
     int built_features, built_model, built_adam;
     grad_exchange gx; /* several processes: the step's gradient exchange */
+    free_cores fc;    /* the team sized to the free processors (threads chosen by dmmp) */
 } train_setup;
 
 /* The features, model and dense optimiser of cfg, built by the run recipe
@@ -193,6 +195,7 @@ static dmmp_status setup_init(train_setup *t, const dmmp_config *cfg, const data
     DMMP_TRY(adam_init(&t->adam, t->model.params.total, &ac));
     t->built_adam = 1;
     DMMP_TRY(grad_exchange_init(&t->gx, &t->feat, &t->model));
+    free_cores_init(&t->fc, free_cores_wanted(cfg->train.threads));
     return DMMP_OK;
 }
 
@@ -205,7 +208,12 @@ static void setup_free(train_setup *t)
     memset(t, 0, sizeof *t);
 }
 
-static dmmp_status forward_step(train_setup *t, const batch *b) { return recipe_forward(&t->feat, &t->model, b); }
+static dmmp_status forward_step(train_setup *t, const batch *b)
+{
+    DMMP_TRY(recipe_forward(&t->feat, &t->model, b));
+    free_cores_update(&t->fc);
+    return DMMP_OK;
+}
 
 /* One joint step, the trainer's own; adds each phase's seconds to phase[]. */
 static dmmp_status train_step(train_setup *t, batch_source *src, double *phase)
@@ -218,12 +226,14 @@ static dmmp_status train_step(train_setup *t, batch_source *src, double *phase)
     DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, &src->negs, b, t->step, STAGE_JOINT,
                                grad_exchange_active(&t->gx) ? &shard : NULL, phase));
     t->step++;
+    free_cores_update(&t->fc);
     return DMMP_OK;
 }
 
 typedef struct train_timings {
     double train[MAX_RUNS], forward[MAX_RUNS], gemm[MAX_RUNS], train_cpu[MAX_RUNS];
     double phase[PHASE_COUNT][MAX_RUNS];
+    int team; /* OpenMP threads at the end of the runs */
 } train_timings;
 
 static dmmp_status timed_runs(train_setup *t, batch_source *src, gemm_ceiling *g, const bench_train_options *o,
@@ -255,6 +265,7 @@ static dmmp_status timed_runs(train_setup *t, batch_source *src, gemm_ceiling *g
         DMMP_TRY(gemm_ceiling_run(g, &tm->gemm[run]));
         for (int p = 0; p < PHASE_COUNT; p++) tm->phase[p][run] = 1e3 * phase[p] / o->steps;
     }
+    tm->team = omp_get_max_threads();
     return DMMP_OK;
 }
 
@@ -406,11 +417,14 @@ static dmmp_status contended_runs(train_setup *t, batch_source *src, gemm_ceilin
     if (pid < 0) return dmmp_fail(DMMP_EIO, "bench train --contended: fork failed: %s", strerror(errno));
     dmmp_status st = timed_runs(t, src, g, o, tm);
     busy_child_stop(pid);
+    /* the machine is free again: the later figures run on the whole team */
+    omp_set_num_threads(t->fc.max_team);
+    free_cores_init(&t->fc, t->fc.enabled);
     return st;
 }
 
 static dmmp_status report_contended(const bench_train_options *o, int batch_size, double *alone, double *contended,
-                                    bench_report *r)
+                                    int team_alone, int team_contended, int sized, bench_report *r)
 {
     int n = o->repeat;
     double samples = (double)o->steps * batch_size;
@@ -420,7 +434,11 @@ static dmmp_status report_contended(const bench_train_options *o, int batch_size
     /* the ratio of the medians; min and max pair the slowest with the fastest runs */
     DMMP_TRY(bench_add_figure(r, "contended_share", "ratio", c / a, (samples / contended[n - 1]) / (samples / alone[0]),
                               (samples / contended[0]) / (samples / alone[n - 1])));
-    return bench_add_note(r, "contended", "second set of runs next to one busy-looping child process (fair share 0.5)");
+    DMMP_TRY(bench_add_note(r, "contended", "second set of runs next to one busy-looping child process (fair share 0.5)"));
+    char note[160];
+    snprintf(note, sizeof note, "%d alone, %d next to the busy process at the end (%s)", team_alone, team_contended,
+             sized ? "sized to the free processors by dmmp" : "fixed: set by --threads, train.threads or OMP_NUM_THREADS");
+    return bench_add_note(r, "threads_contended", note);
 }
 
 static dmmp_status load_config(const bench_train_options *o, dmmp_config *cfg, int *batch_size)
@@ -463,7 +481,7 @@ dmmp_status bench_train(const bench_train_options *o, bench_report *r)
     if (st == DMMP_OK) memcpy(alone, tm->train, (size_t)o->repeat * sizeof *alone);
     if (st == DMMP_OK) st = report_train(&t, &g, o, batch_size, tm, r);
     if (st == DMMP_OK) st = time_inbatch_scores(&t, &g, o, batch_size, r);
-    if (st == DMMP_OK && o->contended) st = report_contended(o, batch_size, alone, tc->train, r);
+    if (st == DMMP_OK && o->contended) st = report_contended(o, batch_size, alone, tc->train, tm->team, tc->team, t.fc.enabled, r);
     mem_free(tc);
     mem_free(tm);
     gemm_ceiling_free(&g);

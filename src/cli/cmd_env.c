@@ -18,7 +18,8 @@ int cmd_env(int argc, char **argv)
         "env", "usage: dmmp env",
         "Prints the kernel ISA in use, the CPU's features, the oneDNN and HDF5\n"
         "versions, the OpenMP thread count (OMP_NUM_THREADS sets it) and the OpenMP\n"
-        "wait policy in effect: a short spin (GOMP_SPINCOUNT=1000), chosen by dmmp, unless\n"
+        "wait policy in effect: a short spin (a GOMP_SPINCOUNT timed for about 100 us on\n"
+        "this CPU), chosen by dmmp, unless\n"
         "OMP_WAIT_POLICY or GOMP_SPINCOUNT is set (active suits a dedicated machine,\n"
         "passive a crowded one).\n",
         NULL, NULL, 0, 0, 0, NULL};

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/dist.h"
+#include "core/free_cores.h"
 #include "core/log.h"
 #include "core/rss.h"
 #include "data/dataset_hash.h"
@@ -57,6 +58,7 @@ typedef struct trainer {
     batcher_position *rank_pos;  /* ranks entries: every rank's position, for last.h5 */
     grad_exchange gx;
     int shard_done;              /* this rank's share of the epoch is used up */
+    free_cores fc;               /* the team sized to the free processors (threads chosen by dmmp) */
 } trainer;
 
 void trainer_options_default(trainer_options *o)
@@ -115,6 +117,7 @@ static dmmp_status train_step(trainer *t, const batch *b, int64_t n_total)
     t->prog.epoch_batches++;
     t->prog.epoch_samples += n_total;
     t->prog.step++;
+    free_cores_update(&t->fc);
     return run_record_step(&t->rec, m, b ? b->n : 0, t->prog.step, t->cfg.train.curve_every);
 }
 
@@ -559,6 +562,7 @@ static dmmp_status setup(trainer *t)
         int n = omp_get_num_procs() / dist_local_size();
         omp_set_num_threads(n > 0 ? n : 1);
     }
+    free_cores_init(&t->fc, free_cores_wanted(t->cfg.train.threads));
 
     dmmp_status ds = dataset_open(&t->d, data);
     if (ds == DMMP_EIO) return dmmp_fail_prefix(DMMP_EINVAL, "--data"); /* a missing dataset is bad input */
