@@ -72,7 +72,11 @@ for mode in $modes; do
         env $tenv "$python" "$here/torch_step.py" --config "$config" --batch "$batch" --threads "$threads" $steps >"$tmp/torch.txt"
         d=$(fig train_samples_per_s <"$tmp/dmmp.txt")
         t=$(fig train_samples_per_s <"$tmp/torch.txt")
-        [ -n "$d" ] && [ -n "$t" ] || { echo "torch_compare.sh: a run printed no train_samples_per_s" >&2; cat "$tmp/dmmp.txt" "$tmp/torch.txt" >&2; exit 2; }
+        if [ -z "$d" ] || [ -z "$t" ]; then
+            echo "torch_compare.sh: a run printed no train_samples_per_s" >&2
+            cat "$tmp/dmmp.txt" "$tmp/torch.txt" >&2
+            exit 2
+        fi
         echo "$i $d $t"
         echo "$d" >>"$tmp/d"
         echo "$t" >>"$tmp/t"
