@@ -26,7 +26,7 @@ typedef struct bench_report {
     int n_figures;
     bench_figure figures[BENCH_MAX_FIGURES];
     int n_notes;
-    char notes[8][2][160]; /* extra string attributes (key, value): shapes, config */
+    char notes[12][2][160]; /* extra string attributes (key, value): shapes, config */
 } bench_report;
 
 /* Monotonic wall-clock time in seconds. */

@@ -19,6 +19,7 @@
 #include "data/dataset.h"
 #include "model/features.h"
 #include "model/model.h"
+#include "model/model_layout.h"
 #include "nn/optim.h"
 #include "nn/score_matrix.h"
 #include "train/recipe.h"
@@ -312,6 +313,16 @@ static dmmp_status report_train(const train_setup *t, const gemm_ceiling *g, con
              dims.item_in);
     DMMP_TRY(bench_add_note(r, "inputs", note));
     DMMP_TRY(bench_add_note(r, "data", o->data ? o->data : "synthetic Zipf batches"));
+    /* Parameter counts, the padding that aligns each block of the dense buffer to 16 floats left out. */
+    model_layout lay;
+    DMMP_TRY(model_layout_build(&t->model, &lay));
+    size_t dense = 0;
+    for (int i = 0; i < lay.n; i++)
+        if (!strstr(lay.entries[i].name, "/padding")) dense += lay.entries[i].rows * lay.entries[i].cols;
+    model_layout_free(&lay);
+    snprintf(note, sizeof note, "%zu dense (%zu floats with padding), %lld embedding weights in %d tables", dense,
+             t->model.params.total, (long long)features_param_count(&t->feat), t->feat.n_tables);
+    DMMP_TRY(bench_add_note(r, "parameters", note));
     DMMP_TRY(bench_add_note(r, "flops_counted", fl.negatives > 0 ? "dense layers (2*in*out forward, 4*in*out backward), "
                                                                   "the sampled items' rows and the in-batch score matrix"
                                                                 : "dense layers only: 2*in*out forward, 4*in*out backward"));
