@@ -87,7 +87,7 @@ static const config_key schema[] = {
     KEY_BOOL(data, dense, "on", "feed the dataset's dense features when it has them"),
 
     KEY_ENUM(model, kind, model_names, "dmmp", "which model to train (the four variants of the ablation)"),
-    KEY_ENUM(model, table_placement, placement_names, "replicated", "mpirun -np N dmmp train: replicated (every rank holds every table), sharded (each table's rows cut into N blocks, one per rank) or auto (sharded from model.shard_min_rows rows); one process holds every table whatever it says"),
+    KEY_ENUM(model, table_placement, placement_names, "replicated", "training on N ranks: replicated tables, sharded (one block of rows per rank) or auto (from shard_min_rows rows); 1 rank: whole"),
     KEY_INT(model, shard_min_rows, 1, INT_MAX, "1000000", "table_placement = auto: tables of at least this many rows are sharded"),
 
     KEY_ENUM(teacher, kind, teacher_names, "cgc", "multi-task teacher architecture"),
