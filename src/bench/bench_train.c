@@ -303,6 +303,17 @@ static dmmp_status report_exchange(const train_setup *t, const bench_train_optio
         DMMP_TRY(bench_add_figure(r, "exchange_sharded_grad_bytes_per_step", "bytes/step", sg, sg, sg));
         DMMP_TRY(bench_add_figure(r, "lookup_id_bytes_per_step", "bytes/step", ids, ids, ids));
         DMMP_TRY(bench_add_figure(r, "lookup_vector_bytes_per_step", "bytes/step", vec, vec, vec));
+        /* The three together on every rank: the blocks do not get the same
+         * traffic (ids ordered by frequency put the hot rows in the first
+         * block), so the mean over the ranks, with their min and max. */
+        double mine = ids + vec + sg, all[ranks], lo = mine, hi = mine, sum = 0;
+        DMMP_TRY(dist_allgather(&mine, sizeof mine, all));
+        for (int q = 0; q < ranks; q++) {
+            sum += all[q];
+            if (all[q] < lo) lo = all[q];
+            if (all[q] > hi) hi = all[q];
+        }
+        DMMP_TRY(bench_add_figure(r, "sharded_bytes_per_step_rank_mean", "bytes/step", sum / ranks, lo, hi));
     }
     /* The step without the exchange: medians of the step and of the exchange. */
     double ex[MAX_RUNS];
