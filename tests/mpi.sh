@@ -115,6 +115,13 @@ for neg in none random in_batch; do
         check $rc "dist_step: np=$np sharded equals np=$np replicated bit for bit (negatives $neg, tolerance 0)"
     done
 done
+# auto: the tables of at least 1000 rows sharded (the 3000 users and 5000
+# items of t.h5), the others replicated, both exchanges in one step.
+{ cat "$work/tiny.ini"; printf '[model]\ntable_placement = auto\nshard_min_rows = 1000\n'; } > "$work/auto.ini"
+mpi 2 "$step" "$work/auto.ini" "$work/t.h5" 0 "$work/auto2.bin" "$work/rep_none2.bin" 0 > "$work/s.txt" 2>&1
+rc=$?
+sed 's/^/    /' "$work/s.txt"
+check $rc "dist_step: np=2 auto (some tables sharded) equals np=2 replicated bit for bit (tolerance 0)"
 mpi 2 "$step" "$work/sharded7.ini" "$work/t.h5" 0 "$work/sh7.bin" "$work/rep_none2.bin" 0 >/dev/null 2>&1
 [ $? = 1 ]
 check $? "dist_step: np=2 sharded against np=2 replicated of another seed fails (the comparison is not vacuous)"
