@@ -12,9 +12,13 @@
 #            packets of touched rows (s bytes each, measured at N = 2) +
 #            N-1 messages, and merges N packets (the measured merge time
 #            per packet, times N);
-#   sparse, sharded tables (modelled only: not built yet): each rank sends
-#            its rows' ids and receives their vectors, then sends their
-#            gradients, (N-1)/N of 2s bytes + 4 (N-1) messages, whatever N.
+#   sparse, sharded tables (model.table_placement = sharded): each rank
+#            sends its rows' ids and receives their vectors, then sends
+#            their gradients, (N-1)/N of 2s bytes + 4 (N-1) messages,
+#            whatever N. The np = 2 sharded run is measured too: the bytes
+#            a rank receives for the sharded tables per step (ids, vectors
+#            and gradients; the mean over the ranks and its range) beside
+#            the modelled s, and its exchange and lookup times.
 # Throughput = N B / (t_c + t_dense + t_sparse); efficiency = t_c / step.
 # No overlap of communication with computation is assumed.
 #
@@ -55,6 +59,8 @@ for v in $vocabs; do
     "$dmmp" bench train $args > "$tmp/one.txt" 2>&1 || { cat "$tmp/one.txt" >&2; exit 1; }
     # shellcheck disable=SC2086
     $mpirun -np 2 "$dmmp" bench train $args > "$tmp/two.txt" 2>&1 || { cat "$tmp/two.txt" >&2; exit 1; }
+    # shellcheck disable=SC2086
+    $mpirun -np 2 "$dmmp" bench train $args --set model.table_placement=sharded > "$tmp/sh.txt" 2>&1 || { cat "$tmp/sh.txt" >&2; exit 1; }
     batch=$(sed -n 's/.*batch \([0-9]*\) each.*/\1/p' "$tmp/two.txt" | head -1)
     awk -v bw="$bw" -v lat="$lat" -v vocab="$v" -v batch="$batch" \
         -v one="$(fig "$tmp/one.txt" train_samples_per_s)" \
@@ -62,7 +68,13 @@ for v in $vocabs; do
         -v ex="$(fig "$tmp/two.txt" ms_exchange)" \
         -v merge="$(fig "$tmp/two.txt" ms_exchange_merge)" \
         -v dense="$(fig "$tmp/two.txt" exchange_dense_bytes_per_step)" \
-        -v sparse="$(fig "$tmp/two.txt" exchange_sparse_bytes_per_step)" '
+        -v sparse="$(fig "$tmp/two.txt" exchange_sparse_bytes_per_step)" \
+        -v shjob="$(fig "$tmp/sh.txt" job_train_samples_per_s)" \
+        -v shbytes="$(fig "$tmp/sh.txt" sharded_bytes_per_step_rank_mean)" \
+        -v shrange="$(awk '$1 == "sharded_bytes_per_step_rank_mean" { printf "%.2f-%.2f", $5 / 1e6, $7 / 1e6; exit }' "$tmp/sh.txt")" \
+        -v shex="$(fig "$tmp/sh.txt" ms_exchange)" \
+        -v shfwd="$(fig "$tmp/sh.txt" ms_features_forward)" \
+        -v fwd="$(fig "$tmp/two.txt" ms_features_forward)" '
     BEGIN {
         tc = 1e3 * batch / one                      # ms, one process
         full = dense                                # 2 (N-1)/N x 4P at N = 2 is 4P
@@ -70,7 +82,9 @@ for v in $vocabs; do
         a = lat * 1e-3                              # ms per message
         printf "\n## %d rows per table (batch %d per rank)\n\n", vocab, batch
         printf "Measured: one process %.0f samples/s (%.1f ms/step); mpirun -np 2 on this machine %.0f samples/s, ", one, tc, job
-        printf "exchange %.2f ms/step (merge %.2f ms), dense %.2f MB and sparse %.2f MB received per rank per step.\n\n", ex, merge, dense / 1e6, sparse / 1e6
+        printf "exchange %.2f ms/step (merge %.2f ms), dense %.2f MB and sparse %.2f MB received per rank per step.\n", ex, merge, dense / 1e6, sparse / 1e6
+        printf "Sharded tables, mpirun -np 2: %.0f samples/s, %.2f MB per rank per step for the sharded tables (ids, vectors, gradients; mean over the ranks, %s MB; modelled: s = %.2f MB), ", shjob, shbytes / 1e6, shrange, sparse / 1e6
+        printf "exchange %.2f ms/step, feature forward with the lookups %.2f ms/step (replicated %.2f).\n\n", shex, shfwd, fwd
         printf "Model, %g Gb/s and %g us per message:\n\n", bw, lat
         printf "| nodes | dense ms | sparse ms, replicated | samples/s, replicated | efficiency | sparse ms, sharded | samples/s, sharded | efficiency |\n"
         printf "|---:|---:|---:|---:|---:|---:|---:|---:|\n"

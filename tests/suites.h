@@ -26,6 +26,7 @@ int register_model_suites(void);
 int register_model_negatives_suites(void);
 
 int register_features_suites(void);
+int register_table_shard_suites(void);
 int register_results_suites(void);
 int register_stats_suites(void);
 int register_report_suites(void);

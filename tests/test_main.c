@@ -35,6 +35,7 @@ static const tu_register_fn registrations[] = {
     register_model_suites,
     register_model_negatives_suites,
     register_features_suites,
+    register_table_shard_suites,
     register_results_suites,
     register_stats_suites,
     register_report_suites,

@@ -12,7 +12,7 @@
 
 #include "core/status.h"
 
-#define BENCH_MAX_FIGURES 24
+#define BENCH_MAX_FIGURES 32
 #define BENCH_NAME_LEN 64
 
 typedef struct bench_figure {

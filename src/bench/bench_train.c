@@ -181,6 +181,7 @@ typedef struct train_setup {
     int built_features, built_model, built_adam;
     grad_exchange gx; /* several processes: the step's gradient exchange */
     free_cores fc;    /* the team sized to the free processors (threads chosen by dmmp) */
+    shard_stats lookups; /* sharded tables: the lookups of the timed training steps */
 } train_setup;
 
 /* The features, model and dense optimiser of cfg, built by the run recipe
@@ -190,7 +191,8 @@ static dmmp_status setup_init(train_setup *t, const dmmp_config *cfg, const data
 {
     memset(t, 0, sizeof *t);
     t->cfg = *cfg;
-    DMMP_TRY(recipe_build(cfg, schema, seed, batch_size, &t->feat, &t->model));
+    /* The tables placed as training places them (model.table_placement). */
+    DMMP_TRY(recipe_build_placed(cfg, schema, seed, batch_size, 1, &t->feat, &t->model));
     t->built_features = t->built_model = 1;
     adam_config ac = recipe_adam_config(cfg);
     DMMP_TRY(adam_init(&t->adam, t->model.params.total, &ac));
@@ -250,11 +252,16 @@ static dmmp_status timed_runs(train_setup *t, batch_source *src, gemm_ceiling *g
     double gs;
     DMMP_TRY(gemm_ceiling_run(g, &gs));
     memset(&t->gx.stats, 0, sizeof t->gx.stats);
+    memset(&t->lookups, 0, sizeof t->lookups);
     for (int run = 0; run < o->repeat; run++) {
         double phase[PHASE_COUNT] = {0};
+        shard_stats before = t->feat.comm.stats;
         double c0 = bench_cpu_now(), t0 = bench_now();
         for (int i = 0; i < o->steps; i++) DMMP_TRY(train_step(t, src, phase));
         double t1 = bench_now();
+        t->lookups.fetches += t->feat.comm.stats.fetches - before.fetches;
+        t->lookups.id_bytes += t->feat.comm.stats.id_bytes - before.id_bytes;
+        t->lookups.vector_bytes += t->feat.comm.stats.vector_bytes - before.vector_bytes;
         tm->train_cpu[run] = 1e3 * (bench_cpu_now() - c0) / o->steps;
         for (int i = 0; i < o->steps; i++) {
             const batch *b;
@@ -288,6 +295,38 @@ static dmmp_status report_exchange(const train_setup *t, const bench_train_optio
     DMMP_TRY(bench_add_figure(r, "exchange_dense_bytes_per_step", "bytes/step", d, d, d));
     DMMP_TRY(bench_add_figure(r, "exchange_sparse_bytes_per_step", "bytes/step", sp, sp, sp));
     DMMP_TRY(bench_add_figure(r, "ms_exchange_merge", "ms/step", mg, mg, mg));
+    const feature_table *tables = t->feat.tables;
+    int n_tables = t->feat.n_tables, n_sharded = t->feat.n_sharded;
+    int64_t sharded_rows = 0;
+    for (int i = 0; i < n_tables; i++)
+        if (tables[i].sharded) sharded_rows += tables[i].emb.rows;
+    snprintf(note, sizeof note, "%d of %d tables sharded (%lld rows), model.table_placement = %s", n_sharded, n_tables,
+             (long long)sharded_rows,
+             t->cfg.model.table_placement == CONFIG_PLACEMENT_SHARDED ? "sharded"
+             : t->cfg.model.table_placement == CONFIG_PLACEMENT_AUTO  ? "auto"
+                                                                       : "replicated");
+    DMMP_TRY(bench_add_note(r, "table_placement", note));
+    if (n_sharded > 0) {
+        /* Sharded tables, per rank and training step: the row ids of the
+         * other ranks' lookups it answers, the vectors it receives for its
+         * own, and the other ranks' gradient rows of its block. */
+        const shard_stats *ls = &t->lookups;
+        double ids = ls->id_bytes / steps, vec = ls->vector_bytes / steps, sg = x->sharded_bytes / steps;
+        DMMP_TRY(bench_add_figure(r, "exchange_sharded_grad_bytes_per_step", "bytes/step", sg, sg, sg));
+        DMMP_TRY(bench_add_figure(r, "lookup_id_bytes_per_step", "bytes/step", ids, ids, ids));
+        DMMP_TRY(bench_add_figure(r, "lookup_vector_bytes_per_step", "bytes/step", vec, vec, vec));
+        /* The three together on every rank: the blocks do not get the same
+         * traffic (ids ordered by frequency put the hot rows in the first
+         * block), so the mean over the ranks, with their min and max. */
+        double mine = ids + vec + sg, all[ranks], lo = mine, hi = mine, sum = 0;
+        DMMP_TRY(dist_allgather(&mine, sizeof mine, all));
+        for (int q = 0; q < ranks; q++) {
+            sum += all[q];
+            if (all[q] < lo) lo = all[q];
+            if (all[q] > hi) hi = all[q];
+        }
+        DMMP_TRY(bench_add_figure(r, "sharded_bytes_per_step_rank_mean", "bytes/step", sum / ranks, lo, hi));
+    }
     /* The step without the exchange: medians of the step and of the exchange. */
     double ex[MAX_RUNS];
     memcpy(ex, tm->phase[PHASE_EXCHANGE], (size_t)n * sizeof *ex);

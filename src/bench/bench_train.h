@@ -47,7 +47,14 @@ void bench_train_options_default(bench_train_options *o);
  * each phase of the joint step. With contended, the warm-up and timed runs
  * are repeated while a forked child spins on one core (killed after, and
  * bounded by an alarm): train_samples_per_s_alone, _contended and
- * contended_share (their ratio; a fair share of 2 cores is 0.5). */
+ * contended_share (their ratio; a fair share of 2 cores is 0.5). Under
+ * mpirun the tables are placed as training places them
+ * (model.table_placement, e.g. --set model.table_placement=sharded), and
+ * with sharded tables rank 0 adds what a step moved for them:
+ * exchange_sharded_grad_bytes_per_step, lookup_id_bytes_per_step,
+ * lookup_vector_bytes_per_step (received by rank 0) and
+ * sharded_bytes_per_step_rank_mean (their sum: mean, min and max over the
+ * ranks). */
 dmmp_status bench_train(const bench_train_options *o, bench_report *r);
 
 /* The synthetic schema of the benchmark: 10 user, 3 context, 6 item and 4

@@ -31,6 +31,14 @@ typedef enum config_model_kind {
     CONFIG_MODEL_DMMP
 } config_model_kind;
 
+/* Where the embedding tables live in a job of several processes
+ * (README: "Several processes"). */
+typedef enum config_placement {
+    CONFIG_PLACEMENT_REPLICATED, /* every rank holds every row */
+    CONFIG_PLACEMENT_SHARDED,    /* every table cut into one block of rows per rank */
+    CONFIG_PLACEMENT_AUTO        /* sharded when the table has at least model.shard_min_rows rows */
+} config_placement;
+
 typedef enum config_teacher_kind {
     CONFIG_TEACHER_SHARED_BOTTOM,
     CONFIG_TEACHER_MMOE,
@@ -86,6 +94,8 @@ typedef struct config_data {
 
 typedef struct config_model {
     config_model_kind kind;
+    config_placement table_placement;
+    int shard_min_rows;           /* auto: tables of at least this many rows are sharded */
 } config_model;
 
 typedef struct config_teacher {

@@ -20,6 +20,7 @@ ENUM_IS_INT(config_schedule);
 ENUM_IS_INT(config_metric);
 ENUM_IS_INT(config_split);
 ENUM_IS_INT(config_negatives);
+ENUM_IS_INT(config_placement);
 
 static const char *const pooling_names[] = {"sum", "mean", NULL};
 static const char *const model_names[] = {"teacher_only", "two_tower", "three_tower", "dmmp", NULL};
@@ -32,6 +33,7 @@ static const char *const schedule_names[] = {"joint", "two_stage", NULL};
 static const char *const metric_names[] = {"none",      "auc_ctr",     "auc_cvr",       "auc_ctcvr",
                                            "gauc_ctr", "logloss_ctr", "logloss_ctcvr", NULL};
 static const char *const split_names[] = {"train", "val", "test", NULL};
+static const char *const placement_names[] = {"replicated", "sharded", "auto", NULL};
 static const char *const negatives_names[] = {"none", "random", "popularity", "in_batch", NULL};
 
 /* The spellings above are the only enum -> name tables of the framework. */
@@ -85,6 +87,8 @@ static const config_key schema[] = {
     KEY_BOOL(data, dense, "on", "feed the dataset's dense features when it has them"),
 
     KEY_ENUM(model, kind, model_names, "dmmp", "which model to train (the four variants of the ablation)"),
+    KEY_ENUM(model, table_placement, placement_names, "replicated", "training on N ranks: replicated tables, sharded (one block of rows per rank) or auto (from shard_min_rows rows); 1 rank: whole"),
+    KEY_INT(model, shard_min_rows, 1, INT_MAX, "1000000", "table_placement = auto: tables of at least this many rows are sharded"),
 
     KEY_ENUM(teacher, kind, teacher_names, "cgc", "multi-task teacher architecture"),
     KEY_INT(teacher, shared_experts, 0, 64, "2", "task-shared experts S"),

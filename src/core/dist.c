@@ -197,6 +197,74 @@ dmmp_status dist_allgatherv(const void *in, size_t bytes, void *out, const size_
     return DMMP_OK;
 }
 
+#ifdef HAVE_MPI
+/* MPI's counts and displacements of a list of byte counts; fails beyond
+ * 2 GB in all. */
+static dmmp_status int_counts(const size_t *counts, int *c, int *d, const char *what)
+{
+    size_t at = 0;
+    for (int r = 0; r < g_size; r++) {
+        if (counts[r] > (size_t)0x7fffffff || at > (size_t)0x7fffffff - counts[r])
+            return dmmp_fail(DMMP_EINVAL, "dist: %s of more than 2 GB (%zu bytes for rank %d)", what, counts[r], r);
+        c[r] = (int)counts[r];
+        d[r] = (int)at;
+        at += counts[r];
+    }
+    return DMMP_OK;
+}
+#endif
+
+dmmp_status dist_alltoallv(const void *in, const size_t *send, void *out, const size_t *recv)
+{
+#ifdef HAVE_MPI
+    if (g_mpi && g_size > 1) {
+        int sc[g_size], sd[g_size], rc[g_size], rd[g_size];
+        DMMP_TRY(int_counts(send, sc, sd, "an exchange sending"));
+        DMMP_TRY(int_counts(recv, rc, rd, "an exchange receiving"));
+        if (MPI_Alltoallv(in, sc, sd, MPI_BYTE, out, rc, rd, MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Alltoallv failed");
+        return DMMP_OK;
+    }
+#endif
+    if (send[0] != recv[0])
+        return dmmp_fail(DMMP_EINVAL, "dist: one process sends itself %zu bytes but expects %zu", send[0], recv[0]);
+    memmove(out, in, send[0]);
+    return DMMP_OK;
+}
+
+dmmp_status dist_alltoall(const void *in, size_t bytes, void *out)
+{
+#ifdef HAVE_MPI
+    if (g_mpi && g_size > 1) {
+        if (bytes > (size_t)0x7fffffff / (size_t)g_size)
+            return dmmp_fail(DMMP_EINVAL, "dist: %zu bytes per rank pair is too many", bytes);
+        if (MPI_Alltoall(in, (int)bytes, MPI_BYTE, out, (int)bytes, MPI_BYTE, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Alltoall failed");
+        return DMMP_OK;
+    }
+#endif
+    memmove(out, in, bytes);
+    return DMMP_OK;
+}
+
+dmmp_status dist_gatherv(const void *in, size_t bytes, void *out, const size_t *counts)
+{
+#ifdef HAVE_MPI
+    if (g_mpi && g_size > 1) {
+        int c[g_size], d[g_size];
+        DMMP_TRY(int_counts(counts, c, d, "a gather"));
+        if (bytes != counts[g_rank])
+            return dmmp_fail(DMMP_EINVAL, "dist: rank %d sends %zu bytes but counts say %zu", g_rank, bytes, counts[g_rank]);
+        if (MPI_Gatherv(in, (int)bytes, MPI_BYTE, out, c, d, MPI_BYTE, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Gatherv failed");
+        return DMMP_OK;
+    }
+#endif
+    (void)counts;
+    if (out) memmove(out, in, bytes);
+    return DMMP_OK;
+}
+
 dmmp_status dist_broadcast(void *buf, size_t bytes)
 {
 #ifdef HAVE_MPI

@@ -49,6 +49,22 @@ int64_t dist_sum_f32_work(int64_t n);
  * the ranks' bytes one after the other in rank order. */
 dmmp_status dist_allgatherv(const void *in, size_t bytes, void *out, const size_t *counts);
 
+/* Sends every rank its own block of bytes: block r of in (send[r] bytes,
+ * the blocks one after the other in rank order) goes to rank r, and out
+ * receives the ranks' blocks for this one (recv[r] bytes from rank r) one
+ * after the other in rank order (MPI_Alltoallv). The caller exchanged the
+ * counts (e.g. with dist_alltoall); one process copies its own block. */
+dmmp_status dist_alltoallv(const void *in, const size_t *send, void *out, const size_t *recv);
+
+/* dist_alltoallv with the same count, bytes, for every pair of ranks
+ * (MPI_Alltoall): in and out hold dist_size() * bytes. */
+dmmp_status dist_alltoall(const void *in, size_t bytes, void *out);
+
+/* Gathers a different number of bytes from every rank on rank 0 only
+ * (MPI_Gatherv): counts[r] is rank r's, out (rank 0; NULL elsewhere)
+ * receives them one after the other in rank order. */
+dmmp_status dist_gatherv(const void *in, size_t bytes, void *out, const size_t *counts);
+
 /* Copies rank 0's bytes into buf on every rank. */
 dmmp_status dist_broadcast(void *buf, size_t bytes);
 

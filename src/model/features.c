@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dist.h"
 #include "core/mem.h"
 
 /* The views a field feeds: the teacher reads every field, the user tower
@@ -49,16 +50,33 @@ static dmmp_status add_table(features *f, const dataset_schema *s, int field, in
         return dmmp_fail(DMMP_EINVAL, "features: hash_buckets %lld (0: off, or >= 2)", (long long)cfg->hash_buckets);
     int hashed = cfg->hash_buckets > 0 && fd->vocab_size > cfg->hash_buckets;
     int64_t rows = hashed ? cfg->hash_buckets : fd->vocab_size;
+    int ranks = dist_size();
+    t->sharded = features_table_sharded(cfg, rows, ranks);
+    t->row_lo = t->sharded ? shard_block_lo(rows, ranks, dist_rank()) : 0;
+    t->row_hi = t->sharded ? shard_block_lo(rows, ranks, dist_rank() + 1) : rows;
+    /* A block may be empty (fewer rows than ranks): one row keeps the
+     * buffers valid and is never used. */
+    int64_t held = t->row_hi - t->row_lo > 0 ? t->row_hi - t->row_lo : 1;
     snprintf(name, sizeof name, "%.7s.%.48s", view_names[view], fd->name);
-    DMMP_TRY(mem_alloc((void **)&w, (size_t)rows * (size_t)cfg->dim * sizeof(float), name));
+    DMMP_TRY(mem_alloc((void **)&w, (size_t)held * (size_t)cfg->dim * sizeof(float), name));
     t->field = field;
     t->view = view;
     t->hashed = hashed;
     f->n_tables++;
     DMMP_TRY(embedding_init(&t->emb, name, rows, cfg->dim, w));
-    embedding_init_weights(&t->emb, cfg->init_stddev, r);
+    if (t->sharded)
+        embedding_init_weights_block(&t->emb, cfg->init_stddev, r, t->row_lo, t->row_hi);
+    else
+        embedding_init_weights(&t->emb, cfg->init_stddev, r);
     DMMP_TRY(sparse_grad_init(&t->grad, 64, cfg->dim));
-    DMMP_TRY(sparse_opt_init(&t->opt, cfg->optimizer, rows, cfg->dim, &cfg->opt));
+    DMMP_TRY(sparse_opt_init(&t->opt, cfg->optimizer, held, cfg->dim, &cfg->opt));
+    if (t->sharded) {
+        f->n_sharded++;
+        t->want_cap = t->got_cap = 64;
+        DMMP_TRY(mem_alloc((void **)&t->want, (size_t)t->want_cap * sizeof *t->want, "sharded table rows"));
+        DMMP_TRY(mem_alloc((void **)&t->got, (size_t)t->got_cap * (size_t)cfg->dim * sizeof *t->got,
+                           "fetched table rows"));
+    }
     return DMMP_OK;
 }
 
@@ -115,7 +133,17 @@ dmmp_status features_init(features *f, const dataset_schema *s, const features_c
         DMMP_TRY(mem_alloc((void **)&fv->x, (size_t)fv->max_rows * (size_t)fv->width * sizeof(float), "feature rows"));
     }
     DMMP_TRY(embedding_scratch_init(&f->scratch, (int64_t)most_rows * 8, most_rows));
+    if (f->n_sharded > 0) {
+        DMMP_TRY(shard_comm_init(&f->comm, f->n_tables));
+        DMMP_TRY(mem_alloc((void **)&f->lookups, (size_t)f->n_tables * sizeof *f->lookups, "sharded lookups"));
+    }
     return DMMP_OK;
+}
+
+int features_table_sharded(const features_config *cfg, int64_t rows, int ranks)
+{
+    if (ranks <= 1) return 0;
+    return cfg->placement == FEATURES_SHARDED || (cfg->placement == FEATURES_AUTO && rows >= cfg->shard_min_rows);
 }
 
 int32_t features_row_of(const feature_table *t, int32_t id)
@@ -157,11 +185,103 @@ static dmmp_status check_rows(const features *f, const batch *b, int view)
     return DMMP_OK;
 }
 
+static dmmp_status grow_ids(int32_t **buf, int64_t *cap, int64_t need, const char *what)
+{
+    if (need <= *cap) return DMMP_OK;
+    int64_t n = need + need / 2;
+    int32_t *p = realloc(*buf, (size_t)n * sizeof *p);
+    if (!p) return dmmp_fail(DMMP_ENOMEM, "features: out of memory for %lld %s", (long long)need, what);
+    *buf = p;
+    *cap = n;
+    return DMMP_OK;
+}
+
+/* The ids slot sl of b looks up in its table, as rows of the table, and
+ * how many (bags: every index). */
+static dmmp_status slot_rows(features *f, const feature_slot *sl, const batch *b, const int32_t **rows, int64_t *n)
+{
+    const feature_table *t = &f->tables[sl->table];
+    if (sl->multi) {
+        const batch_multi *m = &b->multi[sl->source];
+        DMMP_TRY(bag_rows(f, t, m, b->n, rows));
+        *n = m->offsets[b->n];
+    } else {
+        *rows = id_column(f, t, &b->side[sl->side], sl->source, b->n);
+        *n = b->n;
+    }
+    return DMMP_OK;
+}
+
+/* The fetch of the view's sharded tables (model/table_shard.h): each
+ * table's distinct rows in b (none when b is NULL), then one collective
+ * lookup for all of them. */
+static dmmp_status fetch_view(features *f, const batch *b, int view)
+{
+    feature_view *fv = &f->view[view];
+    int n = 0;
+    for (int k = 0; k < fv->n_slots; k++) {
+        const feature_slot *sl = &fv->slots[k];
+        if (sl->table < 0 || !f->tables[sl->table].sharded) continue;
+        feature_table *t = &f->tables[sl->table];
+        t->n_want = 0;
+        if (b) {
+            const int32_t *rows;
+            int64_t nr = 0;
+            DMMP_TRY(slot_rows(f, sl, b, &rows, &nr));
+            DMMP_TRY(grow_ids(&t->want, &t->want_cap, nr, "rows of a sharded table"));
+            DMMP_TRY(grow_ids(&f->sort_tmp, &f->sort_cap, nr, "rows to sort"));
+            for (int64_t j = 0; j < nr; j++)
+                if (rows[j] < 0 || rows[j] >= t->emb.rows)
+                    return dmmp_fail(DMMP_EINVAL, "embedding '%s': id %d outside [0, %lld) (sharded lookup)", t->emb.name,
+                                     (int)rows[j], (long long)t->emb.rows);
+            t->n_want = shard_distinct_rows(rows, nr, t->want, f->sort_tmp);
+        }
+        if (t->n_want > t->got_cap) {
+            int64_t cap = t->n_want + t->n_want / 2;
+            float *g = NULL;
+            DMMP_TRY(mem_alloc((void **)&g, (size_t)cap * (size_t)t->emb.dim * sizeof *g, "fetched table rows"));
+            mem_free(t->got);
+            t->got = g;
+            t->got_cap = cap;
+        }
+        f->lookups[n++] = (shard_lookup){t->emb.name, t->emb.rows, t->emb.dim, t->emb.weight, t->want, t->n_want, t->got};
+    }
+    return n > 0 ? shard_fetch(&f->comm, f->lookups, n) : DMMP_OK;
+}
+
+dmmp_status features_take_part(features *f)
+{
+    if (f->n_sharded == 0) return DMMP_OK;
+    for (int v = 0; v < VIEW_COUNT; v++) DMMP_TRY(fetch_view(f, NULL, v));
+    return DMMP_OK;
+}
+
+/* The lookup of slot sl of a sharded table: b's ids as indices of the
+ * fetched rows, over a table of those rows. */
+static dmmp_status forward_sharded(features *f, const feature_slot *sl, const batch *b, float *out, int stride)
+{
+    const feature_table *t = &f->tables[sl->table];
+    const int32_t *rows;
+    int64_t nr = 0;
+    DMMP_TRY(slot_rows(f, sl, b, &rows, &nr));
+    DMMP_TRY(grow_ids(&f->remap, &f->remap_cap, nr > 0 ? nr : 1, "fetched row indices"));
+    shard_remap(t->want, t->n_want, rows, nr, f->remap);
+    embedding_table fetched = t->emb;
+    fetched.rows = t->n_want > 0 ? t->n_want : 1;
+    fetched.weight = t->got;
+    if (sl->multi) {
+        const batch_multi *m = &b->multi[sl->source];
+        return embedding_forward_bag(&fetched, m->offsets, f->remap, m->weights, b->n, f->pool, out, stride);
+    }
+    return embedding_forward_single(&fetched, f->remap, b->n, out, stride);
+}
+
 dmmp_status features_forward_view(features *f, const batch *b, feature_view_id view)
 {
     if (view < 0 || view >= VIEW_COUNT) return dmmp_fail(DMMP_EINVAL, "features: unknown view %d", (int)view);
     DMMP_TRY(check_rows(f, b, view));
     feature_view *fv = &f->view[view];
+    if (f->n_sharded > 0) DMMP_TRY(fetch_view(f, b, view));
     for (int k = 0; k < fv->n_slots; k++) {
         const feature_slot *sl = &fv->slots[k];
         float *out = fv->x + sl->offset;
@@ -172,7 +292,9 @@ dmmp_status features_forward_view(features *f, const batch *b, feature_view_id v
         }
         const feature_table *ft = &f->tables[sl->table];
         const embedding_table *t = &ft->emb;
-        if (sl->multi) {
+        if (ft->sharded) {
+            DMMP_TRY(forward_sharded(f, sl, b, out, fv->width));
+        } else if (sl->multi) {
             const batch_multi *m = &b->multi[sl->source];
             const int32_t *rows;
             DMMP_TRY(bag_rows(f, ft, m, b->n, &rows));
@@ -251,9 +373,48 @@ int64_t features_param_count(const features *f)
     return n;
 }
 
+dmmp_status features_gather_table(const features *f, int i, int with_opt, float *weight, float *m, float *v,
+                                  int64_t *steps)
+{
+    if (i < 0 || i >= f->n_tables) return dmmp_fail(DMMP_EINVAL, "features: no table %d", i);
+    const feature_table *t = &f->tables[i];
+    const sparse_opt *o = &t->opt;
+    int64_t rows = t->emb.rows;
+    size_t row = (size_t)t->emb.dim * sizeof(float);
+    if (!t->sharded) {
+        /* Every rank holds the whole table. */
+        size_t n = (size_t)rows * (size_t)t->emb.dim;
+        if (weight) memcpy(weight, t->emb.weight, n * sizeof *weight);
+        if (!with_opt || !m) return DMMP_OK;
+        if (o->kind == SPARSE_OPT_ADAM) {
+            memcpy(m, o->m, n * sizeof *m);
+            memcpy(v, o->v, n * sizeof *v);
+            memcpy(steps, o->steps, (size_t)rows * sizeof *steps);
+        } else {
+            memcpy(m, o->accum, n * sizeof *m);
+        }
+        return DMMP_OK;
+    }
+    char what[128];
+    snprintf(what, sizeof what, "the weights of table '%s'", t->emb.name);
+    DMMP_TRY(shard_gather(t->emb.weight, rows, row, weight, what));
+    if (!with_opt) return DMMP_OK;
+    if (o->kind == SPARSE_OPT_ADAM) {
+        snprintf(what, sizeof what, "the Adam moments of table '%s'", t->emb.name);
+        DMMP_TRY(shard_gather(o->m, rows, row, m, what));
+        DMMP_TRY(shard_gather(o->v, rows, row, v, what));
+        snprintf(what, sizeof what, "the row step counts of table '%s'", t->emb.name);
+        return shard_gather(o->steps, rows, sizeof(int64_t), steps, what);
+    }
+    snprintf(what, sizeof what, "the Adagrad accumulator of table '%s'", t->emb.name);
+    return shard_gather(o->accum, rows, row, m, what);
+}
+
 void features_free(features *f)
 {
     for (int i = 0; i < f->n_tables; i++) {
+        mem_free(f->tables[i].want);
+        mem_free(f->tables[i].got);
         mem_free(f->tables[i].emb.weight);
         sparse_grad_free(&f->tables[i].grad);
         sparse_opt_free(&f->tables[i].opt);
@@ -266,5 +427,9 @@ void features_free(features *f)
     mem_free(f->ids);
     free(f->bag_ids);
     embedding_scratch_free(&f->scratch);
+    shard_comm_free(&f->comm);
+    mem_free(f->lookups);
+    free(f->sort_tmp);
+    free(f->remap);
     memset(f, 0, sizeof *f);
 }

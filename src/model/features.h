@@ -18,6 +18,7 @@
 #include "nn/embedding.h"
 #include "nn/optim.h"
 #include "nn/sparse_grad.h"
+#include "model/table_shard.h"
 
 typedef enum feature_view_id { VIEW_TEACHER = 0, VIEW_USER = 1, VIEW_ITEM = 2, VIEW_COUNT = 3 } feature_view_id;
 
@@ -28,6 +29,18 @@ typedef struct feature_table {
     embedding_table emb; /* weight owned here */
     sparse_grad grad;    /* rows touched by the last backward */
     sparse_opt opt;
+    /* Sharded across the ranks of a job (model/table_shard.h): emb.rows is
+     * the whole table's, emb.weight and opt hold only this rank's block,
+     * rows [row_lo, row_hi), and a lookup fetches the batch's distinct rows
+     * (want, ascending) into got; the backward gives global rows, which the
+     * exchange sends to their owners, and the step sees the owner's rows as
+     * local rows (global - row_lo). Replicated: 0 and emb.rows. */
+    int sharded;
+    int64_t row_lo, row_hi;
+    int32_t *want;
+    int64_t n_want, want_cap;
+    float *got;
+    int64_t got_cap;
 } feature_table;
 
 typedef struct feature_slot {
@@ -58,7 +71,20 @@ typedef struct features {
     int32_t *bag_ids;            /* the rows of one multi-valued field's ids (hashed tables) */
     int64_t bag_cap;
     embedding_scratch scratch;
+    /* Sharded tables (none with one process). */
+    int n_sharded;
+    shard_comm comm;
+    shard_lookup *lookups;       /* n_tables: one fetch's tables */
+    int32_t *sort_tmp, *remap;   /* the distinct rows' sort buffer; ids as rows of the fetched table */
+    int64_t sort_cap, remap_cap;
 } features;
+
+/* Where the tables live in a job of several processes. */
+typedef enum features_placement {
+    FEATURES_REPLICATED = 0, /* every rank holds every table */
+    FEATURES_SHARDED = 1,    /* every table in one block of rows per rank */
+    FEATURES_AUTO = 2        /* sharded from shard_min_rows rows */
+} features_placement;
 
 typedef struct features_config {
     int dim;                /* embedding width */
@@ -73,6 +99,8 @@ typedef struct features_config {
     sparse_opt_kind optimizer;
     sparse_opt_config opt;
     int64_t hash_buckets;   /* 0: a row per id; >= 2: a field with a larger vocabulary gets this many rows */
+    features_placement placement; /* with one process every table is whole, whatever it says */
+    int64_t shard_min_rows;  /* FEATURES_AUTO */
 } features_config;
 
 /* Row of id in table t: id itself, or for a hashed table row 0 for id 0 (the
@@ -85,6 +113,10 @@ int32_t features_row_of(const feature_table *t, int32_t id);
  * the vocabulary size (data.hash_buckets). */
 dmmp_status features_init(features *f, const dataset_schema *schema, const features_config *cfg, uint64_t seed);
 
+/* 1 when a table of rows rows is sharded in a job of ranks ranks (the
+ * rule of features_init): never with one rank. */
+int features_table_sharded(const features_config *cfg, int64_t rows, int ranks);
+
 /* Fills every used view's x from batch b. */
 dmmp_status features_forward(features *f, const batch *b);
 
@@ -92,6 +124,20 @@ dmmp_status features_forward(features *f, const batch *b);
  * sides that view reads, e.g. the item corpus for VIEW_ITEM. b may have up
  * to the view's max_rows rows. */
 dmmp_status features_forward_view(features *f, const batch *b, feature_view_id view);
+
+/* The lookups of a rank without rows in a step: the fetches of every
+ * view with sharded tables, in the order the step runs them (teacher,
+ * user, item), with nothing requested. Collective with the other ranks'
+ * features_forward_view calls; nothing to do without sharded tables. */
+dmmp_status features_take_part(features *f);
+
+/* Gathers table i's weights on rank 0 into weight (emb.rows x dim; NULL on
+ * the other ranks) and, with with_opt, its optimiser state: lazy Adam's m,
+ * v (rows x dim) and steps (rows), or Adagrad's accumulator into m (NULL
+ * on the other ranks). Collective for a sharded table (every rank calls it
+ * with the same i and with_opt); a replicated one is copied. */
+dmmp_status features_gather_table(const features *f, int i, int with_opt, float *weight, float *m, float *v,
+                                  int64_t *steps);
 
 /* Sparse gradients of every table from the views' input gradients (dx of an
  * unused view may be NULL, and a view whose dx is NULL is left alone, so

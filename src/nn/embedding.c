@@ -34,6 +34,17 @@ void embedding_init_weights(embedding_table *t, float stddev, rng *r)
     rng_fill_normal(r, t->weight, (size_t)t->rows * (size_t)t->dim, stddev);
 }
 
+void embedding_init_weights_block(embedding_table *t, float stddev, rng *r, int64_t lo, int64_t hi)
+{
+    size_t d = (size_t)t->dim, before = (size_t)lo * d, mine = (size_t)(hi - lo) * d;
+    size_t after = ((size_t)t->rows - (size_t)hi) * d;
+    /* A normal value is two uniform draws (rng_normal): skipping a value
+     * skips both. */
+    for (size_t i = 0; i < 2 * before; i++) (void)rng_u64(r);
+    rng_fill_normal(r, t->weight, mine, stddev);
+    for (size_t i = 0; i < 2 * after; i++) (void)rng_u64(r);
+}
+
 static dmmp_status check_call(const embedding_table *t, const char *what, int batch, const void *rows_buf,
                               int stride)
 {

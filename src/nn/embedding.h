@@ -57,6 +57,12 @@ dmmp_status embedding_init(embedding_table *t, const char *name, int64_t rows, i
 /* Fills every row, row 0 included, with N(0, stddev^2) values drawn from r. */
 void embedding_init_weights(embedding_table *t, float stddev, rng *r);
 
+/* Draws the values embedding_init_weights would draw for all t->rows rows
+ * (the same stream, so r ends where it would) but stores only rows
+ * [lo, hi), as weight rows 0 .. hi - lo: one rank's block of a sharded
+ * table, holding exactly what the whole table would hold there. */
+void embedding_init_weights_block(embedding_table *t, float stddev, rng *r, int64_t lo, int64_t hi);
+
 /* out[b * out_stride + 0..dim) = weight[ids[b]] for b in [0, batch). An id
  * outside [0, rows) is DMMP_EINVAL naming the table, the id and the batch row;
  * out is then unchanged. */

@@ -88,6 +88,14 @@ dmmp_status ckpt_get_i64(ckpt_reader *r, const char *name, int64_t *out, int ran
 dmmp_status ckpt_get_i32(ckpt_reader *r, const char *name, int32_t *out, int rank, const int64_t *dims);
 dmmp_status ckpt_get_u8(ckpt_reader *r, const char *name, uint8_t *out, int rank, const int64_t *dims);
 
+/* Reads rows [lo, lo + n) of dataset name (its first dimension counts the
+ * rows; the whole dataset must have the shape dims) into out, which holds n
+ * rows; the other rows are not read (a rank's block of a sharded table). */
+dmmp_status ckpt_get_f32_rows(ckpt_reader *r, const char *name, float *out, int rank, const int64_t *dims, int64_t lo,
+                              int64_t n);
+dmmp_status ckpt_get_i64_rows(ckpt_reader *r, const char *name, int64_t *out, int rank, const int64_t *dims, int64_t lo,
+                              int64_t n);
+
 /* Reads a string dataset (either form ckpt_put_string writes) into a
  * malloc'ed NUL-terminated *out (free it). */
 dmmp_status ckpt_get_string(ckpt_reader *r, const char *name, char **out);

@@ -211,6 +211,50 @@ static dmmp_status get_array(ckpt_reader *r, const char *name, ckpt_dtype t, voi
     return s;
 }
 
+/* Rows [lo, lo + n) of a dataset of shape dims (the first dimension is
+ * the rows): a hyperslab of the file, the rest of it is not read. */
+static dmmp_status get_rows(ckpt_reader *r, const char *name, ckpt_dtype t, void *out, int rank, const int64_t *dims,
+                            int64_t lo, int64_t n)
+{
+    if (rank < 1 || lo < 0 || n < 0 || lo + n > dims[0])
+        return dmmp_fail(DMMP_EINVAL, "reading checkpoint %s: dataset %s: rows [%lld, %lld) outside its %lld rows",
+                         r->path, name, (long long)lo, (long long)(lo + n), rank >= 1 ? (long long)dims[0] : 0LL);
+    hid_t dset;
+    DMMP_TRY(open_dataset(r, name, &dset));
+    dmmp_status s = check_type(r, name, dset, t);
+    if (s == DMMP_OK) s = check_shape(r, name, dset, rank, dims);
+    if (s == DMMP_OK && n > 0 && !out)
+        s = dmmp_fail(DMMP_EINVAL, "reading checkpoint %s: dataset %s: out is NULL", r->path, name);
+    if (s == DMMP_OK && n > 0) {
+        hsize_t start[CKPT_MAX_RANK] = {0}, count[CKPT_MAX_RANK];
+        for (int d = 0; d < rank; d++) count[d] = (hsize_t)dims[d];
+        start[0] = (hsize_t)lo;
+        count[0] = (hsize_t)n;
+        hid_t file_space = H5Dget_space(dset);
+        hid_t mem_space = H5Screate_simple(rank, count, NULL);
+        if (file_space < 0 || mem_space < 0 ||
+            H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+            H5Dread(dset, ckpt_dtype_mem_type(t), mem_space, file_space, H5P_DEFAULT, out) < 0)
+            s = reader_h5_fail(r, DMMP_EFORMAT, "reading rows of dataset", name);
+        if (mem_space >= 0) H5Sclose(mem_space);
+        if (file_space >= 0) H5Sclose(file_space);
+    }
+    H5Dclose(dset);
+    return s;
+}
+
+dmmp_status ckpt_get_f32_rows(ckpt_reader *r, const char *name, float *out, int rank, const int64_t *dims, int64_t lo,
+                              int64_t n)
+{
+    return get_rows(r, name, CKPT_F32, out, rank, dims, lo, n);
+}
+
+dmmp_status ckpt_get_i64_rows(ckpt_reader *r, const char *name, int64_t *out, int rank, const int64_t *dims, int64_t lo,
+                              int64_t n)
+{
+    return get_rows(r, name, CKPT_I64, out, rank, dims, lo, n);
+}
+
 dmmp_status ckpt_get_f32(ckpt_reader *r, const char *name, float *out, int rank, const int64_t *dims)
 {
     return get_array(r, name, CKPT_F32, out, rank, dims);

@@ -14,6 +14,7 @@
 
 #include "core/dist.h"
 #include "core/mem.h"
+#include "model/table_shard.h"
 
 /* Table i of one rank's packet: its rows, their values and the rank's
  * weight n_r / N, with the merge's cursor. */
@@ -52,9 +53,11 @@ dmmp_status grad_exchange_init(grad_exchange *gx, const features *f, const model
     DMMP_TRY(mem_alloc(&dw, (size_t)work * sizeof(float), "gradient exchange buffer"));
     gx->dense_work = dw;
     gx->bytes = calloc((size_t)gx->ranks, sizeof *gx->bytes);
+    gx->shard_send_bytes = calloc((size_t)gx->ranks, sizeof *gx->shard_send_bytes);
+    gx->shard_recv_bytes = calloc((size_t)gx->ranks, sizeof *gx->shard_recv_bytes);
     gx->merged = calloc((size_t)(f->n_tables ? f->n_tables : 1), sizeof *gx->merged);
     gx->parts = calloc((size_t)(f->n_tables ? f->n_tables : 1) * (size_t)gx->ranks, sizeof *gx->parts);
-    if (!gx->bytes || !gx->merged || !gx->parts) {
+    if (!gx->bytes || !gx->merged || !gx->parts || !gx->shard_send_bytes || !gx->shard_recv_bytes) {
         grad_exchange_free(gx);
         return dmmp_fail(DMMP_ENOMEM, "gradient exchange: out of memory for %lld dense parameters",
                          (long long)m->params.total);
@@ -77,6 +80,10 @@ void grad_exchange_free(grad_exchange *gx)
     free(gx->send);
     free(gx->recv);
     free(gx->bytes);
+    free(gx->shard_send);
+    free(gx->shard_recv);
+    free(gx->shard_send_bytes);
+    free(gx->shard_recv_bytes);
     if (gx->merged)
         for (int i = 0; i < gx->n_tables; i++) sparse_grad_free(&gx->merged[i]);
     free(gx->merged);
@@ -98,16 +105,17 @@ static dmmp_status grow(uint8_t **buf, size_t *cap, size_t need)
 static dmmp_status pack(grad_exchange *gx, const features *f, int n_local, size_t *out_bytes)
 {
     size_t need = header_bytes(f->n_tables);
-    for (int i = 0; i < f->n_tables; i++) need += table_bytes(f->tables[i].grad.n_rows, f->tables[i].emb.dim);
+    for (int i = 0; i < f->n_tables; i++)
+        if (!f->tables[i].sharded) need += table_bytes(f->tables[i].grad.n_rows, f->tables[i].emb.dim);
     DMMP_TRY(grow(&gx->send, &gx->send_cap, need));
     int64_t head[1 + f->n_tables];
     head[0] = n_local;
-    for (int i = 0; i < f->n_tables; i++) head[1 + i] = f->tables[i].grad.n_rows;
+    for (int i = 0; i < f->n_tables; i++) head[1 + i] = f->tables[i].sharded ? 0 : f->tables[i].grad.n_rows;
     memcpy(gx->send, head, sizeof head);
     uint8_t *p = gx->send + header_bytes(f->n_tables);
     for (int i = 0; i < f->n_tables; i++) {
         const sparse_grad *g = &f->tables[i].grad;
-        if (g->n_rows == 0) continue;
+        if (g->n_rows == 0 || f->tables[i].sharded) continue;
         size_t rb = (size_t)g->n_rows * sizeof(int32_t), vb = (size_t)g->n_rows * (size_t)g->dim * sizeof(float);
         memcpy(p, g->rows, rb);
         memcpy(p + rb, g->values, vb);
@@ -198,12 +206,135 @@ static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, 
     if (s == DMMP_OK) {
 #pragma omp parallel for schedule(dynamic, 1) if (nt > 1)
         for (int i = 0; i < nt; i++) {
+            if (f->tables[i].sharded) continue; /* exchange_sharded */
             merge_table(&parts[(size_t)i * (size_t)ranks], ranks, f->tables[i].emb.dim, &gx->merged[i]);
             /* The merged rows become the table's gradient; its old buffers
              * are the next merge's room. */
             sparse_grad tmp = f->tables[i].grad;
             f->tables[i].grad = gx->merged[i];
             gx->merged[i] = tmp;
+        }
+    }
+    gx->stats.merge_seconds += now_seconds() - t0;
+    return s;
+}
+
+/* The rows of g in [lo, hi): g->rows is ascending, so they are a run
+ * starting at *at (advanced past them). */
+static int64_t rows_below(const sparse_grad *g, int64_t *at, int64_t hi)
+{
+    int64_t start = *at;
+    while (*at < g->n_rows && g->rows[*at] < hi) (*at)++;
+    return *at - start;
+}
+
+/* Sharded tables: every rank sends each owner the gradient rows of its
+ * block (one MPI_Alltoallv for all sharded tables, after an MPI_Alltoall
+ * of the sizes), and each owner merges the ranks' rows in rank order,
+ * with the replicated tables' arithmetic (merge_table), so a row's value
+ * is bit for bit what a replicated table would get; the merged rows
+ * become the table's gradient as rows of the owner's block.
+ *
+ * The packet to one owner, 8-byte aligned: int64 n_local, int64 rows per
+ * sharded table, then per sharded table int32 global rows (ascending) and
+ * float values (rows x dim), padded to 8 bytes. */
+static dmmp_status exchange_sharded(grad_exchange *gx, features *f, int n_local, int64_t n_total)
+{
+    int ranks = gx->ranks, ns = 0;
+    int idx[f->n_tables > 0 ? f->n_tables : 1];
+    for (int i = 0; i < f->n_tables; i++)
+        if (f->tables[i].sharded) idx[ns++] = i;
+    if (ns == 0) return DMMP_OK;
+    /* Sizes of the packets, then the packets. */
+    int64_t at[ns], cnt[ranks][ns];
+    size_t total_out = 0;
+    memset(at, 0, sizeof at);
+    for (int r = 0; r < ranks; r++) {
+        size_t bytes = header_bytes(ns);
+        for (int k = 0; k < ns; k++) {
+            const feature_table *t = &f->tables[idx[k]];
+            cnt[r][k] = rows_below(&t->grad, &at[k], shard_block_lo(t->emb.rows, ranks, r + 1));
+            bytes += table_bytes(cnt[r][k], t->emb.dim);
+        }
+        gx->shard_send_bytes[r] = bytes;
+        total_out += bytes;
+    }
+    DMMP_TRY(grow(&gx->shard_send, &gx->shard_send_cap, total_out));
+    uint8_t *p = gx->shard_send;
+    memset(at, 0, sizeof at);
+    for (int r = 0; r < ranks; r++) {
+        int64_t head[1 + ns];
+        head[0] = n_local;
+        for (int k = 0; k < ns; k++) head[1 + k] = cnt[r][k];
+        memcpy(p, head, sizeof head);
+        p += header_bytes(ns);
+        for (int k = 0; k < ns; k++) {
+            const sparse_grad *g = &f->tables[idx[k]].grad;
+            size_t rb = (size_t)cnt[r][k] * sizeof(int32_t), vb = (size_t)cnt[r][k] * (size_t)g->dim * sizeof(float);
+            memcpy(p, g->rows + at[k], rb);
+            memcpy(p + rb, g->values + (size_t)at[k] * (size_t)g->dim, vb);
+            memset(p + rb + vb, 0, table_bytes(cnt[r][k], g->dim) - rb - vb);
+            p += table_bytes(cnt[r][k], g->dim);
+            at[k] += cnt[r][k];
+        }
+    }
+    uint64_t out64[ranks], in64[ranks];
+    for (int r = 0; r < ranks; r++) out64[r] = gx->shard_send_bytes[r];
+    DMMP_TRY(dist_alltoall(out64, sizeof(uint64_t), in64));
+    size_t total_in = 0;
+    for (int r = 0; r < ranks; r++) {
+        gx->shard_recv_bytes[r] = (size_t)in64[r];
+        total_in += gx->shard_recv_bytes[r];
+        if (r != gx->rank) gx->stats.sharded_bytes += (double)in64[r];
+    }
+    DMMP_TRY(grow(&gx->shard_recv, &gx->shard_recv_cap, total_in));
+    DMMP_TRY(dist_alltoallv(gx->shard_send, gx->shard_send_bytes, gx->shard_recv, gx->shard_recv_bytes));
+
+    double t0 = now_seconds();
+    rank_part *parts = gx->parts;
+    const uint8_t *q = gx->shard_recv;
+    for (int r = 0; r < ranks; r++) {
+        int64_t head[1 + ns];
+        memcpy(head, q, sizeof head);
+        float w = (float)((double)head[0] / (double)n_total);
+        const uint8_t *c = q + header_bytes(ns);
+        for (int k = 0; k < ns; k++) {
+            const feature_table *t = &f->tables[idx[k]];
+            rank_part *pt = &parts[(size_t)idx[k] * (size_t)ranks + (size_t)r];
+            pt->n = head[1 + k];
+            pt->next = 0;
+            pt->w = w;
+            pt->rows = (const int32_t *)c;
+            pt->values = (const float *)(c + (size_t)pt->n * sizeof(int32_t));
+            c += table_bytes(pt->n, t->emb.dim);
+            for (int64_t j = 0; j < pt->n; j++)
+                if (pt->rows[j] < t->row_lo || pt->rows[j] >= t->row_hi)
+                    return dmmp_fail(DMMP_EFORMAT, "gradient exchange: rank %d sent rank %d row %d of sharded table "
+                                     "'%s', outside its block [%lld, %lld)", r, gx->rank, (int)pt->rows[j], t->emb.name,
+                                     (long long)t->row_lo, (long long)t->row_hi);
+        }
+        if ((size_t)(c - q) != gx->shard_recv_bytes[r])
+            return dmmp_fail(DMMP_EFORMAT, "gradient exchange: rank %d sent %zu bytes of sharded gradients, its header "
+                             "describes %zu (the ranks run different models?)", r, gx->shard_recv_bytes[r], (size_t)(c - q));
+        q = c;
+    }
+    dmmp_status s = DMMP_OK;
+    for (int k = 0; k < ns && s == DMMP_OK; k++) {
+        int64_t cap = 0;
+        for (int r = 0; r < ranks; r++) cap += parts[(size_t)idx[k] * (size_t)ranks + (size_t)r].n;
+        s = sparse_grad_reserve(&gx->merged[idx[k]], cap > 0 ? cap : 1);
+    }
+    if (s == DMMP_OK) {
+#pragma omp parallel for schedule(dynamic, 1) if (ns > 1)
+        for (int k = 0; k < ns; k++) {
+            int i = idx[k];
+            feature_table *t = &f->tables[i];
+            sparse_grad *g = &gx->merged[i];
+            merge_table(&parts[(size_t)i * (size_t)ranks], ranks, t->emb.dim, g);
+            for (int64_t j = 0; j < g->n_rows; j++) g->rows[j] -= (int32_t)t->row_lo; /* the owner's own rows */
+            sparse_grad tmp = t->grad;
+            t->grad = *g;
+            *g = tmp;
         }
     }
     gx->stats.merge_seconds += now_seconds() - t0;
@@ -226,6 +357,7 @@ dmmp_status grad_exchange_step(grad_exchange *gx, features *f, model *m, int n_l
     DMMP_TRY(dist_sum_f32(pb->grads, (int64_t)pb->total, gx->dense_work));
     gx->stats.dense_bytes += 2.0 * (double)(gx->ranks - 1) / (double)gx->ranks * (double)pb->total * sizeof(float);
     DMMP_TRY(exchange_sparse(gx, f, n_local, n_total));
+    DMMP_TRY(exchange_sharded(gx, f, n_local, n_total));
     /* The step's losses: the row-weighted mean over the ranks. */
     double loss[TERM_COUNT + 1];
     for (int k = 0; k < TERM_COUNT; k++) loss[k] = n_local ? m->term_loss[k] * (double)n_local : 0;

@@ -16,6 +16,12 @@
  *     row-sparse gradient per table, sum_r (n_r / N) g_r[row] over the ranks
  *     that touched the row; the lazy optimisers then update the union of
  *     the rows, the same on every rank;
+ *   - sharded tables (model.table_placement; model/table_shard.h): every
+ *     rank sends each row's gradient to the row's owner (one alltoallv for
+ *     all sharded tables), and the owner merges the ranks' rows in rank
+ *     order with the same arithmetic, so its rows get the replicated
+ *     table's update bit for bit; the optimiser then steps the owner's
+ *     rows only;
  *   - the loss terms: the n_r-weighted mean, so the epoch's loss sums, the
  *     loss weighting and the run record agree on every rank.
  * A rank without rows in a step (its share of the epoch ran out first)
@@ -37,7 +43,8 @@
 typedef struct grad_exchange_stats {
     int64_t steps;
     double dense_bytes;   /* per rank: 2 (N - 1) / N of the dense gradient per step */
-    double sparse_bytes;  /* per rank: the other ranks' rows and gradients */
+    double sparse_bytes;  /* per rank: the other ranks' rows and gradients (replicated tables) */
+    double sharded_bytes; /* per rank: the other ranks' gradients of this rank's rows (sharded tables) */
     double seconds;       /* wall time inside the exchange (communication and merge) */
     double merge_seconds; /* of which: merging the gathered sparse rows */
 } grad_exchange_stats;
@@ -48,6 +55,9 @@ typedef struct grad_exchange {
     uint8_t *send, *recv;    /* packed sparse gradients: this rank's, every rank's */
     size_t send_cap, recv_cap;
     size_t *bytes;           /* ranks: packed bytes of each rank */
+    uint8_t *shard_send, *shard_recv; /* sharded tables: the packets to every owner, from every rank */
+    size_t shard_send_cap, shard_recv_cap;
+    size_t *shard_send_bytes, *shard_recv_bytes; /* ranks */
     sparse_grad *merged;     /* one per table: the merge's output, swapped into the table */
     struct rank_part *parts; /* tables x ranks: where the merge reads each rank's rows */
     int n_tables;

@@ -135,9 +135,21 @@ adam_config recipe_adam_config(const dmmp_config *cfg)
 dmmp_status recipe_build(const dmmp_config *cfg, const dataset_schema *schema, uint64_t seed, int max_batch,
                          features *feat, model *m)
 {
+    return recipe_build_placed(cfg, schema, seed, max_batch, 0, feat, m);
+}
+
+dmmp_status recipe_build_placed(const dmmp_config *cfg, const dataset_schema *schema, uint64_t seed, int max_batch,
+                                int placed, features *feat, model *m)
+{
     memset(m, 0, sizeof *m);
     features_config fc;
     recipe_features_config(cfg, max_batch, &fc);
+    if (placed) {
+        fc.placement = cfg->model.table_placement == CONFIG_PLACEMENT_SHARDED ? FEATURES_SHARDED
+                       : cfg->model.table_placement == CONFIG_PLACEMENT_AUTO  ? FEATURES_AUTO
+                                                                               : FEATURES_REPLICATED;
+        fc.shard_min_rows = cfg->model.shard_min_rows;
+    }
     dmmp_status s = features_init(feat, schema, &fc, seed);
     if (s != DMMP_OK) {
         features_free(feat);
@@ -316,6 +328,7 @@ dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, recipe_ne
     int n = b ? b->n : 0;
     if (!b && !shard) return dmmp_fail(DMMP_EINVAL, "training step: no batch");
     if (n > 0 || !shard) DMMP_TRY(step_gradients(f, m, negs, b, step, stage, shard, seconds, &t0));
+    else DMMP_TRY(features_take_part(f)); /* the lookups of sharded tables are collective */
     if (shard) {
         DMMP_TRY(grad_exchange_step(shard->gx, f, m, n, shard->n_total));
         lap(seconds, PHASE_EXCHANGE, &t0);

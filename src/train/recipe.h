@@ -34,6 +34,13 @@ adam_config recipe_adam_config(const dmmp_config *cfg);
 dmmp_status recipe_build(const dmmp_config *cfg, const dataset_schema *schema, uint64_t seed, int max_batch,
                          features *feat, model *m);
 
+/* recipe_build for training: with placed, the tables follow
+ * model.table_placement on the ranks of this job (sharded tables, see
+ * model/table_shard.h); without, every table is whole (evaluation, export
+ * and every other reader of a run hold whole tables). */
+dmmp_status recipe_build_placed(const dmmp_config *cfg, const dataset_schema *schema, uint64_t seed, int max_batch,
+                                int placed, features *feat, model *m);
+
 /* What a training step with student.negatives needs besides its batch: the
  * sampler of the items and the pair rows (random, popularity), or the log
  * sampling probabilities of the batch's items (in_batch). */

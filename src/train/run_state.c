@@ -115,26 +115,95 @@ static dmmp_status check_schema(ckpt_reader *r, const char *path, const dataset_
 
 /* ---- save ------------------------------------------------------------------ */
 
-static dmmp_status put_tables(ckpt_writer *w, const features *f)
+/* One table's arrays as the file holds them: the table's own, or for a
+ * sharded table the whole table gathered from its owners. */
+typedef struct table_arrays {
+    const float *weight, *m, *v, *accum;
+    const int64_t *steps;
+    float *own[3];   /* gathered buffers */
+    int64_t *own_steps;
+} table_arrays;
+
+static void table_arrays_free(table_arrays *a)
+{
+    for (int k = 0; k < 3; k++) free(a->own[k]);
+    free(a->own_steps);
+    memset(a, 0, sizeof *a);
+}
+
+static dmmp_status gather_arrays(const features *f, int i, table_arrays *a)
+{
+    const feature_table *t = &f->tables[i];
+    memset(a, 0, sizeof *a);
+    if (!t->sharded) {
+        a->weight = t->emb.weight;
+        a->m = t->opt.m;
+        a->v = t->opt.v;
+        a->accum = t->opt.accum;
+        a->steps = t->opt.steps;
+        return DMMP_OK;
+    }
+    size_t n = (size_t)t->emb.rows * (size_t)t->emb.dim;
+    int adam = t->opt.kind == SPARSE_OPT_ADAM;
+    for (int k = 0; k < (adam ? 3 : 2); k++) a->own[k] = malloc(n * sizeof(float));
+    if (adam) a->own_steps = malloc((size_t)t->emb.rows * sizeof(int64_t));
+    if (!a->own[0] || !a->own[1] || (adam && (!a->own[2] || !a->own_steps))) {
+        table_arrays_free(a);
+        return dmmp_fail(DMMP_ENOMEM, "checkpoint: out of memory for the %lld rows of sharded table '%s'",
+                         (long long)t->emb.rows, t->emb.name);
+    }
+    dmmp_status s = features_gather_table(f, i, 1, a->own[0], a->own[1], adam ? a->own[2] : NULL, a->own_steps);
+    if (s != DMMP_OK) {
+        table_arrays_free(a);
+        return s;
+    }
+    a->weight = a->own[0];
+    a->m = adam ? a->own[1] : NULL;
+    a->v = adam ? a->own[2] : NULL;
+    a->accum = adam ? NULL : a->own[1];
+    a->steps = a->own_steps;
+    return DMMP_OK;
+}
+
+static dmmp_status put_table(ckpt_writer *w, const feature_table *t, const table_arrays *a)
 {
     char key[160];
-    for (int i = 0; i < f->n_tables; i++) {
-        const feature_table *t = &f->tables[i];
-        int64_t dims[2] = {t->emb.rows, t->emb.dim};
-        ckpt_table_key(key, sizeof key, t, "weight");
-        DMMP_TRY(ckpt_put_f32(w, key, t->emb.weight, 2, dims));
-        if (t->opt.kind == SPARSE_OPT_ADAM) {
-            ckpt_table_key(key, sizeof key, t, "adam_m");
-            DMMP_TRY(ckpt_put_f32(w, key, t->opt.m, 2, dims));
-            ckpt_table_key(key, sizeof key, t, "adam_v");
-            DMMP_TRY(ckpt_put_f32(w, key, t->opt.v, 2, dims));
-            ckpt_table_key(key, sizeof key, t, "adam_row_steps");
-            DMMP_TRY(ckpt_put_i64(w, key, t->opt.steps, 1, dims));
-        } else {
-            ckpt_table_key(key, sizeof key, t, "adagrad_accum");
-            DMMP_TRY(ckpt_put_f32(w, key, t->opt.accum, 2, dims));
-        }
+    int64_t dims[2] = {t->emb.rows, t->emb.dim};
+    ckpt_table_key(key, sizeof key, t, "weight");
+    DMMP_TRY(ckpt_put_f32(w, key, a->weight, 2, dims));
+    if (t->opt.kind == SPARSE_OPT_ADAM) {
+        ckpt_table_key(key, sizeof key, t, "adam_m");
+        DMMP_TRY(ckpt_put_f32(w, key, a->m, 2, dims));
+        ckpt_table_key(key, sizeof key, t, "adam_v");
+        DMMP_TRY(ckpt_put_f32(w, key, a->v, 2, dims));
+        ckpt_table_key(key, sizeof key, t, "adam_row_steps");
+        DMMP_TRY(ckpt_put_i64(w, key, a->steps, 1, dims));
+    } else {
+        ckpt_table_key(key, sizeof key, t, "adagrad_accum");
+        DMMP_TRY(ckpt_put_f32(w, key, a->accum, 2, dims));
     }
+    return DMMP_OK;
+}
+
+/* The tables; a sharded one is gathered on rank 0 from its owners one
+ * table at a time (run_state_send_tables on the other ranks), so rank 0
+ * holds one whole table (weights and optimiser state) besides its block. */
+static dmmp_status put_tables(ckpt_writer *w, const features *f)
+{
+    for (int i = 0; i < f->n_tables; i++) {
+        table_arrays a;
+        DMMP_TRY(gather_arrays(f, i, &a));
+        dmmp_status s = put_table(w, &f->tables[i], &a);
+        table_arrays_free(&a);
+        DMMP_TRY(s);
+    }
+    return DMMP_OK;
+}
+
+dmmp_status run_state_send_tables(const features *f)
+{
+    for (int i = 0; i < f->n_tables; i++)
+        if (f->tables[i].sharded) DMMP_TRY(features_gather_table(f, i, 1, NULL, NULL, NULL, NULL));
     return DMMP_OK;
 }
 
@@ -337,25 +406,49 @@ static dmmp_status get_progress(ckpt_reader *r, const char *path, train_progress
     return get_rank_positions(r, path, p);
 }
 
+static dmmp_status get_table_whole(ckpt_reader *r, feature_table *t, const int64_t *dims, int with_optimiser)
+{
+    char key[160];
+    ckpt_table_key(key, sizeof key, t, "weight");
+    DMMP_TRY(ckpt_get_f32(r, key, t->emb.weight, 2, dims));
+    if (!with_optimiser) return DMMP_OK;
+    if (t->opt.kind == SPARSE_OPT_ADAM) {
+        ckpt_table_key(key, sizeof key, t, "adam_m");
+        DMMP_TRY(ckpt_get_f32(r, key, t->opt.m, 2, dims));
+        ckpt_table_key(key, sizeof key, t, "adam_v");
+        DMMP_TRY(ckpt_get_f32(r, key, t->opt.v, 2, dims));
+        ckpt_table_key(key, sizeof key, t, "adam_row_steps");
+        return ckpt_get_i64(r, key, t->opt.steps, 1, dims);
+    }
+    ckpt_table_key(key, sizeof key, t, "adagrad_accum");
+    return ckpt_get_f32(r, key, t->opt.accum, 2, dims);
+}
+
 static dmmp_status get_tables(ckpt_reader *r, features *f, int with_optimiser)
 {
     char key[160];
     for (int i = 0; i < f->n_tables; i++) {
         feature_table *t = &f->tables[i];
         int64_t dims[2] = {t->emb.rows, t->emb.dim};
+        /* A sharded table: this rank's block only (the file holds the whole table). */
+        int64_t lo = t->row_lo, n = t->row_hi - t->row_lo;
+        if (!t->sharded) {
+            DMMP_TRY(get_table_whole(r, t, dims, with_optimiser));
+            continue;
+        }
         ckpt_table_key(key, sizeof key, t, "weight");
-        DMMP_TRY(ckpt_get_f32(r, key, t->emb.weight, 2, dims));
+        DMMP_TRY(ckpt_get_f32_rows(r, key, t->emb.weight, 2, dims, lo, n));
         if (!with_optimiser) continue;
         if (t->opt.kind == SPARSE_OPT_ADAM) {
             ckpt_table_key(key, sizeof key, t, "adam_m");
-            DMMP_TRY(ckpt_get_f32(r, key, t->opt.m, 2, dims));
+            DMMP_TRY(ckpt_get_f32_rows(r, key, t->opt.m, 2, dims, lo, n));
             ckpt_table_key(key, sizeof key, t, "adam_v");
-            DMMP_TRY(ckpt_get_f32(r, key, t->opt.v, 2, dims));
+            DMMP_TRY(ckpt_get_f32_rows(r, key, t->opt.v, 2, dims, lo, n));
             ckpt_table_key(key, sizeof key, t, "adam_row_steps");
-            DMMP_TRY(ckpt_get_i64(r, key, t->opt.steps, 1, dims));
+            DMMP_TRY(ckpt_get_i64_rows(r, key, t->opt.steps, 1, dims, lo, n));
         } else {
             ckpt_table_key(key, sizeof key, t, "adagrad_accum");
-            DMMP_TRY(ckpt_get_f32(r, key, t->opt.accum, 2, dims));
+            DMMP_TRY(ckpt_get_f32_rows(r, key, t->opt.accum, 2, dims, lo, n));
         }
     }
     return DMMP_OK;
@@ -395,7 +488,9 @@ dmmp_status run_state_load(const char *path, const run_state_ref *ref, const dat
 static int may_change_on_resume(const config_key *k)
 {
     static const char *const keys[][2] = {
-        {"train", "epochs"}, {"train", "patience"}, {"train", "log_every"}, {"train", "threads"}, {"data", "path"}};
+        {"train", "epochs"}, {"train", "patience"}, {"train", "log_every"}, {"train", "threads"}, {"data", "path"},
+        /* The files hold whole tables whatever the placement. */
+        {"model", "table_placement"}, {"model", "shard_min_rows"}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(k->section, keys[i][0]) && !strcmp(k->name, keys[i][1])) return 1;
     return 0;

@@ -69,8 +69,15 @@ typedef struct run_state_ref {
     const layout_vocab *vocab; /* saving: the dataset's vocabularies for the layout (may be NULL) */
 } run_state_ref;
 
-/* Writes the whole state to path atomically (temporary file, rename). */
+/* Writes the whole state to path atomically (temporary file, rename). With
+ * sharded tables (several ranks) it is collective: rank 0 writes and
+ * gathers each sharded table from its owners while the other ranks call
+ * run_state_send_tables. The file is the same as with whole tables. */
 dmmp_status run_state_save(const char *path, const run_state_ref *r, const dataset_schema *schema);
+
+/* A rank other than 0 while rank 0 runs run_state_save: sends its blocks
+ * of every sharded table (nothing without sharded tables). */
+dmmp_status run_state_send_tables(const features *f);
 
 /* Reads the config, variant (into a buffer of variant_len bytes) and seed of
  * the checkpoint at path. */

@@ -97,7 +97,9 @@ static void update_finished(trainer *t)
 
 static dmmp_status save_state(trainer *t, const char *path)
 {
-    if (t->rank != 0) return DMMP_OK; /* rank 0 writes the run directory */
+    /* Rank 0 writes the run directory; sharded tables are gathered from
+     * their owners while it writes. */
+    if (t->rank != 0) return run_state_send_tables(&t->feat);
     t->prog.wall_seconds = t->wall_at_start + (progress_now() - t->t_start);
     run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog, &t->vocab};
     return run_state_save(path, &ref, t->schema);
@@ -179,13 +181,15 @@ static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 
 /* The replicas of a job must hold the same weights after every step (each
  * rank applies the same update); told at each epoch's end from a hash of
- * the dense parameters and every table. They differ only when the ranks
+ * the dense parameters and every replicated table (sharded tables differ
+ * by design: each rank holds its own rows). They differ only when the ranks
  * compute differently, e.g. on CPUs of different kinds. */
 static dmmp_status check_replicas(trainer *t)
 {
     if (t->ranks <= 1) return DMMP_OK;
     uint64_t h = hash_bytes(1469598103934665603ull, t->model.params.values, t->model.params.total * sizeof(float));
     for (int i = 0; i < t->feat.n_tables; i++) {
+        if (t->feat.tables[i].sharded) continue; /* each rank holds its own block */
         const embedding_table *e = &t->feat.tables[i].emb;
         h = hash_bytes(h, e->weight, (size_t)e->rows * (size_t)e->dim * sizeof(float));
     }
@@ -218,8 +222,11 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
     t->bt = NULL;
     val_metrics val;
     /* Rank 0 validates and tells the others, so every rank judges the
-     * epoch by the same numbers. */
-    if (t->rank == 0) DMMP_TRY(validate_split(&t->feat, m, t->d, SPLIT_VAL, &val));
+     * epoch by the same numbers. With sharded tables every rank runs the
+     * validation, since its lookups are collective (each rank answers the
+     * others' fetches of its rows); the ranks compute the same metrics,
+     * and rank 0's are the ones sent. */
+    if (t->rank == 0 || t->feat.n_sharded > 0) DMMP_TRY(validate_split(&t->feat, m, t->d, SPLIT_VAL, &val));
     DMMP_TRY(dist_broadcast(&val, sizeof val));
     DMMP_TRY(check_replicas(t));
     int improved = 0;
@@ -570,7 +577,7 @@ static dmmp_status setup(trainer *t)
     t->schema = dataset_get_schema(t->d);
     DMMP_TRY(layout_vocab_load(&t->vocab, t->d));
     DMMP_TRY(check_implicit_positives(t));
-    DMMP_TRY(recipe_build(&t->cfg, t->schema, t->seed, t->cfg.train.batch_size, &t->feat, &t->model));
+    DMMP_TRY(recipe_build_placed(&t->cfg, t->schema, t->seed, t->cfg.train.batch_size, 1, &t->feat, &t->model));
     /* Before any batcher opens: the sampler reads the dataset. */
     DMMP_TRY(recipe_negs_open(&t->negs, &t->cfg, t->d, t->seed, t->cfg.train.batch_size));
     adam_config ac = recipe_adam_config(&t->cfg);
@@ -624,7 +631,8 @@ static dmmp_status setup(trainer *t)
         }
         char procs[64] = "";
         if (t->ranks > 1)
-            snprintf(procs, sizeof procs, ", %d processes (batch %d each)", t->ranks, t->cfg.train.batch_size);
+            snprintf(procs, sizeof procs, ", %d processes (batch %d each), %d of %d tables sharded", t->ranks,
+                     t->cfg.train.batch_size, t->feat.n_sharded, t->feat.n_tables);
         log_info("training %s (%s) on %s: %lld dense parameters, %lld embedding weights, seed %llu, %d threads%s",
                  t->variant, t->cfg.model.kind == CONFIG_MODEL_DMMP ? "teacher + student" : "single model", data,
                  (long long)t->model.params.total, (long long)features_param_count(&t->feat),
