@@ -14,7 +14,9 @@
 # comes, torch forced to AVX-512 kernels (ATEN_CPU_CAPABILITY=avx512,
 # OPENBLAS_CORETYPE=SkylakeX); CONFIG (configs/bench_default.ini); THREADS
 # (2); BATCH (1024); PYTHON (/usr/bin/python3, a python3 that imports torch;
-# without one the script says so and exits 0); OMP_WAIT_POLICY (passive).
+# without one the script says so and exits 0); OMP_WAIT_POLICY (unset: each
+# program as it comes, dmmp with the spin it times for the CPU, PyTorch with
+# libgomp's default; set it to give both the same policy).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dmmp=$here/../dmmp
@@ -28,7 +30,7 @@ fi
 rounds=${ROUNDS:-5} inner=${INNER:-3} modes=${MODES:-native avx2}
 threads=${THREADS:-2} batch=${BATCH:-1024}
 config=${CONFIG:-$here/configs/bench_default.ini}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+wait_policy=${OMP_WAIT_POLICY:-}
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if ! git -C "$here" diff --quiet HEAD 2>/dev/null; then commit="$commit+dirty"; fi
@@ -55,7 +57,7 @@ steps="--steps 10 --warmup 5 --repeat $inner"
 echo "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores, $(grep -q ' avx512f' /proc/cpuinfo && echo AVX-512 || echo AVX2)"
 echo "commit: $commit"
 echo "libblas.so.3: $(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | sed -n 's/^Value: //p')"
-echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $threads threads, batch $batch, $(basename "$config"), $rounds rounds of $inner runs"
+echo "OMP_WAIT_POLICY=${wait_policy:-unset, each program chooses}, $threads threads, batch $batch, $(basename "$config"), $rounds rounds of $inner runs"
 rows=()
 for mode in $modes; do
     denv=$(mode_env "$mode" dmmp)
