@@ -14,9 +14,11 @@
 # comes, torch forced to AVX-512 kernels (ATEN_CPU_CAPABILITY=avx512,
 # OPENBLAS_CORETYPE=SkylakeX); CONFIG (configs/bench_default.ini); THREADS
 # (2); BATCH (1024); PYTHON (/usr/bin/python3, a python3 that imports torch;
-# without one the script says so and exits 0); OMP_WAIT_POLICY (unset: each
-# program as it comes, dmmp with the spin it times for the CPU, PyTorch with
-# libgomp's default; set it to give both the same policy).
+# without one the script says so and exits 0); OMP_WAIT_POLICY (unset: dmmp
+# as it comes, with the spin it times for the CPU, and PyTorch with passive,
+# its fastest here: with libgomp's default spin its OpenMP threads and
+# OpenBLAS's own threads, 4 on 2 cores, ran it at a quarter of that; set it
+# to give both programs the same policy).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dmmp=$here/../dmmp
@@ -30,7 +32,9 @@ fi
 rounds=${ROUNDS:-5} inner=${INNER:-3} modes=${MODES:-native avx2}
 threads=${THREADS:-2} batch=${BATCH:-1024}
 config=${CONFIG:-$here/configs/bench_default.ini}
-wait_policy=${OMP_WAIT_POLICY:-}
+dmmp_wait=${OMP_WAIT_POLICY:-}
+torch_wait=${OMP_WAIT_POLICY:-passive}
+unset OMP_WAIT_POLICY GOMP_SPINCOUNT
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if ! git -C "$here" diff --quiet HEAD 2>/dev/null; then commit="$commit+dirty"; fi
@@ -57,7 +61,7 @@ steps="--steps 10 --warmup 5 --repeat $inner"
 echo "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores, $(grep -q ' avx512f' /proc/cpuinfo && echo AVX-512 || echo AVX2)"
 echo "commit: $commit"
 echo "libblas.so.3: $(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | sed -n 's/^Value: //p')"
-echo "OMP_WAIT_POLICY=${wait_policy:-unset, each program chooses}, $threads threads, batch $batch, $(basename "$config"), $rounds rounds of $inner runs"
+echo "OMP_WAIT_POLICY: dmmp ${dmmp_wait:-unset, dmmp chooses}, torch $torch_wait; $threads threads, batch $batch, $(basename "$config"), $rounds rounds of $inner runs"
 rows=()
 for mode in $modes; do
     denv=$(mode_env "$mode" dmmp)
@@ -69,9 +73,9 @@ for mode in $modes; do
     : >"$tmp/t"
     for i in $(seq 1 "$rounds"); do
         # shellcheck disable=SC2086
-        env $denv "$dmmp" bench train --config "$config" --batch "$batch" --threads "$threads" $steps >"$tmp/dmmp.txt"
+        env $denv ${dmmp_wait:+OMP_WAIT_POLICY=$dmmp_wait} "$dmmp" bench train --config "$config" --batch "$batch" --threads "$threads" $steps >"$tmp/dmmp.txt"
         # shellcheck disable=SC2086
-        env $tenv "$python" "$here/torch_step.py" --config "$config" --batch "$batch" --threads "$threads" $steps >"$tmp/torch.txt"
+        env $tenv OMP_WAIT_POLICY="$torch_wait" "$python" "$here/torch_step.py" --config "$config" --batch "$batch" --threads "$threads" $steps >"$tmp/torch.txt"
         d=$(fig train_samples_per_s <"$tmp/dmmp.txt")
         t=$(fig train_samples_per_s <"$tmp/torch.txt")
         if [ -z "$d" ] || [ -z "$t" ]; then

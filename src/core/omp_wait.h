@@ -10,10 +10,13 @@
  * A short spin bridges the gaps between consecutive regions and then
  * sleeps: GOMP_SPINCOUNT=1000 gave 47k samples/s alone against 52k spinning
  * on that Xeon. libgomp counts its spin in rounds of a pause instruction,
- * whose length differs by CPU: about 24 ns a round on an AMD EPYC of the
- * Zen 5 family, where 1000 rounds were too short and the step ran at 0.38x
- * of spinning. So the program times the rounds on the machine it runs on
- * (omp_wait_spin_rounds) and chooses the count for OMP_WAIT_SPIN_US.
+ * whose length differs by CPU (Intel made it about ten times longer with
+ * Skylake; about 24 ns a round on an AMD EPYC of the Zen 5 family), so the
+ * program times the rounds on the machine it runs on (omp_wait_spin_rounds)
+ * and chooses the count for OMP_WAIT_SPIN_US: a spin that means the same
+ * time on every CPU. On that EPYC, alone, 24 to 400 us all ran within 4% of
+ * spinning; next to a process busy a fifth of the time 100 us gave 0.94 of
+ * spinning's rate and 24 us 0.90 (README: Performance).
  * When the user has set neither variable, omp_wait_init re-executes the
  * program once (the same binary, the same argv) with that GOMP_SPINCOUNT
  * added to the environment; a marker variable holding the process id
