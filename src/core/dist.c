@@ -128,46 +128,119 @@ dmmp_status dist_allgather(const void *in, size_t bytes, void *out)
     return DMMP_OK;
 }
 
-int64_t dist_sum_f32_work(int64_t n)
+static int64_t sum_work(int64_t n)
 {
     int64_t block = (n + g_size - 1) / g_size;
     return (block ? block : 1) * g_size;
 }
 
-dmmp_status dist_sum_f32(float *v, int64_t n, float *work)
+/* One sum of n floats: the blocks of every rank and, while it travels, its request. */
+struct dist_sum_op {
+    int64_t n;
+    float *v, *work;
+    int *counts, *displs, *rcounts, *rdispls; /* dist_size() each: the block layout of the alltoallv */
+    int pending;
+#ifdef HAVE_MPI
+    MPI_Request req;
+#endif
+};
+
+dmmp_status dist_sum_op_create(dist_sum_op **out, int64_t n)
 {
+    *out = NULL;
+    if (n < 0) return dmmp_fail(DMMP_EINVAL, "dist: a sum of %lld floats", (long long)n);
+    int64_t block = (n + g_size - 1) / g_size;
+    if (block > 0x7fffffff / g_size) return dmmp_fail(DMMP_EINVAL, "dist: a sum of %lld floats is too long", (long long)n);
+    dist_sum_op *op = calloc(1, sizeof *op);
+    int *ints = op ? calloc((size_t)g_size * 4, sizeof *ints) : NULL;
+    float *work = ints ? malloc((size_t)sum_work(n) * sizeof *work) : NULL;
+    if (!work) {
+        free(ints);
+        free(op);
+        return dmmp_fail(DMMP_ENOMEM, "dist: out of memory for a sum of %lld floats", (long long)n);
+    }
+    op->n = n;
+    op->work = work;
+    op->counts = ints;
+    op->displs = ints + g_size;
+    op->rcounts = ints + 2 * g_size;
+    op->rdispls = ints + 3 * g_size;
+    /* Block r is [r * block, min(n, (r + 1) * block)). */
+    for (int r = 0; r < g_size; r++) {
+        int64_t lo = (int64_t)r * block < n ? (int64_t)r * block : n;
+        int64_t hi = lo + block < n ? lo + block : n;
+        op->counts[r] = (int)(hi - lo);
+        op->displs[r] = (int)lo;
+    }
+    int mine = op->counts[g_rank];
+    for (int r = 0; r < g_size; r++) op->rcounts[r] = mine, op->rdispls[r] = r * mine;
+    *out = op;
+    return DMMP_OK;
+}
+
+void dist_sum_op_free(dist_sum_op *op)
+{
+    if (!op) return;
+    /* A sum still travelling means the step failed and the job is ending: its
+     * peers may never take part, so it is not waited for, and its buffers
+     * stay allocated (MPI may still write them; a collective's request cannot
+     * be freed or cancelled). */
+    if (op->pending == 1) return;
+    free(op->counts);
+    free(op->work);
+    free(op);
+}
+
+dmmp_status dist_sum_f32_start(dist_sum_op *op, float *v)
+{
+    if (op->pending) return dmmp_fail(DMMP_EINVAL, "dist: a sum was started while the last one is pending");
+    op->v = v;
 #ifdef HAVE_MPI
     if (g_mpi && g_size > 1) {
-        int64_t block = (n + g_size - 1) / g_size;
-        if (n < 0 || block > 0x7fffffff / g_size)
-            return dmmp_fail(DMMP_EINVAL, "dist: a sum of %lld floats is too long", (long long)n);
-        /* Block r is [r * block, min(n, (r + 1) * block)). */
-        int counts[g_size], displs[g_size], rcounts[g_size], rdispls[g_size];
-        for (int r = 0; r < g_size; r++) {
-            int64_t lo = (int64_t)r * block < n ? (int64_t)r * block : n;
-            int64_t hi = lo + block < n ? lo + block : n;
-            counts[r] = (int)(hi - lo);
-            displs[r] = (int)lo;
-        }
-        int mine = counts[g_rank];
-        for (int r = 0; r < g_size; r++) rcounts[r] = mine, rdispls[r] = r * mine;
-        if (MPI_Alltoallv(v, counts, displs, MPI_FLOAT, work, rcounts, rdispls, MPI_FLOAT, MPI_COMM_WORLD) !=
-            MPI_SUCCESS)
-            return dmmp_fail(DMMP_EIO, "dist: MPI_Alltoallv failed");
-        float *out = v + displs[g_rank];
+        if (MPI_Ialltoallv(v, op->counts, op->displs, MPI_FLOAT, op->work, op->rcounts, op->rdispls, MPI_FLOAT,
+                           MPI_COMM_WORLD, &op->req) != MPI_SUCCESS)
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Ialltoallv failed");
+        op->pending = 1;
+    }
+#endif
+    return DMMP_OK;
+}
+
+void dist_sum_f32_progress(dist_sum_op *op)
+{
+#ifdef HAVE_MPI
+    if (op && op->pending) {
+        int done = 0;
+        MPI_Test(&op->req, &done, MPI_STATUS_IGNORE);
+        if (done) op->pending = 2; /* complete: finish does not wait */
+    }
+#else
+    (void)op;
+#endif
+}
+
+dmmp_status dist_sum_f32_finish(dist_sum_op *op)
+{
+#ifdef HAVE_MPI
+    if (op->pending) {
+        int complete = op->pending == 2;
+        op->pending = 0;
+        if (!complete && MPI_Wait(&op->req, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return dmmp_fail(DMMP_EIO, "dist: MPI_Wait failed");
+        int mine = op->counts[g_rank];
+        const float *work = op->work;
+        float *out = op->v + op->displs[g_rank];
         for (int i = 0; i < mine; i++) {
             float s = work[i];
             for (int r = 1; r < g_size; r++) s += work[(size_t)r * (size_t)mine + (size_t)i];
             out[i] = s;
         }
-        if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, v, counts, displs, MPI_FLOAT, MPI_COMM_WORLD) != MPI_SUCCESS)
+        if (MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, op->v, op->counts, op->displs, MPI_FLOAT, MPI_COMM_WORLD) !=
+            MPI_SUCCESS)
             return dmmp_fail(DMMP_EIO, "dist: MPI_Allgatherv failed");
     }
-#else
-    (void)v;
-    (void)n;
-    (void)work;
 #endif
+    op->v = NULL;
     return DMMP_OK;
 }
 

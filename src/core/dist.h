@@ -36,13 +36,26 @@ dmmp_status dist_allgather(const void *in, size_t bytes, void *out);
 
 /* Sums n floats over the ranks, in place, and every rank gets the same bits:
  * v is cut into one block per rank, block r of every rank goes to rank r
- * (MPI_Alltoallv), which adds them in rank order, and the sums are gathered
+ * (MPI_Ialltoallv), which adds them in rank order, and the sums are gathered
  * back (MPI_Allgatherv). So the order of the additions is fixed (rank 0's
  * value first), whatever reduction tree the library would choose, and each
  * rank sends and receives about 2 (N - 1) / N of v's bytes, as a ring
- * allreduce does. work holds dist_sum_f32_work(n) floats. */
-dmmp_status dist_sum_f32(float *v, int64_t n, float *work);
-int64_t dist_sum_f32_work(int64_t n);
+ * allreduce does. The sum runs in two halves so that other work, other
+ * collectives included, can run while the blocks travel: start sends the
+ * blocks and returns, finish waits, adds and gathers. v must not change in
+ * between, and every rank calls the same collectives in the same order. An
+ * op holds the block layout and the receive buffer for sums of n floats and
+ * serves one sum at a time. With one process start and finish do nothing. */
+typedef struct dist_sum_op dist_sum_op;
+dmmp_status dist_sum_op_create(dist_sum_op **op, int64_t n);
+dmmp_status dist_sum_f32_start(dist_sum_op *op, float *v);
+dmmp_status dist_sum_f32_finish(dist_sum_op *op);
+/* Lets MPI move a started sum on (it progresses only inside MPI calls); for
+ * the thread that may call MPI, between pieces of other work. */
+void dist_sum_f32_progress(dist_sum_op *op);
+/* Frees the op (NULL is fine); one with a pending sum (a failed step, the job
+ * ends) is left allocated, as MPI may still write its buffer. */
+void dist_sum_op_free(dist_sum_op *op);
 
 /* Gathers a different number of bytes from every rank: counts[r] is rank
  * r's (the caller exchanged them, e.g. with dist_allgather); out receives

@@ -48,10 +48,7 @@ dmmp_status grad_exchange_init(grad_exchange *gx, const features *f, const model
     gx->rank = dist_rank();
     gx->n_tables = f->n_tables;
     if (gx->ranks <= 1) return DMMP_OK;
-    int64_t work = dist_sum_f32_work((int64_t)m->params.total);
-    void *dw = NULL;
-    DMMP_TRY(mem_alloc(&dw, (size_t)work * sizeof(float), "gradient exchange buffer"));
-    gx->dense_work = dw;
+    DMMP_TRY(dist_sum_op_create(&gx->dense, (int64_t)m->params.total));
     gx->bytes = calloc((size_t)gx->ranks, sizeof *gx->bytes);
     gx->shard_send_bytes = calloc((size_t)gx->ranks, sizeof *gx->shard_send_bytes);
     gx->shard_recv_bytes = calloc((size_t)gx->ranks, sizeof *gx->shard_recv_bytes);
@@ -76,7 +73,7 @@ dmmp_status grad_exchange_init(grad_exchange *gx, const features *f, const model
 void grad_exchange_free(grad_exchange *gx)
 {
     if (!gx) return;
-    mem_free(gx->dense_work);
+    dist_sum_op_free(gx->dense);
     free(gx->send);
     free(gx->recv);
     free(gx->bytes);
@@ -213,6 +210,9 @@ static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, 
             sparse_grad tmp = f->tables[i].grad;
             f->tables[i].grad = gx->merged[i];
             gx->merged[i] = tmp;
+            /* MPI moves the dense blocks on only inside MPI calls: one per
+             * table, from the thread that may call MPI (FUNNELED) */
+            if (omp_get_thread_num() == 0) dist_sum_f32_progress(gx->dense);
         }
     }
     gx->stats.merge_seconds += now_seconds() - t0;
@@ -354,10 +354,13 @@ dmmp_status grad_exchange_step(grad_exchange *gx, features *f, model *m, int n_l
 #pragma omp parallel for schedule(static) if (pb->total > 65536)
         for (size_t i = 0; i < pb->total; i++) pb->grads[i] *= w;
     }
-    DMMP_TRY(dist_sum_f32(pb->grads, (int64_t)pb->total, gx->dense_work));
+    /* The dense blocks travel while the tables' rows are gathered and merged. */
+    DMMP_TRY(dist_sum_f32_start(gx->dense, pb->grads));
     gx->stats.dense_bytes += 2.0 * (double)(gx->ranks - 1) / (double)gx->ranks * (double)pb->total * sizeof(float);
-    DMMP_TRY(exchange_sparse(gx, f, n_local, n_total));
-    DMMP_TRY(exchange_sharded(gx, f, n_local, n_total));
+    dmmp_status st = exchange_sparse(gx, f, n_local, n_total);
+    if (st == DMMP_OK) st = exchange_sharded(gx, f, n_local, n_total);
+    if (st != DMMP_OK) return st; /* the job ends: the pending sum is waited for when gx is freed */
+    DMMP_TRY(dist_sum_f32_finish(gx->dense));
     /* The step's losses: the row-weighted mean over the ranks. */
     double loss[TERM_COUNT + 1];
     for (int k = 0; k < TERM_COUNT; k++) loss[k] = n_local ? m->term_loss[k] * (double)n_local : 0;

@@ -8,7 +8,7 @@
  * all N rows, so its gradient is sum_r (n_r / N) g_r, where g_r is rank r's
  * gradient of its own mean loss:
  *   - dense parameters: every rank scales its flat gradient buffer by
- *     n_r / N and the buffers are summed (core/dist: dist_sum_f32, in rank
+ *     n_r / N and the buffers are summed (core/dist: dist_sum_f32_start, in rank
  *     order, the same bits on every rank);
  *   - embedding tables (replicated: every rank holds every row): every rank
  *     sends the rows it touched and their gradients to all (one gather for
@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/dist.h"
 #include "core/status.h"
 #include "model/features.h"
 #include "model/model.h"
@@ -51,7 +52,7 @@ typedef struct grad_exchange_stats {
 
 typedef struct grad_exchange {
     int ranks, rank;
-    float *dense_work;       /* dist_sum_f32_work(params) floats */
+    dist_sum_op *dense;      /* the sum of the dense gradients */
     uint8_t *send, *recv;    /* packed sparse gradients: this rank's, every rank's */
     size_t send_cap, recv_cap;
     size_t *bytes;           /* ranks: packed bytes of each rank */
