@@ -264,30 +264,49 @@ static dmmp_status sparse_grad_check(const sparse_opt *o, const sparse_grad *g)
     return DMMP_OK;
 }
 
+/* The coefficients of a step count, kept for the next rows with the same
+ * count: a row's bias corrections depend on its count alone, and the rows of
+ * a batch share few counts (hot rows are touched every step, cold ones a few
+ * times), so most rows skip the two pow() calls. Direct-mapped by t. */
+enum { COEFF_SLOTS = 64 };
+typedef struct coeff_slot {
+    int64_t t;
+    adam_coeffs c;
+} coeff_slot;
+
 static void sparse_adam_rows(sparse_opt *o, float *table, const sparse_grad *g, const optim_kernels *k)
 {
     const sparse_opt_config *cfg = &o->cfg;
     size_t dim = (size_t)o->dim;
     int64_t n_rows = g->n_rows;
-#pragma omp parallel for schedule(static) if (n_rows * (int64_t)dim >= PARALLEL_MIN)
-    for (int64_t i = 0; i < n_rows; i++) {
-        /* The rows are scattered over a table far larger than the caches:
-         * ask for a later row's weights, moments and count now, so their
-         * misses overlap this row's update. */
-        if (i + SPARSE_PREFETCH < n_rows) {
-            size_t q = (size_t)g->rows[i + SPARSE_PREFETCH], qo = q * dim;
-            __builtin_prefetch(table + qo, 1);
-            __builtin_prefetch(o->m + qo, 1);
-            __builtin_prefetch(o->v + qo, 1);
-            __builtin_prefetch(o->steps + q, 1);
+#pragma omp parallel if (n_rows * (int64_t)dim >= PARALLEL_MIN)
+    {
+        coeff_slot cache[COEFF_SLOTS];
+        for (int j = 0; j < COEFF_SLOTS; j++) cache[j].t = -1;
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n_rows; i++) {
+            /* The rows are scattered over a table far larger than the caches:
+             * ask for a later row's weights, moments and count now, so their
+             * misses overlap this row's update. */
+            if (i + SPARSE_PREFETCH < n_rows) {
+                size_t q = (size_t)g->rows[i + SPARSE_PREFETCH], qo = q * dim;
+                __builtin_prefetch(table + qo, 1);
+                __builtin_prefetch(o->m + qo, 1);
+                __builtin_prefetch(o->v + qo, 1);
+                __builtin_prefetch(o->steps + q, 1);
+            }
+            size_t r = (size_t)g->rows[i];
+            int64_t t = o->steps[r] + 1;
+            coeff_slot *cs = &cache[t & (COEFF_SLOTS - 1)];
+            if (cs->t != t) {
+                cs->c = adam_coeffs_at(cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, t);
+                cs->c.l2 = cfg->l2;
+                cs->t = t;
+            }
+            size_t off = r * dim;
+            k->adam_update(table + off, o->m + off, o->v + off, g->values + (size_t)i * dim, dim, &cs->c);
+            o->steps[r] = t;
         }
-        size_t r = (size_t)g->rows[i];
-        int64_t t = o->steps[r] + 1;
-        adam_coeffs c = adam_coeffs_at(cfg->lr, cfg->beta1, cfg->beta2, cfg->eps, t);
-        c.l2 = cfg->l2;
-        size_t off = r * dim;
-        k->adam_update(table + off, o->m + off, o->v + off, g->values + (size_t)i * dim, dim, &c);
-        o->steps[r] = t;
     }
 }
 
