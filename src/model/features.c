@@ -1,5 +1,6 @@
 #include "model/features.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,13 @@ dmmp_status features_init(features *f, const dataset_schema *s, const features_c
         DMMP_TRY(mem_alloc((void **)&fv->x, (size_t)fv->max_rows * (size_t)fv->width * sizeof(float), "feature rows"));
     }
     DMMP_TRY(embedding_scratch_init(&f->scratch, (int64_t)most_rows * 8, most_rows));
+    int workers = omp_get_max_threads();
+    workers = workers < 1 ? 1 : workers > FEATURES_MAX_WORKERS ? FEATURES_MAX_WORKERS : workers;
+    f->most_rows = most_rows;
+    DMMP_TRY(mem_alloc((void **)&f->worker_ids, (size_t)workers * (size_t)most_rows * sizeof(int32_t), "feature ids"));
+    DMMP_TRY(mem_alloc((void **)&f->worker_scratch, (size_t)workers * sizeof *f->worker_scratch, "feature scratch"));
+    for (; f->n_workers < workers; f->n_workers++)
+        DMMP_TRY(embedding_scratch_init(&f->worker_scratch[f->n_workers], (int64_t)most_rows * 2, most_rows));
     if (f->n_sharded > 0) {
         DMMP_TRY(shard_comm_init(&f->comm, f->n_tables));
         DMMP_TRY(mem_alloc((void **)&f->lookups, (size_t)f->n_tables * sizeof *f->lookups, "sharded lookups"));
@@ -154,10 +162,15 @@ int32_t features_row_of(const feature_table *t, int32_t id)
 }
 
 /* Copies column col of an n x width id matrix into f->ids, as rows of t. */
+static const int32_t *id_column_into(int32_t *ids, const feature_table *t, const batch_side *bs, int col, int n)
+{
+    for (int i = 0; i < n; i++) ids[i] = features_row_of(t, bs->ids[(size_t)i * bs->n_fields + col]);
+    return ids;
+}
+
 static const int32_t *id_column(features *f, const feature_table *t, const batch_side *bs, int col, int n)
 {
-    for (int i = 0; i < n; i++) f->ids[i] = features_row_of(t, bs->ids[(size_t)i * bs->n_fields + col]);
-    return f->ids;
+    return id_column_into(f->ids, t, bs, col, n);
 }
 
 /* The indices of bag field m as rows of t: m's own array when t is not hashed. */
@@ -313,28 +326,54 @@ dmmp_status features_forward(features *f, const batch *b)
     return DMMP_OK;
 }
 
+/* The gradient of slot k's table from view fv's input gradient dx, with
+ * worker w's ids and scratch (single-valued slots) or the shared ones. */
+static dmmp_status backward_slot(features *f, const batch *b, const feature_view *fv, const float *dx, int k, int w)
+{
+    const feature_slot *sl = &fv->slots[k];
+    feature_table *t = &f->tables[sl->table];
+    const float *dout = dx + sl->offset;
+    if (sl->multi) {
+        const batch_multi *m = &b->multi[sl->source];
+        const int32_t *rows;
+        DMMP_TRY(bag_rows(f, t, m, b->n, &rows));
+        return embedding_backward_bag(&t->emb, m->offsets, rows, m->weights, b->n, f->pool, dout, fv->width, &t->grad,
+                                      &f->scratch);
+    }
+    int32_t *ids = f->worker_ids + (size_t)w * (size_t)f->most_rows;
+    return embedding_backward_single(&t->emb, id_column_into(ids, t, &b->side[sl->side], sl->source, b->n), b->n,
+                                     dout, fv->width, &t->grad, &f->worker_scratch[w]);
+}
+
+/* A view's single-valued slots run in parallel, one table per thread at a
+ * time (a table's gradient is the same whichever thread computes it: its
+ * rows sum in batch order); 1024 ids are below the size at which one table's
+ * backward splits across threads, so without this the backward ran on one
+ * core. The multi-valued slots follow on the calling thread (they share the
+ * hashed-bag buffer). A worker's error message is thread-local, so a failed
+ * slot is run again on the calling thread, which fails the same way and
+ * leaves the message where the caller reads it. */
 dmmp_status features_backward(features *f, const batch *b, const float *const dx[VIEW_COUNT])
 {
     for (int v = 0; v < VIEW_COUNT; v++) {
         feature_view *fv = &f->view[v];
         if (!fv->width || !dx[v]) continue;
         DMMP_TRY(check_rows(f, b, v));
+        int team = omp_get_max_threads();
+        if (team > f->n_workers) team = f->n_workers;
+        int failed = -1;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (team > 1 && fv->n_slots > 1)
         for (int k = 0; k < fv->n_slots; k++) {
             const feature_slot *sl = &fv->slots[k];
-            if (sl->table < 0) continue;
-            feature_table *t = &f->tables[sl->table];
-            const float *dout = dx[v] + sl->offset;
-            if (sl->multi) {
-                const batch_multi *m = &b->multi[sl->source];
-                const int32_t *rows;
-                DMMP_TRY(bag_rows(f, t, m, b->n, &rows));
-                DMMP_TRY(embedding_backward_bag(&t->emb, m->offsets, rows, m->weights, b->n, f->pool, dout,
-                                                fv->width, &t->grad, &f->scratch));
-            } else {
-                DMMP_TRY(embedding_backward_single(&t->emb, id_column(f, t, &b->side[sl->side], sl->source, b->n),
-                                                   b->n, dout, fv->width, &t->grad, &f->scratch));
+            if (sl->table < 0 || sl->multi) continue;
+            if (backward_slot(f, b, fv, dx[v], k, omp_get_thread_num()) != DMMP_OK) {
+#pragma omp critical(features_backward_failure)
+                if (failed < 0 || k < failed) failed = k;
             }
         }
+        if (failed >= 0) DMMP_TRY(backward_slot(f, b, fv, dx[v], failed, 0));
+        for (int k = 0; k < fv->n_slots; k++)
+            if (fv->slots[k].table >= 0 && fv->slots[k].multi) DMMP_TRY(backward_slot(f, b, fv, dx[v], k, 0));
     }
     return DMMP_OK;
 }
@@ -427,6 +466,9 @@ void features_free(features *f)
     mem_free(f->ids);
     free(f->bag_ids);
     embedding_scratch_free(&f->scratch);
+    for (int w = 0; w < f->n_workers; w++) embedding_scratch_free(&f->worker_scratch[w]);
+    mem_free(f->worker_scratch);
+    mem_free(f->worker_ids);
     shard_comm_free(&f->comm);
     mem_free(f->lookups);
     free(f->sort_tmp);

@@ -22,6 +22,8 @@
 
 typedef enum feature_view_id { VIEW_TEACHER = 0, VIEW_USER = 1, VIEW_ITEM = 2, VIEW_COUNT = 3 } feature_view_id;
 
+#define FEATURES_MAX_WORKERS 64
+
 typedef struct feature_table {
     int field;           /* schema index */
     int view;            /* the one view that reads it */
@@ -71,6 +73,12 @@ typedef struct features {
     int32_t *bag_ids;            /* the rows of one multi-valued field's ids (hashed tables) */
     int64_t bag_cap;
     embedding_scratch scratch;
+    /* The backward runs the single-valued slots of a view in parallel, one
+     * table per thread at a time: each worker has its own id column and
+     * scratch (n_workers = the threads at init, at most FEATURES_MAX_WORKERS). */
+    int n_workers, most_rows;
+    int32_t *worker_ids;               /* n_workers x most_rows */
+    embedding_scratch *worker_scratch; /* n_workers */
     /* Sharded tables (none with one process). */
     int n_sharded;
     shard_comm comm;

@@ -20,6 +20,8 @@
 
 /* Below this many elements OpenMP start-up costs more than the loop. */
 #define DENSE_PARALLEL_MIN 65536
+/* Rows per chunk of the bias gradient's column sums (relu_mask_column_sums). */
+#define DENSE_SUM_ROWS 128
 
 static void plan_free(dense_plan *p)
 {
@@ -103,6 +105,8 @@ dmmp_status dense_init(dense_layer *l, nn_ctx *ctx, const char *name, int in, in
     l->db = db;
     dmmp_status st = DMMP_OK;
     if (act == ACT_RELU) st = mem_alloc_f32(&l->dz, (size_t)max_batch * out, l->name);
+    if (st == DMMP_OK)
+        st = mem_alloc_f32(&l->db_part, (size_t)((max_batch + DENSE_SUM_ROWS - 1) / DENSE_SUM_ROWS) * out, l->name);
     if (st == DMMP_OK) st = plan_build(l, &l->full, max_batch);
     if (st != DMMP_OK) dense_free(l);
     return st;
@@ -116,37 +120,49 @@ dmmp_status dense_forward(dense_layer *l, const float *x, float *y, int batch)
     return DMMP_OK;
 }
 
-/* dz = dy where the ReLU was active (y > 0), else 0. Written as a bit mask
- * because the branchy form mispredicts on every other element (half the
- * units are off): measured 1.6 ms against 0.1 ms for 1024 x 256. */
-static void relu_mask(float *dz, const float *dy, const float *y, size_t n)
+/* The bias gradient and the ReLU mask in one pass over dy: dz = dy where
+ * the ReLU was active (y > 0; all of dy when y is NULL), and db += the column
+ * sums of dz. The rows are cut into chunks of DENSE_SUM_ROWS (a function of
+ * nothing but that constant), each chunk's column sums go to its own row of
+ * part, and the chunks are then added in order, so the bits do not depend on
+ * the thread count. The mask is a bit mask because the branchy form
+ * mispredicts on every other element (half the units are off): measured
+ * 1.6 ms against 0.1 ms for 1024 x 256. One pass instead of a mask pass and
+ * a sum pass reads dz once less. */
+static void relu_mask_column_sums(float *dz, const float *dy, const float *y, float *db, float *part, int rows,
+                                  int cols)
 {
-#pragma omp parallel for simd schedule(static) if (n >= DENSE_PARALLEL_MIN)
-    for (size_t i = 0; i < n; i++) {
-        uint32_t bits, keep = -(uint32_t)(y[i] > 0.0f);
-        memcpy(&bits, &dy[i], sizeof bits);
-        bits &= keep;
-        memcpy(&dz[i], &bits, sizeof bits);
-    }
-}
-
-/* db[j] += sum_i dz[i][j]; columns are split across threads so no two threads
- * write the same db entry; the row loop sits outside the column loop so the
- * row-major dz is read contiguously. */
-static void add_column_sums(float *db, const float *dz, int rows, int cols)
-{
-    enum { BLOCK = 64 };
-    int n_blocks = (cols + BLOCK - 1) / BLOCK;
-#pragma omp parallel for schedule(static) if ((size_t)rows * cols >= DENSE_PARALLEL_MIN && n_blocks > 1)
-    for (int blk = 0; blk < n_blocks; blk++) {
-        int j0 = blk * BLOCK, j1 = j0 + BLOCK < cols ? j0 + BLOCK : cols;
-        float acc[BLOCK] = {0};
-        for (int i = 0; i < rows; i++) {
-            const float *row = dz + (size_t)i * cols;
+    int n_chunks = (rows + DENSE_SUM_ROWS - 1) / DENSE_SUM_ROWS;
+#pragma omp parallel for schedule(static) if ((size_t)rows * cols >= DENSE_PARALLEL_MIN && n_chunks > 1)
+    for (int c = 0; c < n_chunks; c++) {
+        int i0 = c * DENSE_SUM_ROWS, i1 = i0 + DENSE_SUM_ROWS < rows ? i0 + DENSE_SUM_ROWS : rows;
+        float *acc = part + (size_t)c * cols;
+        for (int j = 0; j < cols; j++) acc[j] = 0.0f;
+        for (int i = i0; i < i1; i++) {
+            const float *g = dy + (size_t)i * cols;
+            if (y) {
+                const float *a = y + (size_t)i * cols;
+                float *d = dz + (size_t)i * cols;
 #pragma omp simd
-            for (int j = j0; j < j1; j++) acc[j - j0] += row[j];
+                for (int j = 0; j < cols; j++) {
+                    uint32_t bits, keep = -(uint32_t)(a[j] > 0.0f);
+                    memcpy(&bits, &g[j], sizeof bits);
+                    bits &= keep;
+                    float v;
+                    memcpy(&v, &bits, sizeof v);
+                    d[j] = v;
+                    acc[j] += v;
+                }
+            } else {
+#pragma omp simd
+                for (int j = 0; j < cols; j++) acc[j] += g[j];
+            }
         }
-        for (int j = j0; j < j1; j++) db[j] += acc[j - j0];
+    }
+    for (int c = 0; c < n_chunks; c++) {
+        const float *acc = part + (size_t)c * cols;
+#pragma omp simd
+        for (int j = 0; j < cols; j++) db[j] += acc[j];
     }
 }
 
@@ -158,10 +174,11 @@ dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const
     const float *dz = dy;
     if (l->act == ACT_RELU) {
         if (!y) return dmmp_fail(DMMP_EINVAL, "layer '%s': backward through ReLU needs the forward output y", l->name);
-        relu_mask(l->dz, dy, y, (size_t)batch * l->out);
+        relu_mask_column_sums(l->dz, dy, y, l->db, l->db_part, batch, l->out);
         dz = l->dz;
+    } else {
+        relu_mask_column_sums(NULL, dy, NULL, l->db, l->db_part, batch, l->out);
     }
-    add_column_sums(l->db, dz, batch, l->out);
     DMMP_TRY(nn_matmul_execute(&p->backward_weights, l->ctx, x, dz, NULL, l->dW, l->name, "backward dW"));
     if (dx) {
         nn_matmul *mm = accumulate_dx ? &p->backward_data_accumulate : &p->backward_data;
@@ -176,6 +193,8 @@ void dense_free(dense_layer *l)
     plan_free(&l->tail);
     mem_free(l->dz);
     l->dz = NULL;
+    mem_free(l->db_part);
+    l->db_part = NULL;
 }
 
 void dense_init_weights(float *W, float *b, int in, int out, nn_act act, rng *r)

@@ -5,7 +5,8 @@
  * buffer and one gradient buffer per model); the layer only points into them.
  * The forward is one matmul with bias and ReLU fused as post-ops; the
  * backward computes dW = x^T dz and dx = dz W^T as matmuls that read the
- * transposes in place through strides, and db as column sums of dz.
+ * transposes in place through strides, and db as column sums of dz, summed
+ * in fixed chunks of rows in the pass that masks dy by the ReLU.
  *
  * Primitives are built in dense_init for max_batch. A smaller batch (the
  * last batch of an epoch) uses a second set built on its first use and kept
@@ -37,6 +38,7 @@ typedef struct dense_layer {
     nn_act act;
     float *W, *b, *dW, *db;
     float *dz;        /* max_batch x out: dy masked by the ReLU (owned) */
+    float *db_part;   /* the bias gradient's column sums per chunk of rows (owned) */
     dense_plan full;  /* for max_batch, built at init */
     dense_plan tail;  /* for one smaller batch, built on first use */
     int tail_builds;  /* how often the tail set was (re)built, for diagnostics */
