@@ -95,22 +95,12 @@ void shard_comm_free(shard_comm *c)
     memset(c, 0, sizeof *c);
 }
 
-static dmmp_status grow_i32(int32_t **buf, int64_t *cap, int64_t need, const char *what)
+/* Grows *buf (elements of size bytes, *cap of them) to hold need. */
+static dmmp_status grow(void **buf, int64_t *cap, int64_t need, size_t size, const char *what)
 {
     if (need <= *cap) return DMMP_OK;
     int64_t n = need + need / 2 + 16;
-    int32_t *p = realloc(*buf, (size_t)n * sizeof *p);
-    if (!p) return dmmp_fail(DMMP_ENOMEM, "sharded tables: out of memory for %lld %s", (long long)need, what);
-    *buf = p;
-    *cap = n;
-    return DMMP_OK;
-}
-
-static dmmp_status grow_f32(float **buf, int64_t *cap, int64_t need, const char *what)
-{
-    if (need <= *cap) return DMMP_OK;
-    int64_t n = need + need / 2 + 16;
-    float *p = realloc(*buf, (size_t)n * sizeof *p);
+    void *p = realloc(*buf, (size_t)n * size);
     if (!p) return dmmp_fail(DMMP_ENOMEM, "sharded tables: out of memory for %lld %s", (long long)need, what);
     *buf = p;
     *cap = n;
@@ -154,8 +144,8 @@ dmmp_status shard_fetch(shard_comm *c, shard_lookup *t, int n)
         c->recv_bytes[r] = (size_t)si * sizeof(int32_t);
         n_in += si;
     }
-    DMMP_TRY(grow_i32(&c->ids_out, &c->ids_out_cap, n_out, "requested rows"));
-    DMMP_TRY(grow_i32(&c->ids_in, &c->ids_in_cap, n_in, "rows requested by the other ranks"));
+    DMMP_TRY(grow((void **)&c->ids_out, &c->ids_out_cap, n_out, sizeof(int32_t), "requested rows"));
+    DMMP_TRY(grow((void **)&c->ids_in, &c->ids_in_cap, n_in, sizeof(int32_t), "rows requested by the other ranks"));
     int32_t *p = c->ids_out;
     for (int r = 0; r < ranks; r++)
         for (int i = 0; i < n; i++) {
@@ -170,8 +160,8 @@ dmmp_status shard_fetch(shard_comm *c, shard_lookup *t, int n)
         if (r != me) c->stats.id_bytes += (double)c->recv_bytes[r];
 
     /* Replies: the requested rows of this rank's block, in request order. */
-    DMMP_TRY(grow_f32(&c->vec_out, &c->vec_out_cap, vec_out, "floats of replies"));
-    DMMP_TRY(grow_f32(&c->vec_in, &c->vec_in_cap, vec_in, "floats of fetched rows"));
+    DMMP_TRY(grow((void **)&c->vec_out, &c->vec_out_cap, vec_out, sizeof(float), "floats of replies"));
+    DMMP_TRY(grow((void **)&c->vec_in, &c->vec_in_cap, vec_in, sizeof(float), "floats of fetched rows"));
     const int32_t *q = c->ids_in;
     float *v = c->vec_out;
     for (int r = 0; r < ranks; r++) {

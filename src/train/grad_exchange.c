@@ -10,11 +10,11 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/dist.h"
 #include "core/mem.h"
 #include "model/table_shard.h"
+#include "train/progress.h"
 
 /* Table i of one rank's packet: its rows, their values and the rank's
  * weight n_r / N, with the merge's cursor. */
@@ -24,13 +24,6 @@ typedef struct rank_part {
     int64_t n, next;
     float w;
 } rank_part;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
@@ -154,6 +147,53 @@ static void merge_table(rank_part *part, int ranks, int dim, sparse_grad *out)
     out->n_rows = o;
 }
 
+/* Rank r's packet at p, of `bytes` bytes, holding tables idx[0..n) (NULL:
+ * every table in order): points each table's part for r at its rows and
+ * values, with the rank's weight n_r / n_total. Rows outside a sharded
+ * table's own block are refused (they were sent to the wrong owner). */
+static dmmp_status read_packet(const grad_exchange *gx, const features *f, const uint8_t *p, size_t bytes, int r,
+                               const int *idx, int n, int64_t n_total, const char *what)
+{
+    int ranks = gx->ranks;
+    int64_t head[1 + n];
+    memcpy(head, p, sizeof head);
+    float w = (float)((double)head[0] / (double)n_total);
+    const uint8_t *q = p + header_bytes(n);
+    for (int k = 0; k < n; k++) {
+        int i = idx ? idx[k] : k;
+        const feature_table *t = &f->tables[i];
+        rank_part *pt = &gx->parts[(size_t)i * (size_t)ranks + (size_t)r];
+        pt->n = head[1 + k];
+        pt->next = 0;
+        pt->w = w;
+        pt->rows = (const int32_t *)q;
+        pt->values = (const float *)(q + (size_t)pt->n * sizeof(int32_t));
+        q += table_bytes(pt->n, t->emb.dim);
+        if (!idx) continue;
+        for (int64_t j = 0; j < pt->n; j++)
+            if (pt->rows[j] < t->row_lo || pt->rows[j] >= t->row_hi)
+                return dmmp_fail(DMMP_EFORMAT, "gradient exchange: rank %d sent rank %d row %d of sharded table "
+                                 "'%s', outside its block [%lld, %lld)", r, gx->rank, (int)pt->rows[j], t->emb.name,
+                                 (long long)t->row_lo, (long long)t->row_hi);
+    }
+    if ((size_t)(q - p) != bytes)
+        return dmmp_fail(DMMP_EFORMAT, "gradient exchange: rank %d sent %zu bytes of %s gradients, its header "
+                         "describes %zu (the ranks run different models?)", r, bytes, what, (size_t)(q - p));
+    return DMMP_OK;
+}
+
+/* Room in each merged gradient of tables idx[0..n) (NULL: all) for the rows of every rank's part. */
+static dmmp_status reserve_merged(grad_exchange *gx, const int *idx, int n)
+{
+    for (int k = 0; k < n; k++) {
+        int i = idx ? idx[k] : k;
+        int64_t cap = 0;
+        for (int r = 0; r < gx->ranks; r++) cap += gx->parts[(size_t)i * (size_t)gx->ranks + (size_t)r].n;
+        DMMP_TRY(sparse_grad_reserve(&gx->merged[i], cap > 0 ? cap : 1));
+    }
+    return DMMP_OK;
+}
+
 static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, int64_t n_total)
 {
     size_t mine = 0;
@@ -169,37 +209,16 @@ static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, 
     DMMP_TRY(dist_allgatherv(gx->send, mine, gx->recv, gx->bytes));
     gx->stats.sparse_bytes += (double)(total - mine);
 
-    double t0 = now_seconds();
+    double t0 = progress_now();
     /* Where each rank's table parts are, and room for the merged rows. */
     int nt = f->n_tables, ranks = gx->ranks;
     rank_part *parts = gx->parts;
     const uint8_t *p = gx->recv;
     for (int r = 0; r < ranks; r++) {
-        int64_t head[1 + nt];
-        memcpy(head, p, sizeof head);
-        float w = (float)((double)head[0] / (double)n_total);
-        const uint8_t *q = p + header_bytes(nt);
-        for (int i = 0; i < nt; i++) {
-            int dim = f->tables[i].emb.dim;
-            rank_part *pt = &parts[(size_t)i * (size_t)ranks + (size_t)r];
-            pt->n = head[1 + i];
-            pt->next = 0;
-            pt->w = w;
-            pt->rows = (const int32_t *)q;
-            pt->values = (const float *)(q + (size_t)pt->n * sizeof(int32_t));
-            q += table_bytes(pt->n, dim);
-        }
-        if ((size_t)(q - p) != gx->bytes[r])
-            return dmmp_fail(DMMP_EFORMAT, "gradient exchange: rank %d sent %zu bytes of sparse gradients, its header "
-                             "describes %zu (the ranks run different models?)", r, gx->bytes[r], (size_t)(q - p));
-        p = q;
+        DMMP_TRY(read_packet(gx, f, p, gx->bytes[r], r, NULL, nt, n_total, "sparse"));
+        p += gx->bytes[r];
     }
-    dmmp_status s = DMMP_OK;
-    for (int i = 0; i < nt && s == DMMP_OK; i++) {
-        int64_t cap = 0;
-        for (int r = 0; r < ranks; r++) cap += parts[(size_t)i * (size_t)ranks + (size_t)r].n;
-        s = sparse_grad_reserve(&gx->merged[i], cap > 0 ? cap : 1);
-    }
+    dmmp_status s = reserve_merged(gx, NULL, nt);
     if (s == DMMP_OK) {
 #pragma omp parallel for schedule(dynamic, 1) if (nt > 1)
         for (int i = 0; i < nt; i++) {
@@ -215,7 +234,7 @@ static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, 
             if (omp_get_thread_num() == 0) dist_sum_f32_progress(gx->dense);
         }
     }
-    gx->stats.merge_seconds += now_seconds() - t0;
+    gx->stats.merge_seconds += progress_now() - t0;
     return s;
 }
 
@@ -290,40 +309,14 @@ static dmmp_status exchange_sharded(grad_exchange *gx, features *f, int n_local,
     DMMP_TRY(grow(&gx->shard_recv, &gx->shard_recv_cap, total_in));
     DMMP_TRY(dist_alltoallv(gx->shard_send, gx->shard_send_bytes, gx->shard_recv, gx->shard_recv_bytes));
 
-    double t0 = now_seconds();
+    double t0 = progress_now();
     rank_part *parts = gx->parts;
     const uint8_t *q = gx->shard_recv;
     for (int r = 0; r < ranks; r++) {
-        int64_t head[1 + ns];
-        memcpy(head, q, sizeof head);
-        float w = (float)((double)head[0] / (double)n_total);
-        const uint8_t *c = q + header_bytes(ns);
-        for (int k = 0; k < ns; k++) {
-            const feature_table *t = &f->tables[idx[k]];
-            rank_part *pt = &parts[(size_t)idx[k] * (size_t)ranks + (size_t)r];
-            pt->n = head[1 + k];
-            pt->next = 0;
-            pt->w = w;
-            pt->rows = (const int32_t *)c;
-            pt->values = (const float *)(c + (size_t)pt->n * sizeof(int32_t));
-            c += table_bytes(pt->n, t->emb.dim);
-            for (int64_t j = 0; j < pt->n; j++)
-                if (pt->rows[j] < t->row_lo || pt->rows[j] >= t->row_hi)
-                    return dmmp_fail(DMMP_EFORMAT, "gradient exchange: rank %d sent rank %d row %d of sharded table "
-                                     "'%s', outside its block [%lld, %lld)", r, gx->rank, (int)pt->rows[j], t->emb.name,
-                                     (long long)t->row_lo, (long long)t->row_hi);
-        }
-        if ((size_t)(c - q) != gx->shard_recv_bytes[r])
-            return dmmp_fail(DMMP_EFORMAT, "gradient exchange: rank %d sent %zu bytes of sharded gradients, its header "
-                             "describes %zu (the ranks run different models?)", r, gx->shard_recv_bytes[r], (size_t)(c - q));
-        q = c;
+        DMMP_TRY(read_packet(gx, f, q, gx->shard_recv_bytes[r], r, idx, ns, n_total, "sharded"));
+        q += gx->shard_recv_bytes[r];
     }
-    dmmp_status s = DMMP_OK;
-    for (int k = 0; k < ns && s == DMMP_OK; k++) {
-        int64_t cap = 0;
-        for (int r = 0; r < ranks; r++) cap += parts[(size_t)idx[k] * (size_t)ranks + (size_t)r].n;
-        s = sparse_grad_reserve(&gx->merged[idx[k]], cap > 0 ? cap : 1);
-    }
+    dmmp_status s = reserve_merged(gx, idx, ns);
     if (s == DMMP_OK) {
 #pragma omp parallel for schedule(dynamic, 1) if (ns > 1)
         for (int k = 0; k < ns; k++) {
@@ -337,7 +330,7 @@ static dmmp_status exchange_sharded(grad_exchange *gx, features *f, int n_local,
             *g = tmp;
         }
     }
-    gx->stats.merge_seconds += now_seconds() - t0;
+    gx->stats.merge_seconds += progress_now() - t0;
     return s;
 }
 
@@ -345,7 +338,7 @@ dmmp_status grad_exchange_step(grad_exchange *gx, features *f, model *m, int n_l
 {
     if (!grad_exchange_active(gx)) return DMMP_OK;
     if (n_total <= 0) return dmmp_fail(DMMP_EINVAL, "gradient exchange: a step of %lld rows", (long long)n_total);
-    double t0 = now_seconds();
+    double t0 = progress_now();
     param_buffer *pb = &m->params;
     float w = (float)((double)n_local / (double)n_total);
     if (n_local == 0) {
@@ -369,6 +362,6 @@ dmmp_status grad_exchange_step(grad_exchange *gx, features *f, model *m, int n_l
     for (int k = 0; k < TERM_COUNT; k++) m->term_loss[k] = loss[k] / (double)n_total;
     m->total_loss = loss[TERM_COUNT] / (double)n_total;
     gx->stats.steps++;
-    gx->stats.seconds += now_seconds() - t0;
+    gx->stats.seconds += progress_now() - t0;
     return DMMP_OK;
 }
