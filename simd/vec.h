@@ -1,5 +1,6 @@
 /* Row-vector kernels: row-wise dot products, scaled row sums and axpy, the
- * arithmetic of the gate's expert mixing and of the tower scores.
+ * arithmetic of the gate's expert mixing and of the tower scores, and the
+ * ReLU mask with the bias gradient's sum of the dense layers' backward.
  *
  * One table per ISA; the scalar table is the reference the SIMD tables are
  * tested against. All kernels take any length and any alignment and never
@@ -22,6 +23,9 @@ typedef struct vec_kernels {
                       size_t cols, float *y);
     /* y[i] += a * x[i]. */
     void (*axpy)(float a, const float *x, size_t n, float *y);
+    /* dz[i] = dy[i] where y[i] > 0, else +0 (dy's bits or none: the same in
+     * every table), and acc[i] += dz[i]; dz may alias dy. */
+    void (*relu_mask_add)(const float *dy, const float *y, size_t n, float *dz, float *acc);
 } vec_kernels;
 
 extern const vec_kernels vec_kernels_scalar, vec_kernels_avx2, vec_kernels_avx512;

@@ -35,8 +35,22 @@ static void axpy_rows_avx512(float scale, const float *alpha, size_t alpha_strid
     for (size_t r = 0; r < rows; r++) axpy_avx512(scale * alpha[r * alpha_stride], x + r * cols, cols, y + r * cols);
 }
 
+static void relu_mask_add_avx512(const float *dy, const float *y, size_t n, float *dz, float *acc)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    for (size_t i = 0; i < n; i += W) {
+        __mmask16 m = tail_mask(n - i);
+        /* lanes where y > 0 keep dy; the others are +0 */
+        __mmask16 on = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, y + i), zero, _CMP_GT_OQ);
+        __m512 v = _mm512_maskz_loadu_ps(on, dy + i);
+        _mm512_mask_storeu_ps(dz + i, m, v);
+        _mm512_mask_storeu_ps(acc + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, acc + i), v));
+    }
+}
+
 const vec_kernels vec_kernels_avx512 = {
     .dot_rows = dot_rows_avx512,
     .axpy_rows = axpy_rows_avx512,
     .axpy = axpy_avx512,
+    .relu_mask_add = relu_mask_add_avx512,
 };

@@ -1,4 +1,7 @@
 /* Scalar row-vector kernels: the reference for the SIMD tables. */
+#include <stdint.h>
+#include <string.h>
+
 #include "simd/vec.h"
 
 static void dot_rows_scalar(const float *a, const float *b, size_t rows, size_t cols, float *out,
@@ -25,10 +28,25 @@ static void axpy_scalar(float a, const float *x, size_t n, float *y)
     for (size_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+static void relu_mask_add_scalar(const float *dy, const float *y, size_t n, float *dz, float *acc)
+{
+    for (size_t i = 0; i < n; i++) {
+        /* a bit mask: the branchy form mispredicts on every other element */
+        uint32_t bits, keep = -(uint32_t)(y[i] > 0.0f);
+        memcpy(&bits, &dy[i], sizeof bits);
+        bits &= keep;
+        float v;
+        memcpy(&v, &bits, sizeof v);
+        dz[i] = v;
+        acc[i] += v;
+    }
+}
+
 const vec_kernels vec_kernels_scalar = {
     .dot_rows = dot_rows_scalar,
     .axpy_rows = axpy_rows_scalar,
     .axpy = axpy_scalar,
+    .relu_mask_add = relu_mask_add_scalar,
 };
 
 const vec_kernels *vec_kernels_for(isa_level level)

@@ -114,6 +114,50 @@ static void test_axpy_lengths(void)
     }
 }
 
+/* relu_mask_add over every length, against a hand-written rule: dz is dy's
+ * bits where y > 0 and +0 elsewhere (y = 0, -0, negative, NaN), and acc gains
+ * dz with one float add, so every table gives the same bits; also in place
+ * (dz aliasing dy), with the guards after dz and acc intact. */
+static void test_relu_mask_add(void)
+{
+    rng r;
+    rng_stream(&r, 11, 6);
+    for (size_t c = 0; c < N_LENGTHS; c++) {
+        size_t n = lengths[c];
+        float *dy = tu_alloc_unaligned(n), *y = tu_alloc_unaligned(n), *acc0 = tu_alloc_unaligned(n);
+        float *dz = tu_alloc_guarded(n), *acc = tu_alloc_guarded(n), *want = tu_alloc_unaligned(n),
+              *want_acc = tu_alloc_unaligned(n);
+        tu_fill(&r, dy, n, -1.0f, 1.0f);
+        tu_fill(&r, y, n, -1.0f, 1.0f);
+        tu_fill(&r, acc0, n, -1.0f, 1.0f);
+        static const float odd[] = {0.0f, -0.0f, NAN, -1e-30f, 1e-30f, INFINITY};
+        for (size_t i = 0; i < n; i += 3) y[i] = odd[(i / 3) % 6];
+        if (n > 1) dy[1] = -0.0f;
+        for (size_t i = 0; i < n; i++) {
+            want[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+            want_acc[i] = acc0[i] + want[i];
+        }
+        for (int l = 0; l < tu_isa_count(); l++) {
+            const vec_kernels *k = vec_kernels_for(tu_isa_at(l));
+            for (int in_place = 0; in_place < 2; in_place++) {
+                memcpy(acc, acc0, n * sizeof *acc);
+                if (in_place) memcpy(dz, dy, n * sizeof *dz);
+                k->relu_mask_add(in_place ? dz : dy, y, n, dz, acc);
+                TU_ASSERT_MSG(!memcmp(dz, want, n * sizeof *dz) && !memcmp(acc, want_acc, n * sizeof *acc),
+                              "relu_mask_add %s n=%zu%s", isa_name(tu_isa_at(l)), n, in_place ? " in place" : "");
+                CU_ASSERT(tu_guard_intact(dz, n) && tu_guard_intact(acc, n));
+            }
+        }
+        tu_free_unaligned(dy);
+        tu_free_unaligned(y);
+        tu_free_unaligned(acc0);
+        tu_free_unaligned(dz);
+        tu_free_unaligned(acc);
+        tu_free_unaligned(want);
+        tu_free_unaligned(want_acc);
+    }
+}
+
 static void test_dispatch(void)
 {
     CU_ASSERT_PTR_EQUAL(vec_kernels_for(ISA_SCALAR), &vec_kernels_scalar);
@@ -125,10 +169,11 @@ static void test_dispatch(void)
 int register_vec_kernel_suites(void)
 {
     static const char *const names[] = {
-        "dot_rows, axpy_rows, axpy", "axpy over lengths", "dispatch tables",
+        "dot_rows, axpy_rows, axpy", "axpy over lengths", "relu_mask_add: bits by hand, in place, every length",
+        "dispatch tables",
     };
     static const CU_TestFunc tests[] = {
-        test_row_kernels, test_axpy_lengths, test_dispatch,
+        test_row_kernels, test_axpy_lengths, test_relu_mask_add, test_dispatch,
     };
     return tu_add_suite("kernel_vec", names, tests, sizeof tests / sizeof tests[0]);
 }
