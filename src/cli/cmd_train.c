@@ -105,7 +105,7 @@ int cmd_train(int argc, char **argv)
                            "removes what it created)"),
         CLI_OPT_LIST("--set", &sets, "k=v", "override one key, applied after C.ini, in order"),
         CLI_OPT_INT64("--seed", &seed, "S", "train.seed", 0, 2147483647.0),
-        CLI_OPT_INT("--threads", &o.threads, "N", "train.threads (OpenMP threads; 0: all processors)", 0, 1024),
+        CLI_OPT_INT("--threads", &o.threads, "N", "train.threads (OpenMP threads; 0: the free processors)", 0, 1024),
         CLI_OPT_FLAG("--resume", &o.resume,
                      "continue the run in DIR (which must exist) from last.h5; the\n"
                      "configuration must match except train.epochs, train.patience,\n"

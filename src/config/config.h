@@ -167,7 +167,7 @@ typedef struct config_train {
     config_sparse_optimizer sparse_optimizer;
     double embedding_l2;
     int seed;
-    int threads;                  /* 0: all processors */
+    int threads;                  /* 0: the processors other programs leave free (core/free_cores.h) */
     config_schedule schedule;
     config_metric early_stopping_metric;
     int patience;

@@ -149,7 +149,7 @@ static const config_key schema[] = {
     KEY_ENUM(train, sparse_optimizer, sparse_names, "lazy_adam", "embedding optimiser (rows in the batch only)"),
     KEY_DOUBLE(train, embedding_l2, 0, CLOSED, 1, CLOSED, "0", "L2 penalty on the embedding rows used"),
     KEY_INT(train, seed, 0, INT_MAX, "42", "seed of every random stream of a run"),
-    KEY_INT(train, threads, 0, 4096, "0", "OpenMP threads (0: all processors)"),
+    KEY_INT(train, threads, 0, 4096, "0", "OpenMP threads (0: the free processors, fewer next to busy programs)"),
     KEY_ENUM(train, schedule, schedule_names, "joint", "joint: teacher and student together; two_stage"),
     KEY_ENUM(train, early_stopping_metric, metric_names, "auc_ctr", "validation metric for early stopping"),
     KEY_INT(train, patience, 1, 100000, "2", "epochs without improvement before stopping"),
