@@ -1,6 +1,7 @@
 #include "eval/retrieval_eval.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,9 @@ static dmmp_status tally_init(retrieval_tally *t, const int *ks, int n_ks)
 }
 
 /* What every user of one evaluation shares. */
+/* Threads that compute personal utilities at once. */
+#define RETRIEVAL_MAX_WORKERS 64
+
 typedef struct retrieval_run {
     const dataset *d;
     relevance_sets rel;
@@ -101,9 +105,14 @@ typedef struct retrieval_run {
     int8_t *quartile;           /* n_rows: intent quartile 0..3 of each selected user (has_intent) */
     float *w_v;                 /* n_rows: the conversion weight of each user's gate (three towers) */
     int has_w_v;
-    float *pc_all, *pv_all;     /* n_items: the true pCTR and pCVR of the current user (has_truth) */
-    personal_utility pu;
-    double util_k[RM_MAX_KS];
+    /* personal_utility@K of a group of users, one user per thread at a time
+     * (has_truth): each worker's true pCTR and pCVR over the corpus and its
+     * scratch; util holds the group's values, RM_MAX_KS per user. */
+    int n_workers;
+    float *pc_all, *pv_all;     /* n_workers x n_items */
+    personal_utility *pu;       /* n_workers */
+    double *util;
+    int util_cap;               /* users util holds */
     topk_corpus shard;          /* this rank's item vectors, packed (towers only) */
     int64_t shard_lo;           /* corpus row of the shard's first item */
 } retrieval_run;
@@ -178,10 +187,15 @@ static dmmp_status run_open(retrieval_run *r, const dataset *d, data_split split
     if (!r->w_v) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %lld users", (long long)r->n_rows);
     if (r->has_truth) {
         size_t ni = (size_t)(r->world.n_items > 0 ? r->world.n_items : 1);
-        r->pc_all = malloc(ni * sizeof(float));
-        r->pv_all = malloc(ni * sizeof(float));
-        if (!r->pc_all || !r->pv_all) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for the true scores");
-        DMMP_TRY(personal_utility_init(&r->pu, r->world.n_items));
+        int workers = omp_get_max_threads();
+        workers = workers < 1 ? 1 : workers > RETRIEVAL_MAX_WORKERS ? RETRIEVAL_MAX_WORKERS : workers;
+        r->pc_all = malloc((size_t)workers * ni * sizeof(float));
+        r->pv_all = malloc((size_t)workers * ni * sizeof(float));
+        r->pu = calloc((size_t)workers, sizeof *r->pu);
+        if (!r->pc_all || !r->pv_all || !r->pu)
+            return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for the true scores of %d threads", workers);
+        for (; r->n_workers < workers; r->n_workers++)
+            DMMP_TRY(personal_utility_init(&r->pu[r->n_workers], r->world.n_items));
         r->has_intent = r->world.has_intent;
         if (r->has_intent) DMMP_TRY(assign_quartiles(r));
     }
@@ -200,13 +214,17 @@ static void run_close(retrieval_run *r)
     free(r->w_v);
     free(r->pc_all);
     free(r->pv_all);
-    personal_utility_free(&r->pu);
+    for (int w = 0; w < r->n_workers; w++) personal_utility_free(&r->pu[w]);
+    free(r->pu);
+    free(r->util);
     topk_corpus_free(&r->shard);
     memset(r, 0, sizeof *r);
 }
 
-/* Adds the user of selected row i (user index user) with top kmax list ids to tally t. */
-static dmmp_status add_user(retrieval_run *r, retrieval_tally *t, int64_t i, int32_t user, const int32_t *ids)
+/* Adds the user of selected row i (user index user) with top kmax list ids
+ * to tally t; util is the user's personal_utility@K (has_truth). */
+static dmmp_status add_user(retrieval_run *r, retrieval_tally *t, int64_t i, int32_t user, const int32_t *ids,
+                            const double *util)
 {
     int64_t nc, nb;
     const int32_t *clicked = relevance_clicked(&r->rel, user, &nc);
@@ -225,16 +243,48 @@ static dmmp_status add_user(retrieval_run *r, retrieval_tally *t, int64_t i, int
         DMMP_TRY(retrieval_accum_add(&t->acc_q[q], ids, r->kmax, clicked, nc, bought, nb, bait, dataset_n_items(r->d),
                                      p_ctcvr));
     if (!r->has_truth) return DMMP_OK;
-    synth_world_user_scores(&r->world, user, r->pc_all, r->pv_all);
     int n_ks = t->acc.n_ks;
-    personal_utility_of_list(&r->pu, r->pc_all, r->pv_all, synth_world_purchase_share(&r->world, user), ids, r->kmax,
-                             t->acc.ks, n_ks, r->util_k);
-    for (int k = 0; k < n_ks; k++) t->util[k] += r->util_k[k];
+    for (int k = 0; k < n_ks; k++) t->util[k] += util[k];
     t->util_users++;
     if (q >= 0) {
-        for (int k = 0; k < n_ks; k++) t->util_q[q][k] += r->util_k[k];
+        for (int k = 0; k < n_ks; k++) t->util_q[q][k] += util[k];
         t->util_users_q[q]++;
     }
+    return DMMP_OK;
+}
+
+/* Adds the n users of selected rows first.. with top kmax lists ids (n x
+ * kmax) to tally t. Their personal utilities (every corpus item's true
+ * scores and three partial selections per K: most of an evaluation's time
+ * on a large world) are computed in parallel, one user per thread at a
+ * time, then every user is added in order, so the sums are the same
+ * whatever the thread count. */
+static dmmp_status add_users(retrieval_run *r, retrieval_tally *t, int64_t first, int n, const int32_t *ids)
+{
+    if (r->has_truth && n > r->util_cap) {
+        double *grown = realloc(r->util, (size_t)n * RM_MAX_KS * sizeof *grown);
+        if (!grown) return dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %d users' utilities", n);
+        r->util = grown;
+        r->util_cap = n;
+    }
+    if (r->has_truth) {
+        int team = omp_get_max_threads();
+        if (team > r->n_workers) team = r->n_workers;
+        size_t ni = (size_t)(r->world.n_items > 0 ? r->world.n_items : 1);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (team > 1 && n > 1)
+        for (int i = 0; i < n; i++) {
+            int w = omp_get_thread_num();
+            int32_t user = r->queries.user[r->rows[first + i]];
+            float *pc = r->pc_all + (size_t)w * ni, *pv = r->pv_all + (size_t)w * ni;
+            synth_world_user_scores(&r->world, user, pc, pv);
+            personal_utility_of_list(&r->pu[w], pc, pv, synth_world_purchase_share(&r->world, user),
+                                     ids + (size_t)i * r->kmax, r->kmax, t->acc.ks, t->acc.n_ks,
+                                     r->util + (size_t)i * RM_MAX_KS);
+        }
+    }
+    for (int i = 0; i < n; i++)
+        DMMP_TRY(add_user(r, t, first + i, r->queries.user[r->rows[first + i]], ids + (size_t)i * r->kmax,
+                          r->has_truth ? r->util + (size_t)i * RM_MAX_KS : NULL));
     return DMMP_OK;
 }
 
@@ -374,8 +424,7 @@ static dmmp_status towers_retrieve(retrieval_run *r, model *m, features *f, retr
             if (ids[i] >= 0) ids[i] += (int32_t)lo;
         if (s == DMMP_OK && ranks > 1) s = merge_shards(n, r->kmax, ids, top, mine, all, lid, lsc);
         if (s == DMMP_OK) batch_corpus_item_ids(&r->corpus, ids, (int64_t)n * r->kmax);
-        for (int i = 0; s == DMMP_OK && i < n; i++)
-            s = add_user(r, t, start + i, r->queries.user[r->rows[start + i]], ids + (size_t)i * r->kmax);
+        if (s == DMMP_OK) s = add_users(r, t, start, n, ids);
     }
     batch_free(&scratch);
     free(q);
@@ -402,7 +451,7 @@ static dmmp_status scores_retrieve(retrieval_run *r, retrieval_score_fn fn, void
         if (s != DMMP_OK) break;
         topk_of_scores(scores, r->corpus.n, r->kmax, ids, top);
         batch_corpus_item_ids(&r->corpus, ids, r->kmax);
-        s = add_user(r, &r->tally, i, r->queries.user[r->rows[i]], ids);
+        s = add_users(r, &r->tally, i, 1, ids);
     }
     free(scores);
     free(top);
@@ -420,7 +469,7 @@ static dmmp_status teacher_retrieve(retrieval_run *r, teacher_scorer *sc)
     if (group > r->n_rows) group = (int)r->n_rows;
     float *scores = malloc((size_t)group * (size_t)(n_items > 0 ? n_items : 1) * sizeof *scores);
     float *top = malloc((size_t)r->kmax * sizeof *top);
-    int32_t *ids = malloc((size_t)r->kmax * sizeof *ids);
+    int32_t *ids = malloc((size_t)group * (size_t)r->kmax * sizeof *ids);
     dmmp_status s = scores && top && ids ? DMMP_OK
                                          : dmmp_fail(DMMP_ENOMEM, "retrieval: out of memory for %d x %lld item scores",
                                                      group, (long long)n_items);
@@ -428,10 +477,11 @@ static dmmp_status teacher_retrieve(retrieval_run *r, teacher_scorer *sc)
         int n = r->n_rows - start < group ? (int)(r->n_rows - start) : group;
         s = teacher_score_users(sc, &r->queries, r->rows + start, n, &r->corpus, scores);
         for (int i = 0; s == DMMP_OK && i < n; i++) {
-            topk_of_scores(scores + (size_t)i * (size_t)n_items, n_items, r->kmax, ids, top);
-            batch_corpus_item_ids(&r->corpus, ids, r->kmax);
-            s = add_user(r, &r->tally, start + i, r->queries.user[r->rows[start + i]], ids);
+            int32_t *mine = ids + (size_t)i * r->kmax;
+            topk_of_scores(scores + (size_t)i * (size_t)n_items, n_items, r->kmax, mine, top);
+            batch_corpus_item_ids(&r->corpus, mine, r->kmax);
         }
+        if (s == DMMP_OK) s = add_users(r, &r->tally, start, n, ids);
     }
     free(scores);
     free(top);
