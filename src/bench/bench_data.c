@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "data/batcher.h"
 #include "data/dataset.h"
 #include "data/gen_aliccp_raw.h"
@@ -65,9 +66,9 @@ static dmmp_status import_once(const data_dir *d, double *seconds, int64_t *byte
     opt.out = d->path[4];
     opt.progress = 0;
     unlink(d->path[4]);
-    double t0 = bench_now();
+    double t0 = clock_wall_seconds();
     DMMP_TRY(import_aliccp_raw(&paths, &opt, &rep));
-    *seconds = bench_now() - t0;
+    *seconds = clock_wall_seconds() - t0;
     *bytes = rep.bytes;
     *rows = rep.rows[0] + rep.rows[1] + rep.rows[2];
     return DMMP_OK;
@@ -130,9 +131,9 @@ static dmmp_status csv_import_once(const data_dir *d, double *seconds, int64_t *
     opt.progress = 0;
     opt.test_fraction = 0.1;
     unlink(d->path[8]);
-    double t0 = bench_now();
+    double t0 = clock_wall_seconds();
     DMMP_TRY(import_csv(&a, &opt, &rep));
-    *seconds = bench_now() - t0;
+    *seconds = clock_wall_seconds() - t0;
     *bytes = rep.bytes;
     return DMMP_OK;
 }
@@ -144,9 +145,9 @@ static dmmp_status batcher_epoch(const dataset *ds, int batch_size, uint64_t see
     const batch *out;
     int64_t n = 0;
     dmmp_status st;
-    double t0 = bench_now();
+    double t0 = clock_wall_seconds();
     while ((st = batcher_next(b, &out)) == DMMP_OK && out) n += out->n;
-    *seconds = bench_now() - t0;
+    *seconds = clock_wall_seconds() - t0;
     batcher_close(b);
     *samples = n;
     return st;

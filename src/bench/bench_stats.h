@@ -29,12 +29,6 @@ typedef struct bench_report {
     char notes[12][2][160]; /* extra string attributes (key, value): shapes, config */
 } bench_report;
 
-/* Monotonic wall-clock time in seconds. */
-double bench_now(void);
-
-/* CPU time of the whole process (every thread) in seconds. */
-double bench_cpu_now(void);
-
 /* Median of x[0..n) (n >= 1); sorts x in place. */
 double bench_median(double *x, int n);
 

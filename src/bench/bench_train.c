@@ -12,6 +12,7 @@
 #include "bench/bench_flops.h"
 #include "bench/bench_gemm.h"
 #include "bench/zipf.h"
+#include "core/clock.h"
 #include "core/dist.h"
 #include "core/free_cores.h"
 #include "core/mem.h"
@@ -222,9 +223,9 @@ static dmmp_status forward_step(train_setup *t, const batch *b)
 static dmmp_status train_step(train_setup *t, batch_source *src, double *phase)
 {
     const batch *b;
-    double t0 = bench_now();
+    double t0 = clock_wall_seconds();
     DMMP_TRY(source_next(src, &b));
-    phase[PHASE_DATA] += bench_now() - t0;
+    phase[PHASE_DATA] += clock_wall_seconds() - t0;
     recipe_shard shard = {&t->gx, (int64_t)b->n * t->gx.ranks};
     DMMP_TRY(recipe_train_step(&t->feat, &t->model, &t->adam, &src->negs, b, t->step, STAGE_JOINT,
                                grad_exchange_active(&t->gx) ? &shard : NULL, phase));
@@ -256,19 +257,19 @@ static dmmp_status timed_runs(train_setup *t, batch_source *src, gemm_ceiling *g
     for (int run = 0; run < o->repeat; run++) {
         double phase[PHASE_COUNT] = {0};
         shard_stats before = t->feat.comm.stats;
-        double c0 = bench_cpu_now(), t0 = bench_now();
+        double c0 = clock_cpu_seconds(), t0 = clock_wall_seconds();
         for (int i = 0; i < o->steps; i++) DMMP_TRY(train_step(t, src, phase));
-        double t1 = bench_now();
+        double t1 = clock_wall_seconds();
         t->lookups.fetches += t->feat.comm.stats.fetches - before.fetches;
         t->lookups.id_bytes += t->feat.comm.stats.id_bytes - before.id_bytes;
         t->lookups.vector_bytes += t->feat.comm.stats.vector_bytes - before.vector_bytes;
-        tm->train_cpu[run] = 1e3 * (bench_cpu_now() - c0) / o->steps;
+        tm->train_cpu[run] = 1e3 * (clock_cpu_seconds() - c0) / o->steps;
         for (int i = 0; i < o->steps; i++) {
             const batch *b;
             DMMP_TRY(source_next(src, &b));
             DMMP_TRY(forward_step(t, b));
         }
-        tm->forward[run] = bench_now() - t1;
+        tm->forward[run] = clock_wall_seconds() - t1;
         tm->train[run] = t1 - t0;
         DMMP_TRY(gemm_ceiling_run(g, &tm->gemm[run]));
         for (int p = 0; p < PHASE_COUNT; p++) tm->phase[p][run] = 1e3 * phase[p] / o->steps;
@@ -414,13 +415,13 @@ static dmmp_status time_inbatch_scores(train_setup *t, gemm_ceiling *g, const be
     rng_fill_uniform(&rg, u, 2 * n, -1.0f, 1.0f);
     double secs[MAX_RUNS], gemm[MAX_RUNS], copy[MAX_RUNS];
     for (int run = 0; run < o->repeat && st == DMMP_OK; run++) {
-        double t0 = bench_now();
+        double t0 = clock_wall_seconds();
         for (int i = 0; i < o->steps && st == DMMP_OK; i++) {
             st = score_matrix_forward(&m->neg.sm, u, v, rows, m->neg.S[0]);
             /* any finite matrix serves as dL/dS: the scores themselves */
             if (st == DMMP_OK) st = score_matrix_backward(&m->neg.sm, u, v, m->neg.S[0], rows, du, 0, dv, 0);
         }
-        secs[run] = bench_now() - t0;
+        secs[run] = clock_wall_seconds() - t0;
         if (st == DMMP_OK) st = gemm_ceiling_run(g, &gemm[run]);
     }
     double flops = (double)o->steps * 6.0 * (double)rows * (double)n;

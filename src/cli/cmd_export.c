@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/run_input.h"
 #include "core/atomic_file.h"
+#include "core/clock.h"
 #include "data/dataset.h"
 #include "data/file_kind.h"
 #include "eval/eval_run.h"
@@ -76,13 +76,6 @@ static int open_run(const char *cmd, const export_args *a, dataset **d, run_hand
     return cli_open_run_input(cmd, a->run, a->which, a->data, d, h);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static long file_bytes(const char *path)
 {
     struct stat st;
@@ -119,11 +112,11 @@ static int export_vectors_cmd(int argc, char **argv)
     memset(&h, 0, sizeof h);
     if ((rc = open_run(cmd, &a, &d, &h))) return rc;
     rq.variant = h.variant;
-    double t0 = now_s();
+    double t0 = clock_wall_seconds();
     s = export_vectors(&h.model, &h.feat, d, &rq, &sum);
     if (s == DMMP_OK) {
         printf("%s (%s.h5): %lld item and %lld user vectors of dim %d in %.2f s\n", h.variant, a.which,
-               (long long)sum.n_items, (long long)sum.n_users, sum.dim, now_s() - t0);
+               (long long)sum.n_items, (long long)sum.n_users, sum.dim, clock_wall_seconds() - t0);
         for (int i = 0; i < sum.n_files; i++) printf("  %s (%ld bytes)\n", sum.files[i], file_bytes(sum.files[i]));
     }
     rc = s == DMMP_OK ? 0 : cli_report_error(cmd, s);
@@ -166,11 +159,11 @@ static int export_predictions_cmd(int argc, char **argv)
     if ((rc = open_run(cmd, &a, &d, &h))) return rc;
     export_predictions_request rq = {a.out, fmt, split, a.split, h.variant, a.run, a.which, a.data};
     int64_t rows = 0;
-    double t0 = now_s();
+    double t0 = clock_wall_seconds();
     s = export_predictions(&h.model, &h.feat, d, &rq, &rows);
     if (s == DMMP_OK)
         printf("%s (%s.h5): %lld predictions of split %s in %.2f s\n  %s (%ld bytes)\n", h.variant, a.which,
-               (long long)rows, a.split, now_s() - t0, a.out, file_bytes(a.out));
+               (long long)rows, a.split, clock_wall_seconds() - t0, a.out, file_bytes(a.out));
     rc = s == DMMP_OK ? 0 : cli_report_error(cmd, s);
     run_close(&h);
     dataset_close(d);

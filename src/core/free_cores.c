@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 int free_cores_wanted(int threads)
@@ -50,18 +50,11 @@ static int read_stat(uint64_t *busy, uint64_t *total, int *cpus)
     return ok == 0 && n > 0 ? 0 : -1;
 }
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Starts a window now. */
 static int window_start(free_cores *fc)
 {
-    fc->wall = clock_s(CLOCK_MONOTONIC);
-    fc->own = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    fc->wall = clock_wall_seconds();
+    fc->own = clock_cpu_seconds();
     return read_stat(&fc->busy, &fc->total, &fc->cpus);
 }
 
@@ -98,10 +91,10 @@ int free_cores_sample(free_cores *fc, double wall, double own, uint64_t busy, ui
 int free_cores_update(free_cores *fc)
 {
     if (!fc->enabled) return fc->team;
-    double wall = clock_s(CLOCK_MONOTONIC);
+    double wall = clock_wall_seconds();
     if (wall - fc->wall < FREE_CORES_WINDOW_S) return fc->team;
     uint64_t busy, total;
     int cpus;
     if (read_stat(&busy, &total, &cpus) != 0) return fc->team;
-    return free_cores_sample(fc, wall, clock_s(CLOCK_PROCESS_CPUTIME_ID), busy, total, cpus);
+    return free_cores_sample(fc, wall, clock_cpu_seconds(), busy, total, cpus);
 }

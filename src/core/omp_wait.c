@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 extern char **environ;
@@ -22,13 +22,6 @@ static const char *env_value(const char *name)
     return v && *v ? v : NULL;
 }
 
-static double mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return 1e9 * (double)ts.tv_sec + (double)ts.tv_nsec;
-}
-
 long omp_wait_spin_rounds(void)
 {
     /* libgomp's do_spin: while the word is unchanged, a relaxed load and a pause */
@@ -36,7 +29,7 @@ long omp_wait_spin_rounds(void)
     enum { ROUNDS = 20000 };
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
-        double t0 = mono_ns();
+        double t0 = 1e9 * clock_wall_seconds();
         for (int i = 0; i < ROUNDS; i++) {
             if (__atomic_load_n(&word, __ATOMIC_RELAXED)) break;
 #if defined(__x86_64__) || defined(__i386__)
@@ -45,7 +38,7 @@ long omp_wait_spin_rounds(void)
             __asm__ volatile("" ::: "memory");
 #endif
         }
-        double ns = (mono_ns() - t0) / ROUNDS;
+        double ns = (1e9 * clock_wall_seconds() - t0) / ROUNDS;
         if (rep == 0 || ns < best) best = ns; /* the fastest: preemption only adds */
     }
     double rounds = best > 0 ? 1e3 * OMP_WAIT_SPIN_US / best : 1e6;

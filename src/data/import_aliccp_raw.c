@@ -26,9 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "data/dataset_writer.h"
 #include "data/entity_bags.h"
@@ -611,8 +611,7 @@ dmmp_status import_aliccp_raw(const aliccp_raw_paths *paths, const import_option
     if (opt->test_fraction > 0)
         return dmmp_fail(DMMP_EINVAL, "aliccp-raw: --test-fraction %g, but the test split is the raw test files",
                          opt->test_fraction);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_wall_seconds();
     raw_importer *im = calloc(1, sizeof *im);
     if (!im) return dmmp_fail(DMMP_ENOMEM, "aliccp-raw: out of memory");
     im->opt = opt;
@@ -653,7 +652,6 @@ dmmp_status import_aliccp_raw(const aliccp_raw_paths *paths, const import_option
     entity_table_free(&im->users);
     entity_table_free(&im->items);
     free(im);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    rep->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    rep->seconds = clock_wall_seconds() - t0;
     return s;
 }

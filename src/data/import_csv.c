@@ -19,8 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "data/csv_record.h"
 #include "data/csv_schema.h"
@@ -914,8 +914,7 @@ dmmp_status import_csv(const csv_import_args *a, const import_options *opt, impo
 {
     memset(rep, 0, sizeof *rep);
     DMMP_TRY(check_args(a, opt));
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_wall_seconds();
     csv_schema *sc = malloc(sizeof *sc);
     importer *im = calloc(1, sizeof *im);
     if (!sc || !im) {
@@ -964,8 +963,7 @@ dmmp_status import_csv(const csv_import_args *a, const import_options *opt, impo
     if (s == DMMP_OK) s = finish(im);
     importer_free(im);
     free(sc);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    rep->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    rep->seconds = clock_wall_seconds() - t0;
     return s;
 }
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 struct line_reader {
@@ -29,13 +29,6 @@ struct line_reader {
     int64_t bytes, size;
     double t_start, t_last;
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 dmmp_status line_reader_open(line_reader **out, const char *path, size_t block_bytes, const char *label,
                              int progress)
@@ -71,14 +64,14 @@ dmmp_status line_reader_open(line_reader **out, const char *path, size_t block_b
     r->cap[0] = r->cap[1] = r->block_bytes = block_bytes;
     r->cur = 1;
     r->size = (int64_t)st.st_size;
-    r->t_start = r->t_last = now_seconds();
+    r->t_start = r->t_last = clock_wall_seconds();
     *out = r;
     return DMMP_OK;
 }
 
 static void report_progress(line_reader *r)
 {
-    double t = now_seconds();
+    double t = clock_wall_seconds();
     if (!r->progress || t - r->t_last < 3.0) return;
     r->t_last = t;
     double mb = (double)r->bytes / 1e6;

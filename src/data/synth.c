@@ -45,8 +45,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "data/dataset_writer.h"
@@ -594,8 +594,7 @@ static dmmp_status write_tables(const synth_config *c, const world_tables *t, da
 dmmp_status synth_generate(const synth_config *c, const char *path, synth_summary *summary)
 {
     DMMP_TRY(synth_config_check(c));
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_wall_seconds();
     world_tables t;
     DMMP_TRY(build_world(&t, c));
     dataset_field fields[MAX_FIELDS];
@@ -635,8 +634,7 @@ dmmp_status synth_generate(const synth_config *c, const char *path, synth_summar
         return s;
     }
     DMMP_TRY(dataset_writer_commit(dw));
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    sum.seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    sum.seconds = clock_wall_seconds() - t0;
     if (summary) *summary = sum;
     return DMMP_OK;
 }

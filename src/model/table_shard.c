@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/dist.h"
+#include "core/mem.h"
 
 int64_t shard_block_lo(int64_t rows, int ranks, int r) { return (int64_t)r * rows / ranks; }
 
@@ -95,18 +96,6 @@ void shard_comm_free(shard_comm *c)
     memset(c, 0, sizeof *c);
 }
 
-/* Grows *buf (elements of size bytes, *cap of them) to hold need. */
-static dmmp_status grow(void **buf, int64_t *cap, int64_t need, size_t size, const char *what)
-{
-    if (need <= *cap) return DMMP_OK;
-    int64_t n = need + need / 2 + 16;
-    void *p = realloc(*buf, (size_t)n * size);
-    if (!p) return dmmp_fail(DMMP_ENOMEM, "sharded tables: out of memory for %lld %s", (long long)need, what);
-    *buf = p;
-    *cap = n;
-    return DMMP_OK;
-}
-
 dmmp_status shard_fetch(shard_comm *c, shard_lookup *t, int n)
 {
     int ranks = c->ranks, me = c->rank;
@@ -144,8 +133,8 @@ dmmp_status shard_fetch(shard_comm *c, shard_lookup *t, int n)
         c->recv_bytes[r] = (size_t)si * sizeof(int32_t);
         n_in += si;
     }
-    DMMP_TRY(grow((void **)&c->ids_out, &c->ids_out_cap, n_out, sizeof(int32_t), "requested rows"));
-    DMMP_TRY(grow((void **)&c->ids_in, &c->ids_in_cap, n_in, sizeof(int32_t), "rows requested by the other ranks"));
+    DMMP_TRY(mem_grow((void **)&c->ids_out, &c->ids_out_cap, n_out, sizeof(int32_t), "sharded tables: requested rows"));
+    DMMP_TRY(mem_grow((void **)&c->ids_in, &c->ids_in_cap, n_in, sizeof(int32_t), "sharded tables: rows requested by the other ranks"));
     int32_t *p = c->ids_out;
     for (int r = 0; r < ranks; r++)
         for (int i = 0; i < n; i++) {
@@ -160,8 +149,8 @@ dmmp_status shard_fetch(shard_comm *c, shard_lookup *t, int n)
         if (r != me) c->stats.id_bytes += (double)c->recv_bytes[r];
 
     /* Replies: the requested rows of this rank's block, in request order. */
-    DMMP_TRY(grow((void **)&c->vec_out, &c->vec_out_cap, vec_out, sizeof(float), "floats of replies"));
-    DMMP_TRY(grow((void **)&c->vec_in, &c->vec_in_cap, vec_in, sizeof(float), "floats of fetched rows"));
+    DMMP_TRY(mem_grow((void **)&c->vec_out, &c->vec_out_cap, vec_out, sizeof(float), "sharded tables: floats of replies"));
+    DMMP_TRY(mem_grow((void **)&c->vec_in, &c->vec_in_cap, vec_in, sizeof(float), "sharded tables: floats of fetched rows"));
     const int32_t *q = c->ids_in;
     float *v = c->vec_out;
     for (int r = 0; r < ranks; r++) {

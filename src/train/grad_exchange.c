@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/dist.h"
 #include "core/mem.h"
 #include "model/table_shard.h"
-#include "train/progress.h"
 
 /* Table i of one rank's packet: its rows, their values and the rank's
  * weight n_r / N, with the merge's cursor. */
@@ -81,15 +81,9 @@ void grad_exchange_free(grad_exchange *gx)
     memset(gx, 0, sizeof *gx);
 }
 
-static dmmp_status grow(uint8_t **buf, size_t *cap, size_t need)
+static dmmp_status grow(uint8_t **buf, int64_t *cap, size_t need)
 {
-    if (need <= *cap) return DMMP_OK;
-    size_t n = need + need / 2;
-    uint8_t *p = realloc(*buf, n);
-    if (!p) return dmmp_fail(DMMP_ENOMEM, "gradient exchange: out of memory for %zu bytes of sparse gradients", need);
-    *buf = p;
-    *cap = n;
-    return DMMP_OK;
+    return mem_grow((void **)buf, cap, (int64_t)need, 1, "gradient exchange: bytes of sparse gradients");
 }
 
 static dmmp_status pack(grad_exchange *gx, const features *f, int n_local, size_t *out_bytes)
@@ -209,7 +203,7 @@ static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, 
     DMMP_TRY(dist_allgatherv(gx->send, mine, gx->recv, gx->bytes));
     gx->stats.sparse_bytes += (double)(total - mine);
 
-    double t0 = progress_now();
+    double t0 = clock_wall_seconds();
     /* Where each rank's table parts are, and room for the merged rows. */
     int nt = f->n_tables, ranks = gx->ranks;
     rank_part *parts = gx->parts;
@@ -234,7 +228,7 @@ static dmmp_status exchange_sparse(grad_exchange *gx, features *f, int n_local, 
             if (omp_get_thread_num() == 0) dist_sum_f32_progress(gx->dense);
         }
     }
-    gx->stats.merge_seconds += progress_now() - t0;
+    gx->stats.merge_seconds += clock_wall_seconds() - t0;
     return s;
 }
 
@@ -309,7 +303,7 @@ static dmmp_status exchange_sharded(grad_exchange *gx, features *f, int n_local,
     DMMP_TRY(grow(&gx->shard_recv, &gx->shard_recv_cap, total_in));
     DMMP_TRY(dist_alltoallv(gx->shard_send, gx->shard_send_bytes, gx->shard_recv, gx->shard_recv_bytes));
 
-    double t0 = progress_now();
+    double t0 = clock_wall_seconds();
     rank_part *parts = gx->parts;
     const uint8_t *q = gx->shard_recv;
     for (int r = 0; r < ranks; r++) {
@@ -330,7 +324,7 @@ static dmmp_status exchange_sharded(grad_exchange *gx, features *f, int n_local,
             *g = tmp;
         }
     }
-    gx->stats.merge_seconds += progress_now() - t0;
+    gx->stats.merge_seconds += clock_wall_seconds() - t0;
     return s;
 }
 
@@ -338,7 +332,7 @@ dmmp_status grad_exchange_step(grad_exchange *gx, features *f, model *m, int n_l
 {
     if (!grad_exchange_active(gx)) return DMMP_OK;
     if (n_total <= 0) return dmmp_fail(DMMP_EINVAL, "gradient exchange: a step of %lld rows", (long long)n_total);
-    double t0 = progress_now();
+    double t0 = clock_wall_seconds();
     param_buffer *pb = &m->params;
     float w = (float)((double)n_local / (double)n_total);
     if (n_local == 0) {
@@ -362,6 +356,6 @@ dmmp_status grad_exchange_step(grad_exchange *gx, features *f, model *m, int n_l
     for (int k = 0; k < TERM_COUNT; k++) m->term_loss[k] = loss[k] / (double)n_total;
     m->total_loss = loss[TERM_COUNT] / (double)n_total;
     gx->stats.steps++;
-    gx->stats.seconds += progress_now() - t0;
+    gx->stats.seconds += clock_wall_seconds() - t0;
     return DMMP_OK;
 }

@@ -54,10 +54,10 @@ typedef struct grad_exchange {
     int ranks, rank;
     dist_sum_op *dense;      /* the sum of the dense gradients */
     uint8_t *send, *recv;    /* packed sparse gradients: this rank's, every rank's */
-    size_t send_cap, recv_cap;
+    int64_t send_cap, recv_cap;
     size_t *bytes;           /* ranks: packed bytes of each rank */
     uint8_t *shard_send, *shard_recv; /* sharded tables: the packets to every owner, from every rank */
-    size_t shard_send_cap, shard_recv_cap;
+    int64_t shard_send_cap, shard_recv_cap;
     size_t *shard_send_bytes, *shard_recv_bytes; /* ranks */
     sparse_grad *merged;     /* one per table: the merge's output, swapped into the table */
     struct rank_part *parts; /* tables x ranks: where the merge reads each rank's rows */

@@ -2,17 +2,10 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/log.h"
-
-double progress_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void progress_init(progress_line *p, int log_every)
 {
@@ -48,7 +41,7 @@ void progress_update(progress_line *p, const progress_info *info)
 {
     char line[512];
     if (p->tty) {
-        double now = progress_now();
+        double now = clock_wall_seconds();
         if (p->drawn && now - p->last_draw < 0.2) return;
         p->last_draw = now;
         format_line(info, line, sizeof line);

@@ -36,7 +36,4 @@ void progress_update(progress_line *p, const progress_info *info);
 /* Ends a terminal line with a newline so the next log line starts clean. */
 void progress_finish(progress_line *p);
 
-/* Seconds of a monotonic clock. */
-double progress_now(void);
-
 #endif

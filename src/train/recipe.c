@@ -3,7 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "core/clock.h"
 
 /* The first (at most max) layer widths of src into dst. */
 static void copy_dims(int *dst, int *n, int max, const config_int_list *src)
@@ -245,18 +246,11 @@ static dmmp_status dense_step(adam_state *adam, model *m, int stage)
     return DMMP_OK;
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Adds the time since *t0 to seconds[phase] and restarts the clock. */
 static void lap(double *seconds, int phase, double *t0)
 {
     if (!seconds) return;
-    double t = now_seconds();
+    double t = clock_wall_seconds();
     seconds[phase] += t - *t0;
     *t0 = t;
 }
@@ -324,7 +318,7 @@ static dmmp_status step_gradients(features *f, model *m, recipe_negs *negs, cons
 dmmp_status recipe_train_step(features *f, model *m, adam_state *adam, recipe_negs *negs, const batch *b, int64_t step,
                               int stage, const recipe_shard *shard, double *seconds)
 {
-    double t0 = seconds ? now_seconds() : 0;
+    double t0 = seconds ? clock_wall_seconds() : 0;
     int n = b ? b->n : 0;
     if (!b && !shard) return dmmp_fail(DMMP_EINVAL, "training step: no batch");
     if (n > 0 || !shard) DMMP_TRY(step_gradients(f, m, negs, b, step, stage, shard, seconds, &t0));

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/dist.h"
 #include "core/free_cores.h"
 #include "core/log.h"
@@ -100,7 +101,7 @@ static dmmp_status save_state(trainer *t, const char *path)
     /* Rank 0 writes the run directory; sharded tables are gathered from
      * their owners while it writes. */
     if (t->rank != 0) return run_state_send_tables(&t->feat);
-    t->prog.wall_seconds = t->wall_at_start + (progress_now() - t->t_start);
+    t->prog.wall_seconds = t->wall_at_start + (clock_wall_seconds() - t->t_start);
     run_state_ref ref = {&t->cfg, t->variant, t->seed, &t->feat, &t->model, &t->adam, &t->prog, &t->vocab};
     return run_state_save(path, &ref, t->schema);
 }
@@ -153,7 +154,7 @@ static void report_progress(trainer *t, double epoch_t0)
     in.batch = p->epoch_batches;
     in.batches_per_epoch = t->batches_per_epoch;
     in.step = p->step;
-    double secs = p->epoch_train_seconds + (progress_now() - epoch_t0);
+    double secs = p->epoch_train_seconds + (clock_wall_seconds() - epoch_t0);
     in.samples_per_second = secs > 0 ? (double)p->epoch_samples / secs : 0;
     double per_batch = p->epoch_batches > 0 ? secs / (double)p->epoch_batches : -1;
     int64_t left = (int64_t)(t->n_epochs - p->epoch - 1) * t->batches_per_epoch + t->batches_per_epoch - p->epoch_batches;
@@ -302,7 +303,7 @@ static dmmp_status end_epoch(trainer *t, double epoch_wall_t0)
         log_info("two_stage: the teacher is frozen; training the student for %d epochs", t->n_epochs - p->epoch);
     }
 
-    epoch_record er = {mean, t->base_active, weight, &val, progress_now() - epoch_wall_t0, sps, rss_mb};
+    epoch_record er = {mean, t->base_active, weight, &val, clock_wall_seconds() - epoch_wall_t0, sps, rss_mb};
     DMMP_TRY(run_record_epoch(&t->rec, &er, p->epoch, p->step));
     if (improved && stage != STAGE_TEACHER) {
         DMMP_TRY(run_record_best(&t->rec, &val, p->best_epoch));
@@ -370,13 +371,13 @@ static dmmp_status train_loop(trainer *t)
     train_progress *p = &t->prog;
     if (p->finished) return DMMP_OK;
     DMMP_TRY(open_batcher(t));
-    double epoch_wall_t0 = progress_now();
+    double epoch_wall_t0 = clock_wall_seconds();
     while (!p->finished) {
         const batch *b = NULL;
         int64_t n_total = 0;
         int stop = 0;
         batcher_position before;
-        double t0 = progress_now();
+        double t0 = clock_wall_seconds();
         DMMP_TRY(next_step(t, &b, &n_total, &stop, &before));
         if (stop) {
             progress_finish(&t->pl);
@@ -385,7 +386,7 @@ static dmmp_status train_loop(trainer *t)
         if (n_total == 0) {
             progress_finish(&t->pl);
             DMMP_TRY(end_epoch(t, epoch_wall_t0));
-            epoch_wall_t0 = progress_now();
+            epoch_wall_t0 = clock_wall_seconds();
             if (!p->finished) DMMP_TRY(open_batcher(t));
             continue;
         }
@@ -402,8 +403,8 @@ static dmmp_status train_loop(trainer *t)
             }
             return s;
         }
-        p->epoch_train_seconds += progress_now() - t0;
-        report_progress(t, progress_now());
+        p->epoch_train_seconds += clock_wall_seconds() - t0;
+        report_progress(t, clock_wall_seconds());
     }
     return DMMP_OK;
 }
@@ -667,7 +668,7 @@ dmmp_status trainer_run(const trainer_options *o, trainer_summary *s)
     trainer t;
     memset(&t, 0, sizeof t);
     t.o = o;
-    t.t_start = progress_now();
+    t.t_start = clock_wall_seconds();
     int threads_before = omp_get_max_threads();
     dmmp_status st = setup(&t);
     if (st == DMMP_OK) st = train_loop(&t);
@@ -680,7 +681,7 @@ dmmp_status trainer_run(const trainer_options *o, trainer_summary *s)
         s->best_epoch = t.prog.best_epoch;
         s->best_metric = t.prog.best_metric;
         s->samples_per_second = t.prog.total_train_seconds > 0 ? (double)t.prog.total_samples / t.prog.total_train_seconds : 0;
-        s->wall_seconds = t.wall_at_start + (progress_now() - t.t_start);
+        s->wall_seconds = t.wall_at_start + (clock_wall_seconds() - t.t_start);
     }
     if (st == DMMP_OK && t.prog.finished)
         log_info("done: %d epochs, %lld steps, best epoch %d; %s", t.prog.epoch, (long long)t.prog.step,
