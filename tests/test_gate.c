@@ -56,7 +56,7 @@ static void test_gate_mix_gradients(void)
     const float *experts[NE] = {params + B * NE, params + B * NE + B * D, params + B * NE + 2 * B * D};
     float *dexperts[NE] = {dexp[0], dexp[1], dexp[2]};
     gate_mix_forward(params, B, NE, experts, D, probs, out);
-    gate_mix_backward(probs, B, NE, experts, D, dout, dexperts, dlogits);
+    gate_mix_backward(probs, B, NE, experts, D, dout, dexperts, NULL, dlogits);
     for (int i = 0; i < (int)(sizeof x / sizeof x[0]); i++) x[i] = params[i];
     mix_case c = {dout};
     for (int b = 0; b < B; b++) {
@@ -98,11 +98,19 @@ static void test_gate_mix_accumulates(void)
     const float *experts[NE] = {e[0], e[1], e[2]};
     float *d_once[NE] = {once, NULL, other}, *d_twice[NE] = {twice, NULL, NULL};
     gate_mix_forward(logits, B, NE, experts, D, probs, out);
-    gate_mix_backward(probs, B, NE, experts, D, dout, d_once, dl1);
-    gate_mix_backward(probs, B, NE, experts, D, dout, d_twice, dl2);
-    gate_mix_backward(probs, B, NE, experts, D, dout, d_twice, dl2);
+    gate_mix_backward(probs, B, NE, experts, D, dout, d_once, NULL, dl1);
+    gate_mix_backward(probs, B, NE, experts, D, dout, d_twice, NULL, dl2);
+    gate_mix_backward(probs, B, NE, experts, D, dout, d_twice, NULL, dl2);
     for (int i = 0; i < B * D; i++) TU_ASSERT_NEAR(twice[i], 2.0 * once[i], 1e-6);
     CU_ASSERT_EQUAL(memcmp(dl1, dl2, sizeof dl1), 0);
+    /* overwrite[k] = 1 replaces what the buffer held, 0 adds to it. */
+    float replaced[B * D], added[B * D];
+    for (int i = 0; i < B * D; i++) replaced[i] = added[i] = 7.0f;
+    float *d_mixed[NE] = {replaced, NULL, added};
+    const unsigned char overwrite[NE] = {1, 1, 0};
+    gate_mix_backward(probs, B, NE, experts, D, dout, d_mixed, overwrite, dl2);
+    CU_ASSERT_EQUAL(memcmp(replaced, once, sizeof once), 0);
+    for (int i = 0; i < B * D; i++) TU_ASSERT_NEAR(added[i], 7.0 + other[i], 1e-6);
     /* Each row of dlogits sums to 0: softmax is invariant to adding a constant. */
     for (int b = 0; b < B; b++) TU_ASSERT_NEAR(dl1[b * NE] + dl1[b * NE + 1] + dl1[b * NE + 2], 0.0, 1e-6);
 }

@@ -179,12 +179,7 @@ static dmmp_status bag_rows(features *f, const feature_table *t, const batch_mul
     *rows = m->indices;
     if (!t->hashed) return DMMP_OK;
     int64_t nnz = m->offsets[n];
-    if (nnz > f->bag_cap) {
-        int32_t *grown = realloc(f->bag_ids, (size_t)nnz * sizeof *grown);
-        if (!grown) return dmmp_fail(DMMP_ENOMEM, "features: out of memory for %lld bag ids", (long long)nnz);
-        f->bag_ids = grown;
-        f->bag_cap = nnz;
-    }
+    DMMP_TRY(mem_grow((void **)&f->bag_ids, &f->bag_cap, nnz, sizeof(int32_t), "features: bag ids"));
     for (int64_t j = 0; j < nnz; j++) f->bag_ids[j] = features_row_of(t, m->indices[j]);
     *rows = f->bag_ids;
     return DMMP_OK;
@@ -198,16 +193,6 @@ static dmmp_status check_rows(const features *f, const batch *b, int view)
     return DMMP_OK;
 }
 
-static dmmp_status grow_ids(int32_t **buf, int64_t *cap, int64_t need, const char *what)
-{
-    if (need <= *cap) return DMMP_OK;
-    int64_t n = need + need / 2;
-    int32_t *p = realloc(*buf, (size_t)n * sizeof *p);
-    if (!p) return dmmp_fail(DMMP_ENOMEM, "features: out of memory for %lld %s", (long long)need, what);
-    *buf = p;
-    *cap = n;
-    return DMMP_OK;
-}
 
 /* The ids slot sl of b looks up in its table, as rows of the table, and
  * how many (bags: every index). */
@@ -241,8 +226,8 @@ static dmmp_status fetch_view(features *f, const batch *b, int view)
             const int32_t *rows;
             int64_t nr = 0;
             DMMP_TRY(slot_rows(f, sl, b, &rows, &nr));
-            DMMP_TRY(grow_ids(&t->want, &t->want_cap, nr, "rows of a sharded table"));
-            DMMP_TRY(grow_ids(&f->sort_tmp, &f->sort_cap, nr, "rows to sort"));
+            DMMP_TRY(mem_grow((void **)&t->want, &t->want_cap, nr, sizeof(int32_t), "features: rows of a sharded table"));
+            DMMP_TRY(mem_grow((void **)&f->sort_tmp, &f->sort_cap, nr, sizeof(int32_t), "features: rows to sort"));
             for (int64_t j = 0; j < nr; j++)
                 if (rows[j] < 0 || rows[j] >= t->emb.rows)
                     return dmmp_fail(DMMP_EINVAL, "embedding '%s': id %d outside [0, %lld) (sharded lookup)", t->emb.name,
@@ -277,7 +262,7 @@ static dmmp_status forward_sharded(features *f, const feature_slot *sl, const ba
     const int32_t *rows;
     int64_t nr = 0;
     DMMP_TRY(slot_rows(f, sl, b, &rows, &nr));
-    DMMP_TRY(grow_ids(&f->remap, &f->remap_cap, nr > 0 ? nr : 1, "fetched row indices"));
+    DMMP_TRY(mem_grow((void **)&f->remap, &f->remap_cap, nr > 0 ? nr : 1, sizeof(int32_t), "features: fetched row indices"));
     shard_remap(t->want, t->n_want, rows, nr, f->remap);
     embedding_table fetched = t->emb;
     fetched.rows = t->n_want > 0 ? t->n_want : 1;
@@ -289,33 +274,58 @@ static dmmp_status forward_sharded(features *f, const feature_slot *sl, const ba
     return embedding_forward_single(&fetched, f->remap, b->n, out, stride);
 }
 
+/* The lookup of slot k of view fv into its columns of fv->x, with worker
+ * w's id column (single-valued slots of whole tables) or the shared buffers. */
+static dmmp_status forward_slot(features *f, const batch *b, feature_view *fv, int k, int w)
+{
+    const feature_slot *sl = &fv->slots[k];
+    float *out = fv->x + sl->offset;
+    if (sl->table < 0) {
+        for (int i = 0; i < b->n; i++)
+            memcpy(out + (size_t)i * fv->width, b->dense + (size_t)i * b->n_dense, (size_t)f->n_dense * sizeof(float));
+        return DMMP_OK;
+    }
+    const feature_table *ft = &f->tables[sl->table];
+    const embedding_table *t = &ft->emb;
+    if (ft->sharded) return forward_sharded(f, sl, b, out, fv->width);
+    if (sl->multi) {
+        const batch_multi *m = &b->multi[sl->source];
+        const int32_t *rows;
+        DMMP_TRY(bag_rows(f, ft, m, b->n, &rows));
+        return embedding_forward_bag(t, m->offsets, rows, m->weights, b->n, f->pool, out, fv->width);
+    }
+    int32_t *ids = f->worker_ids + (size_t)w * (size_t)f->most_rows;
+    return embedding_forward_single(t, id_column_into(ids, ft, &b->side[sl->side], sl->source, b->n), b->n, out,
+                                    fv->width);
+}
+
+/* Single-valued slots of whole tables run in parallel, one slot per thread
+ * at a time (each writes its own columns of the view, the same values
+ * whichever thread does it); the rest (dense features, bags, sharded
+ * tables: they share buffers) follow on the calling thread. A failed slot
+ * is run again on the calling thread for its message, as in the backward. */
 dmmp_status features_forward_view(features *f, const batch *b, feature_view_id view)
 {
     if (view < 0 || view >= VIEW_COUNT) return dmmp_fail(DMMP_EINVAL, "features: unknown view %d", (int)view);
     DMMP_TRY(check_rows(f, b, view));
     feature_view *fv = &f->view[view];
     if (f->n_sharded > 0) DMMP_TRY(fetch_view(f, b, view));
+    int team = omp_get_max_threads();
+    if (team > f->n_workers) team = f->n_workers;
+    int failed = -1;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (team > 1 && fv->n_slots > 1)
     for (int k = 0; k < fv->n_slots; k++) {
         const feature_slot *sl = &fv->slots[k];
-        float *out = fv->x + sl->offset;
-        if (sl->table < 0) {
-            for (int i = 0; i < b->n; i++)
-                memcpy(out + (size_t)i * fv->width, b->dense + (size_t)i * b->n_dense, (size_t)f->n_dense * sizeof(float));
-            continue;
+        if (sl->table < 0 || sl->multi || f->tables[sl->table].sharded) continue;
+        if (forward_slot(f, b, fv, k, omp_get_thread_num()) != DMMP_OK) {
+#pragma omp critical(features_forward_failure)
+            if (failed < 0 || k < failed) failed = k;
         }
-        const feature_table *ft = &f->tables[sl->table];
-        const embedding_table *t = &ft->emb;
-        if (ft->sharded) {
-            DMMP_TRY(forward_sharded(f, sl, b, out, fv->width));
-        } else if (sl->multi) {
-            const batch_multi *m = &b->multi[sl->source];
-            const int32_t *rows;
-            DMMP_TRY(bag_rows(f, ft, m, b->n, &rows));
-            DMMP_TRY(embedding_forward_bag(t, m->offsets, rows, m->weights, b->n, f->pool, out, fv->width));
-        } else {
-            DMMP_TRY(embedding_forward_single(t, id_column(f, ft, &b->side[sl->side], sl->source, b->n), b->n, out,
-                                              fv->width));
-        }
+    }
+    if (failed >= 0) DMMP_TRY(forward_slot(f, b, fv, failed, 0));
+    for (int k = 0; k < fv->n_slots; k++) {
+        const feature_slot *sl = &fv->slots[k];
+        if (sl->table < 0 || sl->multi || f->tables[sl->table].sharded) DMMP_TRY(forward_slot(f, b, fv, k, 0));
     }
     return DMMP_OK;
 }

@@ -355,7 +355,6 @@ dmmp_status model_backward_negs(model *m, const float *x_t, const float *x_u, co
     }
 
     if (m->has_teacher) {
-        memset(m->dx_t, 0, nb * (size_t)m->dims.teacher_in);
         DMMP_TRY(teacher_backward(&m->teacher, x_t, m->dz_t_ctr, m->dz_t_cvr, m->dx_t, batch));
     }
     if (!m->has_student) return DMMP_OK;

@@ -226,17 +226,44 @@ dmmp_status teacher_forward(teacher *t, const float *x, int batch, float *z_ctr,
     return DMMP_OK;
 }
 
+/* The input gradients of a level are written by the first layer that
+ * reaches them and added to by the rest, so no pass zeroes them first:
+ * input_grads keeps which buffers (they may alias: every input of level 0 is
+ * x) have been written. */
+typedef struct input_grads {
+    float *buf[3];
+    int written[3];
+} input_grads;
+
+/* 1 when buf has been written before (the caller adds), else marks it and returns 0. */
+static int input_grad_accumulate(input_grads *g, const float *buf)
+{
+    for (int k = 0; k < 3; k++)
+        if (g->buf[k] == buf) {
+            int before = g->written[k];
+            for (int j = 0; j < 3; j++)
+                if (g->buf[j] == buf) g->written[j] = 1;
+            return before;
+        }
+    return 1;
+}
+
 static dmmp_status gate_backward(teacher_gate *g, teacher_level *lv, const float *in, const float *dout, float *din,
-                                 int width, int batch)
+                                 input_grads *ig, unsigned char *expert_written, int width, int batch)
 {
     const float *ex[3 * TEACHER_MAX_EXPERTS];
     float *dex[3 * TEACHER_MAX_EXPERTS];
+    unsigned char overwrite[3 * TEACHER_MAX_EXPERTS];
     for (int k = 0; k < g->n_experts; k++) {
-        ex[k] = mlp_output(&lv->experts[g->expert_ids[k]]);
-        dex[k] = lv->dexpert[g->expert_ids[k]];
+        int e = g->expert_ids[k];
+        ex[k] = mlp_output(&lv->experts[e]);
+        dex[k] = lv->dexpert[e];
+        overwrite[k] = !expert_written[e];
+        expert_written[e] = 1;
     }
-    gate_mix_backward(g->probs, batch, g->n_experts, ex, width, dout, dex, g->dlogits);
-    return dense_backward(&g->linear, in, g->logits, g->dlogits, din, 1, batch);
+    gate_mix_backward(g->probs, batch, g->n_experts, ex, width, dout, dex, overwrite, g->dlogits);
+    int accumulate = din ? input_grad_accumulate(ig, din) : 1;
+    return dense_backward(&g->linear, in, g->logits, g->dlogits, din, accumulate, batch);
 }
 
 dmmp_status teacher_backward(teacher *t, const float *x, const float *dz_ctr, const float *dz_cvr, float *dx,
@@ -259,27 +286,36 @@ dmmp_status teacher_backward(teacher *t, const float *x, const float *dz_ctr, co
             din[IN_TASK0] = below->gate[0].dout;
             din[IN_TASK1] = below->gate[1].dout;
             din[IN_SHARED] = below->shared_gate.dout;
-            for (int k = 0; k < 3; k++) memset(din[k], 0, wbytes);
         } else {
             in[0] = in[1] = in[2] = x;
             din[0] = din[1] = din[2] = dx;
         }
-        for (int e = 0; e < lv->n_experts; e++) memset(lv->dexpert[e], 0, wbytes);
+        input_grads ig = {{din[0], din[1], din[2]}, {0, 0, 0}};
+        unsigned char expert_written[3 * TEACHER_MAX_EXPERTS] = {0};
         if (lv->has_gates) {
             for (int task = 0; task < TEACHER_TASKS; task++)
-                DMMP_TRY(gate_backward(&lv->gate[task], lv, in[task], dout[task], din[task], t->width, batch));
-            if (lv->has_shared_gate)
-                DMMP_TRY(gate_backward(&lv->shared_gate, lv, in[IN_SHARED], dout[IN_SHARED], din[IN_SHARED],
+                DMMP_TRY(gate_backward(&lv->gate[task], lv, in[task], dout[task], din[task], &ig, expert_written,
                                        t->width, batch));
+            if (lv->has_shared_gate)
+                DMMP_TRY(gate_backward(&lv->shared_gate, lv, in[IN_SHARED], dout[IN_SHARED], din[IN_SHARED], &ig,
+                                       expert_written, t->width, batch));
         } else {
             float *d = lv->dexpert[0];
             size_t n = (size_t)batch * t->width;
             for (size_t i = 0; i < n; i++) d[i] = dout[0][i] + dout[1][i];
+            expert_written[0] = 1;
         }
         for (int e = 0; e < lv->n_experts; e++) {
+            /* An expert no gate reads gets no gradient. */
+            if (!expert_written[e]) memset(lv->dexpert[e], 0, wbytes);
             int src = lv->expert_task[e];
-            DMMP_TRY(mlp_backward(&lv->experts[e], in[src], lv->dexpert[e], din[src], 1, batch));
+            int accumulate = din[src] ? input_grad_accumulate(&ig, din[src]) : 1;
+            DMMP_TRY(mlp_backward(&lv->experts[e], in[src], lv->dexpert[e], din[src], accumulate, batch));
         }
+        /* An input no layer of this level reads has a zero gradient. */
+        size_t in_bytes = (size_t)batch * lv->in_dim * sizeof(float);
+        for (int k = 0; k < 3; k++)
+            if (din[k] && !ig.written[k]) memset(din[k], 0, in_bytes);
         if (below) {
             dout[0] = below->gate[0].dout;
             dout[1] = below->gate[1].dout;

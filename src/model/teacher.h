@@ -84,7 +84,8 @@ void teacher_init_weights(teacher *t, rng *r);
 dmmp_status teacher_forward(teacher *t, const float *x, int batch, float *z_ctr, float *z_cvr);
 
 /* Backward from the logits' gradients; accumulates parameter gradients and,
- * when dx is not NULL, adds the input gradient to dx (batch x in_dim). */
+ * when dx is not NULL, writes the input gradient to dx (batch x in_dim,
+ * OVERWRITTEN). */
 dmmp_status teacher_backward(teacher *t, const float *x, const float *dz_ctr, const float *dz_cvr, float *dx,
                              int batch);
 

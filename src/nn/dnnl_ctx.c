@@ -38,11 +38,29 @@ dmmp_status nn_ctx_create(nn_ctx **out)
     return DMMP_OK;
 }
 
+dmmp_status nn_ctx_reserve_scratch(nn_ctx *c, size_t bytes, const char *layer, const char *role)
+{
+    if (bytes <= c->scratch_bytes) return DMMP_OK;
+    size_t rounded = (bytes + 63) / 64 * 64;
+    for (int i = 0; i < c->n_slots; i++) {
+        void *buf = NULL;
+        if (posix_memalign(&buf, 64, rounded) != 0)
+            return dmmp_fail(DMMP_ENOMEM, "layer '%s' (%s): out of memory for a %zu-byte matmul scratchpad", layer,
+                             role, rounded);
+        free(c->slot_scratch[i]);
+        c->slot_scratch[i] = buf;
+    }
+    c->scratch_bytes = rounded;
+    return DMMP_OK;
+}
+
 void nn_ctx_destroy(nn_ctx *c)
 {
     if (!c) return;
-    for (int i = 0; i < c->n_slots; i++)
+    for (int i = 0; i < c->n_slots; i++) {
         if (c->slot_stream[i]) dnnl_stream_destroy(c->slot_stream[i]);
+        free(c->slot_scratch[i]);
+    }
     if (c->engine) dnnl_engine_destroy(c->engine);
     free(c);
 }

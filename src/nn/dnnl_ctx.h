@@ -17,10 +17,17 @@ typedef struct nn_ctx {
     dnnl_engine_t engine;
     int n_slots;                             /* worker slots: the processors, at most NN_CTX_MAX_SLOTS */
     dnnl_stream_t slot_stream[NN_CTX_MAX_SLOTS];
+    void *slot_scratch[NN_CTX_MAX_SLOTS];    /* each slot's matmul scratchpad, scratch_bytes long */
+    size_t scratch_bytes;
 } nn_ctx;
 
 /* Creates the CPU engine and the streams into *out; DMMP_EDNNL when oneDNN fails. */
 dmmp_status nn_ctx_create(nn_ctx **out);
+
+/* Grows every slot's scratchpad to at least bytes (a matmul tile runs on
+ * one slot at a time, so the slot's tiles share one buffer). Call it only
+ * while no matmul of c runs; DMMP_ENOMEM names who asked. */
+dmmp_status nn_ctx_reserve_scratch(nn_ctx *c, size_t bytes, const char *layer, const char *role);
 
 /* Destroys the stream and engine (NULL is fine); every layer using c must be freed first. */
 void nn_ctx_destroy(nn_ctx *c);

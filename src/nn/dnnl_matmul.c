@@ -102,7 +102,6 @@ static void tile_free(nn_matmul_tile *t, int n_slots)
         if (sl->bias) dnnl_memory_destroy(sl->bias);
         if (sl->c) dnnl_memory_destroy(sl->c);
         if (sl->scratch) dnnl_memory_destroy(sl->scratch);
-        free(sl->scratch_buf);
     }
     free(t->slot);
     memset(t, 0, sizeof *t);
@@ -142,21 +141,17 @@ static dmmp_status tile_create(nn_matmul_tile *t, const nn_matmul_shape *s, int 
     t->slot = calloc((size_t)n_slots, sizeof *t->slot);
     if (!t->slot) return dmmp_fail(DMMP_ENOMEM, "layer '%s' (%s): out of memory for %d matmul slots", layer, role,
                                    n_slots);
+    if (scratch_bytes > 0) DMMP_TRY(nn_ctx_reserve_scratch(ctx, scratch_bytes, layer, role));
     for (int i = 0; i < n_slots; i++) {
         nn_matmul_slot *sl = &t->slot[i];
-        /* DNNL_MEMORY_NONE: the handles are the caller's buffers, set per execution. */
+        /* DNNL_MEMORY_NONE: the handles are the caller's buffers (and the
+         * slot's scratchpad in ctx), set per execution. */
         NN_DNNL_TRY(dnnl_memory_create(&sl->a, &d.a, ctx->engine, DNNL_MEMORY_NONE), layer, role);
         NN_DNNL_TRY(dnnl_memory_create(&sl->b, &d.b, ctx->engine, DNNL_MEMORY_NONE), layer, role);
         NN_DNNL_TRY(dnnl_memory_create(&sl->c, &d.c, ctx->engine, DNNL_MEMORY_NONE), layer, role);
         if (s->bias) NN_DNNL_TRY(dnnl_memory_create(&sl->bias, &d.bias, ctx->engine, DNNL_MEMORY_NONE), layer, role);
-        if (scratch_bytes > 0) {
-            if (posix_memalign(&sl->scratch_buf, 64, scratch_bytes) != 0) {
-                sl->scratch_buf = NULL;
-                return dmmp_fail(DMMP_ENOMEM, "layer '%s' (%s): out of memory for a %zu-byte matmul scratchpad",
-                                 layer, role, scratch_bytes);
-            }
-            NN_DNNL_TRY(dnnl_memory_create(&sl->scratch, &scratch_md, ctx->engine, sl->scratch_buf), layer, role);
-        }
+        if (scratch_bytes > 0)
+            NN_DNNL_TRY(dnnl_memory_create(&sl->scratch, &scratch_md, ctx->engine, DNNL_MEMORY_NONE), layer, role);
     }
     return DMMP_OK;
 }
@@ -172,7 +167,9 @@ dmmp_status nn_matmul_create(nn_matmul *mm, nn_ctx *ctx, const nn_matmul_shape *
                          s->m, s->k, s->n);
     mm->tile_rows = nn_matmul_tile_rows(s->m);
     mm->n_tiles = (s->m + mm->tile_rows - 1) / mm->tile_rows;
-    mm->n_slots = ctx->n_slots < mm->n_tiles ? ctx->n_slots : mm->n_tiles;
+    /* Every slot a group's team may use, not just n_tiles: in a group a
+     * thread can run this matmul's tiles whatever its number. */
+    mm->n_slots = ctx->n_slots < NN_MATMUL_MAX_TEAM ? ctx->n_slots : NN_MATMUL_MAX_TEAM;
     if (mm->n_slots < 1) mm->n_slots = 1;
     dmmp_status st = tile_create(&mm->full, s, mm->tile_rows, mm->n_slots, ctx, layer, role);
     int tail_rows = s->m % mm->tile_rows;
@@ -201,44 +198,107 @@ static dnnl_status_t run_tile(nn_matmul *mm, nn_ctx *ctx, int t, int slot, const
         st = dnnl_memory_set_data_handle(sl->bias, (void *)bias);
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, sl->bias};
     }
-    if (sl->scratch) args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, sl->scratch};
+    if (sl->scratch) {
+        if (st == dnnl_success) st = dnnl_memory_set_data_handle(sl->scratch, ctx->slot_scratch[slot]);
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, sl->scratch};
+    }
     if (st == dnnl_success) st = dnnl_primitive_execute(tile->prim, ctx->slot_stream[slot], nargs, args);
     if (st == dnnl_success) st = dnnl_stream_wait(ctx->slot_stream[slot]);
     return st;
 }
 
-dmmp_status nn_matmul_execute(nn_matmul *mm, nn_ctx *ctx, const float *a, const float *b, const float *bias,
-                              float *c, const char *layer, const char *role)
+int nn_matmul_group_team(const nn_matmul_job *jobs, int n_jobs)
 {
+    int team = omp_get_max_threads(), tiles = 0;
+    for (int j = 0; j < n_jobs; j++) {
+        tiles += jobs[j].mm->n_tiles;
+        if (jobs[j].mm->n_slots < team) team = jobs[j].mm->n_slots;
+    }
+    if (team > tiles) team = tiles;
+    if (team > NN_MATMUL_MAX_TEAM) team = NN_MATMUL_MAX_TEAM;
+    return team < 1 ? 1 : team;
+}
+
+/* The tiles of one job on the calling team, without a barrier after. */
+static void team_job_tiles(const nn_matmul_job *jb, nn_ctx *ctx, int slot, dnnl_status_t *st)
+{
+    nn_matmul *mm = jb->mm;
+    if (mm->shape.a_transposed) {
+        /* A weight gradient: every tile reads all the rows of both operands,
+         * so no thread holds its inputs in cache; a thread takes the next
+         * tile when it is done with its last. */
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int t = 0; t < mm->n_tiles; t++)
+            if (*st == dnnl_success) *st = run_tile(mm, ctx, t, slot, jb->a, jb->b, jb->bias, jb->c);
+    } else {
+        /* Tiles of batch rows: the same threads take the same rows as in
+         * the layer before, whose output they still hold in cache (dealing
+         * them as threads free up was measured slower). */
+#pragma omp for schedule(static) nowait
+        for (int t = 0; t < mm->n_tiles; t++)
+            if (*st == dnnl_success) *st = run_tile(mm, ctx, t, slot, jb->a, jb->b, jb->bias, jb->c);
+    }
+}
+
+void nn_matmul_team_tiles(const nn_matmul_job *jobs, int n_jobs, nn_ctx *ctx, nn_matmul_group_error *error)
+{
+    int slot = omp_get_thread_num();
+    dnnl_status_t st = dnnl_success;
+    int failed_job = -1;
+    /* Every thread reaches every job's loop; after a failure it takes no more tiles. */
+    for (int j = 0; j < n_jobs; j++) {
+        team_job_tiles(&jobs[j], ctx, slot, &st);
+        if (st != dnnl_success && failed_job < 0) failed_job = j;
+    }
+    if (st != dnnl_success) {
+#pragma omp critical(nn_matmul_error)
+        if (error->status == dnnl_success) {
+            error->status = st;
+            error->job = failed_job;
+        }
+    }
+#pragma omp barrier
+}
+
+dmmp_status nn_matmul_group_status(const nn_matmul_job *jobs, const nn_matmul_group_error *error)
+{
+    if (error->status == dnnl_success) return DMMP_OK;
+    const nn_matmul_job *jb = &jobs[error->job];
+    return nn_dnnl_check(error->status, "dnnl_primitive_execute", jb->layer, jb->role);
+}
+
+dmmp_status nn_matmul_execute_group(const nn_matmul_job *jobs, int n_jobs, nn_ctx *ctx)
+{
+    if (n_jobs < 1) return DMMP_OK;
     if (omp_in_parallel())
         return dmmp_fail(DMMP_EINVAL, "layer '%s' (%s): a matmul runs its own threads and cannot be called from a parallel region",
-                         layer, role);
-    int team = omp_get_max_threads();
-    if (team > mm->n_slots) team = mm->n_slots;
-    if (team < 1) team = 1;
-    dnnl_status_t first_error = dnnl_success;
+                         jobs[0].layer, jobs[0].role);
+    nn_matmul_group_error error = {dnnl_success, 0};
+    int team = nn_matmul_group_team(jobs, n_jobs);
     if (team == 1) {
         /* oneDNN's gemm sizes its own team from the caller's setting: run it on this thread alone. */
         int threads_before = omp_get_max_threads();
         omp_set_num_threads(1);
-        for (int t = 0; t < mm->n_tiles && first_error == dnnl_success; t++)
-            first_error = run_tile(mm, ctx, t, 0, a, b, bias, c);
+        for (int j = 0; j < n_jobs && error.status == dnnl_success; j++) {
+            const nn_matmul_job *jb = &jobs[j];
+            for (int t = 0; t < jb->mm->n_tiles && error.status == dnnl_success; t++) {
+                error.status = run_tile(jb->mm, ctx, t, 0, jb->a, jb->b, jb->bias, jb->c);
+                error.job = j;
+            }
+        }
         omp_set_num_threads(threads_before);
     } else {
 #pragma omp parallel num_threads(team)
-        {
-            int slot = omp_get_thread_num();
-            dnnl_status_t st = dnnl_success;
-#pragma omp for schedule(static)
-            for (int t = 0; t < mm->n_tiles; t++)
-                if (st == dnnl_success) st = run_tile(mm, ctx, t, slot, a, b, bias, c);
-            if (st != dnnl_success) {
-#pragma omp critical(nn_matmul_error)
-                if (first_error == dnnl_success) first_error = st;
-            }
-        }
+        nn_matmul_team_tiles(jobs, n_jobs, ctx, &error);
     }
-    return nn_dnnl_check(first_error, "dnnl_primitive_execute", layer, role);
+    return nn_matmul_group_status(jobs, &error);
+}
+
+dmmp_status nn_matmul_execute(nn_matmul *mm, nn_ctx *ctx, const float *a, const float *b, const float *bias,
+                              float *c, const char *layer, const char *role)
+{
+    const nn_matmul_job job = {mm, a, b, bias, c, layer, role};
+    return nn_matmul_execute_group(&job, 1, ctx);
 }
 
 void nn_matmul_free(nn_matmul *mm)

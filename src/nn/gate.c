@@ -45,7 +45,7 @@ void gate_mix_forward(const float *logits, int batch, int n_experts, const float
 }
 
 void gate_mix_backward(const float *gate_probs, int batch, int n_experts, const float *const *experts, int dim,
-                       const float *dout, float *const *dexperts, float *dlogits)
+                       const float *dout, float *const *dexperts, const unsigned char *overwrite, float *dlogits)
 {
     const act_kernels *k = act_kernels_get();
     const vec_kernels *v = vec_kernels_get();
@@ -60,7 +60,11 @@ void gate_mix_backward(const float *gate_probs, int batch, int n_experts, const 
         for (size_t e = 0; e < ne; e++) {
             /* dL/dg[b,e] = <dout[b], expert_e[b]>, staged in dlogits until the Jacobian below. */
             v->dot_rows(d, experts[e] + r0 * cols, rows, cols, dl + e, ne);
-            if (dexperts[e]) v->axpy_rows(1.0f, probs + e, ne, d, rows, cols, dexperts[e] + r0 * cols);
+            if (!dexperts[e]) continue;
+            float *de = dexperts[e] + r0 * cols;
+            /* Zeroed here, block by block, rather than by the caller in a pass of its own. */
+            if (overwrite && overwrite[e]) memset(de, 0, rows * cols * sizeof *de);
+            v->axpy_rows(1.0f, probs + e, ne, d, rows, cols, de);
         }
         k->softmax_rows_backward(probs, dl, rows, ne, dl);
     }

@@ -21,9 +21,11 @@ void gate_mix_forward(const float *logits, int batch, int n_experts, const float
                       float *gate_probs, float *out);
 
 /* From dout (batch x dim): dexperts[k] ACCUMULATED (+=; an expert may feed several gates,
- * a NULL dexperts[k] is skipped) and dlogits (batch x n_experts) OVERWRITTEN. */
+ * a NULL dexperts[k] is skipped), or OVERWRITTEN where overwrite[k] is 1 (the
+ * first gate an expert feeds; overwrite may be NULL: all accumulated), and
+ * dlogits (batch x n_experts) OVERWRITTEN. */
 void gate_mix_backward(const float *gate_probs, int batch, int n_experts, const float *const *experts, int dim,
-                       const float *dout, float *const *dexperts, float *dlogits);
+                       const float *dout, float *const *dexperts, const unsigned char *overwrite, float *dlogits);
 
 /* The user preference gate: w = softmax(logits) per row, both batch x 2. */
 void softmax2_forward(const float *logits, int batch, float *w);
