@@ -588,6 +588,61 @@ static void test_mlp_bad_arguments(void)
     nn_ctx_destroy(ctx);
 }
 
+/* MLPs side by side (mlp_forward_group: one region per layer index, in
+ * groups of MLP_GROUP_MAX) give the bits of one mlp_forward each, on 1 and
+ * 2 threads: 18 MLPs of depths 1 to 3 and different widths, some sharing an
+ * input, so that a job reading or writing another's buffers would show. */
+static void test_mlp_forward_group(void)
+{
+    enum { N = MLP_GROUP_MAX + 2, BATCH = 100, IN = 7 };
+    nn_ctx *ctx = ctx_new();
+    rng r;
+    rng_stream(&r, 12, 7);
+    mlp alone[N], side[N];
+    float *params[N], *grads[N], *x[2];
+    for (int j = 0; j < 2; j++) {
+        x[j] = falloc((size_t)BATCH * IN);
+        tu_fill(&r, x[j], (size_t)BATCH * IN, -1, 1);
+    }
+    int threads_before = omp_get_max_threads();
+    for (int k = 0; k < N; k++) {
+        int dims[3] = {3 + k % 5, 17 + k, 1 + k % 4}, depth = 1 + k % 3;
+        size_t np = mlp_param_count(IN, dims, depth);
+        params[k] = falloc(np);
+        grads[k] = falloc(np);
+        tu_fill(&r, params[k], np, -0.5f, 0.5f);
+        CU_ASSERT_EQUAL_FATAL(mlp_init(&alone[k], ctx, "alone", IN, dims, depth, BATCH, ACT_RELU, params[k], grads[k]),
+                              DMMP_OK);
+        CU_ASSERT_EQUAL_FATAL(mlp_init(&side[k], ctx, "side", IN, dims, depth, BATCH, ACT_RELU, params[k], grads[k]),
+                              DMMP_OK);
+    }
+    for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        mlp *ms[N];
+        const float *xs[N];
+        for (int k = 0; k < N; k++) {
+            ms[k] = &side[k];
+            xs[k] = x[k % 2];
+            CU_ASSERT_EQUAL(mlp_forward(&alone[k], x[k % 2], BATCH), DMMP_OK);
+        }
+        CU_ASSERT_EQUAL(mlp_forward_group(ms, xs, N, BATCH), DMMP_OK);
+        for (int k = 0; k < N; k++)
+            TU_ASSERT_MSG(memcmp(mlp_output(&alone[k]), mlp_output(&side[k]),
+                                 (size_t)BATCH * mlp_out_dim(&side[k]) * sizeof(float)) == 0,
+                          "MLP %d of %d, %d threads: side by side differs from alone", k, N, threads);
+    }
+    omp_set_num_threads(threads_before);
+    for (int k = 0; k < N; k++) {
+        mlp_free(&alone[k]);
+        mlp_free(&side[k]);
+        mem_free(params[k]);
+        mem_free(grads[k]);
+    }
+    mem_free(x[0]);
+    mem_free(x[1]);
+    nn_ctx_destroy(ctx);
+}
+
 /* ---- layer_xor ----------------------------------------------------------- */
 
 static void test_xor_learns(void)
@@ -649,11 +704,11 @@ int register_dense_suites(void)
     };
     static const char *const mlp_names[] = {
         "parameter count", "3 layers: finite differences", "ReLU output, partial batch, accumulate dx",
-        "bad arguments",
+        "bad arguments", "side by side: the bits of one forward each",
     };
     static const CU_TestFunc mlp_fns[] = {
         test_mlp_param_count, test_mlp_fd_three_layers, test_mlp_fd_relu_output_partial_batch,
-        test_mlp_bad_arguments,
+        test_mlp_bad_arguments, test_mlp_forward_group,
     };
     static const char *const xor_names[] = {"2-8-1 MLP learns XOR"};
     static const CU_TestFunc xor_fns[] = {test_xor_learns};

@@ -182,9 +182,11 @@ static float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
 /* User side of the student: u (and its normalised copy) and the gate weights w. */
 static dmmp_status user_side_forward(model *m, const float *x_u, int batch)
 {
-    DMMP_TRY(mlp_forward(&m->user_tower, x_u, batch));
+    /* The user tower and the gate read the same x_u: side by side. */
+    mlp *side[2] = {&m->user_tower, &m->gate};
+    const float *side_in[2] = {x_u, x_u};
+    DMMP_TRY(mlp_forward_group(side, side_in, m->learned_gate ? 2 : 1, batch));
     if (m->learned_gate && m->spec.gate_user_bias) {
-        DMMP_TRY(mlp_forward(&m->gate, x_u, batch));
         const float *g = mlp_output(&m->gate);
         for (int b = 0; b < batch; b++) {
             m->gate_logits[2 * b] = g[3 * b];
@@ -192,7 +194,6 @@ static dmmp_status user_side_forward(model *m, const float *x_u, int batch)
         }
         softmax2_forward(m->gate_logits, batch, m->w);
     } else if (m->learned_gate) {
-        DMMP_TRY(mlp_forward(&m->gate, x_u, batch));
         softmax2_forward(mlp_output(&m->gate), batch, m->w);
     } else {
         for (int b = 0; b < 2 * batch; b++) m->w[b] = 0.5f; /* three_tower: fixed 0.5 / 0.5 */
@@ -221,8 +222,10 @@ dmmp_status model_forward_negs(model *m, const float *x_t, const float *x_u, con
     int l2 = m->spec.l2norm;
     float *vn[2] = {m->vc_n, m->vv_n};
     float *s[2] = {m->s_c, m->s_v};
+    mlp *items[2] = {&m->item_tower[0], &m->item_tower[1]};
+    const float *items_in[2] = {x_i, x_i};
+    DMMP_TRY(mlp_forward_group(items, items_in, m->n_item_towers, m->neg_items));
     for (int t = 0; t < m->n_item_towers; t++) {
-        DMMP_TRY(mlp_forward(&m->item_tower[t], x_i, m->neg_items));
         tower_score_forward(mlp_output(&m->user_tower), mlp_output(&m->item_tower[t]), batch, m->k, tau, l2,
                             m->bias[t], s[t], m->u_n, vn[t]);
     }

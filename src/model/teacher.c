@@ -205,7 +205,13 @@ dmmp_status teacher_forward(teacher *t, const float *x, int batch, float *z_ctr,
     const float *in[3] = {x, x, x};
     for (int l = 0; l < t->cfg.levels; l++) {
         teacher_level *lv = &t->level[l];
-        for (int e = 0; e < lv->n_experts; e++) DMMP_TRY(mlp_forward(&lv->experts[e], in[lv->expert_task[e]], batch));
+        mlp *ex[3 * TEACHER_MAX_EXPERTS];
+        const float *ex_in[3 * TEACHER_MAX_EXPERTS];
+        for (int e = 0; e < lv->n_experts; e++) {
+            ex[e] = &lv->experts[e];
+            ex_in[e] = in[lv->expert_task[e]];
+        }
+        DMMP_TRY(mlp_forward_group(ex, ex_in, lv->n_experts, batch));
         if (!lv->has_gates) {
             in[IN_TASK0] = in[IN_TASK1] = mlp_output(&lv->experts[0]);
             continue;
@@ -218,11 +224,14 @@ dmmp_status teacher_forward(teacher *t, const float *x, int batch, float *z_ctr,
         in[IN_SHARED] = lv->has_shared_gate ? lv->shared_gate.out : NULL;
     }
     float *z[TEACHER_TASKS] = {z_ctr, z_cvr};
+    mlp *towers[TEACHER_TASKS];
     for (int task = 0; task < TEACHER_TASKS; task++) {
         t->task_in[task] = in[task];
-        DMMP_TRY(mlp_forward(&t->tower[task], in[task], batch));
-        memcpy(z[task], mlp_output(&t->tower[task]), (size_t)batch * sizeof(float));
+        towers[task] = &t->tower[task];
     }
+    DMMP_TRY(mlp_forward_group(towers, in, TEACHER_TASKS, batch));
+    for (int task = 0; task < TEACHER_TASKS; task++)
+        memcpy(z[task], mlp_output(&t->tower[task]), (size_t)batch * sizeof(float));
     return DMMP_OK;
 }
 

@@ -113,9 +113,16 @@ dmmp_status dense_init(dense_layer *l, nn_ctx *ctx, const char *name, int in, in
 
 dmmp_status dense_forward(dense_layer *l, const float *x, float *y, int batch)
 {
-    dense_plan *p;
+    nn_matmul_job job;
+    DMMP_TRY(dense_forward_job(l, x, y, batch, &job));
+    return nn_matmul_execute_group(&job, 1, l->ctx);
+}
+
+dmmp_status dense_forward_job(dense_layer *l, const float *x, float *y, int batch, nn_matmul_job *job)
+{
+    dense_plan *p = NULL;
     DMMP_TRY(plan_for(l, batch, &p));
-    DMMP_TRY(nn_matmul_execute(&p->forward, l->ctx, x, l->W, l->b, y, l->name, "forward"));
+    *job = (nn_matmul_job){&p->forward, x, l->W, l->b, y, l->name, "forward"};
     return DMMP_OK;
 }
 

@@ -53,6 +53,10 @@ dmmp_status dense_init(dense_layer *l, nn_ctx *ctx, const char *name, int in, in
 /* y [batch x out] = act(x W + b) for 1 <= batch <= max_batch. */
 dmmp_status dense_forward(dense_layer *l, const float *x, float *y, int batch);
 
+/* The forward's matmul as a job for nn_matmul_execute_group (the primitives
+ * for batch are built if they are new), to run beside other layers' forwards. */
+dmmp_status dense_forward_job(dense_layer *l, const float *x, float *y, int batch, nn_matmul_job *job);
+
 /* Given x and y of the forward and dy = dL/dy, ADDS dL/dW to dW and dL/db to
  * db; writes dL/dx to dx (overwrite, or add when accumulate_dx is 1), skipped
  * when dx is NULL. y may be NULL when act is ACT_NONE. */

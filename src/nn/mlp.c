@@ -80,6 +80,29 @@ dmmp_status mlp_forward(mlp *m, const float *x, int batch)
     return DMMP_OK;
 }
 
+dmmp_status mlp_forward_group(mlp *const *ms, const float *const *xs, int n, int batch)
+{
+    /* More than MLP_GROUP_MAX: in groups of that many. */
+    for (int first = 0; first < n; first += MLP_GROUP_MAX) {
+        int count = n - first < MLP_GROUP_MAX ? n - first : MLP_GROUP_MAX;
+        int depth = 0;
+        for (int k = first; k < first + count; k++)
+            if (ms[k]->n_layers > depth) depth = ms[k]->n_layers;
+        for (int i = 0; i < depth; i++) {
+            nn_matmul_job jobs[MLP_GROUP_MAX];
+            int n_jobs = 0;
+            for (int k = first; k < first + count; k++) {
+                mlp *m = ms[k];
+                if (i >= m->n_layers) continue;
+                const float *input = i == 0 ? xs[k] : m->act[i - 1];
+                DMMP_TRY(dense_forward_job(&m->layers[i], input, m->act[i], batch, &jobs[n_jobs++]));
+            }
+            DMMP_TRY(nn_matmul_execute_group(jobs, n_jobs, ms[first]->layers[0].ctx));
+        }
+    }
+    return DMMP_OK;
+}
+
 const float *mlp_output(const mlp *m) { return m->act[m->n_layers - 1]; }
 
 int mlp_out_dim(const mlp *m) { return m->dims[m->n_layers - 1]; }

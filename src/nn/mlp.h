@@ -33,6 +33,16 @@ dmmp_status mlp_init(mlp *m, nn_ctx *ctx, const char *name, int in, const int *d
 /* Runs x [batch x in] through every layer; the result is mlp_output(m). */
 dmmp_status mlp_forward(mlp *m, const float *x, int batch);
 
+/* mlp_forward_group runs at most this many MLPs in one region (more go in groups of this many). */
+#define MLP_GROUP_MAX 16
+
+/* mlp_forward of ms[k] on xs[k] for k < n, side by side: the k-th layers of
+ * all of them (those deep enough) in one parallel region, then the next.
+ * The same results as n calls of mlp_forward; fewer forks and joins, and a
+ * small layer's tiles fill the threads a big one leaves idle. The MLPs must
+ * share one nn_ctx, and none may read another's output. */
+dmmp_status mlp_forward_group(mlp *const *ms, const float *const *xs, int n, int batch);
+
 /* The output of the last mlp_forward: batch x mlp_out_dim(m), row-major. */
 const float *mlp_output(const mlp *m);
 
