@@ -15,8 +15,13 @@
 
 /* Blocks SIGINT and SIGTERM in the calling thread (call it before any other
  * thread starts) and starts the watcher, which sets *flag = 1 when one
- * arrives. 0 on success, -1 when the watcher cannot start (then the signals
- * are left as they were). */
+ * arrives. Returns once the watcher runs its own code, so that nothing the
+ * command forks afterwards (core/child_run.h) inherits a lock the thread's
+ * start-up held: under ASan (GCC 12's libasan, whose allocator takes no lock
+ * across fork) that start-up allocates, and a `dmmp train --resume` of a file
+ * written before checksums that forked its walk meanwhile now and then left
+ * the child waiting forever on that lock. 0 on success, -1 when the watcher
+ * cannot start (then the signals are left as they were). */
 int stop_signals_start(volatile sig_atomic_t *flag);
 
 /* Stops the watcher and restores the signal mask of the calling thread. */

@@ -9,7 +9,10 @@
  * the next report at most stall_seconds and otherwise kills the child
  * (SIGKILL). The child must not use OpenMP (libgomp's thread pool does not
  * survive fork) nor anything another thread of the parent may hold a lock
- * of; it is meant for single-threaded readers. */
+ * of; it is meant for single-threaded readers. Under ASan that includes
+ * malloc (GCC 12's libasan does not lock its allocator across fork): no other
+ * thread may be starting, ending or allocating when child_run is called
+ * (cli/stop_signals.h waits for its watcher to start for this reason). */
 #ifndef DMMP_CORE_CHILD_RUN_H
 #define DMMP_CORE_CHILD_RUN_H
 
