@@ -6,7 +6,8 @@
  * The forward is one matmul with bias and ReLU fused as post-ops; the
  * backward computes dW = x^T dz and dx = dz W^T as matmuls that read the
  * transposes in place through strides, and db as column sums of dz, summed
- * in fixed chunks of rows in the pass that masks dy by the ReLU.
+ * per row tile of the dx matmul (then in tile order) in the pass that masks
+ * dy by the ReLU.
  *
  * Primitives are built in dense_init for max_batch. A smaller batch (the
  * last batch of an epoch) uses a second set built on its first use and kept
@@ -38,7 +39,7 @@ typedef struct dense_layer {
     nn_act act;
     float *W, *b, *dW, *db;
     float *dz;        /* max_batch x out: dy masked by the ReLU (owned) */
-    float *db_part;   /* the bias gradient's column sums per chunk of rows (owned) */
+    float *db_part;   /* the bias gradient's column sums per row tile (NN_MATMUL_MAX_TILES x out, owned) */
     dense_plan full;  /* for max_batch, built at init */
     dense_plan tail;  /* for one smaller batch, built on first use */
     int tail_builds;  /* how often the tail set was (re)built, for diagnostics */
@@ -62,6 +63,23 @@ dmmp_status dense_forward_job(dense_layer *l, const float *x, float *y, int batc
  * when dx is NULL. y may be NULL when act is ACT_NONE. */
 dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const float *dy, float *dx,
                            int accumulate_dx, int batch);
+
+/* The backward in pieces, for a caller that runs several layers' backward
+ * in one parallel region (mlp_backward): dense_backward is these in order.
+ * The tiles are the row tiles of the dx matmul (nn_matmul_tile_span of
+ * p->backward_data), the same for every layer at one batch size.
+ *   dense_backward_plan: the primitives for batch (built if new), checks y.
+ *   dense_mask_tile: rows of tile t: dz = dy masked by the ReLU and their
+ *     bias sums; returns dz (the layer's own buffer, or dy without ReLU).
+ *   dense_dx_tile: rows of tile t of dx = dz W^T (added when accumulate_dx).
+ *   dense_add_bias_sums: db += the tiles' sums, in tile order, once all are done.
+ *   dense_dw_job: dW += x^T dz as a job for nn_matmul_team_tiles, once dz is whole. */
+dmmp_status dense_backward_plan(dense_layer *l, const float *y, int batch, dense_plan **p);
+const float *dense_mask_tile(dense_layer *l, dense_plan *p, int t, const float *dy, const float *y);
+dnnl_status_t dense_dx_tile(dense_layer *l, dense_plan *p, int t, int slot, const float *dz, float *dx,
+                            int accumulate_dx);
+void dense_add_bias_sums(dense_layer *l, const dense_plan *p);
+nn_matmul_job dense_dw_job(dense_layer *l, dense_plan *p, const float *x, const float *dz);
 
 /* Releases primitives and scratch buffers (a zeroed or freed layer is fine). */
 void dense_free(dense_layer *l);

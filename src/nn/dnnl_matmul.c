@@ -8,7 +8,7 @@
  * at least MIN_TILE_ROWS (a 16-row tile still fills the AVX-512 and AVX2
  * gemm kernels' row blocks). The height is a function of m alone, so the
  * order of every sum is fixed whatever the team size. */
-enum { TARGET_TILES = 8, TILE_ALIGN = 16, MIN_TILE_ROWS = 16 };
+enum { TARGET_TILES = NN_MATMUL_MAX_TILES, TILE_ALIGN = 16, MIN_TILE_ROWS = 16 };
 
 int nn_matmul_tile_rows(int m)
 {
@@ -205,6 +205,18 @@ static dnnl_status_t run_tile(nn_matmul *mm, nn_ctx *ctx, int t, int slot, const
     if (st == dnnl_success) st = dnnl_primitive_execute(tile->prim, ctx->slot_stream[slot], nargs, args);
     if (st == dnnl_success) st = dnnl_stream_wait(ctx->slot_stream[slot]);
     return st;
+}
+
+dnnl_status_t nn_matmul_run_tile(nn_matmul *mm, nn_ctx *ctx, int t, int slot, const float *a, const float *b,
+                                 const float *bias, float *c)
+{
+    return run_tile(mm, ctx, t, slot, a, b, bias, c);
+}
+
+void nn_matmul_tile_span(const nn_matmul *mm, int t, int *row0, int *rows)
+{
+    *row0 = t * mm->tile_rows;
+    *rows = t == mm->n_tiles - 1 ? mm->shape.m - *row0 : mm->tile_rows;
 }
 
 int nn_matmul_group_team(const nn_matmul_job *jobs, int n_jobs)

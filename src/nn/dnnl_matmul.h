@@ -30,6 +30,8 @@
 
 /* Threads that work on the tiles of one matmul or one group at a time. */
 #define NN_MATMUL_MAX_TEAM 8
+/* A matmul has at most this many row tiles. */
+#define NN_MATMUL_MAX_TILES 8
 
 typedef struct nn_matmul_shape {
     int m, k, n;      /* C is m x n, the reduction runs over k */
@@ -104,6 +106,15 @@ typedef struct nn_matmul_group_error {
 } nn_matmul_group_error;
 void nn_matmul_team_tiles(const nn_matmul_job *jobs, int n_jobs, nn_ctx *ctx, nn_matmul_group_error *error);
 dmmp_status nn_matmul_group_status(const nn_matmul_job *jobs, const nn_matmul_group_error *error);
+
+/* Tile t of mm on worker slot `slot` (the calling thread's number in its
+ * team, or 0 outside one), for callers that deal tiles themselves: rows
+ * [row0, row0 + rows) of C from the same rows of A (nn_matmul_tile_span). */
+dnnl_status_t nn_matmul_run_tile(nn_matmul *mm, nn_ctx *ctx, int t, int slot, const float *a, const float *b,
+                                 const float *bias, float *c);
+
+/* The rows of C that tile t covers. */
+void nn_matmul_tile_span(const nn_matmul *mm, int t, int *row0, int *rows);
 
 /* Releases the primitives and memory objects (a zeroed or freed nn_matmul is fine). */
 void nn_matmul_free(nn_matmul *mm);

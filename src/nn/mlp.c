@@ -1,5 +1,6 @@
 #include "nn/mlp.h"
 
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,8 @@ dmmp_status mlp_init(mlp *m, nn_ctx *ctx, const char *name, int in, const int *d
     if (in < 1 || n_layers < 1 || max_batch < 1 || !dims)
         return dmmp_fail(DMMP_EINVAL, "mlp '%s': in = %d, n_layers = %d, max_batch = %d must be >= 1 and dims given",
                          m->name, in, n_layers, max_batch);
+    if (n_layers > MLP_MAX_LAYERS)
+        return dmmp_fail(DMMP_EINVAL, "mlp '%s': %d layers, at most %d", m->name, n_layers, MLP_MAX_LAYERS);
     for (int i = 0; i < n_layers; i++)
         if (dims[i] < 1) return dmmp_fail(DMMP_EINVAL, "mlp '%s': dims[%d] = %d must be >= 1", m->name, i, dims[i]);
     if (!params || !grads)
@@ -70,59 +73,163 @@ dmmp_status mlp_init(mlp *m, nn_ctx *ctx, const char *name, int in, const int *d
     return st;
 }
 
-dmmp_status mlp_forward(mlp *m, const float *x, int batch)
+/* Tile t of every layer of m, in order: the rows of one tile of the batch go
+ * through the whole MLP on one thread, each layer reading what the layer
+ * before left in that thread's cache (the tile heights depend on the batch
+ * size alone, so tile t covers the same rows in every layer). */
+static dnnl_status_t forward_chain(mlp *m, nn_matmul_job *jobs, int t, int slot, const char **failed)
 {
-    const float *input = x;
     for (int i = 0; i < m->n_layers; i++) {
-        DMMP_TRY(dense_forward(&m->layers[i], input, m->act[i], batch));
-        input = m->act[i];
+        const nn_matmul_job *jb = &jobs[i];
+        dnnl_status_t st = nn_matmul_run_tile(jb->mm, m->layers[i].ctx, t, slot, jb->a, jb->b, jb->bias, jb->c);
+        if (st != dnnl_success) {
+            *failed = jb->layer;
+            return st;
+        }
     }
-    return DMMP_OK;
+    return dnnl_success;
+}
+
+/* Up to MLP_GROUP_MAX MLPs: one chain per (MLP, tile), dealt to the threads as they free up. */
+static dmmp_status forward_some(mlp *const *ms, const float *const *xs, int n, int batch)
+{
+    nn_matmul_job jobs[MLP_GROUP_MAX][MLP_MAX_LAYERS];
+    int n_tiles = 0;
+    for (int k = 0; k < n; k++) {
+        mlp *m = ms[k];
+        if (m->n_layers > MLP_MAX_LAYERS)
+            return dmmp_fail(DMMP_EINVAL, "mlp '%s': %d layers, at most %d", m->name, m->n_layers, MLP_MAX_LAYERS);
+        for (int i = 0; i < m->n_layers; i++) {
+            const float *input = i == 0 ? xs[k] : m->act[i - 1];
+            DMMP_TRY(dense_forward_job(&m->layers[i], input, m->act[i], batch, &jobs[k][i]));
+        }
+        n_tiles = jobs[k][0].mm->n_tiles;
+    }
+    int chains = n * n_tiles;
+    int team = nn_matmul_group_team(&jobs[0][0], 1);
+    if (team > chains) team = chains;
+    dnnl_status_t error = dnnl_success;
+    const char *failed = "?";
+    if (team <= 1) {
+        int threads_before = omp_get_max_threads();
+        omp_set_num_threads(1); /* oneDNN's gemm sizes its own team from the caller's setting */
+        for (int c = 0; c < chains && error == dnnl_success; c++)
+            error = forward_chain(ms[c / n_tiles], jobs[c / n_tiles], c % n_tiles, 0, &failed);
+        omp_set_num_threads(threads_before);
+    } else {
+#pragma omp parallel num_threads(team)
+        {
+            int slot = omp_get_thread_num();
+            dnnl_status_t st = dnnl_success;
+            const char *mine = "?";
+#pragma omp for schedule(dynamic, 1)
+            for (int c = 0; c < chains; c++)
+                if (st == dnnl_success) st = forward_chain(ms[c / n_tiles], jobs[c / n_tiles], c % n_tiles, slot, &mine);
+            if (st != dnnl_success) {
+#pragma omp critical(nn_matmul_error)
+                if (error == dnnl_success) {
+                    error = st;
+                    failed = mine;
+                }
+            }
+        }
+    }
+    return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "forward");
 }
 
 dmmp_status mlp_forward_group(mlp *const *ms, const float *const *xs, int n, int batch)
 {
-    /* More than MLP_GROUP_MAX: in groups of that many. */
-    for (int first = 0; first < n; first += MLP_GROUP_MAX) {
-        int count = n - first < MLP_GROUP_MAX ? n - first : MLP_GROUP_MAX;
-        int depth = 0;
-        for (int k = first; k < first + count; k++)
-            if (ms[k]->n_layers > depth) depth = ms[k]->n_layers;
-        for (int i = 0; i < depth; i++) {
-            nn_matmul_job jobs[MLP_GROUP_MAX];
-            int n_jobs = 0;
-            for (int k = first; k < first + count; k++) {
-                mlp *m = ms[k];
-                if (i >= m->n_layers) continue;
-                const float *input = i == 0 ? xs[k] : m->act[i - 1];
-                DMMP_TRY(dense_forward_job(&m->layers[i], input, m->act[i], batch, &jobs[n_jobs++]));
-            }
-            DMMP_TRY(nn_matmul_execute_group(jobs, n_jobs, ms[first]->layers[0].ctx));
-        }
-    }
+    for (int first = 0; first < n; first += MLP_GROUP_MAX)
+        DMMP_TRY(forward_some(ms + first, xs + first, n - first < MLP_GROUP_MAX ? n - first : MLP_GROUP_MAX, batch));
     return DMMP_OK;
 }
+
+dmmp_status mlp_forward(mlp *m, const float *x, int batch) { return mlp_forward_group(&m, &x, 1, batch); }
 
 const float *mlp_output(const mlp *m) { return m->act[m->n_layers - 1]; }
 
 int mlp_out_dim(const mlp *m) { return m->dims[m->n_layers - 1]; }
 
+/* Tile t of the backward through every layer, last to first: the tile's
+ * rows of dy are masked, their bias sums taken and their rows of the input
+ * gradient computed, which the layer below masks next, all on one thread.
+ * Layer i (i > 0) writes dL/d(input) into one scratch buffer and layer i - 1
+ * reads it and writes the other, so two buffers serve any depth; a thread
+ * touches only its tile's rows of them. */
+static dnnl_status_t backward_chain(mlp *m, dense_plan **plans, int t, int slot, const float *dy, float *dx,
+                                    int accumulate_dx, const char **failed)
+{
+    const float *grad_out = dy;
+    float *bufs[2] = {m->grad_ping, m->grad_pong};
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        dense_layer *l = &m->layers[i];
+        const float *dz = dense_mask_tile(l, plans[i], t, grad_out, m->act[i]);
+        float *grad_in = i == 0 ? dx : bufs[i % 2];
+        if (!grad_in) break;
+        dnnl_status_t st = dense_dx_tile(l, plans[i], t, slot, dz, grad_in, i == 0 ? accumulate_dx : 0);
+        if (st != dnnl_success) {
+            *failed = l->name;
+            return st;
+        }
+        grad_out = grad_in;
+    }
+    return dnnl_success;
+}
+
 dmmp_status mlp_backward(mlp *m, const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
 {
-    /* Layer i reads dL/d(its output) from one scratch buffer and writes
-     * dL/d(its input) into the other, so two buffers serve any depth. */
-    const float *grad_out = dy;
-    float *spare = m->grad_ping, *other = m->grad_pong;
-    for (int i = m->n_layers - 1; i >= 0; i--) {
-        const float *input = i == 0 ? x : m->act[i - 1];
-        float *grad_in = i == 0 ? dx : spare;
-        int accumulate = i == 0 ? accumulate_dx : 0;
-        DMMP_TRY(dense_backward(&m->layers[i], input, m->act[i], grad_out, grad_in, accumulate, batch));
-        grad_out = grad_in;
-        spare = other;
-        other = grad_in;
+    dense_plan *plans[MLP_MAX_LAYERS];
+    nn_matmul_job dw[MLP_MAX_LAYERS];
+    for (int i = 0; i < m->n_layers; i++) DMMP_TRY(dense_backward_plan(&m->layers[i], m->act[i], batch, &plans[i]));
+    /* dz of each layer once every tile is through: the layer's own masked
+     * buffer, or dy itself for a last layer without ReLU. */
+    for (int i = 0; i < m->n_layers; i++) {
+        dense_layer *l = &m->layers[i];
+        const float *dz = l->act == ACT_RELU ? l->dz : i == m->n_layers - 1 ? dy : NULL;
+        if (!dz) return dmmp_fail(DMMP_EINVAL, "mlp '%s': hidden layer %d has no ReLU", m->name, i);
+        dw[i] = dense_dw_job(l, plans[i], i == 0 ? x : m->act[i - 1], dz);
     }
-    return DMMP_OK;
+    int n_tiles = plans[0]->backward_data.n_tiles;
+    int team = nn_matmul_group_team(dw, m->n_layers);
+    if (team > n_tiles && n_tiles > 1) team = n_tiles;
+    dnnl_status_t error = dnnl_success;
+    const char *failed = "?";
+    if (team <= 1) {
+        int threads_before = omp_get_max_threads();
+        omp_set_num_threads(1); /* oneDNN's gemm sizes its own team from the caller's setting */
+        for (int t = 0; t < n_tiles && error == dnnl_success; t++)
+            error = backward_chain(m, plans, t, 0, dy, dx, accumulate_dx, &failed);
+        omp_set_num_threads(threads_before);
+        if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
+        for (int i = 0; i < m->n_layers; i++) dense_add_bias_sums(&m->layers[i], plans[i]);
+        return nn_matmul_execute_group(dw, m->n_layers, m->layers[0].ctx);
+    }
+    /* One region: the chains, tile by tile on the threads that hold those
+     * rows (the static split of the layers above); after the barrier, the
+     * weight gradients of every layer, dealt as threads free up, while one
+     * thread adds the bias sums. */
+    nn_matmul_group_error dw_error = {dnnl_success, 0};
+#pragma omp parallel num_threads(team)
+    {
+        int slot = omp_get_thread_num();
+        dnnl_status_t st = dnnl_success;
+        const char *mine = "?";
+#pragma omp for schedule(static)
+        for (int t = 0; t < n_tiles; t++)
+            if (st == dnnl_success) st = backward_chain(m, plans, t, slot, dy, dx, accumulate_dx, &mine);
+        if (st != dnnl_success) {
+#pragma omp critical(nn_matmul_error)
+            if (error == dnnl_success) {
+                error = st;
+                failed = mine;
+            }
+        }
+#pragma omp single nowait
+        for (int i = 0; i < m->n_layers; i++) dense_add_bias_sums(&m->layers[i], plans[i]);
+        nn_matmul_team_tiles(dw, m->n_layers, m->layers[0].ctx, &dw_error);
+    }
+    if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
+    return nn_matmul_group_status(dw, &dw_error);
 }
 
 void mlp_init_weights(mlp *m, rng *r)

@@ -35,6 +35,8 @@ dmmp_status mlp_forward(mlp *m, const float *x, int batch);
 
 /* mlp_forward_group runs at most this many MLPs in one region (more go in groups of this many). */
 #define MLP_GROUP_MAX 16
+/* Layers of one MLP at most. */
+#define MLP_MAX_LAYERS 16
 
 /* mlp_forward of ms[k] on xs[k] for k < n, side by side: the k-th layers of
  * all of them (those deep enough) in one parallel region, then the next.
