@@ -588,21 +588,23 @@ static void test_mlp_bad_arguments(void)
     nn_ctx_destroy(ctx);
 }
 
-/* MLPs side by side (mlp_forward_group: one region per layer index, in
- * groups of MLP_GROUP_MAX) give the bits of one mlp_forward each, on 1 and
- * 2 threads: 18 MLPs of depths 1 to 3 and different widths, some sharing an
- * input, so that a job reading or writing another's buffers would show. */
+/* MLPs side by side (mlp_forward_group: one region of row-tile chains, in
+ * groups of MLP_GROUP_MAX) give the bits of the same layers run one by one
+ * with dense_forward (whole matmuls, tile by tile), on 1 and 2 threads: 18
+ * MLPs of depths 1 to 3 and different widths, some sharing an input, so that
+ * a chain reading or writing another's buffers, or the wrong rows, would show. */
 static void test_mlp_forward_group(void)
 {
     enum { N = MLP_GROUP_MAX + 2, BATCH = 100, IN = 7 };
     nn_ctx *ctx = ctx_new();
     rng r;
     rng_stream(&r, 12, 7);
-    mlp alone[N], side[N];
-    float *params[N], *grads[N], *x[2];
+    mlp side[N];
+    float *params[N], *grads[N], *x[2], *ref[2];
     for (int j = 0; j < 2; j++) {
         x[j] = falloc((size_t)BATCH * IN);
         tu_fill(&r, x[j], (size_t)BATCH * IN, -1, 1);
+        ref[j] = falloc((size_t)BATCH * 64);
     }
     int threads_before = omp_get_max_threads();
     for (int k = 0; k < N; k++) {
@@ -611,8 +613,6 @@ static void test_mlp_forward_group(void)
         params[k] = falloc(np);
         grads[k] = falloc(np);
         tu_fill(&r, params[k], np, -0.5f, 0.5f);
-        CU_ASSERT_EQUAL_FATAL(mlp_init(&alone[k], ctx, "alone", IN, dims, depth, BATCH, ACT_RELU, params[k], grads[k]),
-                              DMMP_OK);
         CU_ASSERT_EQUAL_FATAL(mlp_init(&side[k], ctx, "side", IN, dims, depth, BATCH, ACT_RELU, params[k], grads[k]),
                               DMMP_OK);
     }
@@ -623,23 +623,98 @@ static void test_mlp_forward_group(void)
         for (int k = 0; k < N; k++) {
             ms[k] = &side[k];
             xs[k] = x[k % 2];
-            CU_ASSERT_EQUAL(mlp_forward(&alone[k], x[k % 2], BATCH), DMMP_OK);
         }
         CU_ASSERT_EQUAL(mlp_forward_group(ms, xs, N, BATCH), DMMP_OK);
-        for (int k = 0; k < N; k++)
-            TU_ASSERT_MSG(memcmp(mlp_output(&alone[k]), mlp_output(&side[k]),
-                                 (size_t)BATCH * mlp_out_dim(&side[k]) * sizeof(float)) == 0,
-                          "MLP %d of %d, %d threads: side by side differs from alone", k, N, threads);
+        for (int k = 0; k < N; k++) {
+            /* The reference: each layer alone, into two buffers in turn. */
+            const float *in = x[k % 2];
+            for (int i = 0; i < side[k].n_layers; i++) {
+                CU_ASSERT_EQUAL(dense_forward(&side[k].layers[i], in, ref[i % 2], BATCH), DMMP_OK);
+                in = ref[i % 2];
+            }
+            TU_ASSERT_MSG(memcmp(in, mlp_output(&side[k]), (size_t)BATCH * mlp_out_dim(&side[k]) * sizeof(float)) == 0,
+                          "MLP %d of %d, %d threads: side by side differs from the layers one by one", k, N, threads);
+        }
     }
     omp_set_num_threads(threads_before);
     for (int k = 0; k < N; k++) {
-        mlp_free(&alone[k]);
         mlp_free(&side[k]);
         mem_free(params[k]);
         mem_free(grads[k]);
     }
-    mem_free(x[0]);
-    mem_free(x[1]);
+    for (int j = 0; j < 2; j++) {
+        mem_free(x[j]);
+        mem_free(ref[j]);
+    }
+    nn_ctx_destroy(ctx);
+}
+
+/* mlp_backward (one region: each row tile's masks and dx through every
+ * layer, then every layer's dW) gives the bits of the layers' dense_backward
+ * one by one, on 1, 2 and 3 threads: depths 1 to 3, with and without dx, at
+ * the full batch and a smaller one (the tail primitives, a short last tile). */
+static void test_mlp_backward_layers(void)
+{
+    enum { BATCH = 100, IN = 9 };
+    static const int dims[3] = {20, 13, 5};
+    nn_ctx *ctx = ctx_new();
+    rng r;
+    rng_stream(&r, 12, 8);
+    float *x = falloc((size_t)BATCH * IN), *dy = falloc((size_t)BATCH * 5);
+    float *g[2] = {falloc((size_t)BATCH * 20), falloc((size_t)BATCH * 20)};
+    float *dx_ref = falloc((size_t)BATCH * IN), *dx = falloc((size_t)BATCH * IN);
+    tu_fill(&r, x, (size_t)BATCH * IN, -1, 1);
+    int threads_before = omp_get_max_threads(), cases = 0;
+    for (int depth = 1; depth <= 3; depth++)
+        for (int with_dx = 0; with_dx < 2; with_dx++)
+            for (int batch = BATCH; batch >= 37; batch -= 63) {
+                size_t np = mlp_param_count(IN, dims + 3 - depth, depth);
+                float *params = falloc(np), *grads = falloc(np), *grads_ref = falloc(np);
+                tu_fill(&r, params, np, -0.5f, 0.5f);
+                int out = dims[2];
+                tu_fill(&r, dy, (size_t)batch * out, -1, 1);
+                mlp m;
+                CU_ASSERT_EQUAL_FATAL(mlp_init(&m, ctx, "chain", IN, dims + 3 - depth, depth, BATCH, ACT_RELU, params,
+                                               grads_ref), DMMP_OK);
+                /* The reference on one thread: dense_backward layer by layer. */
+                omp_set_num_threads(1);
+                CU_ASSERT_EQUAL(mlp_forward(&m, x, batch), DMMP_OK);
+                const float *grad_out = dy;
+                for (int i = depth - 1; i >= 0; i--) {
+                    float *grad_in = i == 0 ? (with_dx ? dx_ref : NULL) : g[i % 2];
+                    CU_ASSERT_EQUAL(dense_backward(&m.layers[i], i == 0 ? x : m.act[i - 1], m.act[i], grad_out, grad_in,
+                                                   0, batch), DMMP_OK);
+                    grad_out = grad_in;
+                }
+                mlp_free(&m);
+                for (int threads = 1; threads <= 3; threads++) {
+                    omp_set_num_threads(threads);
+                    memset(grads, 0, np * sizeof *grads);
+                    CU_ASSERT_EQUAL_FATAL(mlp_init(&m, ctx, "chain", IN, dims + 3 - depth, depth, BATCH, ACT_RELU,
+                                                   params, grads), DMMP_OK);
+                    CU_ASSERT_EQUAL(mlp_forward(&m, x, batch), DMMP_OK);
+                    CU_ASSERT_EQUAL(mlp_backward(&m, x, dy, with_dx ? dx : NULL, 0, batch), DMMP_OK);
+                    TU_ASSERT_MSG(memcmp(grads, grads_ref, np * sizeof *grads) == 0,
+                                  "depth %d, dx %d, batch %d, %d threads: weight gradients differ", depth, with_dx,
+                                  batch, threads);
+                    if (with_dx)
+                        TU_ASSERT_MSG(memcmp(dx, dx_ref, (size_t)batch * IN * sizeof *dx) == 0,
+                                      "depth %d, batch %d, %d threads: dx differs", depth, batch, threads);
+                    mlp_free(&m);
+                }
+                cases++;
+                mem_free(params);
+                mem_free(grads);
+                mem_free(grads_ref);
+            }
+    omp_set_num_threads(threads_before);
+    CU_ASSERT_EQUAL(cases, 12);
+    mem_free(x);
+    mem_free(dy);
+    mem_free(g[0]);
+    mem_free(g[1]);
+    mem_free(dx_ref);
+    mem_free(dx);
     nn_ctx_destroy(ctx);
 }
 
@@ -704,11 +779,12 @@ int register_dense_suites(void)
     };
     static const char *const mlp_names[] = {
         "parameter count", "3 layers: finite differences", "ReLU output, partial batch, accumulate dx",
-        "bad arguments", "side by side: the bits of one forward each",
+        "bad arguments", "side by side: the bits of the layers one by one",
+        "backward in one region: the bits of the layers one by one, 1 to 3 threads",
     };
     static const CU_TestFunc mlp_fns[] = {
         test_mlp_param_count, test_mlp_fd_three_layers, test_mlp_fd_relu_output_partial_batch,
-        test_mlp_bad_arguments, test_mlp_forward_group,
+        test_mlp_bad_arguments, test_mlp_forward_group, test_mlp_backward_layers,
     };
     static const char *const xor_names[] = {"2-8-1 MLP learns XOR"};
     static const CU_TestFunc xor_fns[] = {test_xor_learns};

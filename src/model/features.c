@@ -161,7 +161,7 @@ int32_t features_row_of(const feature_table *t, int32_t id)
     return (int32_t)(1 + rng_splitmix64(&st) % (uint64_t)(t->emb.rows - 1));
 }
 
-/* Copies column col of an n x width id matrix into f->ids, as rows of t. */
+/* Copies column col of an n x width id matrix into ids, as rows of t. */
 static const int32_t *id_column_into(int32_t *ids, const feature_table *t, const batch_side *bs, int col, int n)
 {
     for (int i = 0; i < n; i++) ids[i] = features_row_of(t, bs->ids[(size_t)i * bs->n_fields + col]);
@@ -192,7 +192,6 @@ static dmmp_status check_rows(const features *f, const batch *b, int view)
     if (b->n < 1 || b->n > cap) return dmmp_fail(DMMP_EINVAL, "features: batch of %d rows outside [1, %d]", b->n, cap);
     return DMMP_OK;
 }
-
 
 /* The ids slot sl of b looks up in its table, as rows of the table, and
  * how many (bags: every index). */

@@ -315,7 +315,7 @@ dmmp_status teacher_backward(teacher *t, const float *x, const float *dz_ctr, co
             expert_written[0] = 1;
         }
         for (int e = 0; e < lv->n_experts; e++) {
-            /* An expert no gate reads gets no gradient. */
+            /* An expert no gate reads gets no gradient (none does in the built-in layouts). */
             if (!expert_written[e]) memset(lv->dexpert[e], 0, wbytes);
             int src = lv->expert_task[e];
             int accumulate = din[src] ? input_grad_accumulate(&ig, din[src]) : 1;

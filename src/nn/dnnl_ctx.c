@@ -42,7 +42,8 @@ dmmp_status nn_ctx_reserve_scratch(nn_ctx *c, size_t bytes, const char *layer, c
 {
     if (bytes <= c->scratch_bytes) return DMMP_OK;
     size_t rounded = (bytes + 63) / 64 * 64;
-    for (int i = 0; i < c->n_slots; i++) {
+    int used = c->n_slots < NN_CTX_TEAM_SLOTS ? c->n_slots : NN_CTX_TEAM_SLOTS;
+    for (int i = 0; i < used; i++) {
         void *buf = NULL;
         if (posix_memalign(&buf, 64, rounded) != 0)
             return dmmp_fail(DMMP_ENOMEM, "layer '%s' (%s): out of memory for a %zu-byte matmul scratchpad", layer,

@@ -10,8 +10,11 @@
 
 #include "core/status.h"
 
-/* At most this many threads work on one matmul at a time. */
+/* Worker slots (streams) of a context: one per processor, at most this many. */
 #define NN_CTX_MAX_SLOTS 64
+/* The slots a matmul's team uses (dnnl_matmul.h: NN_MATMUL_MAX_TEAM); only
+ * these get a scratchpad. */
+#define NN_CTX_TEAM_SLOTS 8
 
 typedef struct nn_ctx {
     dnnl_engine_t engine;

@@ -243,9 +243,8 @@ static void team_job_tiles(const nn_matmul_job *jb, nn_ctx *ctx, int slot, dnnl_
         for (int t = 0; t < mm->n_tiles; t++)
             if (*st == dnnl_success) *st = run_tile(mm, ctx, t, slot, jb->a, jb->b, jb->bias, jb->c);
     } else {
-        /* Tiles of batch rows: the same threads take the same rows as in
-         * the layer before, whose output they still hold in cache (dealing
-         * them as threads free up was measured slower). */
+        /* Tiles of batch rows, in the static split: with several jobs a
+         * thread takes the same rows of each. */
 #pragma omp for schedule(static) nowait
         for (int t = 0; t < mm->n_tiles; t++)
             if (*st == dnnl_success) *st = run_tile(mm, ctx, t, slot, jb->a, jb->b, jb->bias, jb->c);

@@ -14,11 +14,11 @@
  * its own stream and scratchpad, and the tiles are spread over the threads.
  * The same shapes and inputs give the same bits with 1 thread or 64; a
  * matmul keeps at most NN_MATMUL_MAX_TEAM threads busy (at most 8 tiles).
- * Which thread runs a tile does not change its bits, so the tiles are dealt
- * to the threads as they free up, and the tiles of several independent
- * matmuls (a layer's dW and dx) can share one parallel region: one fork and
- * one join instead of one per matmul, and a thread that finishes its share
- * of one matmul early takes tiles of the other. Against oneDNN's own
+ * Which thread runs a tile does not change its bits, so the tiles of
+ * several independent matmuls can share one parallel region (the layers'
+ * dW of an MLP; callers that deal tiles themselves run an MLP's row tiles
+ * through every layer, nn/mlp.c): one fork and one join instead of one per
+ * matmul, and a thread that finishes its share early takes other tiles. Against oneDNN's own
  * threading, bench train (bench_default shapes, 2 threads, Intel Xeon, three
  * alternating runs in one quiet window, medians): 24.6k vs 24.6k samples/s
  * with oneDNN limited to AVX2, 31.8k vs 31.7k with AVX-512.
@@ -29,7 +29,7 @@
 #include "nn/dnnl_ctx.h"
 
 /* Threads that work on the tiles of one matmul or one group at a time. */
-#define NN_MATMUL_MAX_TEAM 8
+#define NN_MATMUL_MAX_TEAM NN_CTX_TEAM_SLOTS
 /* A matmul has at most this many row tiles. */
 #define NN_MATMUL_MAX_TILES 8
 
@@ -89,15 +89,15 @@ typedef struct nn_matmul_job {
  * what another reads or writes) in one parallel region and waits for them. */
 dmmp_status nn_matmul_execute_group(const nn_matmul_job *jobs, int n_jobs, nn_ctx *ctx);
 
-/* The threads a group would use: min(OpenMP's team, the jobs' tiles,
- * NN_MATMUL_MAX_TEAM). A caller that fuses its own pass into the region
+/* The threads a group would use: min(OpenMP's team, the jobs' tiles, their
+ * slots, NN_MATMUL_MAX_TEAM). A caller that fuses its own pass into the region
  * starts it with this many threads, or runs the group with
  * nn_matmul_execute_group when it is 1. */
 int nn_matmul_group_team(const nn_matmul_job *jobs, int n_jobs);
 
 /* The tiles of a group, for a caller that runs them inside its own parallel
- * region of nn_matmul_group_team threads (at least 2): every thread of the
- * team calls it with the same arguments, and it ends with the team's
+ * region of at most nn_matmul_group_team threads (at least 2): every thread
+ * of the team calls it with the same arguments, and it ends with the team's
  * barrier. The first failure is kept in *error (shared by the team, zeroed
  * before the region); nn_matmul_group_status turns it into a status. */
 typedef struct nn_matmul_group_error {

@@ -90,24 +90,32 @@ static dnnl_status_t forward_chain(mlp *m, nn_matmul_job *jobs, int t, int slot,
     return dnnl_success;
 }
 
-/* Up to MLP_GROUP_MAX MLPs: one chain per (MLP, tile), dealt to the threads as they free up. */
+/* Up to MLP_GROUP_MAX MLPs: one chain per (MLP, tile), dealt to the threads
+ * as they free up (a chain keeps its rows on its thread from the first layer
+ * to the last). */
 static dmmp_status forward_some(mlp *const *ms, const float *const *xs, int n, int batch)
 {
     nn_matmul_job jobs[MLP_GROUP_MAX][MLP_MAX_LAYERS];
     int n_tiles = 0;
     for (int k = 0; k < n; k++) {
         mlp *m = ms[k];
-        if (m->n_layers > MLP_MAX_LAYERS)
-            return dmmp_fail(DMMP_EINVAL, "mlp '%s': %d layers, at most %d", m->name, m->n_layers, MLP_MAX_LAYERS);
-        for (int i = 0; i < m->n_layers; i++) {
+        for (int i = 0; i < m->n_layers; i++) { /* n_layers <= MLP_MAX_LAYERS: mlp_init checks it */
             const float *input = i == 0 ? xs[k] : m->act[i - 1];
             DMMP_TRY(dense_forward_job(&m->layers[i], input, m->act[i], batch, &jobs[k][i]));
         }
         n_tiles = jobs[k][0].mm->n_tiles;
     }
+    if (omp_in_parallel())
+        return dmmp_fail(DMMP_EINVAL, "mlp '%s': the forward runs its own threads and cannot be called from a parallel region",
+                         ms[0]->name);
+    /* The team: OpenMP's, at most one thread per chain and per slot. */
     int chains = n * n_tiles;
-    int team = nn_matmul_group_team(&jobs[0][0], 1);
+    int team = omp_get_max_threads();
+    if (team > NN_MATMUL_MAX_TEAM) team = NN_MATMUL_MAX_TEAM;
     if (team > chains) team = chains;
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < ms[k]->n_layers; i++)
+            if (jobs[k][i].mm->n_slots < team) team = jobs[k][i].mm->n_slots;
     dnnl_status_t error = dnnl_success;
     const char *failed = "?";
     if (team <= 1) {
@@ -178,6 +186,9 @@ static dnnl_status_t backward_chain(mlp *m, dense_plan **plans, int t, int slot,
 
 dmmp_status mlp_backward(mlp *m, const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
 {
+    if (omp_in_parallel())
+        return dmmp_fail(DMMP_EINVAL, "mlp '%s': the backward runs its own threads and cannot be called from a parallel region",
+                         m->name);
     dense_plan *plans[MLP_MAX_LAYERS];
     nn_matmul_job dw[MLP_MAX_LAYERS];
     for (int i = 0; i < m->n_layers; i++) DMMP_TRY(dense_backward_plan(&m->layers[i], m->act[i], batch, &plans[i]));
@@ -186,6 +197,7 @@ dmmp_status mlp_backward(mlp *m, const float *x, const float *dy, float *dx, int
     for (int i = 0; i < m->n_layers; i++) {
         dense_layer *l = &m->layers[i];
         const float *dz = l->act == ACT_RELU ? l->dz : i == m->n_layers - 1 ? dy : NULL;
+        /* A guard: mlp_build gives every hidden layer a ReLU. */
         if (!dz) return dmmp_fail(DMMP_EINVAL, "mlp '%s': hidden layer %d has no ReLU", m->name, i);
         dw[i] = dense_dw_job(l, plans[i], i == 0 ? x : m->act[i - 1], dz);
     }
@@ -204,29 +216,32 @@ dmmp_status mlp_backward(mlp *m, const float *x, const float *dy, float *dx, int
         for (int i = 0; i < m->n_layers; i++) dense_add_bias_sums(&m->layers[i], plans[i]);
         return nn_matmul_execute_group(dw, m->n_layers, m->layers[0].ctx);
     }
-    /* One region: the chains, tile by tile on the threads that hold those
-     * rows (the static split of the layers above); after the barrier, the
-     * weight gradients of every layer, dealt as threads free up, while one
-     * thread adds the bias sums. */
+    /* One region: the chains, a tile to a thread; after the loop's barrier,
+     * the weight gradients of every layer, dealt as threads free up, while
+     * one thread adds the bias sums. A failed chain is recorded inside the
+     * loop, so after its barrier every thread sees it and all skip the rest
+     * (the gradients of a failed step are not completed). */
     nn_matmul_group_error dw_error = {dnnl_success, 0};
 #pragma omp parallel num_threads(team)
     {
         int slot = omp_get_thread_num();
-        dnnl_status_t st = dnnl_success;
-        const char *mine = "?";
 #pragma omp for schedule(static)
-        for (int t = 0; t < n_tiles; t++)
-            if (st == dnnl_success) st = backward_chain(m, plans, t, slot, dy, dx, accumulate_dx, &mine);
-        if (st != dnnl_success) {
+        for (int t = 0; t < n_tiles; t++) {
+            const char *mine = "?";
+            dnnl_status_t st = backward_chain(m, plans, t, slot, dy, dx, accumulate_dx, &mine);
+            if (st != dnnl_success) {
 #pragma omp critical(nn_matmul_error)
-            if (error == dnnl_success) {
-                error = st;
-                failed = mine;
+                if (error == dnnl_success) {
+                    error = st;
+                    failed = mine;
+                }
             }
         }
+        if (error == dnnl_success) {
 #pragma omp single nowait
-        for (int i = 0; i < m->n_layers; i++) dense_add_bias_sums(&m->layers[i], plans[i]);
-        nn_matmul_team_tiles(dw, m->n_layers, m->layers[0].ctx, &dw_error);
+            for (int i = 0; i < m->n_layers; i++) dense_add_bias_sums(&m->layers[i], plans[i]);
+            nn_matmul_team_tiles(dw, m->n_layers, m->layers[0].ctx, &dw_error);
+        }
     }
     if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
     return nn_matmul_group_status(dw, &dw_error);

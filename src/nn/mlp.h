@@ -38,11 +38,13 @@ dmmp_status mlp_forward(mlp *m, const float *x, int batch);
 /* Layers of one MLP at most. */
 #define MLP_MAX_LAYERS 16
 
-/* mlp_forward of ms[k] on xs[k] for k < n, side by side: the k-th layers of
- * all of them (those deep enough) in one parallel region, then the next.
- * The same results as n calls of mlp_forward; fewer forks and joins, and a
- * small layer's tiles fill the threads a big one leaves idle. The MLPs must
- * share one nn_ctx, and none may read another's output. */
+/* mlp_forward of ms[k] on xs[k] for k < n, side by side: one parallel
+ * region in which each row tile of the batch of each MLP goes through all of
+ * that MLP's layers on one thread (the tile heights depend on the batch size
+ * alone, so a tile is the same rows in every layer), the (MLP, tile) chains
+ * dealt to the threads as they free up. The same results as n calls of
+ * mlp_forward, with one fork and join instead of one per layer. The MLPs
+ * must share one nn_ctx, and none may read another's output. */
 dmmp_status mlp_forward_group(mlp *const *ms, const float *const *xs, int n, int batch);
 
 /* The output of the last mlp_forward: batch x mlp_out_dim(m), row-major. */

@@ -16,10 +16,8 @@ static float inv_norm(const vec_kernels *kern, const float *x, size_t k, int *cl
     return 1.0f / (*clamped ? SCORE_L2_EPS : nrm);
 }
 
-/* Rows per block: the blocks are dealt to the threads in order, as the
- * towers' matmul tiles of batch rows are, so a thread reads the rows it
- * computed (from its own cache). Every row's arithmetic is the same whatever
- * the split. */
+/* Rows per block of the parallel loops; every row's arithmetic is the same
+ * whatever the split. */
 #define SCORE_ROW_BLOCK 128
 #define SCORE_PARALLEL_MIN 32768 /* floats per tower output: below, one thread */
 
