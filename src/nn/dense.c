@@ -124,7 +124,7 @@ dmmp_status dense_forward_job(dense_layer *l, const float *x, float *y, int batc
     return DMMP_OK;
 }
 
-dmmp_status dense_backward_plan(dense_layer *l, const float *y, int batch, dense_plan **p)
+static dmmp_status backward_plan(dense_layer *l, const float *y, int batch, dense_plan **p)
 {
     DMMP_TRY(plan_for(l, batch, p));
     if (l->act == ACT_RELU && !y)
@@ -136,12 +136,13 @@ dmmp_status dense_backward_plan(dense_layer *l, const float *y, int batch, dense
  * tiles of the layer's dx matmul (a function of the batch size alone): for
  * tile t, dz = dy where the ReLU was active (y > 0; all of dy when the layer
  * has no ReLU, and then dz is dy itself), and the column sums of those rows
- * of dz go to row t of db_part; dense_add_bias_sums adds the rows in tile
- * order, so the bits do not depend on the thread count. The mask and the sum
- * of a row are the vec kernel relu_mask_add (a bit mask: the branchy form
+ * of dz go to row t of db_part; add_bias_sums adds the rows in tile order,
+ * so the bits do not depend on the thread count. The mask and the sum of a
+ * row are the vec kernel relu_mask_add (a bit mask: the branchy form
  * mispredicted on every other element, 1.6 ms against 0.1 ms for 1024 x
- * 256). One pass instead of a mask pass and a sum pass reads dz once less. */
-const float *dense_mask_tile(dense_layer *l, dense_plan *p, int t, const float *dy, const float *y)
+ * 256). One pass instead of a mask pass and a sum pass reads dz once less.
+ * Returns dz (the layer's own buffer, or dy without ReLU). */
+static const float *mask_tile(dense_layer *l, dense_plan *p, int t, const float *dy, const float *y)
 {
     const vec_kernels *k = vec_kernels_get();
     int row0, rows;
@@ -158,77 +159,113 @@ const float *dense_mask_tile(dense_layer *l, dense_plan *p, int t, const float *
     return relu ? l->dz : dy;
 }
 
-dnnl_status_t dense_dx_tile(dense_layer *l, dense_plan *p, int t, int slot, const float *dz, float *dx,
-                            int accumulate_dx)
-{
-    nn_matmul *mm = accumulate_dx ? &p->backward_data_accumulate : &p->backward_data;
-    return nn_matmul_run_tile(mm, l->ctx, t, slot, dz, l->W, NULL, dx);
-}
-
-void dense_add_bias_sums(dense_layer *l, const dense_plan *p)
+/* db += the tiles' sums, in tile order, once every tile is masked. */
+static void add_bias_sums(dense_layer *l, const dense_plan *p)
 {
     const vec_kernels *k = vec_kernels_get();
     for (int t = 0; t < p->backward_data.n_tiles; t++)
         k->axpy(1.0f, l->db_part + (size_t)t * l->out, (size_t)l->out, l->db);
 }
 
-nn_matmul_job dense_dw_job(dense_layer *l, dense_plan *p, const float *x, const float *dz)
+/* Tile t of the backward through every layer, last to first: the tile's
+ * rows of dy are masked, their bias sums taken and their rows of the input
+ * gradient computed, which the layer below masks next, all on one thread.
+ * Layer i (i > 0) writes dL/d(input) into one scratch buffer and layer i - 1
+ * reads it and writes the other, so two buffers serve any depth; a thread
+ * touches only its tile's rows of them. */
+static dnnl_status_t backward_chain_tile(dense_layer *layers, int n, dense_plan **plans, int t, int slot,
+                                         const float *const *y, const float *dy, float *dx, int accumulate_dx,
+                                         float *const *scratch, const char **failed)
 {
-    return (nn_matmul_job){&p->backward_weights, x, dz, NULL, l->dW, l->name, "backward dW"};
+    const float *grad_out = dy;
+    for (int i = n - 1; i >= 0; i--) {
+        dense_layer *l = &layers[i];
+        const float *dz = mask_tile(l, plans[i], t, grad_out, y[i]);
+        float *grad_in = i == 0 ? dx : scratch[i % 2];
+        if (!grad_in) break;
+        nn_matmul *mm = i == 0 && accumulate_dx ? &plans[i]->backward_data_accumulate : &plans[i]->backward_data;
+        dnnl_status_t st = nn_matmul_run_tile(mm, l->ctx, t, slot, dz, l->W, NULL, grad_in);
+        if (st != dnnl_success) {
+            *failed = l->name;
+            return st;
+        }
+        grad_out = grad_in;
+    }
+    return dnnl_success;
 }
 
-dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const float *dy, float *dx,
-                           int accumulate_dx, int batch)
+dmmp_status dense_backward_chain(dense_layer *layers, int n, const float *x, const float *const *y, const float *dy,
+                                 float *dx, int accumulate_dx, float *const *scratch, int batch)
 {
+    if (n < 1 || n > DENSE_CHAIN_MAX)
+        return dmmp_fail(DMMP_EINVAL, "layer '%s': a chain of %d layers, not 1 to %d", layers[0].name, n,
+                         DENSE_CHAIN_MAX);
     if (omp_in_parallel())
         return dmmp_fail(DMMP_EINVAL, "layer '%s': the backward runs its own threads and cannot be called from a parallel region",
-                         l->name);
-    dense_plan *p = NULL;
-    DMMP_TRY(dense_backward_plan(l, y, batch, &p));
-    const float *dz = l->act == ACT_RELU ? l->dz : dy;
-    nn_matmul_job dw = dense_dw_job(l, p, x, dz);
-    int n_tiles = p->backward_data.n_tiles;
-    int team = nn_matmul_group_team(&dw, 1);
+                         layers[0].name);
+    dense_plan *plans[DENSE_CHAIN_MAX];
+    nn_matmul_job dw[DENSE_CHAIN_MAX];
+    for (int i = 0; i < n; i++) DMMP_TRY(backward_plan(&layers[i], y[i], batch, &plans[i]));
+    /* dz of each layer once every tile is through: the layer's own masked
+     * buffer, or dy itself for a last layer without ReLU (a hidden layer's
+     * dy is a scratch buffer the layers below overwrite). */
+    for (int i = 0; i < n; i++) {
+        dense_layer *l = &layers[i];
+        const float *dz = l->act == ACT_RELU ? l->dz : i == n - 1 ? dy : NULL;
+        if (!dz) return dmmp_fail(DMMP_EINVAL, "layer '%s': a hidden layer of a chain needs a ReLU", l->name);
+        dw[i] = (nn_matmul_job){&plans[i]->backward_weights, i == 0 ? x : y[i - 1], dz, NULL, l->dW, l->name,
+                                "backward dW"};
+    }
+    int n_tiles = plans[0]->backward_data.n_tiles;
+    int team = nn_matmul_group_team(dw, n);
     if (team > n_tiles && n_tiles > 1) team = n_tiles;
-    nn_matmul_group_error error = {dnnl_success, 0};
-    if (team == 1) {
+    dnnl_status_t error = dnnl_success;
+    const char *failed = "?";
+    if (team <= 1) {
         int threads_before = omp_get_max_threads();
         omp_set_num_threads(1); /* oneDNN's gemm sizes its own team from the caller's setting */
-        for (int t = 0; t < n_tiles && error.status == dnnl_success; t++) {
-            dense_mask_tile(l, p, t, dy, y);
-            if (dx) error.status = dense_dx_tile(l, p, t, 0, dz, dx, accumulate_dx);
-        }
+        for (int t = 0; t < n_tiles && error == dnnl_success; t++)
+            error = backward_chain_tile(layers, n, plans, t, 0, y, dy, dx, accumulate_dx, scratch, &failed);
         omp_set_num_threads(threads_before);
-        if (error.status != dnnl_success) return nn_dnnl_check(error.status, "dnnl_primitive_execute", l->name, "backward dx");
-        dense_add_bias_sums(l, p);
-        return nn_matmul_execute_group(&dw, 1, l->ctx);
+        if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
+        for (int i = 0; i < n; i++) add_bias_sums(&layers[i], plans[i]);
+        return nn_matmul_execute_group(dw, n, layers[0].ctx);
     }
-    /* One region: each tile of rows is masked and its dx computed at once;
-     * after the loop's barrier one thread adds the bias sums while the
-     * others start on dW's tiles. A failed dx tile is recorded inside the
-     * loop, so after its barrier every thread sees it and all skip the rest. */
+    /* One region: the chains, a tile to a thread; after the loop's barrier,
+     * the weight gradients of every layer, dealt as threads free up, while
+     * one thread adds the bias sums. A failed chain is recorded inside the
+     * loop, so after its barrier every thread sees it and all skip the rest
+     * (the gradients of a failed step are not completed). */
     nn_matmul_group_error dw_error = {dnnl_success, 0};
 #pragma omp parallel num_threads(team)
     {
         int slot = omp_get_thread_num();
 #pragma omp for schedule(static)
         for (int t = 0; t < n_tiles; t++) {
-            dense_mask_tile(l, p, t, dy, y);
-            dnnl_status_t st = dx ? dense_dx_tile(l, p, t, slot, dz, dx, accumulate_dx) : dnnl_success;
+            const char *mine = "?";
+            dnnl_status_t st = backward_chain_tile(layers, n, plans, t, slot, y, dy, dx, accumulate_dx, scratch, &mine);
             if (st != dnnl_success) {
 #pragma omp critical(nn_matmul_error)
-                if (error.status == dnnl_success) error.status = st;
+                if (error == dnnl_success) {
+                    error = st;
+                    failed = mine;
+                }
             }
         }
-        if (error.status == dnnl_success) {
+        if (error == dnnl_success) {
 #pragma omp single nowait
-            dense_add_bias_sums(l, p);
-            nn_matmul_team_tiles(&dw, 1, l->ctx, &dw_error);
+            for (int i = 0; i < n; i++) add_bias_sums(&layers[i], plans[i]);
+            nn_matmul_team_tiles(dw, n, layers[0].ctx, &dw_error);
         }
     }
-    if (error.status != dnnl_success)
-        return nn_dnnl_check(error.status, "dnnl_primitive_execute", l->name, "backward dx");
-    return nn_matmul_group_status(&dw, &dw_error);
+    if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
+    return nn_matmul_group_status(dw, &dw_error);
+}
+
+dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const float *dy, float *dx,
+                           int accumulate_dx, int batch)
+{
+    return dense_backward_chain(l, 1, x, &y, dy, dx, accumulate_dx, NULL, batch);
 }
 
 void dense_free(dense_layer *l)

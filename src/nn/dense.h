@@ -64,22 +64,24 @@ dmmp_status dense_forward_job(dense_layer *l, const float *x, float *y, int batc
 dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const float *dy, float *dx,
                            int accumulate_dx, int batch);
 
-/* The backward in pieces, for a caller that runs several layers' backward
- * in one parallel region (mlp_backward): dense_backward is these in order.
- * The tiles are the row tiles of the dx matmul (nn_matmul_tile_span of
- * p->backward_data), the same for every layer at one batch size.
- *   dense_backward_plan: the primitives for batch (built if new), checks y.
- *   dense_mask_tile: rows of tile t: dz = dy masked by the ReLU and their
- *     bias sums; returns dz (the layer's own buffer, or dy without ReLU).
- *   dense_dx_tile: rows of tile t of dx = dz W^T (added when accumulate_dx).
- *   dense_add_bias_sums: db += the tiles' sums, in tile order, once all are done.
- *   dense_dw_job: dW += x^T dz as a job for nn_matmul_team_tiles, once dz is whole. */
-dmmp_status dense_backward_plan(dense_layer *l, const float *y, int batch, dense_plan **p);
-const float *dense_mask_tile(dense_layer *l, dense_plan *p, int t, const float *dy, const float *y);
-dnnl_status_t dense_dx_tile(dense_layer *l, dense_plan *p, int t, int slot, const float *dz, float *dx,
-                            int accumulate_dx);
-void dense_add_bias_sums(dense_layer *l, const dense_plan *p);
-nn_matmul_job dense_dw_job(dense_layer *l, dense_plan *p, const float *x, const float *dz);
+/* Layers in a dense_backward_chain at most. */
+#define DENSE_CHAIN_MAX 16
+
+/* The backward through n layers stacked in order (layers[i] reads the
+ * output y[i - 1] of the layer before it, layers[0] reads x; y[i] is
+ * layers[i]'s output): from dy = dL/d(y[n - 1]), ADDS every layer's dL/dW
+ * and dL/db to its dW and db, and writes dL/dx to dx (overwrite, or add when
+ * accumulate_dx is 1), skipped when dx is NULL. Every layer but the last
+ * must have a ReLU. scratch holds two buffers of batch x (the widest hidden
+ * layer) for the gradients between layers (NULL when n is 1).
+ * One parallel region: each row tile of the dx matmuls (their heights
+ * depend on the batch size alone, so a tile is the same rows in every
+ * layer) goes through every layer's ReLU mask, bias sums and dx on one
+ * thread; then every layer's dW tiles are dealt as threads free up. The db
+ * sums are taken per tile and added in tile order: the bits do not depend
+ * on the thread count. dense_backward is the chain of one layer. */
+dmmp_status dense_backward_chain(dense_layer *layers, int n, const float *x, const float *const *y, const float *dy,
+                                 float *dx, int accumulate_dx, float *const *scratch, int batch);
 
 /* Releases primitives and scratch buffers (a zeroed or freed layer is fine). */
 void dense_free(dense_layer *l);

@@ -179,8 +179,8 @@ dmmp_status nn_matmul_create(nn_matmul *mm, nn_ctx *ctx, const nn_matmul_shape *
 }
 
 /* Tile t on worker slot `slot`: the handles point at its rows of A and C. */
-static dnnl_status_t run_tile(nn_matmul *mm, nn_ctx *ctx, int t, int slot, const float *a, const float *b,
-                              const float *bias, float *c)
+dnnl_status_t nn_matmul_run_tile(nn_matmul *mm, nn_ctx *ctx, int t, int slot, const float *a, const float *b,
+                                 const float *bias, float *c)
 {
     const nn_matmul_shape *s = &mm->shape;
     int last = t == mm->n_tiles - 1 && mm->tail.rows;
@@ -205,12 +205,6 @@ static dnnl_status_t run_tile(nn_matmul *mm, nn_ctx *ctx, int t, int slot, const
     if (st == dnnl_success) st = dnnl_primitive_execute(tile->prim, ctx->slot_stream[slot], nargs, args);
     if (st == dnnl_success) st = dnnl_stream_wait(ctx->slot_stream[slot]);
     return st;
-}
-
-dnnl_status_t nn_matmul_run_tile(nn_matmul *mm, nn_ctx *ctx, int t, int slot, const float *a, const float *b,
-                                 const float *bias, float *c)
-{
-    return run_tile(mm, ctx, t, slot, a, b, bias, c);
 }
 
 void nn_matmul_tile_span(const nn_matmul *mm, int t, int *row0, int *rows)
@@ -241,13 +235,13 @@ static void team_job_tiles(const nn_matmul_job *jb, nn_ctx *ctx, int slot, dnnl_
          * tile when it is done with its last. */
 #pragma omp for schedule(dynamic, 1) nowait
         for (int t = 0; t < mm->n_tiles; t++)
-            if (*st == dnnl_success) *st = run_tile(mm, ctx, t, slot, jb->a, jb->b, jb->bias, jb->c);
+            if (*st == dnnl_success) *st = nn_matmul_run_tile(mm, ctx, t, slot, jb->a, jb->b, jb->bias, jb->c);
     } else {
         /* Tiles of batch rows, in the static split: with several jobs a
          * thread takes the same rows of each. */
 #pragma omp for schedule(static) nowait
         for (int t = 0; t < mm->n_tiles; t++)
-            if (*st == dnnl_success) *st = run_tile(mm, ctx, t, slot, jb->a, jb->b, jb->bias, jb->c);
+            if (*st == dnnl_success) *st = nn_matmul_run_tile(mm, ctx, t, slot, jb->a, jb->b, jb->bias, jb->c);
     }
 }
 
@@ -293,7 +287,7 @@ dmmp_status nn_matmul_execute_group(const nn_matmul_job *jobs, int n_jobs, nn_ct
         for (int j = 0; j < n_jobs && error.status == dnnl_success; j++) {
             const nn_matmul_job *jb = &jobs[j];
             for (int t = 0; t < jb->mm->n_tiles && error.status == dnnl_success; t++) {
-                error.status = run_tile(jb->mm, ctx, t, 0, jb->a, jb->b, jb->bias, jb->c);
+                error.status = nn_matmul_run_tile(jb->mm, ctx, t, 0, jb->a, jb->b, jb->bias, jb->c);
                 error.job = j;
             }
         }

@@ -158,93 +158,11 @@ const float *mlp_output(const mlp *m) { return m->act[m->n_layers - 1]; }
 
 int mlp_out_dim(const mlp *m) { return m->dims[m->n_layers - 1]; }
 
-/* Tile t of the backward through every layer, last to first: the tile's
- * rows of dy are masked, their bias sums taken and their rows of the input
- * gradient computed, which the layer below masks next, all on one thread.
- * Layer i (i > 0) writes dL/d(input) into one scratch buffer and layer i - 1
- * reads it and writes the other, so two buffers serve any depth; a thread
- * touches only its tile's rows of them. */
-static dnnl_status_t backward_chain(mlp *m, dense_plan **plans, int t, int slot, const float *dy, float *dx,
-                                    int accumulate_dx, const char **failed)
-{
-    const float *grad_out = dy;
-    float *bufs[2] = {m->grad_ping, m->grad_pong};
-    for (int i = m->n_layers - 1; i >= 0; i--) {
-        dense_layer *l = &m->layers[i];
-        const float *dz = dense_mask_tile(l, plans[i], t, grad_out, m->act[i]);
-        float *grad_in = i == 0 ? dx : bufs[i % 2];
-        if (!grad_in) break;
-        dnnl_status_t st = dense_dx_tile(l, plans[i], t, slot, dz, grad_in, i == 0 ? accumulate_dx : 0);
-        if (st != dnnl_success) {
-            *failed = l->name;
-            return st;
-        }
-        grad_out = grad_in;
-    }
-    return dnnl_success;
-}
-
 dmmp_status mlp_backward(mlp *m, const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
 {
-    if (omp_in_parallel())
-        return dmmp_fail(DMMP_EINVAL, "mlp '%s': the backward runs its own threads and cannot be called from a parallel region",
-                         m->name);
-    dense_plan *plans[MLP_MAX_LAYERS];
-    nn_matmul_job dw[MLP_MAX_LAYERS];
-    for (int i = 0; i < m->n_layers; i++) DMMP_TRY(dense_backward_plan(&m->layers[i], m->act[i], batch, &plans[i]));
-    /* dz of each layer once every tile is through: the layer's own masked
-     * buffer, or dy itself for a last layer without ReLU. */
-    for (int i = 0; i < m->n_layers; i++) {
-        dense_layer *l = &m->layers[i];
-        const float *dz = l->act == ACT_RELU ? l->dz : i == m->n_layers - 1 ? dy : NULL;
-        /* A guard: mlp_build gives every hidden layer a ReLU. */
-        if (!dz) return dmmp_fail(DMMP_EINVAL, "mlp '%s': hidden layer %d has no ReLU", m->name, i);
-        dw[i] = dense_dw_job(l, plans[i], i == 0 ? x : m->act[i - 1], dz);
-    }
-    int n_tiles = plans[0]->backward_data.n_tiles;
-    int team = nn_matmul_group_team(dw, m->n_layers);
-    if (team > n_tiles && n_tiles > 1) team = n_tiles;
-    dnnl_status_t error = dnnl_success;
-    const char *failed = "?";
-    if (team <= 1) {
-        int threads_before = omp_get_max_threads();
-        omp_set_num_threads(1); /* oneDNN's gemm sizes its own team from the caller's setting */
-        for (int t = 0; t < n_tiles && error == dnnl_success; t++)
-            error = backward_chain(m, plans, t, 0, dy, dx, accumulate_dx, &failed);
-        omp_set_num_threads(threads_before);
-        if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
-        for (int i = 0; i < m->n_layers; i++) dense_add_bias_sums(&m->layers[i], plans[i]);
-        return nn_matmul_execute_group(dw, m->n_layers, m->layers[0].ctx);
-    }
-    /* One region: the chains, a tile to a thread; after the loop's barrier,
-     * the weight gradients of every layer, dealt as threads free up, while
-     * one thread adds the bias sums. A failed chain is recorded inside the
-     * loop, so after its barrier every thread sees it and all skip the rest
-     * (the gradients of a failed step are not completed). */
-    nn_matmul_group_error dw_error = {dnnl_success, 0};
-#pragma omp parallel num_threads(team)
-    {
-        int slot = omp_get_thread_num();
-#pragma omp for schedule(static)
-        for (int t = 0; t < n_tiles; t++) {
-            const char *mine = "?";
-            dnnl_status_t st = backward_chain(m, plans, t, slot, dy, dx, accumulate_dx, &mine);
-            if (st != dnnl_success) {
-#pragma omp critical(nn_matmul_error)
-                if (error == dnnl_success) {
-                    error = st;
-                    failed = mine;
-                }
-            }
-        }
-        if (error == dnnl_success) {
-#pragma omp single nowait
-            for (int i = 0; i < m->n_layers; i++) dense_add_bias_sums(&m->layers[i], plans[i]);
-            nn_matmul_team_tiles(dw, m->n_layers, m->layers[0].ctx, &dw_error);
-        }
-    }
-    if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
-    return nn_matmul_group_status(dw, &dw_error);
+    float *scratch[2] = {m->grad_ping, m->grad_pong};
+    return dense_backward_chain(m->layers, m->n_layers, x, (const float *const *)m->act, dy, dx, accumulate_dx, scratch,
+                                batch);
 }
 
 void mlp_init_weights(mlp *m, rng *r)

@@ -36,7 +36,7 @@ dmmp_status mlp_forward(mlp *m, const float *x, int batch);
 /* mlp_forward_group runs at most this many MLPs in one region (more go in groups of this many). */
 #define MLP_GROUP_MAX 16
 /* Layers of one MLP at most. */
-#define MLP_MAX_LAYERS 16
+#define MLP_MAX_LAYERS DENSE_CHAIN_MAX
 
 /* mlp_forward of ms[k] on xs[k] for k < n, side by side: one parallel
  * region in which each row tile of the batch of each MLP goes through all of
