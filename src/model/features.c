@@ -273,10 +273,11 @@ static dmmp_status forward_sharded(features *f, const feature_slot *sl, const ba
     return embedding_forward_single(&fetched, f->remap, b->n, out, stride);
 }
 
-/* The lookup of slot k of view fv into its columns of fv->x, with worker
+/* The lookup of slot k of view fv into its columns of fv->x (dx: unused, the forward of a slot_pass), with worker
  * w's id column (single-valued slots of whole tables) or the shared buffers. */
-static dmmp_status forward_slot(features *f, const batch *b, feature_view *fv, int k, int w)
+static dmmp_status forward_slot(features *f, const batch *b, feature_view *fv, const float *dx, int k, int w)
 {
+    (void)dx;
     const feature_slot *sl = &fv->slots[k];
     float *out = fv->x + sl->offset;
     if (sl->table < 0) {
@@ -298,35 +299,58 @@ static dmmp_status forward_slot(features *f, const batch *b, feature_view *fv, i
                                     fv->width);
 }
 
-/* Single-valued slots of whole tables run in parallel, one slot per thread
- * at a time (each writes its own columns of the view, the same values
- * whichever thread does it); the rest (dense features, bags, sharded
- * tables: they share buffers) follow on the calling thread. A failed slot
- * is run again on the calling thread for its message, as in the backward. */
+/* Where a slot of a pass runs: not at all, on a worker, or on the calling thread. */
+enum { SLOT_SKIP, SLOT_WORKER, SLOT_CALLER };
+typedef dmmp_status (*slot_pass)(features *f, const batch *b, feature_view *fv, const float *dx, int k, int w);
+
+/* Single-valued slots of whole tables: on the workers. The forward copies
+ * the dense features and looks up bags and sharded tables on the calling
+ * thread (they share buffers). */
+static int forward_where(const features *f, const feature_slot *sl)
+{
+    return sl->table < 0 || sl->multi || f->tables[sl->table].sharded ? SLOT_CALLER : SLOT_WORKER;
+}
+
+/* The backward has nothing to do for the dense features; bags run on the calling thread. */
+static int backward_where(const features *f, const feature_slot *sl)
+{
+    (void)f;
+    return sl->table < 0 ? SLOT_SKIP : sl->multi ? SLOT_CALLER : SLOT_WORKER;
+}
+
+/* One pass over a view's slots: the worker slots in parallel, one slot per
+ * thread at a time (each writes its own columns of the view, or its own
+ * table's gradient, the same values whichever thread does it), then the
+ * others on the calling thread in order. A worker's error message is
+ * thread-local, so a failed slot is run again on the calling thread, which
+ * fails the same way and leaves the message where the caller reads it. */
+static dmmp_status each_slot(features *f, const batch *b, feature_view *fv, const float *dx, slot_pass pass,
+                             int (*where)(const features *, const feature_slot *))
+{
+    int team = omp_get_max_threads();
+    if (team > f->n_workers) team = f->n_workers;
+    int failed = -1;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (team > 1 && fv->n_slots > 1)
+    for (int k = 0; k < fv->n_slots; k++) {
+        if (where(f, &fv->slots[k]) != SLOT_WORKER) continue;
+        if (pass(f, b, fv, dx, k, omp_get_thread_num()) != DMMP_OK) {
+#pragma omp critical(features_slot_failure)
+            if (failed < 0 || k < failed) failed = k;
+        }
+    }
+    if (failed >= 0) DMMP_TRY(pass(f, b, fv, dx, failed, 0));
+    for (int k = 0; k < fv->n_slots; k++)
+        if (where(f, &fv->slots[k]) == SLOT_CALLER) DMMP_TRY(pass(f, b, fv, dx, k, 0));
+    return DMMP_OK;
+}
+
 dmmp_status features_forward_view(features *f, const batch *b, feature_view_id view)
 {
     if (view < 0 || view >= VIEW_COUNT) return dmmp_fail(DMMP_EINVAL, "features: unknown view %d", (int)view);
     DMMP_TRY(check_rows(f, b, view));
     feature_view *fv = &f->view[view];
     if (f->n_sharded > 0) DMMP_TRY(fetch_view(f, b, view));
-    int team = omp_get_max_threads();
-    if (team > f->n_workers) team = f->n_workers;
-    int failed = -1;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (team > 1 && fv->n_slots > 1)
-    for (int k = 0; k < fv->n_slots; k++) {
-        const feature_slot *sl = &fv->slots[k];
-        if (sl->table < 0 || sl->multi || f->tables[sl->table].sharded) continue;
-        if (forward_slot(f, b, fv, k, omp_get_thread_num()) != DMMP_OK) {
-#pragma omp critical(features_forward_failure)
-            if (failed < 0 || k < failed) failed = k;
-        }
-    }
-    if (failed >= 0) DMMP_TRY(forward_slot(f, b, fv, failed, 0));
-    for (int k = 0; k < fv->n_slots; k++) {
-        const feature_slot *sl = &fv->slots[k];
-        if (sl->table < 0 || sl->multi || f->tables[sl->table].sharded) DMMP_TRY(forward_slot(f, b, fv, k, 0));
-    }
-    return DMMP_OK;
+    return each_slot(f, b, fv, NULL, forward_slot, forward_where);
 }
 
 dmmp_status features_forward(features *f, const batch *b)
@@ -337,7 +361,7 @@ dmmp_status features_forward(features *f, const batch *b)
 
 /* The gradient of slot k's table from view fv's input gradient dx, with
  * worker w's ids and scratch (single-valued slots) or the shared ones. */
-static dmmp_status backward_slot(features *f, const batch *b, const feature_view *fv, const float *dx, int k, int w)
+static dmmp_status backward_slot(features *f, const batch *b, feature_view *fv, const float *dx, int k, int w)
 {
     const feature_slot *sl = &fv->slots[k];
     feature_table *t = &f->tables[sl->table];
@@ -354,35 +378,17 @@ static dmmp_status backward_slot(features *f, const batch *b, const feature_view
                                      dout, fv->width, &t->grad, &f->worker_scratch[w]);
 }
 
-/* A view's single-valued slots run in parallel, one table per thread at a
- * time (a table's gradient is the same whichever thread computes it: its
- * rows sum in batch order); 1024 ids are below the size at which one table's
- * backward splits across threads, so without this the backward ran on one
- * core. The multi-valued slots follow on the calling thread (they share the
- * hashed-bag buffer). A worker's error message is thread-local, so a failed
- * slot is run again on the calling thread, which fails the same way and
- * leaves the message where the caller reads it. */
+/* A table's gradient is the same whichever thread computes it: its rows
+ * sum in batch order. 1024 ids are below the size at which one table's
+ * backward splits across threads, so without the slots in parallel the
+ * backward ran on one core. */
 dmmp_status features_backward(features *f, const batch *b, const float *const dx[VIEW_COUNT])
 {
     for (int v = 0; v < VIEW_COUNT; v++) {
         feature_view *fv = &f->view[v];
         if (!fv->width || !dx[v]) continue;
         DMMP_TRY(check_rows(f, b, v));
-        int team = omp_get_max_threads();
-        if (team > f->n_workers) team = f->n_workers;
-        int failed = -1;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (team > 1 && fv->n_slots > 1)
-        for (int k = 0; k < fv->n_slots; k++) {
-            const feature_slot *sl = &fv->slots[k];
-            if (sl->table < 0 || sl->multi) continue;
-            if (backward_slot(f, b, fv, dx[v], k, omp_get_thread_num()) != DMMP_OK) {
-#pragma omp critical(features_backward_failure)
-                if (failed < 0 || k < failed) failed = k;
-            }
-        }
-        if (failed >= 0) DMMP_TRY(backward_slot(f, b, fv, dx[v], failed, 0));
-        for (int k = 0; k < fv->n_slots; k++)
-            if (fv->slots[k].table >= 0 && fv->slots[k].multi) DMMP_TRY(backward_slot(f, b, fv, dx[v], k, 0));
+        DMMP_TRY(each_slot(f, b, fv, dx[v], backward_slot, backward_where));
     }
     return DMMP_OK;
 }
