@@ -718,6 +718,106 @@ static void test_mlp_backward_layers(void)
     nn_ctx_destroy(ctx);
 }
 
+/* Chains side by side (dense_backward_chains: every chain's row tiles in
+ * one region, in groups of DENSE_GROUP_MAX) give the bits of the layers'
+ * dense_backward one by one, chain after chain, on 1, 2 and 3 threads and
+ * at the full batch and a tail batch: DENSE_GROUP_MAX + 3 MLPs of depths 1
+ * to 3 reading two inputs, three of every four writing one of three input
+ * gradients (the first writer of each overwriting, the rest adding, so that
+ * chains sharing a dx in another order, or a tile's rows on two threads,
+ * would show), the fourth without dx. */
+static void test_mlp_backward_chains(void)
+{
+    enum { N = DENSE_GROUP_MAX + 3, BATCH = 100, IN = 6 };
+    nn_ctx *ctx = ctx_new();
+    rng r;
+    rng_stream(&r, 12, 9);
+    mlp ms[N];
+    float *params[N], *grads[N], *grads_ref[N], *dy[N];
+    size_t np[N];
+    float *x[2], *dx[3], *dx_ref[3], *g[2];
+    for (int j = 0; j < 2; j++) {
+        x[j] = falloc((size_t)BATCH * IN);
+        tu_fill(&r, x[j], (size_t)BATCH * IN, -1, 1);
+        g[j] = falloc((size_t)BATCH * 64);
+    }
+    for (int j = 0; j < 3; j++) {
+        dx[j] = falloc((size_t)BATCH * IN);
+        dx_ref[j] = falloc((size_t)BATCH * IN);
+    }
+    for (int k = 0; k < N; k++) {
+        int dims[3] = {4 + k % 5, 9 + k, 1 + k % 4}, depth = 1 + k % 3;
+        np[k] = mlp_param_count(IN, dims, depth);
+        params[k] = falloc(np[k]);
+        grads[k] = falloc(np[k]);
+        grads_ref[k] = falloc(np[k]);
+        dy[k] = falloc((size_t)BATCH * dims[depth - 1]);
+        tu_fill(&r, params[k], np[k], -0.5f, 0.5f);
+        tu_fill(&r, dy[k], (size_t)BATCH * dims[depth - 1], -1, 1);
+        CU_ASSERT_EQUAL_FATAL(mlp_init(&ms[k], ctx, "chains", IN, dims, depth, BATCH, ACT_RELU, params[k], grads[k]),
+                              DMMP_OK);
+    }
+    int threads_before = omp_get_max_threads(), cases = 0;
+    for (int batch = BATCH; batch >= 37; batch -= 63) {
+        for (int k = 0; k < N; k++) CU_ASSERT_EQUAL(mlp_forward(&ms[k], x[k % 2], batch), DMMP_OK);
+        /* The reference on one thread: every chain's layers one by one. */
+        omp_set_num_threads(1);
+        int written[3] = {0, 0, 0};
+        for (int k = 0; k < N; k++) {
+            memset(grads[k], 0, np[k] * sizeof(float));
+            const float *grad_out = dy[k];
+            for (int i = ms[k].n_layers - 1; i >= 0; i--) {
+                int to = k % 4 == 3 ? -1 : k % 3, acc = i == 0 && to >= 0 && written[to];
+                float *grad_in = i == 0 ? (to >= 0 ? dx_ref[to] : NULL) : g[i % 2];
+                CU_ASSERT_EQUAL(dense_backward(&ms[k].layers[i], i == 0 ? x[k % 2] : ms[k].act[i - 1], ms[k].act[i],
+                                               grad_out, grad_in, acc, batch), DMMP_OK);
+                grad_out = grad_in;
+            }
+            if (k % 4 != 3) written[k % 3] = 1;
+            memcpy(grads_ref[k], grads[k], np[k] * sizeof(float));
+        }
+        for (int threads = 1; threads <= 3; threads++) {
+            omp_set_num_threads(threads);
+            dense_chain chains[N];
+            int first[3] = {1, 1, 1};
+            for (int k = 0; k < N; k++) {
+                memset(grads[k], 0, np[k] * sizeof(float));
+                int to = k % 4 == 3 ? -1 : k % 3;
+                chains[k] = mlp_chain(&ms[k], x[k % 2], dy[k], to >= 0 ? dx[to] : NULL, to >= 0 && !first[to]);
+                if (to >= 0) first[to] = 0;
+            }
+            for (int j = 0; j < 3; j++) tu_fill(&r, dx[j], (size_t)BATCH * IN, -9, 9); /* overwritten, not added to */
+            CU_ASSERT_EQUAL(dense_backward_chains(chains, N, batch), DMMP_OK);
+            for (int k = 0; k < N; k++)
+                TU_ASSERT_MSG(memcmp(grads[k], grads_ref[k], np[k] * sizeof(float)) == 0,
+                              "chain %d of %d, batch %d, %d threads: weight gradients differ", k, N, batch, threads);
+            for (int j = 0; j < 3; j++)
+                TU_ASSERT_MSG(memcmp(dx[j], dx_ref[j], (size_t)batch * IN * sizeof(float)) == 0,
+                              "input gradient %d, batch %d, %d threads: differs from the chains one by one", j, batch,
+                              threads);
+            cases++;
+        }
+    }
+    omp_set_num_threads(threads_before);
+    CU_ASSERT_EQUAL(cases, 6);
+    for (int k = 0; k < N; k++) {
+        mlp_free(&ms[k]);
+        mem_free(params[k]);
+        mem_free(grads[k]);
+        mem_free(grads_ref[k]);
+        mem_free(dy[k]);
+    }
+    for (int j = 0; j < 2; j++) {
+        mem_free(x[j]);
+        mem_free(g[j]);
+    }
+    for (int j = 0; j < 3; j++) {
+        mem_free(dx[j]);
+        mem_free(dx_ref[j]);
+    }
+    nn_ctx_destroy(ctx);
+}
+
 /* ---- layer_xor ----------------------------------------------------------- */
 
 static void test_xor_learns(void)
@@ -781,10 +881,11 @@ int register_dense_suites(void)
         "parameter count", "3 layers: finite differences", "ReLU output, partial batch, accumulate dx",
         "bad arguments", "side by side: the bits of the layers one by one",
         "backward in one region: the bits of the layers one by one, 1 to 3 threads",
+        "chains side by side: the bits of the chains one by one, sharing input gradients",
     };
     static const CU_TestFunc mlp_fns[] = {
         test_mlp_param_count, test_mlp_fd_three_layers, test_mlp_fd_relu_output_partial_batch,
-        test_mlp_bad_arguments, test_mlp_forward_group, test_mlp_backward_layers,
+        test_mlp_bad_arguments, test_mlp_forward_group, test_mlp_backward_layers, test_mlp_backward_chains,
     };
     static const char *const xor_names[] = {"2-8-1 MLP learns XOR"};
     static const CU_TestFunc xor_fns[] = {test_xor_learns};

@@ -376,15 +376,22 @@ dmmp_status model_backward_negs(model *m, const float *x_t, const float *x_u, co
     int l2 = m->spec.l2norm;
     const float *vn[2] = {m->vc_n, m->vv_n};
     const float *ds[2] = {m->ds_c, m->ds_v};
+    /* The towers' backward in two regions, the item towers (over neg_items
+     * rows) and the user tower with the gate (over the batch), once every
+     * score's gradient is in. */
+    dense_chain items[2]; /* item_tower[2] */
     for (int t = 0; t < m->n_item_towers; t++) {
         memset(m->dv[t], 0, (size_t)m->neg_items * (size_t)m->k * sizeof(float));
         tower_score_backward(mlp_output(&m->user_tower), mlp_output(&m->item_tower[t]), m->u_n, vn[t], batch, m->k, tau,
                              l2, ds[t], m->du, m->dv[t], &m->bias_grad[t]);
         if (m->neg.active) DMMP_TRY(neg_backward_tower(m, t, batch));
-        DMMP_TRY(mlp_backward(&m->item_tower[t], x_i, m->dv[t], m->dx_i, t > 0, m->neg_items));
+        items[t] = mlp_chain(&m->item_tower[t], x_i, m->dv[t], m->dx_i, t > 0);
     }
+    DMMP_TRY(dense_backward_chains(items, m->n_item_towers, m->neg_items));
     if (m->neg.active) neg_backward_user(m, batch);
-    DMMP_TRY(mlp_backward(&m->user_tower, x_u, m->du, m->dx_u, 0, batch));
+    dense_chain users[2];
+    int n_users = 0;
+    users[n_users++] = mlp_chain(&m->user_tower, x_u, m->du, m->dx_u, 0);
     if (m->learned_gate) {
         float *dlogits = m->dw; /* softmax2_backward may write in place */
         softmax2_backward(m->w, m->dw, batch, dlogits);
@@ -396,9 +403,9 @@ dmmp_status model_backward_negs(model *m, const float *x_t, const float *x_u, co
             }
             dlogits = m->gate_dout;
         }
-        DMMP_TRY(mlp_backward(&m->gate, x_u, dlogits, m->dx_u, 1, batch));
+        users[n_users++] = mlp_chain(&m->gate, x_u, dlogits, m->dx_u, 1);
     }
-    return DMMP_OK;
+    return dense_backward_chains(users, n_users, batch);
 }
 
 void model_predictions(const model *m, int batch, float *p_ctr, float *p_cvr, float *p_ctcvr)

@@ -257,7 +257,10 @@ static int input_grad_accumulate(input_grads *g, const float *buf)
     return 1;
 }
 
-static dmmp_status gate_backward(teacher_gate *g, teacher_level *lv, const float *in, const float *dout, float *din,
+/* A gate's mixing backward (into the experts' gradients and the gate's
+ * logits' gradient), and the chain of its linear layer for the level's
+ * dense_backward_chains. */
+static dense_chain gate_backward(teacher_gate *g, teacher_level *lv, const float *in, const float *dout, float *din,
                                  input_grads *ig, unsigned char *expert_written, int width, int batch)
 {
     const float *ex[3 * TEACHER_MAX_EXPERTS];
@@ -272,16 +275,56 @@ static dmmp_status gate_backward(teacher_gate *g, teacher_level *lv, const float
     }
     gate_mix_backward(g->probs, batch, g->n_experts, ex, width, dout, dex, overwrite, g->dlogits);
     int accumulate = din ? input_grad_accumulate(ig, din) : 1;
-    return dense_backward(&g->linear, in, g->logits, g->dlogits, din, accumulate, batch);
+    return (dense_chain){&g->linear, 1, in, (const float *const *)&g->logits, g->dlogits, din, accumulate, NULL};
+}
+
+/* A level's backward: the gates' mixing, then one dense_backward_chains of
+ * the gates' linear layers and the experts, in the order (and so with the
+ * input gradients' first writers) of running them one by one. */
+static dmmp_status level_backward(teacher_level *lv, const float *const in[3], const float *const dout[3],
+                                  float *const din[3], int width, int batch)
+{
+    dense_chain chains[3 + 3 * TEACHER_MAX_EXPERTS];
+    int n = 0;
+    input_grads ig = {{din[0], din[1], din[2]}, {0, 0, 0}};
+    unsigned char expert_written[3 * TEACHER_MAX_EXPERTS] = {0};
+    size_t wbytes = (size_t)batch * width * sizeof(float);
+    if (lv->has_gates) {
+        for (int task = 0; task < TEACHER_TASKS; task++)
+            chains[n++] = gate_backward(&lv->gate[task], lv, in[task], dout[task], din[task], &ig, expert_written,
+                                        width, batch);
+        if (lv->has_shared_gate)
+            chains[n++] = gate_backward(&lv->shared_gate, lv, in[IN_SHARED], dout[IN_SHARED], din[IN_SHARED], &ig,
+                                        expert_written, width, batch);
+    } else {
+        float *d = lv->dexpert[0];
+        size_t cells = (size_t)batch * width;
+        for (size_t i = 0; i < cells; i++) d[i] = dout[0][i] + dout[1][i];
+        expert_written[0] = 1;
+    }
+    for (int e = 0; e < lv->n_experts; e++) {
+        /* An expert no gate reads gets no gradient (none does in the built-in layouts). */
+        if (!expert_written[e]) memset(lv->dexpert[e], 0, wbytes);
+        int src = lv->expert_task[e];
+        int accumulate = din[src] ? input_grad_accumulate(&ig, din[src]) : 1;
+        chains[n++] = mlp_chain(&lv->experts[e], in[src], lv->dexpert[e], din[src], accumulate);
+    }
+    DMMP_TRY(dense_backward_chains(chains, n, batch));
+    /* An input no layer of this level reads has a zero gradient. */
+    size_t in_bytes = (size_t)batch * lv->in_dim * sizeof(float);
+    for (int k = 0; k < 3; k++)
+        if (din[k] && !ig.written[k]) memset(din[k], 0, in_bytes);
+    return DMMP_OK;
 }
 
 dmmp_status teacher_backward(teacher *t, const float *x, const float *dz_ctr, const float *dz_cvr, float *dx,
                              int batch)
 {
     const float *dz[TEACHER_TASKS] = {dz_ctr, dz_cvr};
-    size_t wbytes = (size_t)batch * t->width * sizeof(float);
+    dense_chain towers[TEACHER_TASKS];
     for (int task = 0; task < TEACHER_TASKS; task++)
-        DMMP_TRY(mlp_backward(&t->tower[task], t->task_in[task], dz[task], t->dtower_in[task], 0, batch));
+        towers[task] = mlp_chain(&t->tower[task], t->task_in[task], dz[task], t->dtower_in[task], 0);
+    DMMP_TRY(dense_backward_chains(towers, TEACHER_TASKS, batch));
     const float *dout[3] = {t->dtower_in[0], t->dtower_in[1], NULL};
     for (int l = t->cfg.levels - 1; l >= 0; l--) {
         teacher_level *lv = &t->level[l];
@@ -299,32 +342,7 @@ dmmp_status teacher_backward(teacher *t, const float *x, const float *dz_ctr, co
             in[0] = in[1] = in[2] = x;
             din[0] = din[1] = din[2] = dx;
         }
-        input_grads ig = {{din[0], din[1], din[2]}, {0, 0, 0}};
-        unsigned char expert_written[3 * TEACHER_MAX_EXPERTS] = {0};
-        if (lv->has_gates) {
-            for (int task = 0; task < TEACHER_TASKS; task++)
-                DMMP_TRY(gate_backward(&lv->gate[task], lv, in[task], dout[task], din[task], &ig, expert_written,
-                                       t->width, batch));
-            if (lv->has_shared_gate)
-                DMMP_TRY(gate_backward(&lv->shared_gate, lv, in[IN_SHARED], dout[IN_SHARED], din[IN_SHARED], &ig,
-                                       expert_written, t->width, batch));
-        } else {
-            float *d = lv->dexpert[0];
-            size_t n = (size_t)batch * t->width;
-            for (size_t i = 0; i < n; i++) d[i] = dout[0][i] + dout[1][i];
-            expert_written[0] = 1;
-        }
-        for (int e = 0; e < lv->n_experts; e++) {
-            /* An expert no gate reads gets no gradient (none does in the built-in layouts). */
-            if (!expert_written[e]) memset(lv->dexpert[e], 0, wbytes);
-            int src = lv->expert_task[e];
-            int accumulate = din[src] ? input_grad_accumulate(&ig, din[src]) : 1;
-            DMMP_TRY(mlp_backward(&lv->experts[e], in[src], lv->dexpert[e], din[src], accumulate, batch));
-        }
-        /* An input no layer of this level reads has a zero gradient. */
-        size_t in_bytes = (size_t)batch * lv->in_dim * sizeof(float);
-        for (int k = 0; k < 3; k++)
-            if (din[k] && !ig.written[k]) memset(din[k], 0, in_bytes);
+        DMMP_TRY(level_backward(lv, in, dout, din, t->width, batch));
         if (below) {
             dout[0] = below->gate[0].dout;
             dout[1] = below->gate[1].dout;

@@ -167,23 +167,22 @@ static void add_bias_sums(dense_layer *l, const dense_plan *p)
         k->axpy(1.0f, l->db_part + (size_t)t * l->out, (size_t)l->out, l->db);
 }
 
-/* Tile t of the backward through every layer, last to first: the tile's
- * rows of dy are masked, their bias sums taken and their rows of the input
- * gradient computed, which the layer below masks next, all on one thread.
- * Layer i (i > 0) writes dL/d(input) into one scratch buffer and layer i - 1
- * reads it and writes the other, so two buffers serve any depth; a thread
- * touches only its tile's rows of them. */
-static dnnl_status_t backward_chain_tile(dense_layer *layers, int n, dense_plan **plans, int t, int slot,
-                                         const float *const *y, const float *dy, float *dx, int accumulate_dx,
-                                         float *const *scratch, const char **failed)
+/* Tile t of the backward through every layer of a chain, last to first:
+ * the tile's rows of dy are masked, their bias sums taken and their rows of
+ * the input gradient computed, which the layer below masks next, all on one
+ * thread. Layer i (i > 0) writes dL/d(input) into one scratch buffer and
+ * layer i - 1 reads it and writes the other, so two buffers serve any depth;
+ * a thread touches only its tile's rows of them. */
+static dnnl_status_t backward_chain_tile(const dense_chain *c, dense_plan *const *plans, int t, int slot,
+                                         const char **failed)
 {
-    const float *grad_out = dy;
-    for (int i = n - 1; i >= 0; i--) {
-        dense_layer *l = &layers[i];
-        const float *dz = mask_tile(l, plans[i], t, grad_out, y[i]);
-        float *grad_in = i == 0 ? dx : scratch[i % 2];
+    const float *grad_out = c->dy;
+    for (int i = c->n - 1; i >= 0; i--) {
+        dense_layer *l = &c->layers[i];
+        const float *dz = mask_tile(l, plans[i], t, grad_out, c->y[i]);
+        float *grad_in = i == 0 ? c->dx : c->scratch[i % 2];
         if (!grad_in) break;
-        nn_matmul *mm = i == 0 && accumulate_dx ? &plans[i]->backward_data_accumulate : &plans[i]->backward_data;
+        nn_matmul *mm = i == 0 && c->accumulate_dx ? &plans[i]->backward_data_accumulate : &plans[i]->backward_data;
         dnnl_status_t st = nn_matmul_run_tile(mm, l->ctx, t, slot, dz, l->W, NULL, grad_in);
         if (st != dnnl_success) {
             *failed = l->name;
@@ -194,30 +193,78 @@ static dnnl_status_t backward_chain_tile(dense_layer *layers, int n, dense_plan 
     return dnnl_success;
 }
 
-dmmp_status dense_backward_chain(dense_layer *layers, int n, const float *x, const float *const *y, const float *dy,
-                                 float *dx, int accumulate_dx, float *const *scratch, int batch)
+/* Tile t of every chain, in chain order. */
+static dnnl_status_t backward_tile(const dense_chain *chains, int n_chains, dense_plan *(*plans)[DENSE_CHAIN_MAX],
+                                   int t, int slot, const char **failed)
 {
-    if (n < 1 || n > DENSE_CHAIN_MAX)
-        return dmmp_fail(DMMP_EINVAL, "layer '%s': a chain of %d layers, not 1 to %d", layers[0].name, n,
-                         DENSE_CHAIN_MAX);
-    if (omp_in_parallel())
-        return dmmp_fail(DMMP_EINVAL, "layer '%s': the backward runs its own threads and cannot be called from a parallel region",
-                         layers[0].name);
-    dense_plan *plans[DENSE_CHAIN_MAX];
-    nn_matmul_job dw[DENSE_CHAIN_MAX];
-    for (int i = 0; i < n; i++) DMMP_TRY(backward_plan(&layers[i], y[i], batch, &plans[i]));
+    for (int k = 0; k < n_chains; k++) {
+        dnnl_status_t st = backward_chain_tile(&chains[k], plans[k], t, slot, failed);
+        if (st != dnnl_success) return st;
+    }
+    return dnnl_success;
+}
+
+/* Checks a chain and finds its plans for batch, and its layers' dW jobs. */
+static dmmp_status chain_jobs(const dense_chain *c, int batch, dense_plan **plans, nn_matmul_job *dw)
+{
+    if (!c->layers || c->n < 1 || c->n > DENSE_CHAIN_MAX)
+        return dmmp_fail(DMMP_EINVAL, "layer '%s': a chain of %d layers, not 1 to %d",
+                         c->layers ? c->layers[0].name : "?", c->n, DENSE_CHAIN_MAX);
+    if (c->n > 1 && !c->scratch)
+        return dmmp_fail(DMMP_EINVAL, "layer '%s': a chain of %d layers needs its two scratch buffers",
+                         c->layers[0].name, c->n);
+    for (int i = 0; i < c->n; i++) DMMP_TRY(backward_plan(&c->layers[i], c->y[i], batch, &plans[i]));
     /* dz of each layer once every tile is through: the layer's own masked
      * buffer, or dy itself for a last layer without ReLU (a hidden layer's
      * dy is a scratch buffer the layers below overwrite). */
-    for (int i = 0; i < n; i++) {
-        dense_layer *l = &layers[i];
-        const float *dz = l->act == ACT_RELU ? l->dz : i == n - 1 ? dy : NULL;
+    for (int i = 0; i < c->n; i++) {
+        dense_layer *l = &c->layers[i];
+        const float *dz = l->act == ACT_RELU ? l->dz : i == c->n - 1 ? c->dy : NULL;
         if (!dz) return dmmp_fail(DMMP_EINVAL, "layer '%s': a hidden layer of a chain needs a ReLU", l->name);
-        dw[i] = (nn_matmul_job){&plans[i]->backward_weights, i == 0 ? x : y[i - 1], dz, NULL, l->dW, l->name,
+        dw[i] = (nn_matmul_job){&plans[i]->backward_weights, i == 0 ? c->x : c->y[i - 1], dz, NULL, l->dW, l->name,
                                 "backward dW"};
     }
-    int n_tiles = plans[0]->backward_data.n_tiles;
-    int team = nn_matmul_group_team(dw, n);
+    return DMMP_OK;
+}
+
+/* The dW jobs, largest first (stable): the last tiles dealt are the
+ * smallest, so the threads reach the end of the region together. The
+ * order changes no bits: every dW is its own matmul. */
+static void largest_first(nn_matmul_job *jobs, int n)
+{
+    for (int i = 1; i < n; i++) {
+        nn_matmul_job jb = jobs[i];
+        const nn_matmul_shape *s = &jb.mm->shape;
+        long long size = (long long)s->m * s->n;
+        int j = i;
+        for (; j > 0; j--) {
+            const nn_matmul_shape *p = &jobs[j - 1].mm->shape;
+            if ((long long)p->m * p->n >= size) break;
+            jobs[j] = jobs[j - 1];
+        }
+        jobs[j] = jb;
+    }
+}
+
+static void add_chain_bias_sums(const dense_chain *chains, int n_chains, dense_plan *(*plans)[DENSE_CHAIN_MAX])
+{
+    for (int k = 0; k < n_chains; k++)
+        for (int i = 0; i < chains[k].n; i++) add_bias_sums(&chains[k].layers[i], plans[k][i]);
+}
+
+/* Up to DENSE_GROUP_MAX chains in one region. */
+static dmmp_status backward_some(const dense_chain *chains, int n_chains, int batch)
+{
+    dense_plan *plans[DENSE_GROUP_MAX][DENSE_CHAIN_MAX];
+    nn_matmul_job dw[DENSE_GROUP_MAX * DENSE_CHAIN_MAX];
+    int n_dw = 0;
+    for (int k = 0; k < n_chains; k++) {
+        DMMP_TRY(chain_jobs(&chains[k], batch, plans[k], dw + n_dw));
+        n_dw += chains[k].n;
+    }
+    largest_first(dw, n_dw);
+    int n_tiles = plans[0][0]->backward_data.n_tiles; /* the same for every layer: a function of batch */
+    int team = nn_matmul_group_team(dw, n_dw);
     if (team > n_tiles && n_tiles > 1) team = n_tiles;
     dnnl_status_t error = dnnl_success;
     const char *failed = "?";
@@ -225,17 +272,18 @@ dmmp_status dense_backward_chain(dense_layer *layers, int n, const float *x, con
         int threads_before = omp_get_max_threads();
         omp_set_num_threads(1); /* oneDNN's gemm sizes its own team from the caller's setting */
         for (int t = 0; t < n_tiles && error == dnnl_success; t++)
-            error = backward_chain_tile(layers, n, plans, t, 0, y, dy, dx, accumulate_dx, scratch, &failed);
+            error = backward_tile(chains, n_chains, plans, t, 0, &failed);
         omp_set_num_threads(threads_before);
         if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
-        for (int i = 0; i < n; i++) add_bias_sums(&layers[i], plans[i]);
-        return nn_matmul_execute_group(dw, n, layers[0].ctx);
+        add_chain_bias_sums(chains, n_chains, plans);
+        return nn_matmul_execute_group(dw, n_dw, chains[0].layers[0].ctx);
     }
-    /* One region: the chains, a tile to a thread; after the loop's barrier,
-     * the weight gradients of every layer, dealt as threads free up, while
-     * one thread adds the bias sums. A failed chain is recorded inside the
-     * loop, so after its barrier every thread sees it and all skip the rest
-     * (the gradients of a failed step are not completed). */
+    /* One region: the tiles, a tile of every chain to a thread; after the
+     * loop's barrier, the weight gradients of every layer, dealt as threads
+     * free up, while one thread adds the bias sums. A failed tile is
+     * recorded inside the loop, so after its barrier every thread sees it
+     * and all skip the rest (the gradients of a failed step are not
+     * completed). */
     nn_matmul_group_error dw_error = {dnnl_success, 0};
 #pragma omp parallel num_threads(team)
     {
@@ -243,7 +291,7 @@ dmmp_status dense_backward_chain(dense_layer *layers, int n, const float *x, con
 #pragma omp for schedule(static)
         for (int t = 0; t < n_tiles; t++) {
             const char *mine = "?";
-            dnnl_status_t st = backward_chain_tile(layers, n, plans, t, slot, y, dy, dx, accumulate_dx, scratch, &mine);
+            dnnl_status_t st = backward_tile(chains, n_chains, plans, t, slot, &mine);
             if (st != dnnl_success) {
 #pragma omp critical(nn_matmul_error)
                 if (error == dnnl_success) {
@@ -254,12 +302,31 @@ dmmp_status dense_backward_chain(dense_layer *layers, int n, const float *x, con
         }
         if (error == dnnl_success) {
 #pragma omp single nowait
-            for (int i = 0; i < n; i++) add_bias_sums(&layers[i], plans[i]);
-            nn_matmul_team_tiles(dw, n, layers[0].ctx, &dw_error);
+            add_chain_bias_sums(chains, n_chains, plans);
+            nn_matmul_team_tiles(dw, n_dw, chains[0].layers[0].ctx, &dw_error);
         }
     }
     if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
     return nn_matmul_group_status(dw, &dw_error);
+}
+
+dmmp_status dense_backward_chains(const dense_chain *chains, int n_chains, int batch)
+{
+    if (n_chains < 1) return DMMP_OK;
+    if (omp_in_parallel())
+        return dmmp_fail(DMMP_EINVAL, "layer '%s': the backward runs its own threads and cannot be called from a parallel region",
+                         chains[0].layers ? chains[0].layers[0].name : "?");
+    for (int first = 0; first < n_chains; first += DENSE_GROUP_MAX)
+        DMMP_TRY(backward_some(chains + first, n_chains - first < DENSE_GROUP_MAX ? n_chains - first : DENSE_GROUP_MAX,
+                               batch));
+    return DMMP_OK;
+}
+
+dmmp_status dense_backward_chain(dense_layer *layers, int n, const float *x, const float *const *y, const float *dy,
+                                 float *dx, int accumulate_dx, float *const *scratch, int batch)
+{
+    const dense_chain c = {layers, n, x, y, dy, dx, accumulate_dx, scratch};
+    return dense_backward_chains(&c, 1, batch);
 }
 
 dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const float *dy, float *dx,

@@ -73,13 +73,36 @@ dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const
  * and dL/db to its dW and db, and writes dL/dx to dx (overwrite, or add when
  * accumulate_dx is 1), skipped when dx is NULL. Every layer but the last
  * must have a ReLU. scratch holds two buffers of batch x (the widest hidden
- * layer) for the gradients between layers (NULL when n is 1).
- * One parallel region: each row tile of the dx matmuls (their heights
- * depend on the batch size alone, so a tile is the same rows in every
- * layer) goes through every layer's ReLU mask, bias sums and dx on one
- * thread; then every layer's dW tiles are dealt as threads free up. The db
- * sums are taken per tile and added in tile order: the bits do not depend
- * on the thread count. dense_backward is the chain of one layer. */
+ * layer) for the gradients between layers (NULL when n is 1). */
+typedef struct dense_chain {
+    dense_layer *layers;
+    int n;
+    const float *x;
+    const float *const *y;
+    const float *dy;
+    float *dx;
+    int accumulate_dx;
+    float *const *scratch;
+} dense_chain;
+
+/* Chains in one region of dense_backward_chains at most (more go in groups of this many). */
+#define DENSE_GROUP_MAX 16
+
+/* The backward of every chain, as if run one after another in order, in
+ * one parallel region: each row tile of the dx matmuls (their heights depend
+ * on the batch size alone, so a tile is the same rows in every layer of
+ * every chain) goes through every chain's layers, chain after chain, on one
+ * thread: its ReLU masks, bias sums and dx. After a barrier, the dW tiles of
+ * every layer of every chain are dealt as threads free up, the largest
+ * layers first, while one thread adds the bias sums. The db sums are taken
+ * per tile and added in tile order, and several chains may write one dx (the
+ * first overwriting, the next adding), each tile's rows in chain order: the
+ * bits are those of the chains run one by one, whatever the thread count.
+ * No chain may read what another chain of the call writes (but dx), and no
+ * layer may be in two chains. */
+dmmp_status dense_backward_chains(const dense_chain *chains, int n_chains, int batch);
+
+/* dense_backward_chains of one chain. dense_backward is the chain of one layer. */
 dmmp_status dense_backward_chain(dense_layer *layers, int n, const float *x, const float *const *y, const float *dy,
                                  float *dx, int accumulate_dx, float *const *scratch, int batch);
 

@@ -31,8 +31,8 @@ static dmmp_status mlp_build(mlp *m, nn_ctx *ctx, const int *dims, nn_act last_a
     for (int i = 0; i + 1 < n; i++)
         if (dims[i] > widest_hidden) widest_hidden = dims[i];
     if (n > 1) {
-        DMMP_TRY(mem_alloc_f32(&m->grad_ping, (size_t)m->max_batch * widest_hidden, m->name));
-        DMMP_TRY(mem_alloc_f32(&m->grad_pong, (size_t)m->max_batch * widest_hidden, m->name));
+        DMMP_TRY(mem_alloc_f32(&m->grad[0], (size_t)m->max_batch * widest_hidden, m->name));
+        DMMP_TRY(mem_alloc_f32(&m->grad[1], (size_t)m->max_batch * widest_hidden, m->name));
     }
     size_t offset = 0;
     int width = m->in;
@@ -158,11 +158,15 @@ const float *mlp_output(const mlp *m) { return m->act[m->n_layers - 1]; }
 
 int mlp_out_dim(const mlp *m) { return m->dims[m->n_layers - 1]; }
 
+dense_chain mlp_chain(mlp *m, const float *x, const float *dy, float *dx, int accumulate_dx)
+{
+    return (dense_chain){m->layers, m->n_layers, x, (const float *const *)m->act, dy, dx, accumulate_dx, m->grad};
+}
+
 dmmp_status mlp_backward(mlp *m, const float *x, const float *dy, float *dx, int accumulate_dx, int batch)
 {
-    float *scratch[2] = {m->grad_ping, m->grad_pong};
-    return dense_backward_chain(m->layers, m->n_layers, x, (const float *const *)m->act, dy, dx, accumulate_dx, scratch,
-                                batch);
+    const dense_chain c = mlp_chain(m, x, dy, dx, accumulate_dx);
+    return dense_backward_chains(&c, 1, batch);
 }
 
 void mlp_init_weights(mlp *m, rng *r)
@@ -179,8 +183,8 @@ void mlp_free(mlp *m)
         for (int i = 0; i < m->n_layers; i++) dense_free(&m->layers[i]);
     if (m->act)
         for (int i = 0; i < m->n_layers; i++) mem_free(m->act[i]);
-    mem_free(m->grad_ping);
-    mem_free(m->grad_pong);
+    mem_free(m->grad[0]);
+    mem_free(m->grad[1]);
     free(m->layers);
     free(m->act);
     free(m->dims);

@@ -17,7 +17,7 @@ typedef struct mlp {
     int *dims;            /* n_layers output widths */
     dense_layer *layers;  /* n_layers */
     float **act;          /* act[i]: max_batch x dims[i], output of layer i */
-    float *grad_ping, *grad_pong; /* max_batch x widest hidden layer: dL/d(hidden) */
+    float *grad[2];       /* max_batch x widest hidden layer: dL/d(hidden), a chain's two scratch buffers */
 } mlp;
 
 /* Number of floats of the parameters (equally of the gradients) of an MLP
@@ -57,6 +57,10 @@ int mlp_out_dim(const mlp *m);
  * and batch: ADDS every layer's dL/dW and dL/db to grads; writes dL/dx to dx
  * (overwrite, or add when accumulate_dx is 1), skipped when dx is NULL. */
 dmmp_status mlp_backward(mlp *m, const float *x, const float *dy, float *dx, int accumulate_dx, int batch);
+
+/* The chain dense_backward_chains runs for mlp_backward(m, x, dy, dx,
+ * accumulate_dx, batch), to run beside other chains of the same batch. */
+dense_chain mlp_chain(mlp *m, const float *x, const float *dy, float *dx, int accumulate_dx);
 
 /* Initialises every layer's weights (dense_init_weights) from r. */
 void mlp_init_weights(mlp *m, rng *r);
