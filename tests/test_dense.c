@@ -194,6 +194,28 @@ static void test_dense_forward_reference(void)
     nn_ctx_destroy(ctx);
 }
 
+/* Tile heights: hand-worked values (four tiles up to 256 rows, then 256-row
+ * tiles up to eight, then eight), and for every m to 20000 the rules the
+ * backward's per-tile buffers and the thread split rely on. */
+static void test_matmul_tile_rows(void)
+{
+    static const int cases[][2] = {{1, 1},     {5, 5},     {16, 16},   {17, 16},   {37, 16},   {100, 32},
+                                   {368, 96},  {1024, 256}, {1025, 256}, {1500, 256}, {2048, 256}, {4096, 512}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        TU_ASSERT_MSG(nn_matmul_tile_rows(cases[c][0]) == cases[c][1], "m = %d: tile height %d, expected %d",
+                      cases[c][0], nn_matmul_tile_rows(cases[c][0]), cases[c][1]);
+    int bad = 0;
+    for (int m = 1; m <= 20000 && bad < 5; m++) {
+        int rows = nn_matmul_tile_rows(m), tiles = (m + rows - 1) / rows;
+        int ok = rows >= 1 && rows <= m && tiles <= NN_MATMUL_MAX_TILES && (rows % 16 == 0 || rows == m) &&
+                 (m <= 16 || tiles >= 2) && (m > 2048 || rows <= 256) && (m <= 1024 || rows >= 256);
+        if (!ok) {
+            bad++;
+            TU_ASSERT_MSG(ok, "m = %d: tile height %d gives %d tiles", m, rows, tiles);
+        }
+    }
+}
+
 /* The matmul's result is a function of its shape and inputs, not of the
  * team: 1 and 2 threads give the same bits (before the row tiles, oneDNN's
  * AVX2 gemm gave 1-ulp differences in 261 of 480 shapes of this kind), and
@@ -872,10 +894,12 @@ int register_dense_suites(void)
         "forward vs double reference", "backward vs finite differences", "dW, db, dx accumulate",
         "partial batch after full", "bad arguments and oneDNN errors", "He and Glorot initialisation",
         "matmul: the same bits with 1 and 2 threads, and the double product",
+        "matmul tile heights: worked values and the rules for every m to 20000",
     };
     static const CU_TestFunc dense_fns[] = {
         test_dense_forward_reference, test_dense_backward_fd, test_dense_accumulate,
         test_dense_partial_batch, test_dense_bad_arguments, test_dense_init_weights, test_matmul_threads,
+        test_matmul_tile_rows,
     };
     static const char *const mlp_names[] = {
         "parameter count", "3 layers: finite differences", "ReLU output, partial batch, accumulate dx",
