@@ -13,12 +13,14 @@
  * whose height depends only on the shape; every tile runs single-threaded on
  * its own stream and scratchpad, and the tiles are spread over the threads.
  * The same shapes and inputs give the same bits with 1 thread or 64; a
- * matmul keeps at most NN_MATMUL_MAX_TEAM threads busy (at most 8 tiles).
- * Which thread runs a tile does not change its bits, so the tiles of
- * several independent matmuls can share one parallel region (the layers'
- * dW of an MLP; callers that deal tiles themselves run an MLP's row tiles
- * through every layer, nn/mlp.c): one fork and one join instead of one per
- * matmul, and a thread that finishes its share early takes other tiles. Against oneDNN's own
+ * matmul keeps at most as many threads busy as it has tiles (four up to
+ * 1024 rows, at most NN_MATMUL_MAX_TILES: nn_matmul_tile_rows). Which
+ * thread runs a tile does not change its bits, so the tiles of several
+ * independent matmuls can share one parallel region (the layers' dW of the
+ * chains of a backward; callers that deal tiles themselves run an MLP's row
+ * tiles through every layer, nn/mlp.c and nn/dense.c): one fork and one
+ * join instead of one per matmul, and a thread that finishes its share
+ * early takes other tiles. Against oneDNN's own
  * threading, bench train (bench_default shapes, 2 threads, Intel Xeon, three
  * alternating runs in one quiet window, medians): 24.6k vs 24.6k samples/s
  * with oneDNN limited to AVX2, 31.8k vs 31.7k with AVX-512.
