@@ -747,7 +747,8 @@ static void test_mlp_backward_layers(void)
  * to 3 reading two inputs, three of every four writing one of three input
  * gradients (the first writer of each overwriting, the rest adding, so that
  * chains sharing a dx in another order, or a tile's rows on two threads,
- * would show), the fourth without dx. */
+ * would show), the fourth without dx, half of them ending without ReLU.
+ * A layer in two chains and chains on two contexts are refused. */
 static void test_mlp_backward_chains(void)
 {
     enum { N = DENSE_GROUP_MAX + 3, BATCH = 100, IN = 6 };
@@ -776,7 +777,9 @@ static void test_mlp_backward_chains(void)
         dy[k] = falloc((size_t)BATCH * dims[depth - 1]);
         tu_fill(&r, params[k], np[k], -0.5f, 0.5f);
         tu_fill(&r, dy[k], (size_t)BATCH * dims[depth - 1], -1, 1);
-        CU_ASSERT_EQUAL_FATAL(mlp_init(&ms[k], ctx, "chains", IN, dims, depth, BATCH, ACT_RELU, params[k], grads[k]),
+        /* Half the MLPs end without ReLU, as the towers and gates do: their dW reads dy itself. */
+        CU_ASSERT_EQUAL_FATAL(mlp_init(&ms[k], ctx, "chains", IN, dims, depth, BATCH, k % 2 ? ACT_NONE : ACT_RELU,
+                                       params[k], grads[k]),
                               DMMP_OK);
     }
     int threads_before = omp_get_max_threads(), cases = 0;
@@ -822,6 +825,19 @@ static void test_mlp_backward_chains(void)
     }
     omp_set_num_threads(threads_before);
     CU_ASSERT_EQUAL(cases, 6);
+    /* One MLP twice in a call, and a layer on another context: refused, naming the layer. */
+    dense_chain twice[2] = {mlp_chain(&ms[0], x[0], dy[0], NULL, 0), mlp_chain(&ms[0], x[0], dy[0], NULL, 0)};
+    CU_ASSERT_EQUAL(dense_backward_chains(twice, 2, BATCH), DMMP_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dmmp_errmsg(), "in two chains"));
+    nn_ctx *other = ctx_new();
+    mlp alien;
+    CU_ASSERT_EQUAL_FATAL(mlp_init(&alien, other, "alien", IN, (int[]){3}, 1, BATCH, ACT_NONE, params[0], grads[0]),
+                          DMMP_OK);
+    dense_chain mixed[2] = {mlp_chain(&ms[1], x[0], dy[1], NULL, 0), mlp_chain(&alien, x[0], dy[0], NULL, 0)};
+    CU_ASSERT_EQUAL(dense_backward_chains(mixed, 2, BATCH), DMMP_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dmmp_errmsg(), "layer 'alien.0': the chains of one backward must share one nn_ctx"));
+    mlp_free(&alien);
+    nn_ctx_destroy(other);
     for (int k = 0; k < N; k++) {
         mlp_free(&ms[k]);
         mem_free(params[k]);

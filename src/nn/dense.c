@@ -205,15 +205,22 @@ static dnnl_status_t backward_tile(const dense_chain *chains, int n_chains, dens
 }
 
 /* Checks a chain and finds its plans for batch, and its layers' dW jobs. */
-static dmmp_status chain_jobs(const dense_chain *c, int batch, dense_plan **plans, nn_matmul_job *dw)
+static dmmp_status chain_jobs(const dense_chain *c, const nn_ctx *ctx, int batch, dense_plan **plans,
+                              nn_matmul_job *dw)
 {
     if (!c->layers || c->n < 1 || c->n > DENSE_CHAIN_MAX)
         return dmmp_fail(DMMP_EINVAL, "layer '%s': a chain of %d layers, not 1 to %d",
                          c->layers ? c->layers[0].name : "?", c->n, DENSE_CHAIN_MAX);
-    if (c->n > 1 && !c->scratch)
+    if (!c->y) return dmmp_fail(DMMP_EINVAL, "layer '%s': the chain's layer outputs y are NULL", c->layers[0].name);
+    if (c->n > 1 && (!c->scratch || !c->scratch[0] || !c->scratch[1]))
         return dmmp_fail(DMMP_EINVAL, "layer '%s': a chain of %d layers needs its two scratch buffers",
                          c->layers[0].name, c->n);
-    for (int i = 0; i < c->n; i++) DMMP_TRY(backward_plan(&c->layers[i], c->y[i], batch, &plans[i]));
+    for (int i = 0; i < c->n; i++) {
+        if (c->layers[i].ctx != ctx)
+            return dmmp_fail(DMMP_EINVAL, "layer '%s': the chains of one backward must share one nn_ctx",
+                             c->layers[i].name);
+        DMMP_TRY(backward_plan(&c->layers[i], c->y[i], batch, &plans[i]));
+    }
     /* dz of each layer once every tile is through: the layer's own masked
      * buffer, or dy itself for a last layer without ReLU (a hidden layer's
      * dy is a scratch buffer the layers below overwrite). */
@@ -258,14 +265,22 @@ static dmmp_status backward_some(const dense_chain *chains, int n_chains, int ba
     dense_plan *plans[DENSE_GROUP_MAX][DENSE_CHAIN_MAX];
     nn_matmul_job dw[DENSE_GROUP_MAX * DENSE_CHAIN_MAX];
     int n_dw = 0;
+    nn_ctx *ctx = chains[0].layers ? chains[0].layers[0].ctx : NULL;
     for (int k = 0; k < n_chains; k++) {
-        DMMP_TRY(chain_jobs(&chains[k], batch, plans[k], dw + n_dw));
+        DMMP_TRY(chain_jobs(&chains[k], ctx, batch, plans[k], dw + n_dw));
         n_dw += chains[k].n;
     }
+    /* A layer twice would have two threads write its dz, db_part and dW. */
+    for (int i = 0; i < n_dw; i++)
+        for (int j = i + 1; j < n_dw; j++)
+            if (dw[i].c == dw[j].c)
+                return dmmp_fail(DMMP_EINVAL, "layer '%s': its weight gradient is in two chains of one backward",
+                                 dw[i].layer);
     largest_first(dw, n_dw);
     int n_tiles = plans[0][0]->backward_data.n_tiles; /* the same for every layer: a function of batch */
+    /* The team of the dW tiles; threads beyond the row tiles wait at the
+     * loop's barrier, then take dW tiles. */
     int team = nn_matmul_group_team(dw, n_dw);
-    if (team > n_tiles && n_tiles > 1) team = n_tiles;
     dnnl_status_t error = dnnl_success;
     const char *failed = "?";
     if (team <= 1) {
@@ -276,7 +291,7 @@ static dmmp_status backward_some(const dense_chain *chains, int n_chains, int ba
         omp_set_num_threads(threads_before);
         if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
         add_chain_bias_sums(chains, n_chains, plans);
-        return nn_matmul_execute_group(dw, n_dw, chains[0].layers[0].ctx);
+        return nn_matmul_execute_group(dw, n_dw, ctx);
     }
     /* One region: the tiles, a tile of every chain to a thread; after the
      * loop's barrier, the weight gradients of every layer, dealt as threads
@@ -303,7 +318,7 @@ static dmmp_status backward_some(const dense_chain *chains, int n_chains, int ba
         if (error == dnnl_success) {
 #pragma omp single nowait
             add_chain_bias_sums(chains, n_chains, plans);
-            nn_matmul_team_tiles(dw, n_dw, chains[0].layers[0].ctx, &dw_error);
+            nn_matmul_team_tiles(dw, n_dw, ctx, &dw_error);
         }
     }
     if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");

@@ -98,8 +98,12 @@ typedef struct dense_chain {
  * per tile and added in tile order, and several chains may write one dx (the
  * first overwriting, the next adding), each tile's rows in chain order: the
  * bits are those of the chains run one by one, whatever the thread count.
- * No chain may read what another chain of the call writes (but dx), and no
- * layer may be in two chains. */
+ * No chain may read what another chain of the call writes (a dx that
+ * several chains write is read by none of them), no layer may be in two
+ * chains (checked), no two layers may share their dW or db, and every layer
+ * must be on one nn_ctx (checked). The row-tile phase keeps at most as many
+ * threads busy as a matmul of batch rows has tiles (nn_matmul_tile_rows);
+ * the dW phase, as many as the dW tiles. */
 dmmp_status dense_backward_chains(const dense_chain *chains, int n_chains, int batch);
 
 /* dense_backward_chains of one chain. dense_backward is the chain of one layer. */

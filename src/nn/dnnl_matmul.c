@@ -11,8 +11,9 @@
  * the training step 3-6% faster than eight of 128 on two threads (paired
  * runs, either ISA): fewer executions, each reading its weights once for
  * twice the rows. The height is a function of m alone, so the order of
- * every sum is fixed whatever the team size; the price is that below 1024
- * rows a chain of one MLP keeps at most four threads busy. */
+ * every sum is fixed whatever the team size; the price is that up to 1024
+ * rows the row tiles of one matmul (and a backward's row-tile phase) keep at
+ * most four threads busy; dW tiles of several layers are dealt to any team. */
 enum { TILE_ALIGN = 16, FEW_TILES = 4, MAX_PREFERRED_ROWS = 256 };
 
 static int rows_for(int m, int tiles)
