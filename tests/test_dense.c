@@ -671,6 +671,21 @@ static void test_mlp_forward_group(void)
     nn_ctx_destroy(ctx);
 }
 
+/* The reference backward of an MLP: its layers' dense_backward one by one,
+ * last to first, through the two buffers g; dx (overwritten, or added to
+ * when accumulate) may be NULL. */
+static void layers_backward(mlp *m, const float *x, const float *dy, float *dx, int accumulate, float *const g[2],
+                            int batch)
+{
+    const float *grad_out = dy;
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        float *grad_in = i == 0 ? dx : g[i % 2];
+        CU_ASSERT_EQUAL(dense_backward(&m->layers[i], i == 0 ? x : m->act[i - 1], m->act[i], grad_out, grad_in,
+                                       i == 0 && accumulate, batch), DMMP_OK);
+        grad_out = grad_in;
+    }
+}
+
 /* mlp_backward (one region: each row tile's masks and dx through every
  * layer, then every layer's dW) gives the bits of the layers' dense_backward
  * one by one, on 1, 2 and 3 threads: depths 1 to 3, with and without dx, at
@@ -701,13 +716,7 @@ static void test_mlp_backward_layers(void)
                 /* The reference on one thread: dense_backward layer by layer. */
                 omp_set_num_threads(1);
                 CU_ASSERT_EQUAL(mlp_forward(&m, x, batch), DMMP_OK);
-                const float *grad_out = dy;
-                for (int i = depth - 1; i >= 0; i--) {
-                    float *grad_in = i == 0 ? (with_dx ? dx_ref : NULL) : g[i % 2];
-                    CU_ASSERT_EQUAL(dense_backward(&m.layers[i], i == 0 ? x : m.act[i - 1], m.act[i], grad_out, grad_in,
-                                                   0, batch), DMMP_OK);
-                    grad_out = grad_in;
-                }
+                layers_backward(&m, x, dy, with_dx ? dx_ref : NULL, 0, g, batch);
                 mlp_free(&m);
                 for (int threads = 1; threads <= 3; threads++) {
                     omp_set_num_threads(threads);
@@ -790,14 +799,8 @@ static void test_mlp_backward_chains(void)
         int written[3] = {0, 0, 0};
         for (int k = 0; k < N; k++) {
             memset(grads[k], 0, np[k] * sizeof(float));
-            const float *grad_out = dy[k];
-            for (int i = ms[k].n_layers - 1; i >= 0; i--) {
-                int to = k % 4 == 3 ? -1 : k % 3, acc = i == 0 && to >= 0 && written[to];
-                float *grad_in = i == 0 ? (to >= 0 ? dx_ref[to] : NULL) : g[i % 2];
-                CU_ASSERT_EQUAL(dense_backward(&ms[k].layers[i], i == 0 ? x[k % 2] : ms[k].act[i - 1], ms[k].act[i],
-                                               grad_out, grad_in, acc, batch), DMMP_OK);
-                grad_out = grad_in;
-            }
+            int to = k % 4 == 3 ? -1 : k % 3;
+            layers_backward(&ms[k], x[k % 2], dy[k], to >= 0 ? dx_ref[to] : NULL, to >= 0 && written[to], g, batch);
             if (k % 4 != 3) written[k % 3] = 1;
             memcpy(grads_ref[k], grads[k], np[k] * sizeof(float));
         }

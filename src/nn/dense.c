@@ -337,17 +337,11 @@ dmmp_status dense_backward_chains(const dense_chain *chains, int n_chains, int b
     return DMMP_OK;
 }
 
-dmmp_status dense_backward_chain(dense_layer *layers, int n, const float *x, const float *const *y, const float *dy,
-                                 float *dx, int accumulate_dx, float *const *scratch, int batch)
-{
-    const dense_chain c = {layers, n, x, y, dy, dx, accumulate_dx, scratch};
-    return dense_backward_chains(&c, 1, batch);
-}
-
 dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const float *dy, float *dx,
                            int accumulate_dx, int batch)
 {
-    return dense_backward_chain(l, 1, x, &y, dy, dx, accumulate_dx, NULL, batch);
+    const dense_chain c = {l, 1, x, &y, dy, dx, accumulate_dx, NULL};
+    return dense_backward_chains(&c, 1, batch);
 }
 
 void dense_free(dense_layer *l)

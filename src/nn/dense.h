@@ -64,7 +64,7 @@ dmmp_status dense_forward_job(dense_layer *l, const float *x, float *y, int batc
 dmmp_status dense_backward(dense_layer *l, const float *x, const float *y, const float *dy, float *dx,
                            int accumulate_dx, int batch);
 
-/* Layers in a dense_backward_chain at most. */
+/* Layers in a dense_chain at most. */
 #define DENSE_CHAIN_MAX 16
 
 /* The backward through n layers stacked in order (layers[i] reads the
@@ -106,9 +106,6 @@ typedef struct dense_chain {
  * the dW phase, as many as the dW tiles. */
 dmmp_status dense_backward_chains(const dense_chain *chains, int n_chains, int batch);
 
-/* dense_backward_chains of one chain. dense_backward is the chain of one layer. */
-dmmp_status dense_backward_chain(dense_layer *layers, int n, const float *x, const float *const *y, const float *dy,
-                                 float *dx, int accumulate_dx, float *const *scratch, int batch);
 
 /* Releases primitives and scratch buffers (a zeroed or freed layer is fine). */
 void dense_free(dense_layer *l);
