@@ -169,6 +169,27 @@ static void test_status_messages(void)
     mem_free(p);
 }
 
+/* Blocks below 4 MiB are 64-byte aligned, from 4 MiB on 2 MiB aligned (the
+ * start of a huge page), every one zeroed to its last byte and writable
+ * there, sizes that fill no huge page exactly included. */
+static void test_mem_alloc_sizes(void)
+{
+    static const size_t sizes[] = {1, 64, 4095, (4u << 20) - 64, 4u << 20, (4u << 20) + 100, (6u << 20) + 1};
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        size_t n = sizes[c];
+        unsigned char *p = NULL;
+        CU_ASSERT_EQUAL_FATAL(mem_alloc((void **)&p, n, "probe"), DMMP_OK);
+        uintptr_t align = n >= (4u << 20) ? 2u << 20 : 64;
+        TU_ASSERT_MSG((uintptr_t)p % align == 0, "%zu bytes at %p: not %zu-byte aligned", n, (void *)p, (size_t)align);
+        size_t nonzero = 0;
+        for (size_t i = 0; i < n; i++) nonzero += p[i] != 0;
+        TU_ASSERT_MSG(nonzero == 0, "%zu bytes: %zu not zeroed", n, nonzero);
+        p[n - 1] = 0xab;
+        CU_ASSERT_EQUAL(p[n - 1], 0xab);
+        mem_free(p);
+    }
+}
+
 /* The team for the processors other programs leave free: the rounding, the
  * bounds, /proc/stat's first line, and the two windows that must agree
  * before the team changes (hand-computed samples). */
@@ -232,6 +253,7 @@ int register_core_suites(void)
         "splitmix64 reference values", "xoshiro256** reference values", "named streams reproducible",
         "rng_below uniform (chi-square)", "normal and uniform moments", "shuffle is a permutation",
         "ISA parse and force", "DMMP_ISA errors", "status messages and aligned memory",
+        "mem_alloc: 64-byte alignment, 2 MiB from 4 MiB, zeroed to the end",
         "DMMP_LOG levels; an unknown one is an error naming the valid levels",
         "free_cores: team from the free processors, /proc/stat, two windows agree before a change",
     };
@@ -239,7 +261,7 @@ int register_core_suites(void)
         test_splitmix_reference, test_xoshiro_reference, test_rng_streams_reproducible,
         test_rng_below_uniform, test_rng_normal_moments, test_shuffle_is_permutation,
         test_isa_parse_and_force, test_isa_env_errors, test_status_messages,
-        test_log_env, test_free_cores,
+        test_mem_alloc_sizes, test_log_env, test_free_cores,
     };
     return tu_add_suite("core", names, fns, sizeof fns / sizeof fns[0]);
 }

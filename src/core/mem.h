@@ -8,7 +8,9 @@
 #include "core/status.h"
 
 /* Allocates n bytes aligned to 64, zero-filled, into *out; what names the
- * buffer in the error message. n == 0 yields a valid 64-byte block. */
+ * buffer in the error message. n == 0 yields a valid 64-byte block. Blocks
+ * of 4 MiB and more are aligned to 2 MiB and ask for transparent huge pages
+ * (mem.c). */
 dmmp_status mem_alloc(void **out, size_t n, const char *what);
 
 /* Frees a block from mem_alloc (NULL is fine). */
