@@ -106,7 +106,6 @@ typedef struct dense_chain {
  * the dW phase, as many as the dW tiles. */
 dmmp_status dense_backward_chains(const dense_chain *chains, int n_chains, int batch);
 
-
 /* Releases primitives and scratch buffers (a zeroed or freed layer is fine). */
 void dense_free(dense_layer *l);
 
