@@ -6,6 +6,7 @@ int register_core_suites(void);
 int register_alias_suites(void);
 int register_optim_kernel_suites(void);
 int register_vec_kernel_suites(void);
+int register_narrow_suites(void);
 int register_act_xent_suites(void);
 int register_optim_suites(void);
 int register_optim_sparse_suites(void);

@@ -12,7 +12,8 @@
  * Primitives are built in dense_init for max_batch. A smaller batch (the
  * last batch of an epoch) uses a second set built on its first use and kept
  * for later calls with that same size; fixed shapes were measured faster
- * than oneDNN runtime dimensions (see dense.c). */
+ * than oneDNN runtime dimensions (see dense.c). A layer of 1 to 4 outputs
+ * runs its three products on kernels of ours instead (nn/narrow_matmul.h). */
 #ifndef DMMP_NN_DENSE_H
 #define DMMP_NN_DENSE_H
 

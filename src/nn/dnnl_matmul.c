@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/narrow_matmul.h"
+
 /* Tiles: four of them while that keeps them at most MAX_PREFERRED_ROWS
  * high, more of that height beyond (at most NN_MATMUL_MAX_TILES), each a
  * multiple of TILE_ALIGN rows (a 16-row tile still fills the AVX-512 and
@@ -185,8 +187,16 @@ dmmp_status nn_matmul_create(nn_matmul *mm, nn_ctx *ctx, const nn_matmul_shape *
      * thread can run this matmul's tiles whatever its number. */
     mm->n_slots = ctx->n_slots < NN_MATMUL_MAX_TEAM ? ctx->n_slots : NN_MATMUL_MAX_TEAM;
     if (mm->n_slots < 1) mm->n_slots = 1;
-    dmmp_status st = tile_create(&mm->full, s, mm->tile_rows, mm->n_slots, ctx, layer, role);
     int tail_rows = s->m % mm->tile_rows;
+    mm->narrow = narrow_matmul_kind(s);
+    if (mm->narrow != NARROW_NONE) {
+        mm->full.rows = mm->tile_rows;
+        mm->tail.rows = tail_rows;
+        dmmp_status st = nn_ctx_reserve_scratch(ctx, narrow_matmul_scratch_bytes(s, mm->narrow), layer, role);
+        if (st != DMMP_OK) nn_matmul_free(mm);
+        return st;
+    }
+    dmmp_status st = tile_create(&mm->full, s, mm->tile_rows, mm->n_slots, ctx, layer, role);
     if (st == DMMP_OK && tail_rows) st = tile_create(&mm->tail, s, tail_rows, mm->n_slots, ctx, layer, role);
     if (st != DMMP_OK) nn_matmul_free(mm);
     return st;
@@ -197,6 +207,12 @@ dnnl_status_t nn_matmul_run_tile(nn_matmul *mm, nn_ctx *ctx, int t, int slot, co
                                  const float *bias, float *c)
 {
     const nn_matmul_shape *s = &mm->shape;
+    if (mm->narrow != NARROW_NONE) {
+        int row0, rows;
+        nn_matmul_tile_span(mm, t, &row0, &rows);
+        narrow_matmul_tile(mm->narrow, s, row0, rows, a, b, bias, c, ctx->slot_scratch[slot]);
+        return dnnl_success;
+    }
     int last = t == mm->n_tiles - 1 && mm->tail.rows;
     nn_matmul_tile *tile = last ? &mm->tail : &mm->full;
     nn_matmul_slot *sl = &tile->slot[slot];

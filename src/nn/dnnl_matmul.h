@@ -24,6 +24,10 @@
  * threading, bench train (bench_default shapes, 2 threads, Intel Xeon, three
  * alternating runs in one quiet window, medians): 24.6k vs 24.6k samples/s
  * with oneDNN limited to AVX2, 31.8k vs 31.7k with AVX-512.
+ *
+ * A shape with a side of at most 4 (a layer with 1 to 4 outputs) gets no
+ * primitive: the same tiles run on the kernels of simd/narrow.h
+ * (nn/narrow_matmul.h).
  */
 #ifndef DMMP_NN_DNNL_MATMUL_H
 #define DMMP_NN_DNNL_MATMUL_H
@@ -59,6 +63,7 @@ typedef struct nn_matmul_tile {
 
 typedef struct nn_matmul {
     nn_matmul_shape shape;
+    int narrow;          /* a narrow_kind (nn/narrow_matmul.h): not 0 when our kernels run the tiles, no primitive */
     int tile_rows;       /* height of every tile but the last */
     int n_tiles;         /* ceil(m / tile_rows) */
     int n_slots;         /* threads that may work at once: min(ctx slots, NN_MATMUL_MAX_TEAM) */
