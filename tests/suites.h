@@ -7,6 +7,7 @@ int register_alias_suites(void);
 int register_optim_kernel_suites(void);
 int register_vec_kernel_suites(void);
 int register_narrow_suites(void);
+int register_wgrad_suites(void);
 int register_act_xent_suites(void);
 int register_optim_suites(void);
 int register_optim_sparse_suites(void);

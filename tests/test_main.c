@@ -18,6 +18,7 @@ static const tu_register_fn registrations[] = {
     register_optim_kernel_suites,
     register_vec_kernel_suites,
     register_narrow_suites,
+    register_wgrad_suites,
     register_act_xent_suites,
     register_optim_suites,
     register_optim_sparse_suites,

@@ -18,7 +18,9 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "simd/narrow.h"
 #include "simd/vec.h"
+#include "simd/wgrad.h"
 
 static void plan_free(dense_plan *p)
 {
@@ -57,6 +59,50 @@ static dmmp_status plan_build(dense_layer *l, dense_plan *p, int batch)
     return DMMP_OK;
 }
 
+/* Whether a new layer takes its dW by shares: with AVX-512 it is faster,
+ * with AVX2 oneDNN's gemm after the tiles is. Measured in pairs (bench
+ * train, bench_default, 8 pairs of 10 timed runs, Intel Xeon with AVX-512,
+ * the AVX2 side with ONEDNN_MAX_CPU_ISA=AVX2 DMMP_ISA=avx2): by shares the
+ * backward took 0.965x of the time with AVX-512 (the step 1.03x as fast)
+ * and 1.05x with AVX2 (the step 0.97x), where wgrad's AVX2 kernel runs a
+ * little below oneDNN's AVX2 gemm even on operands in cache. */
+static int shares_by_default(void) { return isa_active() >= ISA_AVX512; }
+
+/* A layer whose dW is the sum of the row tiles' shares for plan p: it was
+ * set to (more than NARROW_MAX outputs; a narrower one takes its dW in one
+ * narrow product) and dw_part has room for every tile but the first. */
+static int takes_shares(const dense_layer *l, const dense_plan *p)
+{
+    return l->shares && p->backward_data.n_tiles - 1 <= l->dw_parts;
+}
+
+/* Room in dw_part for the shares of every row tile of p's batch but the first. */
+static dmmp_status reserve_shares(dense_layer *l, const dense_plan *p)
+{
+    int parts = p->backward_data.n_tiles - 1;
+    if (!l->shares || parts <= l->dw_parts) return DMMP_OK;
+    float *grown = NULL;
+    DMMP_TRY(mem_alloc_f32(&grown, (size_t)parts * l->in * l->out, l->name));
+    mem_free(l->dw_part);
+    l->dw_part = grown;
+    l->dw_parts = parts;
+    return DMMP_OK;
+}
+
+dmmp_status dense_set_shares(dense_layer *l, int on)
+{
+    l->shares = on && l->out > NARROW_MAX;
+    if (!l->shares) {
+        mem_free(l->dw_part);
+        l->dw_part = NULL;
+        l->dw_parts = 0;
+        return DMMP_OK;
+    }
+    DMMP_TRY(reserve_shares(l, &l->full));
+    if (l->tail.batch) DMMP_TRY(reserve_shares(l, &l->tail));
+    return DMMP_OK;
+}
+
 /* The plan for batch, building the tail set when batch is new. */
 static dmmp_status plan_for(dense_layer *l, int batch, dense_plan **out)
 {
@@ -72,6 +118,7 @@ static dmmp_status plan_for(dense_layer *l, int batch, dense_plan **out)
         log_debug("layer '%s': building primitives for batch %d", l->name, batch);
         DMMP_TRY(plan_build(l, &l->tail, batch));
         l->tail_builds++;
+        DMMP_TRY(reserve_shares(l, &l->tail));
     }
     *out = &l->tail;
     return DMMP_OK;
@@ -105,6 +152,7 @@ dmmp_status dense_init(dense_layer *l, nn_ctx *ctx, const char *name, int in, in
     if (st == DMMP_OK)
         st = mem_alloc_f32(&l->db_part, (size_t)NN_MATMUL_MAX_TILES * out, l->name);
     if (st == DMMP_OK) st = plan_build(l, &l->full, max_batch);
+    if (st == DMMP_OK) st = dense_set_shares(l, shares_by_default());
     if (st != DMMP_OK) dense_free(l);
     return st;
 }
@@ -167,6 +215,21 @@ static void add_bias_sums(dense_layer *l, const dense_plan *p)
         k->axpy(1.0f, l->db_part + (size_t)t * l->out, (size_t)l->out, l->db);
 }
 
+/* Tile t's share of dW: x_t^T dz_t over the tile's rows, while they are in
+ * this thread's cache. Tile 0 adds its share to dW itself, tile t > 0
+ * writes it to its part of dw_part, which add_share_piece adds to dW in
+ * tile order: the bits depend on the tiles (a function of the batch) alone,
+ * not on the thread that ran each one. */
+static void weight_share_tile(dense_layer *l, dense_plan *p, int t, const float *x, const float *dz)
+{
+    int row0, rows;
+    nn_matmul_tile_span(&p->backward_data, t, &row0, &rows);
+    size_t in = (size_t)l->in, out = (size_t)l->out;
+    float *c = t == 0 ? l->dW : l->dw_part + (size_t)(t - 1) * in * out;
+    wgrad_kernels_get()->atb(x + (size_t)row0 * in, in, in, (size_t)rows, dz + (size_t)row0 * out, out, out,
+                             t == 0, c, out);
+}
+
 /* Tile t of the backward through every layer of a chain, last to first:
  * the tile's rows of dy are masked, their bias sums taken and their rows of
  * the input gradient computed, which the layer below masks next, all on one
@@ -181,13 +244,18 @@ static dnnl_status_t backward_chain_tile(const dense_chain *c, dense_plan *const
         dense_layer *l = &c->layers[i];
         const float *dz = mask_tile(l, plans[i], t, grad_out, c->y[i]);
         float *grad_in = i == 0 ? c->dx : c->scratch[i % 2];
-        if (!grad_in) break;
-        nn_matmul *mm = i == 0 && c->accumulate_dx ? &plans[i]->backward_data_accumulate : &plans[i]->backward_data;
-        dnnl_status_t st = nn_matmul_run_tile(mm, l->ctx, t, slot, dz, l->W, NULL, grad_in);
-        if (st != dnnl_success) {
-            *failed = l->name;
-            return st;
+        if (grad_in) {
+            nn_matmul *mm =
+                i == 0 && c->accumulate_dx ? &plans[i]->backward_data_accumulate : &plans[i]->backward_data;
+            dnnl_status_t st = nn_matmul_run_tile(mm, l->ctx, t, slot, dz, l->W, NULL, grad_in);
+            if (st != dnnl_success) {
+                *failed = l->name;
+                return st;
+            }
         }
+        /* After dx: the layer below masks next and reads the same rows of
+         * its output, this layer's input, which the share has just read. */
+        if (takes_shares(l, plans[i])) weight_share_tile(l, plans[i], t, i == 0 ? c->x : c->y[i - 1], dz);
         grad_out = grad_in;
     }
     return dnnl_success;
@@ -204,9 +272,10 @@ static dnnl_status_t backward_tile(const dense_chain *chains, int n_chains, dens
     return dnnl_success;
 }
 
-/* Checks a chain and finds its plans for batch, and its layers' dW jobs. */
+/* Checks a chain and finds its plans for batch, its layers and their dW jobs
+ * (the job of a layer that takes shares is not run, only checked). */
 static dmmp_status chain_jobs(const dense_chain *c, const nn_ctx *ctx, int batch, dense_plan **plans,
-                              nn_matmul_job *dw)
+                              nn_matmul_job *dw, dense_layer **layers, dense_plan **layer_plans)
 {
     if (!c->layers || c->n < 1 || c->n > DENSE_CHAIN_MAX)
         return dmmp_fail(DMMP_EINVAL, "layer '%s': a chain of %d layers, not 1 to %d",
@@ -230,6 +299,8 @@ static dmmp_status chain_jobs(const dense_chain *c, const nn_ctx *ctx, int batch
         if (!dz) return dmmp_fail(DMMP_EINVAL, "layer '%s': a hidden layer of a chain needs a ReLU", l->name);
         dw[i] = (nn_matmul_job){&plans[i]->backward_weights, i == 0 ? c->x : c->y[i - 1], dz, NULL, l->dW, l->name,
                                 "backward dW"};
+        layers[i] = l;
+        layer_plans[i] = plans[i];
     }
     return DMMP_OK;
 }
@@ -253,6 +324,37 @@ static void largest_first(nn_matmul_job *jobs, int n)
     }
 }
 
+/* Floats of dW a thread adds the shares to at a time: 16 KiB, so the
+ * tiles' shares of a piece are added while it stays in L1. */
+#define SHARE_PIECE 4096
+
+/* The layers whose dW is the sum of shares, and how many pieces they make. */
+typedef struct share_sum {
+    dense_layer *layers[DENSE_GROUP_MAX * DENSE_CHAIN_MAX];
+    int first_piece[DENSE_GROUP_MAX * DENSE_CHAIN_MAX + 1]; /* layer j's pieces: [first_piece[j], first_piece[j + 1]) */
+    int n_layers, n_tiles;
+} share_sum;
+
+static int share_pieces(const dense_layer *l)
+{
+    return (int)(((size_t)l->in * l->out + SHARE_PIECE - 1) / SHARE_PIECE);
+}
+
+/* dW += the shares of tiles 1, 2, ... in tile order, over piece `piece` of
+ * the layers' pieces: every element's sum is in the same order whichever
+ * thread adds which piece. */
+static void add_share_piece(const share_sum *sh, int piece)
+{
+    int j = 0;
+    while (sh->first_piece[j + 1] <= piece) j++;
+    dense_layer *l = sh->layers[j];
+    size_t size = (size_t)l->in * l->out, at = (size_t)(piece - sh->first_piece[j]) * SHARE_PIECE;
+    size_t len = size - at < SHARE_PIECE ? size - at : SHARE_PIECE;
+    const vec_kernels *k = vec_kernels_get();
+    for (int t = 1; t < sh->n_tiles; t++)
+        k->axpy(1.0f, l->dw_part + (size_t)(t - 1) * size + at, len, l->dW + at); /* 1 x share + dW: an exact add */
+}
+
 static void add_chain_bias_sums(const dense_chain *chains, int n_chains, dense_plan *(*plans)[DENSE_CHAIN_MAX])
 {
     for (int k = 0; k < n_chains; k++)
@@ -263,24 +365,44 @@ static void add_chain_bias_sums(const dense_chain *chains, int n_chains, dense_p
 static dmmp_status backward_some(const dense_chain *chains, int n_chains, int batch)
 {
     dense_plan *plans[DENSE_GROUP_MAX][DENSE_CHAIN_MAX];
-    nn_matmul_job dw[DENSE_GROUP_MAX * DENSE_CHAIN_MAX];
-    int n_dw = 0;
+    nn_matmul_job all[DENSE_GROUP_MAX * DENSE_CHAIN_MAX], dw[DENSE_GROUP_MAX * DENSE_CHAIN_MAX];
+    dense_layer *layers[DENSE_GROUP_MAX * DENSE_CHAIN_MAX];
+    dense_plan *plans_of[DENSE_GROUP_MAX * DENSE_CHAIN_MAX];
+    int n_all = 0;
     nn_ctx *ctx = chains[0].layers ? chains[0].layers[0].ctx : NULL;
     for (int k = 0; k < n_chains; k++) {
-        DMMP_TRY(chain_jobs(&chains[k], ctx, batch, plans[k], dw + n_dw));
-        n_dw += chains[k].n;
+        DMMP_TRY(chain_jobs(&chains[k], ctx, batch, plans[k], all + n_all, layers + n_all, plans_of + n_all));
+        n_all += chains[k].n;
     }
     /* A layer twice would have two threads write its dz, db_part and dW. */
-    for (int i = 0; i < n_dw; i++)
-        for (int j = i + 1; j < n_dw; j++)
-            if (dw[i].c == dw[j].c)
+    for (int i = 0; i < n_all; i++)
+        for (int j = i + 1; j < n_all; j++)
+            if (all[i].c == all[j].c)
                 return dmmp_fail(DMMP_EINVAL, "layer '%s': its weight gradient is in two chains of one backward",
-                                 dw[i].layer);
-    largest_first(dw, n_dw);
+                                 all[i].layer);
     int n_tiles = plans[0][0]->backward_data.n_tiles; /* the same for every layer: a function of batch */
-    /* The team of the dW tiles; threads beyond the row tiles wait at the
-     * loop's barrier, then take dW tiles. */
-    int team = nn_matmul_group_team(dw, n_dw);
+    /* The layers that take shares add them after the tiles; the others run
+     * their dW jobs then. */
+    share_sum sh = {.n_tiles = n_tiles};
+    int n_dw = 0;
+    for (int i = 0; i < n_all; i++) {
+        if (takes_shares(layers[i], plans_of[i])) {
+            sh.first_piece[sh.n_layers + 1] = sh.first_piece[sh.n_layers] + share_pieces(layers[i]);
+            sh.layers[sh.n_layers++] = layers[i];
+        } else {
+            dw[n_dw++] = all[i];
+        }
+    }
+    int pieces = n_tiles > 1 ? sh.first_piece[sh.n_layers] : 0;
+    largest_first(dw, n_dw);
+    /* The team: as many threads as there are row tiles, dW tiles or
+     * pieces to add, within the slots of the context. */
+    int team = omp_get_max_threads(), work = n_tiles > pieces ? n_tiles : pieces;
+    if (n_dw > 0 && nn_matmul_group_team(dw, n_dw) > work) work = nn_matmul_group_team(dw, n_dw);
+    int slots = plans[0][0]->backward_data.n_slots;
+    if (team > slots) team = slots;
+    if (team > NN_MATMUL_MAX_TEAM) team = NN_MATMUL_MAX_TEAM;
+    if (team > work) team = work;
     dnnl_status_t error = dnnl_success;
     const char *failed = "?";
     if (team <= 1) {
@@ -291,10 +413,12 @@ static dmmp_status backward_some(const dense_chain *chains, int n_chains, int ba
         omp_set_num_threads(threads_before);
         if (error != dnnl_success) return nn_dnnl_check(error, "dnnl_primitive_execute", failed, "backward dx");
         add_chain_bias_sums(chains, n_chains, plans);
+        for (int p = 0; p < pieces; p++) add_share_piece(&sh, p);
         return nn_matmul_execute_group(dw, n_dw, ctx);
     }
-    /* One region: the tiles, a tile of every chain to a thread; after the
-     * loop's barrier, the weight gradients of every layer, dealt as threads
+    /* One region: the tiles, a tile of every chain to a thread (its masks,
+     * bias sums, dx and dW shares); after the loop's barrier, the pieces of
+     * the summed shares and the dW of the narrow layers, dealt as threads
      * free up, while one thread adds the bias sums. A failed tile is
      * recorded inside the loop, so after its barrier every thread sees it
      * and all skip the rest (the gradients of a failed step are not
@@ -318,6 +442,8 @@ static dmmp_status backward_some(const dense_chain *chains, int n_chains, int ba
         if (error == dnnl_success) {
 #pragma omp single nowait
             add_chain_bias_sums(chains, n_chains, plans);
+#pragma omp for schedule(dynamic, 8) nowait
+            for (int p = 0; p < pieces; p++) add_share_piece(&sh, p);
             nn_matmul_team_tiles(dw, n_dw, ctx, &dw_error);
         }
     }
@@ -352,6 +478,9 @@ void dense_free(dense_layer *l)
     l->dz = NULL;
     mem_free(l->db_part);
     l->db_part = NULL;
+    mem_free(l->dw_part);
+    l->dw_part = NULL;
+    l->dw_parts = 0;
 }
 
 void dense_init_weights(float *W, float *b, int in, int out, nn_act act, rng *r)

@@ -4,10 +4,15 @@
  * Parameters and gradients live in caller-owned flat buffers (one parameter
  * buffer and one gradient buffer per model); the layer only points into them.
  * The forward is one matmul with bias and ReLU fused as post-ops; the
- * backward computes dW = x^T dz and dx = dz W^T as matmuls that read the
- * transposes in place through strides, and db as column sums of dz, summed
- * per row tile of the dx matmul (then in tile order) in the pass that masks
- * dy by the ReLU.
+ * backward computes dx = dz W^T as a matmul that reads W^T in place through
+ * strides, db as column sums of dz, summed per row tile of the dx matmul
+ * (then in tile order) in the pass that masks dy by the ReLU, and dW =
+ * x^T dz either as the sum of the row tiles' shares x_t^T dz_t, each taken
+ * on the thread that has just masked that tile (simd/wgrad.h), added in
+ * tile order once every tile is through, or as a oneDNN product after the
+ * tiles (dense_set_shares; the first with AVX-512, the second with AVX2).
+ * A layer of 1 to 4 outputs takes its dW in one narrow product after the
+ * tiles (nn/narrow_matmul.h).
  *
  * Primitives are built in dense_init for max_batch. A smaller batch (the
  * last batch of an epoch) uses a second set built on its first use and kept
@@ -41,6 +46,9 @@ typedef struct dense_layer {
     float *W, *b, *dW, *db;
     float *dz;        /* max_batch x out: dy masked by the ReLU (owned) */
     float *db_part;   /* the bias gradient's column sums per row tile (NN_MATMUL_MAX_TILES x out, owned) */
+    float *dw_part;   /* dw_parts x in x out: the weight gradient's shares of row tiles 1, 2, ... (owned) */
+    int dw_parts;     /* row tiles beyond the first that dw_part has room for */
+    int shares;       /* 1: dW as the row tiles' shares (dense_set_shares); 0: dW by oneDNN after the tiles */
     dense_plan full;  /* for max_batch, built at init */
     dense_plan tail;  /* for one smaller batch, built on first use */
     int tail_builds;  /* how often the tail set was (re)built, for diagnostics */
@@ -51,6 +59,16 @@ typedef struct dense_layer {
  * stays allocated. */
 dmmp_status dense_init(dense_layer *l, nn_ctx *ctx, const char *name, int in, int out, int max_batch, nn_act act,
                        float *W, float *b, float *dW, float *db);
+
+/* on = 1: the backward takes dW as the sum of the row tiles' shares
+ * x_t^T dz_t (simd/wgrad.h), each on the thread that has just masked the
+ * tile, added in tile order after the tiles; on = 0: as one oneDNN product
+ * per row tile of dW after the tiles. dense_init sets what is faster with
+ * the active ISA (shares with AVX-512, see dense.c); the bits differ
+ * between the two, never with the thread count. A layer of 1 to 4 outputs
+ * always takes the narrow product. Allocates (dw_parts x in x out floats)
+ * or frees the shares' buffer. */
+dmmp_status dense_set_shares(dense_layer *l, int on);
 
 /* y [batch x out] = act(x W + b) for 1 <= batch <= max_batch. */
 dmmp_status dense_forward(dense_layer *l, const float *x, float *y, int batch);
@@ -93,10 +111,11 @@ typedef struct dense_chain {
  * one parallel region: each row tile of the dx matmuls (their heights depend
  * on the batch size alone, so a tile is the same rows in every layer of
  * every chain) goes through every chain's layers, chain after chain, on one
- * thread: its ReLU masks, bias sums and dx. After a barrier, the dW tiles of
- * every layer of every chain are dealt as threads free up, the largest
- * layers first, while one thread adds the bias sums. The db sums are taken
- * per tile and added in tile order, and several chains may write one dx (the
+ * thread: its ReLU masks, bias sums, dx and, for a layer that takes shares,
+ * its share of dW. After a barrier, the pieces of the shares' sums and the
+ * dW tiles of the other layers are dealt as threads free up, the largest
+ * layers first, while one thread adds the bias sums. The db sums and dW
+ * shares are taken per tile and added in tile order, and several chains may write one dx (the
  * first overwriting, the next adding), each tile's rows in chain order: the
  * bits are those of the chains run one by one, whatever the thread count.
  * No chain may read what another chain of the call writes (a dx that
