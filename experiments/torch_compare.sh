@@ -60,7 +60,14 @@ mode_env() {
 steps="--steps 10 --warmup 5 --repeat $inner"
 echo "cpu: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1), $(nproc) cores, $(grep -q ' avx512f' /proc/cpuinfo && echo AVX-512 || echo AVX2)"
 echo "commit: $commit"
-echo "libblas.so.3: $(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | sed -n 's/^Value: //p')"
+libblas=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | sed -n 's/^Value: //p')
+echo "libblas.so.3: ${libblas:-unknown}"
+case $libblas in
+*/blas/libblas.so.3)
+    # Debian's PyTorch takes its matmuls from libblas.so.3; the reference
+    # BLAS ran this step about 15x slower than OpenBLAS did.
+    echo "warning: libblas.so.3 is the reference BLAS: PyTorch runs far below its usual speed; for a fair comparison install OpenBLAS (apt-get install libopenblas0-pthread)" >&2 ;;
+esac
 echo "OMP_WAIT_POLICY: dmmp ${dmmp_wait:-unset, dmmp chooses}, torch $torch_wait; $threads threads, batch $batch, $(basename "$config"), $rounds rounds of $inner runs"
 rows=()
 for mode in $modes; do
