@@ -14,7 +14,8 @@
  * alone, never on m, n, the strides or how the kernel blocks the work. The
  * scalar table is the reference (a separate multiply and add); the AVX2
  * and AVX-512 tables use a fused multiply-add. The kernels take any sizes
- * and alignment and never read or write past what they are given. */
+ * and alignment and never read or write past what they are given (their
+ * prefetch hints may name addresses beyond it, which reads nothing). */
 #ifndef DMMP_SIMD_WGRAD_H
 #define DMMP_SIMD_WGRAD_H
 

@@ -10,6 +10,7 @@
 #include <float.h>
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/mem.h"
@@ -184,91 +185,84 @@ static void backward_into(dense_layer *l, const float *x, const float *y, const 
     memcpy(out + ng, dx, (size_t)batch * l->in * sizeof *dx);
 }
 
-/* A ReLU layer of 37 inputs and 70 outputs at batch 1024 (4 row tiles of
- * 256) and 700 (a tail), with every ISA of ours: by shares its dW
- * is within a float sum's rounding of the double sums and of oneDNN's
- * product, and is, bit for bit, the kernel's chain over tile 0's rows from
- * the old dW plus each later tile's share in tile order; its dx and db are
- * the bits of the oneDNN way; one and two threads give the same bits. */
-static void test_layer_shares(void)
+/* A ReLU layer of `in` inputs and `out` outputs at its max_batch and at a
+ * tail batch, with every ISA of ours: by shares its dW is within a float
+ * sum's rounding of the double sums and of oneDNN's product, and is, bit
+ * for bit, the kernel's chain over tile 0's rows from the old dW plus each
+ * later tile's share in tile order; its dx and db are the bits of the
+ * oneDNN way; one and two threads give the same bits. */
+static void check_layer_shares(nn_ctx *ctx, int in, int out, int max_batch, int tail, uint64_t seed)
 {
-    enum { IN = 37, OUT = 70, MAX_BATCH = 1024 };
-    nn_ctx *ctx = NULL;
-    CU_ASSERT_EQUAL_FATAL(nn_ctx_create(&ctx), DMMP_OK);
     rng r;
-    rng_stream(&r, 43, 3);
-    size_t nw = (size_t)IN * OUT, ng = nw + OUT, nout = ng + (size_t)MAX_BATCH * IN;
-    float *params = falloc(ng), *grads = falloc(ng), *g0 = falloc(ng), *x = falloc((size_t)MAX_BATCH * IN),
-          *y = falloc((size_t)MAX_BATCH * OUT), *dy = falloc((size_t)MAX_BATCH * OUT),
-          *dx = falloc((size_t)MAX_BATCH * IN), *dz = falloc((size_t)MAX_BATCH * OUT), *want = falloc(nw),
+    rng_stream(&r, 43, seed);
+    size_t nw = (size_t)in * out, ng = nw + (size_t)out, nout = ng + (size_t)max_batch * in;
+    float *params = falloc(ng), *grads = falloc(ng), *g0 = falloc(ng), *x = falloc((size_t)max_batch * in),
+          *y = falloc((size_t)max_batch * out), *dy = falloc((size_t)max_batch * out),
+          *dx = falloc((size_t)max_batch * in), *dz = falloc((size_t)max_batch * out), *want = falloc(nw),
           *part = falloc(nw);
     float *res[3];
     for (int v = 0; v < 3; v++) res[v] = falloc(nout);
-    dense_init_weights(params, params + nw, IN, OUT, ACT_RELU, &r);
-    tu_fill(&r, x, (size_t)MAX_BATCH * IN, -1, 1);
-    tu_fill(&r, dy, (size_t)MAX_BATCH * OUT, -1, 1);
+    dense_init_weights(params, params + nw, in, out, ACT_RELU, &r);
+    tu_fill(&r, x, (size_t)max_batch * in, -1, 1);
+    tu_fill(&r, dy, (size_t)max_batch * out, -1, 1);
     tu_fill(&r, g0, ng, -0.1f, 0.1f);
     dense_layer l;
     CU_ASSERT_EQUAL_FATAL(
-        dense_init(&l, ctx, "shares", IN, OUT, MAX_BATCH, ACT_RELU, params, params + nw, grads, grads + nw), DMMP_OK);
+        dense_init(&l, ctx, "shares", in, out, max_batch, ACT_RELU, params, params + nw, grads, grads + nw), DMMP_OK);
     isa_level isa_before = isa_active();
     int threads_before = omp_get_max_threads(), cases = 0;
     for (int li = 0; li < tu_isa_count(); li++) {
         CU_ASSERT_EQUAL_FATAL(isa_force(tu_isa_at(li)), DMMP_OK);
         const char *name = isa_name(tu_isa_at(li));
         const wgrad_kernels *kern = wgrad_kernels_get();
-        for (int batch = MAX_BATCH; batch >= 700; batch -= 324) {
+        const int batches[2] = {max_batch, tail};
+        for (int bi = 0; bi < 2; bi++) {
+            int batch = batches[bi];
             CU_ASSERT_EQUAL(dense_forward(&l, x, y, batch), DMMP_OK);
             /* res[0], res[1]: shares on 1 and 2 threads; res[2]: oneDNN's dW on 1 thread. */
+            int parts_on = 0;
             for (int v = 0; v < 3; v++) {
                 CU_ASSERT_EQUAL_FATAL(dense_set_shares(&l, v < 2), DMMP_OK);
                 omp_set_num_threads(v == 1 ? 2 : 1);
                 backward_into(&l, x, y, dy, batch, g0, grads, dx, res[v]);
+                if (v == 0) parts_on = l.dw_parts;
             }
             omp_set_num_threads(threads_before);
-            size_t nres = ng + (size_t)batch * IN;
-            TU_ASSERT_MSG(!memcmp(res[0], res[1], nres * sizeof(float)), "%s batch %d: 1 and 2 threads differ", name,
-                          batch);
+            size_t nres = ng + (size_t)batch * in;
+            TU_ASSERT_MSG(!memcmp(res[0], res[1], nres * sizeof(float)), "%s %dx%d batch %d: 1 and 2 threads differ",
+                          name, in, out, batch);
             TU_ASSERT_MSG(!memcmp(res[0] + nw, res[2] + nw, (nres - nw) * sizeof(float)),
-                          "%s batch %d: db or dx differ between dW by shares and by oneDNN", name, batch);
+                          "%s %dx%d batch %d: db or dx differ between dW by shares and by oneDNN", name, in, out,
+                          batch);
             /* The documented composition: tile 0 chained onto the old dW, then each later share added. */
-            const dense_plan *p = batch == MAX_BATCH ? &l.full : &l.tail;
+            const dense_plan *p = batch == max_batch ? &l.full : &l.tail;
             int n_tiles = p->backward_data.n_tiles;
-            CU_ASSERT(n_tiles >= 3);
-            for (size_t i = 0; i < (size_t)batch * OUT; i++) dz[i] = y[i] > 0 ? dy[i] : 0.0f;
+            TU_ASSERT_MSG(n_tiles >= 3 && parts_on >= n_tiles - 1, "%dx%d batch %d: %d tiles, room for %d shares", in, out,
+                          batch, n_tiles, parts_on);
+            for (size_t i = 0; i < (size_t)batch * out; i++) dz[i] = y[i] > 0 ? dy[i] : 0.0f;
             memcpy(want, g0, nw * sizeof *want);
             for (int t = 0; t < n_tiles; t++) {
                 int row0, rows;
                 nn_matmul_tile_span(&p->backward_data, t, &row0, &rows);
                 float *into = t == 0 ? want : part;
-                kern->atb(x + (size_t)row0 * IN, IN, IN, (size_t)rows, dz + (size_t)row0 * OUT, OUT, OUT, t == 0,
-                          into, OUT);
+                kern->atb(x + (size_t)row0 * in, (size_t)in, (size_t)in, (size_t)rows, dz + (size_t)row0 * out,
+                          (size_t)out, (size_t)out, t == 0, into, (size_t)out);
                 if (t > 0) vec_kernels_get()->axpy(1.0f, part, nw, want);
             }
             TU_ASSERT_MSG(!memcmp(res[0], want, nw * sizeof(float)),
-                          "%s batch %d: dW is not the tiles' shares added in tile order", name, batch);
+                          "%s %dx%d batch %d: dW is not the tiles' shares added in tile order", name, in, out, batch);
             /* Both ways within a float sum's rounding of the double sums. */
-            double worst = worst_error(x, IN, IN, (size_t)batch, dz, OUT, OUT, 1, g0, res[0], OUT);
-            double worst_onednn = worst_error(x, IN, IN, (size_t)batch, dz, OUT, OUT, 1, g0, res[2], OUT);
+            double worst = worst_error(x, in, in, (size_t)batch, dz, out, out, 1, g0, res[0], out);
+            double worst_onednn = worst_error(x, in, in, (size_t)batch, dz, out, out, 1, g0, res[2], out);
             TU_ASSERT_MSG(worst <= 1 && worst_onednn <= 1,
-                          "%s batch %d: dW by shares %.3g, by oneDNN %.3g of the rounding bound", name, batch, worst,
-                          worst_onednn);
+                          "%s %dx%d batch %d: dW by shares %.3g, by oneDNN %.3g of the rounding bound", name, in, out,
+                          batch, worst, worst_onednn);
             cases++;
         }
     }
     CU_ASSERT_EQUAL(isa_force(isa_before), DMMP_OK);
     CU_ASSERT_EQUAL(cases, 2 * tu_isa_count());
-    /* A layer of at most 4 outputs never takes shares. */
-    dense_layer narrow;
-    CU_ASSERT_EQUAL_FATAL(dense_init(&narrow, ctx, "narrow", IN, 4, MAX_BATCH, ACT_NONE, params, params + IN * 4,
-                                     grads, grads + IN * 4),
-                          DMMP_OK);
-    CU_ASSERT_EQUAL(dense_set_shares(&narrow, 1), DMMP_OK);
-    CU_ASSERT_EQUAL(narrow.shares, 0);
-    CU_ASSERT_PTR_NULL(narrow.dw_part);
-    dense_free(&narrow);
     dense_free(&l);
-    nn_ctx_destroy(ctx);
     mem_free(params);
     mem_free(grads);
     mem_free(g0);
@@ -282,6 +276,31 @@ static void test_layer_shares(void)
     for (int v = 0; v < 3; v++) mem_free(res[v]);
 }
 
+/* 37 -> 70 at batch 1024 (4 row tiles of 256) and a 700 tail; 100 -> 70
+ * (7000 weights: two pieces of the shares' sum, the second partial) at
+ * batch 65 (3 tiles) and a 64 tail (4 tiles: the shares' buffer grows).
+ * A layer of at most 4 outputs never takes shares. */
+static void test_layer_shares(void)
+{
+    nn_ctx *ctx = NULL;
+    CU_ASSERT_EQUAL_FATAL(nn_ctx_create(&ctx), DMMP_OK);
+    check_layer_shares(ctx, 37, 70, 1024, 700, 3);
+    check_layer_shares(ctx, 100, 70, 65, 64, 4);
+    enum { IN = 37 };
+    float *params = falloc(IN * 4 + 4), *grads = falloc(IN * 4 + 4);
+    dense_layer narrow;
+    CU_ASSERT_EQUAL_FATAL(
+        dense_init(&narrow, ctx, "narrow", IN, 4, 1024, ACT_NONE, params, params + IN * 4, grads, grads + IN * 4),
+        DMMP_OK);
+    CU_ASSERT_EQUAL(dense_set_shares(&narrow, 1), DMMP_OK);
+    CU_ASSERT_EQUAL(narrow.shares, 0);
+    CU_ASSERT_PTR_NULL(narrow.dw_part);
+    dense_free(&narrow);
+    mem_free(params);
+    mem_free(grads);
+    nn_ctx_destroy(ctx);
+}
+
 int register_wgrad_suites(void)
 {
     static const char *const kernel_names[] = {
@@ -292,7 +311,7 @@ int register_wgrad_suites(void)
     };
     static const CU_TestFunc kernel_tests[] = {test_against_double, test_by_hand, test_bits, test_dispatch};
     static const char *const layer_names[] = {
-        "dense dW by shares: double sums, oneDNN, tile order, dx and db unchanged, 1 and 2 threads, tail batch",
+        "dense dW by shares: double sums, oneDNN, tile order, dx and db unchanged, 1 and 2 threads, tail batches (one with more tiles), two pieces",
     };
     static const CU_TestFunc layer_tests[] = {test_layer_shares};
     if (tu_add_suite("kernel_wgrad", kernel_names, kernel_tests, sizeof kernel_tests / sizeof kernel_tests[0]))

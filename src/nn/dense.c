@@ -98,9 +98,10 @@ dmmp_status dense_set_shares(dense_layer *l, int on)
         l->dw_parts = 0;
         return DMMP_OK;
     }
-    DMMP_TRY(reserve_shares(l, &l->full));
-    if (l->tail.batch) DMMP_TRY(reserve_shares(l, &l->tail));
-    return DMMP_OK;
+    dmmp_status st = reserve_shares(l, &l->full);
+    if (st == DMMP_OK && l->tail.batch) st = reserve_shares(l, &l->tail);
+    if (st != DMMP_OK) l->shares = 0; /* no room: the layer stays on oneDNN's dW, and says so */
+    return st;
 }
 
 /* The plan for batch, building the tail set when batch is new. */
@@ -118,7 +119,11 @@ static dmmp_status plan_for(dense_layer *l, int batch, dense_plan **out)
         log_debug("layer '%s': building primitives for batch %d", l->name, batch);
         DMMP_TRY(plan_build(l, &l->tail, batch));
         l->tail_builds++;
-        DMMP_TRY(reserve_shares(l, &l->tail));
+        dmmp_status st = reserve_shares(l, &l->tail);
+        if (st != DMMP_OK) {
+            plan_free(&l->tail); /* the next call at this batch tries again, rather than taking the other dW */
+            return st;
+        }
     }
     *out = &l->tail;
     return DMMP_OK;

@@ -67,7 +67,8 @@ dmmp_status dense_init(dense_layer *l, nn_ctx *ctx, const char *name, int in, in
  * the active ISA (shares with AVX-512, see dense.c); the bits differ
  * between the two, never with the thread count. A layer of 1 to 4 outputs
  * always takes the narrow product. Allocates (dw_parts x in x out floats)
- * or frees the shares' buffer. */
+ * or frees the shares' buffer; when that allocation fails the layer stays
+ * on oneDNN's product and the status says why. */
 dmmp_status dense_set_shares(dense_layer *l, int on);
 
 /* y [batch x out] = act(x W + b) for 1 <= batch <= max_batch. */
@@ -123,7 +124,8 @@ typedef struct dense_chain {
  * chains (checked), no two layers may share their dW or db, and every layer
  * must be on one nn_ctx (checked). The row-tile phase keeps at most as many
  * threads busy as a matmul of batch rows has tiles (nn_matmul_tile_rows);
- * the dW phase, as many as the dW tiles. */
+ * the phase after it, as many as there are pieces of the shares' sums and
+ * dW tiles of the other layers. */
 dmmp_status dense_backward_chains(const dense_chain *chains, int n_chains, int batch);
 
 /* Releases primitives and scratch buffers (a zeroed or freed layer is fine). */

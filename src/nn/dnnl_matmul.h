@@ -103,7 +103,9 @@ dmmp_status nn_matmul_execute_group(const nn_matmul_job *jobs, int n_jobs, nn_ct
 int nn_matmul_group_team(const nn_matmul_job *jobs, int n_jobs);
 
 /* The tiles of a group, for a caller that runs them inside its own parallel
- * region of at most nn_matmul_group_team threads (at least 2): every thread
+ * region of at least 2 threads and at most the jobs' slots and
+ * NN_MATMUL_MAX_TEAM (nn_matmul_group_team is the most that can be kept
+ * busy; threads beyond the tiles take none, and no jobs at all is fine): every thread
  * of the team calls it with the same arguments, and it ends with the team's
  * barrier. The first failure is kept in *error (shared by the team, zeroed
  * before the region); nn_matmul_group_status turns it into a status. */
