@@ -80,19 +80,14 @@ static const block_fn blocks[2][VECTORS][ROWS] = {
 static void atb_avx512(const float *a, size_t lda, size_t m, size_t k, const float *b, size_t ldb, size_t n,
                        int accumulate, float *c, size_t ldc)
 {
+    if (k == 0 && accumulate) return; /* nothing to add */
     for (size_t j = 0; j < n; j += VECTORS * W) {
         size_t cols = n - j < VECTORS * W ? n - j : VECTORS * W;
         int v = (int)((cols + W - 1) / W), masked = cols % W != 0;
         __mmask16 mask = tail_mask(cols - (size_t)(v - 1) * W);
-        if (k == 0 && !accumulate) {
-            /* No rows: C is 0. */
-            for (size_t i = 0; i < m; i += ROWS) {
-                int rows = m - i < ROWS ? (int)(m - i) : ROWS;
-                blocks[masked][v - 1][rows - 1](a, lda, 0, b, ldb, 0, c + i * ldc + j, ldc, mask);
-            }
-            continue;
-        }
-        for (size_t r = 0; r < k; r += KC) {
+        /* At least one chunk, so that with no rows C is set to 0. */
+        size_t r = 0;
+        do {
             size_t kc = k - r < KC ? k - r : KC;
             int load_c = r > 0 || accumulate;
             for (size_t i = 0; i < m; i += ROWS) {
@@ -100,7 +95,8 @@ static void atb_avx512(const float *a, size_t lda, size_t m, size_t k, const flo
                 blocks[masked][v - 1][rows - 1](a + r * lda + i, lda, kc, b + r * ldb + j, ldb, load_c,
                                                 c + i * ldc + j, ldc, mask);
             }
-        }
+            r += KC;
+        } while (r < k);
     }
 }
 

@@ -389,25 +389,23 @@ static dmmp_status backward_some(const dense_chain *chains, int n_chains, int ba
     /* The layers that take shares add them after the tiles; the others run
      * their dW jobs then. */
     share_sum sh = {.n_tiles = n_tiles};
-    int n_dw = 0;
+    int n_dw = 0, dw_tiles = 0;
     for (int i = 0; i < n_all; i++) {
         if (takes_shares(layers[i], plans_of[i])) {
             sh.first_piece[sh.n_layers + 1] = sh.first_piece[sh.n_layers] + share_pieces(layers[i]);
             sh.layers[sh.n_layers++] = layers[i];
         } else {
+            dw_tiles += all[i].mm->n_tiles;
             dw[n_dw++] = all[i];
         }
     }
     int pieces = n_tiles > 1 ? sh.first_piece[sh.n_layers] : 0;
     largest_first(dw, n_dw);
-    /* The team: as many threads as there are row tiles, dW tiles or
-     * pieces to add, within the slots of the context. */
-    int team = omp_get_max_threads(), work = n_tiles > pieces ? n_tiles : pieces;
-    if (n_dw > 0 && nn_matmul_group_team(dw, n_dw) > work) work = nn_matmul_group_team(dw, n_dw);
-    int slots = plans[0][0]->backward_data.n_slots;
-    if (team > slots) team = slots;
-    if (team > NN_MATMUL_MAX_TEAM) team = NN_MATMUL_MAX_TEAM;
-    if (team > work) team = work;
+    /* The team: as many threads as the largest phase has row tiles, pieces
+     * to add or dW tiles (every matmul of the context has the same slots). */
+    int work = n_tiles > pieces ? n_tiles : pieces;
+    if (dw_tiles > work) work = dw_tiles;
+    int team = nn_matmul_team_size(work, plans[0][0]->backward_data.n_slots);
     dnnl_status_t error = dnnl_success;
     const char *failed = "?";
     if (team <= 1) {

@@ -243,16 +243,23 @@ void nn_matmul_tile_span(const nn_matmul *mm, int t, int *row0, int *rows)
     *rows = t == mm->n_tiles - 1 ? mm->shape.m - *row0 : mm->tile_rows;
 }
 
-int nn_matmul_group_team(const nn_matmul_job *jobs, int n_jobs)
+int nn_matmul_team_size(int work, int slots)
 {
-    int team = omp_get_max_threads(), tiles = 0;
-    for (int j = 0; j < n_jobs; j++) {
-        tiles += jobs[j].mm->n_tiles;
-        if (jobs[j].mm->n_slots < team) team = jobs[j].mm->n_slots;
-    }
-    if (team > tiles) team = tiles;
+    int team = omp_get_max_threads();
+    if (team > slots) team = slots;
+    if (team > work) team = work;
     if (team > NN_MATMUL_MAX_TEAM) team = NN_MATMUL_MAX_TEAM;
     return team < 1 ? 1 : team;
+}
+
+int nn_matmul_group_team(const nn_matmul_job *jobs, int n_jobs)
+{
+    int tiles = 0, slots = NN_MATMUL_MAX_TEAM;
+    for (int j = 0; j < n_jobs; j++) {
+        tiles += jobs[j].mm->n_tiles;
+        if (jobs[j].mm->n_slots < slots) slots = jobs[j].mm->n_slots;
+    }
+    return nn_matmul_team_size(tiles, slots);
 }
 
 /* The tiles of one job on the calling team, without a barrier after. */

@@ -102,6 +102,10 @@ dmmp_status nn_matmul_execute_group(const nn_matmul_job *jobs, int n_jobs, nn_ct
  * nn_matmul_execute_group when it is 1. */
 int nn_matmul_group_team(const nn_matmul_job *jobs, int n_jobs);
 
+/* The threads for `work` pieces of work that take one worker slot each:
+ * min(OpenMP's team, work, slots, NN_MATMUL_MAX_TEAM), at least 1. */
+int nn_matmul_team_size(int work, int slots);
+
 /* The tiles of a group, for a caller that runs them inside its own parallel
  * region of at least 2 threads and at most the jobs' slots and
  * NN_MATMUL_MAX_TEAM (nn_matmul_group_team is the most that can be kept
