@@ -129,14 +129,6 @@ static void check_gradients(const net_shape *s, const float *params, const float
     free(y);
 }
 
-/* Floats allocated through mem_alloc, failing the test on error. */
-static float *falloc(size_t n)
-{
-    float *p = NULL;
-    CU_ASSERT_EQUAL_FATAL(mem_alloc_f32(&p, n, "test buffer"), DMMP_OK);
-    return p;
-}
-
 static nn_ctx *ctx_new(void)
 {
     nn_ctx *c = NULL;
@@ -165,7 +157,7 @@ static void test_dense_forward_reference(void)
             int dims[1] = {out};
             net_shape s = {in, dims, 1, (nn_act)act, batch};
             size_t np = (size_t)in * out + out;
-            float *params = falloc(np), *grads = falloc(np);
+            float *params = tu_falloc(np), *grads = tu_falloc(np);
             float *x = tu_alloc_unaligned((size_t)batch * in), *y = tu_alloc_unaligned((size_t)batch * out);
             random_params(params, in, out, (nn_act)act, &r);
             tu_fill(&r, x, (size_t)batch * in, -1, 1);
@@ -236,12 +228,12 @@ static void test_matmul_threads(void)
                                           .b_transposed = (variant >> 1) & 1, .bias = variant == 0,
                                           .relu = variant == 0, .accumulate = variant == 3};
                     size_t na = (size_t)sh.m * sh.k, nb = (size_t)sh.k * sh.n, nc = (size_t)sh.m * sh.n;
-                    float *a = falloc(na), *b = falloc(nb), *bias = falloc((size_t)sh.n);
-                    float *c[2] = {falloc(nc), falloc(nc)};
+                    float *a = tu_falloc(na), *b = tu_falloc(nb), *bias = tu_falloc((size_t)sh.n);
+                    float *c[2] = {tu_falloc(nc), tu_falloc(nc)};
                     tu_fill(&r, a, na, -1, 1);
                     tu_fill(&r, b, nb, -1, 1);
                     tu_fill(&r, bias, (size_t)sh.n, -0.5f, 0.5f);
-                    float *c_start = falloc(nc);
+                    float *c_start = tu_falloc(nc);
                     tu_fill(&r, c_start, nc, -1, 1);
                     memcpy(c[0], c_start, nc * sizeof(float));
                     memcpy(c[1], c_start, nc * sizeof(float));
@@ -301,9 +293,9 @@ static void test_dense_backward_fd(void)
         int dims[1] = {out};
         net_shape s = {in, dims, 1, cases[ci].act, batch};
         size_t np = (size_t)in * out + out;
-        float *params = falloc(np), *grads = falloc(np);
-        float *x = falloc((size_t)batch * in), *y = falloc((size_t)batch * out);
-        float *dy = falloc((size_t)batch * out), *dx = falloc((size_t)batch * in);
+        float *params = tu_falloc(np), *grads = tu_falloc(np);
+        float *x = tu_falloc((size_t)batch * in), *y = tu_falloc((size_t)batch * out);
+        float *dy = tu_falloc((size_t)batch * out), *dx = tu_falloc((size_t)batch * in);
         random_params(params, in, out, cases[ci].act, &r);
         tu_fill(&r, x, (size_t)batch * in, -1, 1);
         tu_fill(&r, dy, (size_t)batch * out, -1, 1);
@@ -342,12 +334,12 @@ static void fixture_init(dense_fixture *f, int in, int out, int max_batch, nn_ac
     f->out = out;
     f->max_batch = max_batch;
     size_t np = (size_t)in * out + out;
-    f->params = falloc(np);
-    f->grads = falloc(np);
-    f->x = falloc((size_t)max_batch * in);
-    f->dx = falloc((size_t)max_batch * in);
-    f->y = falloc((size_t)max_batch * out);
-    f->dy = falloc((size_t)max_batch * out);
+    f->params = tu_falloc(np);
+    f->grads = tu_falloc(np);
+    f->x = tu_falloc((size_t)max_batch * in);
+    f->dx = tu_falloc((size_t)max_batch * in);
+    f->y = tu_falloc((size_t)max_batch * out);
+    f->dy = tu_falloc((size_t)max_batch * out);
     rng r;
     rng_stream(&r, seed, 1);
     random_params(f->params, in, out, act, &r);
@@ -375,7 +367,7 @@ static void test_dense_accumulate(void)
     dense_fixture f;
     fixture_init(&f, 13, 9, 6, ACT_RELU, 21);
     size_t np = (size_t)f.in * f.out + f.out, nx = (size_t)f.max_batch * f.in;
-    float *once = falloc(np), *start = falloc(np), *prior = falloc(nx), *fresh = falloc(nx);
+    float *once = tu_falloc(np), *start = tu_falloc(np), *prior = tu_falloc(nx), *fresh = tu_falloc(nx);
     rng r;
     rng_stream(&r, 21, 2);
     CU_ASSERT_EQUAL(dense_forward(&f.l, f.x, f.y, f.max_batch), DMMP_OK);
@@ -418,8 +410,8 @@ static void test_dense_accumulate(void)
 static void check_partial_batch(dense_fixture *f, int batch)
 {
     size_t np = (size_t)f->in * f->out + f->out;
-    float *y_alone = falloc((size_t)batch * f->out), *dx_alone = falloc((size_t)batch * f->in);
-    float *grads_alone = falloc(np);
+    float *y_alone = tu_falloc((size_t)batch * f->out), *dx_alone = tu_falloc((size_t)batch * f->in);
+    float *grads_alone = tu_falloc(np);
     dense_layer alone;
     CU_ASSERT_EQUAL_FATAL(dense_init(&alone, f->ctx, "alone", f->in, f->out, batch, f->l.act, f->params,
                                      f->params + (size_t)f->in * f->out, grads_alone,
@@ -492,7 +484,7 @@ static void test_dense_bad_arguments(void)
 static void test_dense_init_weights(void)
 {
     enum { IN = 400, OUT = 256 };
-    float *W = falloc((size_t)IN * OUT), b[OUT];
+    float *W = tu_falloc((size_t)IN * OUT), b[OUT];
     rng r;
     rng_stream(&r, 51, 1);
     for (int act = ACT_NONE; act <= ACT_RELU; act++) {
@@ -533,8 +525,8 @@ static void check_mlp(int in, const int *dims, int n_layers, nn_act last_act, in
     net_shape s = {in, dims, n_layers, last_act, batch};
     size_t np = mlp_param_count(in, dims, n_layers), nx = (size_t)max_batch * in;
     size_t ny = (size_t)batch * dims[n_layers - 1];
-    float *params = falloc(np), *grads = falloc(np), *x = falloc(nx), *dx = falloc(nx), *prior = falloc(nx);
-    float *r = falloc(ny);
+    float *params = tu_falloc(np), *grads = tu_falloc(np), *x = tu_falloc(nx), *dx = tu_falloc(nx), *prior = tu_falloc(nx);
+    float *r = tu_falloc(ny);
     rng g;
     rng_stream(&g, seed, 1);
     mlp m;
@@ -624,16 +616,16 @@ static void test_mlp_forward_group(void)
     mlp side[N];
     float *params[N], *grads[N], *x[2], *ref[2];
     for (int j = 0; j < 2; j++) {
-        x[j] = falloc((size_t)BATCH * IN);
+        x[j] = tu_falloc((size_t)BATCH * IN);
         tu_fill(&r, x[j], (size_t)BATCH * IN, -1, 1);
-        ref[j] = falloc((size_t)BATCH * 64);
+        ref[j] = tu_falloc((size_t)BATCH * 64);
     }
     int threads_before = omp_get_max_threads();
     for (int k = 0; k < N; k++) {
         int dims[3] = {3 + k % 5, 17 + k, 1 + k % 4}, depth = 1 + k % 3;
         size_t np = mlp_param_count(IN, dims, depth);
-        params[k] = falloc(np);
-        grads[k] = falloc(np);
+        params[k] = tu_falloc(np);
+        grads[k] = tu_falloc(np);
         tu_fill(&r, params[k], np, -0.5f, 0.5f);
         CU_ASSERT_EQUAL_FATAL(mlp_init(&side[k], ctx, "side", IN, dims, depth, BATCH, ACT_RELU, params[k], grads[k]),
                               DMMP_OK);
@@ -697,16 +689,16 @@ static void test_mlp_backward_layers(void)
     nn_ctx *ctx = ctx_new();
     rng r;
     rng_stream(&r, 12, 8);
-    float *x = falloc((size_t)BATCH * IN), *dy = falloc((size_t)BATCH * 5);
-    float *g[2] = {falloc((size_t)BATCH * 20), falloc((size_t)BATCH * 20)};
-    float *dx_ref = falloc((size_t)BATCH * IN), *dx = falloc((size_t)BATCH * IN);
+    float *x = tu_falloc((size_t)BATCH * IN), *dy = tu_falloc((size_t)BATCH * 5);
+    float *g[2] = {tu_falloc((size_t)BATCH * 20), tu_falloc((size_t)BATCH * 20)};
+    float *dx_ref = tu_falloc((size_t)BATCH * IN), *dx = tu_falloc((size_t)BATCH * IN);
     tu_fill(&r, x, (size_t)BATCH * IN, -1, 1);
     int threads_before = omp_get_max_threads(), cases = 0;
     for (int depth = 1; depth <= 3; depth++)
         for (int with_dx = 0; with_dx < 2; with_dx++)
             for (int batch = BATCH; batch >= 37; batch -= 63) {
                 size_t np = mlp_param_count(IN, dims + 3 - depth, depth);
-                float *params = falloc(np), *grads = falloc(np), *grads_ref = falloc(np);
+                float *params = tu_falloc(np), *grads = tu_falloc(np), *grads_ref = tu_falloc(np);
                 tu_fill(&r, params, np, -0.5f, 0.5f);
                 int out = dims[2];
                 tu_fill(&r, dy, (size_t)batch * out, -1, 1);
@@ -769,21 +761,21 @@ static void test_mlp_backward_chains(void)
     size_t np[N];
     float *x[2], *dx[3], *dx_ref[3], *g[2];
     for (int j = 0; j < 2; j++) {
-        x[j] = falloc((size_t)BATCH * IN);
+        x[j] = tu_falloc((size_t)BATCH * IN);
         tu_fill(&r, x[j], (size_t)BATCH * IN, -1, 1);
-        g[j] = falloc((size_t)BATCH * 64);
+        g[j] = tu_falloc((size_t)BATCH * 64);
     }
     for (int j = 0; j < 3; j++) {
-        dx[j] = falloc((size_t)BATCH * IN);
-        dx_ref[j] = falloc((size_t)BATCH * IN);
+        dx[j] = tu_falloc((size_t)BATCH * IN);
+        dx_ref[j] = tu_falloc((size_t)BATCH * IN);
     }
     for (int k = 0; k < N; k++) {
         int dims[3] = {4 + k % 5, 9 + k, 1 + k % 4}, depth = 1 + k % 3;
         np[k] = mlp_param_count(IN, dims, depth);
-        params[k] = falloc(np[k]);
-        grads[k] = falloc(np[k]);
-        grads_ref[k] = falloc(np[k]);
-        dy[k] = falloc((size_t)BATCH * dims[depth - 1]);
+        params[k] = tu_falloc(np[k]);
+        grads[k] = tu_falloc(np[k]);
+        grads_ref[k] = tu_falloc(np[k]);
+        dy[k] = tu_falloc((size_t)BATCH * dims[depth - 1]);
         tu_fill(&r, params[k], np[k], -0.5f, 0.5f);
         tu_fill(&r, dy[k], (size_t)BATCH * dims[depth - 1], -1, 1);
         /* Half the MLPs end without ReLU, as the towers and gates do: their dW reads dy itself. */
@@ -868,7 +860,7 @@ static void test_xor_learns(void)
     static const int dims[] = {8, 1};
     nn_ctx *ctx = ctx_new();
     size_t np = mlp_param_count(2, dims, 2);
-    float *params = falloc(np), *grads = falloc(np), *velocity = falloc(np);
+    float *params = tu_falloc(np), *grads = tu_falloc(np), *velocity = tu_falloc(np);
     mlp m;
     CU_ASSERT_EQUAL_FATAL(mlp_init(&m, ctx, "xor", 2, dims, 2, 4, ACT_NONE, params, grads), DMMP_OK);
     rng r;

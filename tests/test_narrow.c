@@ -250,13 +250,6 @@ static void test_dispatch(void)
 
 /* ---- layer_narrow ------------------------------------------------------- */
 
-static float *falloc(size_t n)
-{
-    float *p = NULL;
-    CU_ASSERT_EQUAL_FATAL(mem_alloc_f32(&p, n, "test buffer"), DMMP_OK);
-    return p;
-}
-
 /* Which shapes go to our kernels: a side of at most 4, in the forms the
  * kernels take (bias and ReLU only for dot; A^T only with B as stored). */
 static void test_routing(void)
@@ -312,9 +305,9 @@ static void test_against_onednn(void)
         else wide.n = NARROW_MAX + 1;
         CU_ASSERT_FATAL(narrow_matmul_kind(&wide) == NARROW_NONE);
         size_t m = (size_t)sh.m, k = (size_t)sh.k, n = (size_t)sh.n, wk = (size_t)wide.k, wn = (size_t)wide.n;
-        float *a = falloc(m * k), *b = falloc(k * n), *bias = falloc(wn), *c0 = falloc(m * n);
-        float *wa = falloc(m * wk), *wb = falloc(wk * wn), *wc = falloc(m * wn);
-        float *c[2] = {falloc(m * n), falloc(m * n)};
+        float *a = tu_falloc(m * k), *b = tu_falloc(k * n), *bias = tu_falloc(wn), *c0 = tu_falloc(m * n);
+        float *wa = tu_falloc(m * wk), *wb = tu_falloc(wk * wn), *wc = tu_falloc(m * wn);
+        float *c[2] = {tu_falloc(m * n), tu_falloc(m * n)};
         tu_fill(&r, a, m * k, -1, 1);
         tu_fill(&r, b, k * n, -1, 1);
         tu_fill(&r, bias, wn, -0.5f, 0.5f);

@@ -166,13 +166,6 @@ static void test_dispatch(void)
 
 /* ---- layer_wgrad -------------------------------------------------------- */
 
-static float *falloc(size_t n)
-{
-    float *p = NULL;
-    CU_ASSERT_EQUAL_FATAL(mem_alloc_f32(&p, n, "test buffer"), DMMP_OK);
-    return p;
-}
-
 /* One backward of the layer from gradient buffers preset to g0 (so dW and
  * db are added to): dW, db and dx into out (in*out + out + batch*in floats). */
 static void backward_into(dense_layer *l, const float *x, const float *y, const float *dy, int batch,
@@ -196,12 +189,12 @@ static void check_layer_shares(nn_ctx *ctx, int in, int out, int max_batch, int 
     rng r;
     rng_stream(&r, 43, seed);
     size_t nw = (size_t)in * out, ng = nw + (size_t)out, nout = ng + (size_t)max_batch * in;
-    float *params = falloc(ng), *grads = falloc(ng), *g0 = falloc(ng), *x = falloc((size_t)max_batch * in),
-          *y = falloc((size_t)max_batch * out), *dy = falloc((size_t)max_batch * out),
-          *dx = falloc((size_t)max_batch * in), *dz = falloc((size_t)max_batch * out), *want = falloc(nw),
-          *part = falloc(nw);
+    float *params = tu_falloc(ng), *grads = tu_falloc(ng), *g0 = tu_falloc(ng), *x = tu_falloc((size_t)max_batch * in),
+          *y = tu_falloc((size_t)max_batch * out), *dy = tu_falloc((size_t)max_batch * out),
+          *dx = tu_falloc((size_t)max_batch * in), *dz = tu_falloc((size_t)max_batch * out), *want = tu_falloc(nw),
+          *part = tu_falloc(nw);
     float *res[3];
-    for (int v = 0; v < 3; v++) res[v] = falloc(nout);
+    for (int v = 0; v < 3; v++) res[v] = tu_falloc(nout);
     dense_init_weights(params, params + nw, in, out, ACT_RELU, &r);
     tu_fill(&r, x, (size_t)max_batch * in, -1, 1);
     tu_fill(&r, dy, (size_t)max_batch * out, -1, 1);
@@ -287,7 +280,7 @@ static void test_layer_shares(void)
     check_layer_shares(ctx, 37, 70, 1024, 700, 3);
     check_layer_shares(ctx, 100, 70, 65, 64, 4);
     enum { IN = 37 };
-    float *params = falloc(IN * 4 + 4), *grads = falloc(IN * 4 + 4);
+    float *params = tu_falloc(IN * 4 + 4), *grads = tu_falloc(IN * 4 + 4);
     dense_layer narrow;
     CU_ASSERT_EQUAL_FATAL(
         dense_init(&narrow, ctx, "narrow", IN, 4, 1024, ACT_NONE, params, params + IN * 4, grads, grads + IN * 4),

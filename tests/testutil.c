@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/mem.h"
+
 int tu_add_suite(const char *name, const char *const *test_names, const CU_TestFunc *tests, size_t n)
 {
     CU_pSuite s = CU_add_suite(name, NULL, NULL);
@@ -35,6 +37,13 @@ float *tu_alloc_unaligned(size_t n)
     if (!base) return NULL;
     memset(base, 0, (n + 1) * sizeof(float));
     return base + 1;
+}
+
+float *tu_falloc(size_t n)
+{
+    float *p = NULL;
+    CU_ASSERT_EQUAL_FATAL(mem_alloc_f32(&p, n, "test buffer"), DMMP_OK);
+    return p;
 }
 
 void tu_free_unaligned(float *p)

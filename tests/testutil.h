@@ -28,6 +28,9 @@ void tu_fill(rng *r, float *x, size_t n, float lo, float hi);
 float *tu_alloc_unaligned(size_t n);
 void tu_free_unaligned(float *p);
 
+/* n floats from mem_alloc_f32 (free with mem_free), failing the test on error. */
+float *tu_falloc(size_t n);
+
 /* Kernel tests' buffers: n floats at an unaligned address followed by
  * TU_GUARD sentinel floats (free with tu_free_unaligned), and whether the
  * sentinels after the first n floats are still intact. */
