@@ -194,8 +194,9 @@ static dmmp_status backward_plan(dense_layer *l, const float *y, int batch, dens
  * row are the vec kernel relu_mask_add (a bit mask: the branchy form
  * mispredicted on every other element, 1.6 ms against 0.1 ms for 1024 x
  * 256). One pass instead of a mask pass and a sum pass reads dz once less.
- * Returns dz (the layer's own buffer, or dy without ReLU). */
-static const float *mask_tile(dense_layer *l, dense_plan *p, int t, const float *dy, const float *y)
+ * dz goes to `into`: the layer's own buffer, or dy itself (see
+ * backward_chain_tile). Returns dz (dy itself without ReLU). */
+static const float *mask_tile(dense_layer *l, dense_plan *p, int t, const float *dy, const float *y, float *into)
 {
     const vec_kernels *k = vec_kernels_get();
     int row0, rows;
@@ -206,10 +207,10 @@ static const float *mask_tile(dense_layer *l, dense_plan *p, int t, const float 
     int relu = l->act == ACT_RELU;
     for (int i = row0; i < row0 + rows; i++) {
         size_t at = (size_t)i * cols;
-        if (relu) k->relu_mask_add(dy + at, y + at, cols, l->dz + at, acc);
+        if (relu) k->relu_mask_add(dy + at, y + at, cols, into + at, acc);
         else k->axpy(1.0f, dy + at, cols, acc); /* 1 x dy + acc: exact, the same bits as an add */
     }
-    return relu ? l->dz : dy;
+    return relu ? into : dy;
 }
 
 /* db += the tiles' sums, in tile order, once every tile is masked. */
@@ -247,7 +248,15 @@ static dnnl_status_t backward_chain_tile(const dense_chain *c, dense_plan *const
     const float *grad_out = c->dy;
     for (int i = c->n - 1; i >= 0; i--) {
         dense_layer *l = &c->layers[i];
-        const float *dz = mask_tile(l, plans[i], t, grad_out, c->y[i]);
+        /* A hidden layer that takes shares masks its dy in place: dy is the
+         * scratch buffer the layer above has just written these rows of (in
+         * this thread's cache, where the layer's own dz buffer was last
+         * touched a step ago), its dx goes to the other buffer, and its dz is
+         * read by its dx and its share only, both on this thread before the
+         * layer below writes its dx over them. A layer whose dW comes after
+         * the tiles keeps dz in its own buffer. */
+        float *into = i < c->n - 1 && takes_shares(l, plans[i]) ? c->scratch[(i + 1) % 2] : l->dz;
+        const float *dz = mask_tile(l, plans[i], t, grad_out, c->y[i], into);
         float *grad_in = i == 0 ? c->dx : c->scratch[i % 2];
         if (grad_in) {
             nn_matmul *mm =

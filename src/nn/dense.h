@@ -44,7 +44,8 @@ typedef struct dense_layer {
     int in, out, max_batch;
     nn_act act;
     float *W, *b, *dW, *db;
-    float *dz;        /* max_batch x out: dy masked by the ReLU (owned) */
+    float *dz;        /* max_batch x out: dy masked by the ReLU (owned; a hidden layer of a chain that takes
+                       * shares masks its dy in place instead) */
     float *db_part;   /* the bias gradient's column sums per row tile (NN_MATMUL_MAX_TILES x out, owned) */
     float *dw_part;   /* dw_parts x in x out: the weight gradient's shares of row tiles 1, 2, ... (owned) */
     int dw_parts;     /* row tiles beyond the first that dw_part has room for */
