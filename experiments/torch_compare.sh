@@ -8,7 +8,8 @@
 # of the medians over the rounds and their ratio, with the load of each window.
 # usage: experiments/torch_compare.sh [path/to/dmmp]
 # Environment: ROUNDS (5); INNER (3); MODES ("native avx2"): native: both
-# as they come; avx2: an AVX2-only CPU (dmmp with ONEDNN_MAX_CPU_ISA=AVX2
+# as they come (but for OpenBLAS's kernels on a CPU it does not know: see
+# below); avx2: an AVX2-only CPU (dmmp with ONEDNN_MAX_CPU_ISA=AVX2
 # DMMP_ISA=avx2; torch with ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA and
 # DNNL_MAX_CPU_ISA=AVX2, OPENBLAS_CORETYPE=Haswell); avx512: dmmp as it
 # comes, torch forced to AVX-512 kernels (ATEN_CPU_CAPABILITY=avx512,
@@ -19,10 +20,15 @@
 # its fastest here: with libgomp's default spin its OpenMP threads and
 # OpenBLAS's own threads, 4 on 2 cores, ran it at a quarter of that; set it
 # to give both programs the same policy).
+# OpenBLAS picks its kernels by CPU model; on a model newer than its table
+# it falls back to old SSE3 ones (OpenBLAS 0.3.21 on an Intel Xeon of model
+# 207: core Prescott, PyTorch's step at about half its speed). In native
+# mode the script then sets OPENBLAS_CORETYPE to the newest kernel set the
+# CPU runs (SkylakeX with AVX-512, Haswell with AVX2) and says so.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 dmmp=$here/../dmmp
-case ${1:-} in -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; "") ;; *) dmmp=$1 ;; esac
+case ${1:-} in -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; "") ;; *) dmmp=$1 ;; esac
 [ -x "$dmmp" ] || { echo "torch_compare.sh: no dmmp binary at $dmmp (build it first: make dmmp)" >&2; exit 2; }
 python=${PYTHON:-/usr/bin/python3}
 if ! "$python" -c "import torch" 2>/dev/null; then
@@ -46,10 +52,33 @@ fig() { sed -n "s/^  $1 *median *\([^ ]*\).*/\1/p"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# The core OpenBLAS (libblas.so.3, the one PyTorch loads) chose, or nothing
+# when libblas.so.3 is not OpenBLAS.
+openblas_core() {
+    "$python" -c 'import ctypes
+so = ctypes.CDLL("libblas.so.3")
+so.openblas_get_corename.restype = ctypes.c_char_p
+print(so.openblas_get_corename().decode())' 2>/dev/null || true
+}
+# The OPENBLAS_CORETYPE native mode sets: the CPU's vector ISA when the
+# core OpenBLAS chose by itself lacks it, else nothing.
+native_blas_core() {
+    local core
+    core=$(openblas_core | tr '[:upper:]' '[:lower:]')
+    [ -n "$core" ] || return 0
+    if grep -qw avx512f /proc/cpuinfo; then
+        case $core in skylakex|cooperlake|sapphirerapids) ;; *) echo SkylakeX ;; esac
+    elif grep -qw avx2 /proc/cpuinfo; then
+        case $core in haswell|zen|skylakex|cooperlake|sapphirerapids) ;; *) echo Haswell ;; esac
+    fi
+}
+native_core=$(native_blas_core)
+
 # mode_env MODE WHO: the environment of dmmp or torch in that mode.
 mode_env() {
     case $1/$2 in
-    native/*|avx512/dmmp) ;;
+    native/torch) [ -z "$native_core" ] || echo "OPENBLAS_CORETYPE=$native_core" ;;
+    native/dmmp|avx512/dmmp) ;;
     avx2/dmmp) echo "ONEDNN_MAX_CPU_ISA=AVX2 DMMP_ISA=avx2" ;;
     avx2/torch) echo "ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell" ;;
     avx512/torch) echo "ATEN_CPU_CAPABILITY=avx512 OPENBLAS_CORETYPE=SkylakeX" ;;
@@ -68,6 +97,9 @@ case $libblas in
     # BLAS ran this step about 15x slower than OpenBLAS did.
     echo "warning: libblas.so.3 is the reference BLAS: PyTorch runs far below its usual speed; for a fair comparison install OpenBLAS (apt-get install libopenblas0-pthread)" >&2 ;;
 esac
+if [ -n "$native_core" ]; then
+    echo "note: OpenBLAS chose core $(openblas_core) on its own, whose kernels do not use this CPU's vector ISA; native mode sets OPENBLAS_CORETYPE=$native_core for PyTorch"
+fi
 echo "OMP_WAIT_POLICY: dmmp ${dmmp_wait:-unset, dmmp chooses}, torch $torch_wait; $threads threads, batch $batch, $(basename "$config"), $rounds rounds of $inner runs"
 rows=()
 for mode in $modes; do
